@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Start the local trace backends on 127.0.0.1 (idempotent):
+#   Jaeger v2     OTLP gRPC :14317 / HTTP :14318, query HTTP :16686 / gRPC :16685, health :13134
+#   Collector     OTLP gRPC :4317 / HTTP :4318, health :13133 -> exports to Jaeger :14317
+# Builds the binaries first if they are missing (deploy/scripts/build-backends.sh).
+# Starts only what is not already running, waits for health (bounded), prints the
+# endpoints and exits 0; on failure prints the tail of the server's log and exits 1.
+#
+#   EVALTRACE_BACKENDS_RUN      runtime dir: pid files, logs, queue storage (default <repo>/.backends)
+#   EVALTRACE_BACKENDS_CACHE    binary cache (default $HOME/.cache/evaltrace)
+#   EVALTRACE_BACKENDS_TIMEOUT  seconds to wait for each server to become healthy (default 60)
+#   EVALTRACE_COLLECTOR_TRACES_EXPORTERS
+#                               exporters of the collector's traces pipeline. Default here:
+#                               [otlp_grpc/jaeger], or [otlp_grpc/jaeger, otlp_grpc/tempo]
+#                               when TEMPO_OTLP_ENDPOINT is set (no Tempo runs locally).
+#                               Add `debug` to log every span.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=deploy/scripts/backends-lib.sh
+. "$SCRIPT_DIR/backends-lib.sh"
+
+TIMEOUT=${EVALTRACE_BACKENDS_TIMEOUT:-60}
+
+if [ ! -x "$JAEGER_BIN" ] || [ ! -x "$COLLECTOR_BIN" ]; then
+  log "binaries missing, building them first"
+  "$SCRIPT_DIR/build-backends.sh" all >/dev/null
+fi
+
+mkdir -p "$RUN_DIR/jaeger" "$RUN_DIR/collector/file_storage"
+
+# is_running NAME -> 0 if the pid in $RUN_DIR/NAME/pid is alive and is our binary.
+is_running() {
+  local pidf="$RUN_DIR/$1/pid" pid exe
+  [ -f "$pidf" ] || return 1
+  pid=$(cat "$pidf" 2>/dev/null || true)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+  case "$exe" in
+    */jaeger|*/"$OTELCOL_NAME"|"") return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
+port_busy() {
+  # bash's /dev/tcp: succeeds when something listens on 127.0.0.1:$1
+  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+http_ok() {
+  curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+}
+
+# start NAME HEALTH_URL PORTS... -- CMD...
+start() {
+  local name=$1 url=$2; shift 2
+  local ports=()
+  while [ "$1" != "--" ]; do ports+=("$1"); shift; done
+  shift
+  local dir="$RUN_DIR/$name" logf="$RUN_DIR/$name/$name.log"
+  if is_running "$name"; then
+    if http_ok "$url"; then
+      log "$name: already running (pid $(cat "$dir/pid"))"
+      return 0
+    fi
+    log "$name: running (pid $(cat "$dir/pid")) but not healthy yet, waiting"
+  else
+    rm -f "$dir/pid"
+    local p
+    for p in "${ports[@]}"; do
+      if port_busy "$p"; then
+        die "$name: port $HOST:$p is already in use by another process (not started by this script; run dir $RUN_DIR). Stop it, or run deploy/scripts/backends-down.sh with the right EVALTRACE_BACKENDS_RUN."
+      fi
+    done
+    log "$name: starting ($*), log $logf"
+    {
+      echo "=== $(date -u +%Y-%m-%dT%H:%M:%SZ) starting: $*"
+    } >>"$logf"
+    # setsid: the server outlives this shell and make's process group.
+    (cd "$REPO_ROOT" && exec setsid "$@" >>"$logf" 2>&1 </dev/null) &
+    echo $! >"$dir/pid"
+  fi
+  local deadline=$(( $(date +%s) + TIMEOUT ))
+  while ! http_ok "$url"; do
+    if ! is_running "$name"; then
+      echo "----- last lines of $logf -----" >&2
+      tail -n 40 "$logf" >&2 || true
+      rm -f "$dir/pid"
+      die "$name exited during startup (see $logf)"
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "----- last lines of $logf -----" >&2
+      tail -n 40 "$logf" >&2 || true
+      die "$name did not become healthy at $url within ${TIMEOUT}s (pid $(cat "$dir/pid"), log $logf); stop it with deploy/scripts/backends-down.sh"
+    fi
+    sleep 0.2
+  done
+  log "$name: healthy (pid $(cat "$dir/pid"))"
+}
+
+t0=$(date +%s%N)
+
+# Jaeger first: the collector exports to it.
+start jaeger "http://$HOST:$JAEGER_QUERY_HTTP_PORT/api/v3/services" \
+  "$JAEGER_OTLP_GRPC_PORT" "$JAEGER_OTLP_HTTP_PORT" "$JAEGER_QUERY_HTTP_PORT" "$JAEGER_QUERY_GRPC_PORT" "$JAEGER_HEALTH_PORT" -- \
+  env JAEGER_OTLP_GRPC_ENDPOINT=$HOST:$JAEGER_OTLP_GRPC_PORT \
+      JAEGER_OTLP_HTTP_ENDPOINT=$HOST:$JAEGER_OTLP_HTTP_PORT \
+      JAEGER_QUERY_HTTP_ENDPOINT=$HOST:$JAEGER_QUERY_HTTP_PORT \
+      JAEGER_QUERY_GRPC_ENDPOINT=$HOST:$JAEGER_QUERY_GRPC_PORT \
+      JAEGER_HEALTH_ENDPOINT=$HOST:$JAEGER_HEALTH_PORT \
+  "$JAEGER_BIN" --config "$JAEGER_CONFIG"
+
+if [ -z "${EVALTRACE_COLLECTOR_TRACES_EXPORTERS:-}" ]; then
+  if [ -n "${TEMPO_OTLP_ENDPOINT:-}" ]; then
+    EVALTRACE_COLLECTOR_TRACES_EXPORTERS='[otlp_grpc/jaeger, otlp_grpc/tempo]'
+  else
+    EVALTRACE_COLLECTOR_TRACES_EXPORTERS='[otlp_grpc/jaeger]'
+  fi
+fi
+
+start collector "http://$HOST:$COLLECTOR_HEALTH_PORT/" \
+  "$COLLECTOR_GRPC_PORT" "$COLLECTOR_HTTP_PORT" "$COLLECTOR_HEALTH_PORT" -- \
+  env EVALTRACE_COLLECTOR_GRPC_ENDPOINT=$HOST:$COLLECTOR_GRPC_PORT \
+      EVALTRACE_COLLECTOR_HTTP_ENDPOINT=$HOST:$COLLECTOR_HTTP_PORT \
+      EVALTRACE_COLLECTOR_HEALTH_ENDPOINT=$HOST:$COLLECTOR_HEALTH_PORT \
+      EVALTRACE_COLLECTOR_STORAGE_DIR="$RUN_DIR/collector/file_storage" \
+      JAEGER_OTLP_ENDPOINT=$HOST:$JAEGER_OTLP_GRPC_PORT \
+      EVALTRACE_COLLECTOR_TRACES_EXPORTERS="$EVALTRACE_COLLECTOR_TRACES_EXPORTERS" \
+  "$COLLECTOR_BIN" --config "$COLLECTOR_CONFIG"
+
+log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms; collector exporters: $EVALTRACE_COLLECTOR_TRACES_EXPORTERS"
+cat <<EOF
+Backends up (run dir $RUN_DIR):
+  collector OTLP gRPC   http://$HOST:$COLLECTOR_GRPC_PORT
+  collector OTLP HTTP   http://$HOST:$COLLECTOR_HTTP_PORT   (POST /v1/traces)
+  collector health      http://$HOST:$COLLECTOR_HEALTH_PORT/
+  Jaeger query HTTP     http://$HOST:$JAEGER_QUERY_HTTP_PORT   (/api/v3/...)
+  Jaeger query gRPC     $HOST:$JAEGER_QUERY_GRPC_PORT     (jaeger.api_v3.QueryService)
+  Jaeger OTLP gRPC/HTTP http://$HOST:$JAEGER_OTLP_GRPC_PORT / http://$HOST:$JAEGER_OTLP_HTTP_PORT
+  Jaeger health         http://$HOST:$JAEGER_HEALTH_PORT/status
+  Tempo                 not started (not buildable here; see docs/backends.md)
+Test environment (eval "\$(deploy/scripts/backends-env.sh)"):
+EOF
+"$SCRIPT_DIR/backends-env.sh"

@@ -1,0 +1,44 @@
+"""evaltrace: LLM/RAG evaluation results as OpenTelemetry spans, and back.
+
+Public names only; each lives in a private module.
+"""
+
+from ._base import BaseExperimentTracker, EvaluationOutput, MetricInput
+from ._exceptions import (
+    BackendResponseError,
+    BackendUnavailableError,
+    ConfigurationError,
+    EvalTraceError,
+    IncompleteResultsError,
+    InvalidInputError,
+    InvalidInputTypeError,
+    QueryError,
+)
+from ._tracker import OpenTelemetryExperimentTracker, TrackerStats
+from .query.base import QueryAdapter
+from .query.memory import InMemoryQueryAdapter
+from .query.sqlite import SQLiteQueryAdapter
+from .store import SQLiteSpanExporter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BackendResponseError",
+    "BackendUnavailableError",
+    "BaseExperimentTracker",
+    "ConfigurationError",
+    "EvalTraceError",
+    "EvaluationOutput",
+    "InMemoryQueryAdapter",
+    "IncompleteResultsError",
+    "InvalidInputError",
+    "InvalidInputTypeError",
+    "MetricInput",
+    "OpenTelemetryExperimentTracker",
+    "QueryAdapter",
+    "QueryError",
+    "SQLiteQueryAdapter",
+    "SQLiteSpanExporter",
+    "TrackerStats",
+    "__version__",
+]

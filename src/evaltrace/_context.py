@@ -1,0 +1,91 @@
+"""``log_context``: values and an application span that every following result carries.
+
+Everything lives in the OpenTelemetry ``Context`` (a ``contextvars`` variable), so it follows
+asyncio tasks and threads exactly as spans do: set in one task, it is seen by that task and the
+tasks it starts afterwards, never by siblings or other threads. Entries are also set as W3C
+baggage so the application's own outgoing calls propagate them.
+
+Correlation uses a span *link*, not a parent: eval spans are often produced long after, and in
+another process than, the application request; as children they would stretch the app trace's
+duration and, for batches, bloat it past backend trace-size limits. Links are what the
+OpenTelemetry specification prescribes for work caused by other traces (batch processing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from ._exceptions import InvalidInputError
+from ._records import dumps
+
+__all__ = ["EvalContext", "current", "scoped", "with_values"]
+
+_KEY = otel_context.create_key("evaltrace.eval_context")
+_PROPAGATOR = TraceContextTextMapPropagator()
+_W3C_KEYS = ("traceparent", "tracestate")
+
+
+@dataclass(frozen=True, slots=True)
+class EvalContext:
+    """What ``log_context`` set: the values, and the application span to link to."""
+
+    values: Mapping[str, Any]
+    link: trace.SpanContext | None
+
+
+def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanContext | None:
+    if "traceparent" in kwargs:
+        carrier = {key: str(kwargs[key]) for key in _W3C_KEYS if key in kwargs}
+        span_context = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
+        if not span_context.is_valid:
+            raise InvalidInputError(f"context.traceparent: not a W3C traceparent: {kwargs['traceparent']!r}")
+        return span_context
+    active = trace.get_current_span(ctx).get_span_context()
+    return active if active.is_valid else None
+
+
+def with_values(ctx: otel_context.Context, kwargs: dict[str, Any]) -> otel_context.Context:
+    """A context that adds ``kwargs`` to any eval context already in ``ctx``."""
+    values = {k: v for k, v in kwargs.items() if k not in _W3C_KEYS}
+    for key, value in values.items():
+        dumps(value, f"context.{key}", None)
+    previous = current(ctx)
+    link = _link_from(kwargs, ctx) or (previous.link if previous else None)
+    merged = {**(previous.values if previous else {}), **values}
+    for key, value in values.items():
+        ctx = baggage.set_baggage(
+            key, value if isinstance(value, str) else dumps(value, key, None), ctx
+        )
+    return otel_context.set_value(_KEY, EvalContext(merged, link), ctx)
+
+
+def current(ctx: otel_context.Context | None = None) -> EvalContext | None:
+    """The eval context in force, if any."""
+    value = otel_context.get_value(_KEY, ctx)
+    return value if isinstance(value, EvalContext) else None
+
+
+def link_for(ctx: otel_context.Context | None = None) -> trace.SpanContext | None:
+    """The span a result logged now should link to: log_context's, else the active span."""
+    eval_ctx = current(ctx)
+    if eval_ctx and eval_ctx.link:
+        return eval_ctx.link
+    active = trace.get_current_span(ctx).get_span_context()
+    return active if active.is_valid else None
+
+
+@contextmanager
+def scoped(kwargs: dict[str, Any]) -> Iterator[None]:
+    """Set the eval context for the ``with`` block only."""
+    token = otel_context.attach(with_values(otel_context.get_current(), kwargs))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)

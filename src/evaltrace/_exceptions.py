@@ -1,0 +1,69 @@
+"""Exceptions raised by evaltrace.
+
+Everything evaltrace raises on purpose derives from ``EvalTraceError``. Input errors also
+derive from the built-in ``TypeError`` / ``ValueError`` so callers that already catch those
+keep working::
+
+    EvalTraceError
+    ├── InvalidInputError (ValueError)        a value is wrong: names the field and row
+    ├── InvalidInputTypeError (TypeError)     a value has the wrong type: names the field and row
+    ├── ConfigurationError (ValueError)       a constructor argument or EVALTRACE_* variable is wrong
+    └── QueryError                            reading back failed
+        ├── BackendUnavailableError           the backend could not be reached (connect, timeout, TLS)
+        ├── BackendResponseError              the backend answered with an error; carries its message
+        └── IncompleteResultsError            the backend could not return everything; never partial
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackendResponseError",
+    "BackendUnavailableError",
+    "ConfigurationError",
+    "EvalTraceError",
+    "IncompleteResultsError",
+    "InvalidInputError",
+    "InvalidInputTypeError",
+    "QueryError",
+]
+
+
+class EvalTraceError(Exception):
+    """Base class of every error evaltrace raises on purpose."""
+
+
+class InvalidInputError(EvalTraceError, ValueError):
+    """A logged value is not acceptable; the message names the field and row index."""
+
+
+class InvalidInputTypeError(EvalTraceError, TypeError):
+    """A logged value has the wrong type; the message names the field and row index."""
+
+
+class ConfigurationError(EvalTraceError, ValueError):
+    """A constructor argument or environment variable is invalid."""
+
+
+class QueryError(EvalTraceError):
+    """Reading results back from a backend failed."""
+
+
+class BackendUnavailableError(QueryError):
+    """The backend could not be reached (connection refused, timeout, TLS failure)."""
+
+
+class BackendResponseError(QueryError):
+    """The backend answered with an error status.
+
+    ``status`` is the HTTP status and ``message`` the backend's own explanation.
+    """
+
+    def __init__(self, backend: str, status: int, message: str) -> None:
+        super().__init__(f"{backend} answered HTTP {status}: {message}")
+        self.backend = backend
+        self.status = status
+        self.message = message
+
+
+class IncompleteResultsError(QueryError):
+    """The backend cannot return every result of the query; a partial list is never returned."""

@@ -1,0 +1,411 @@
+"""The span schema: every span name and attribute key, and the one encoder and decoder.
+
+A logged result becomes one ``evaltrace.result`` span. Its attributes are, in insertion order:
+
+1. ``eval.metric.<path>``: each scalar leaf of the evaluation result, flattened with dots
+   (``eval.metric.generation.completeness.score``). Numbers are doubles, booleans booleans,
+   short strings strings. These exist to be *queried* (Jaeger tags, TraceQL) and are capped.
+2. ``eval.result`` / ``eval.data`` / ``eval.metadata`` / ``eval.context``: the exact values as
+   JSON. Decoding reads only these, which is what makes the round trip exact.
+3. Identifiers (project, run, dataset, sequence, sample, link), inserted last so that an
+   attribute-count limit evicts flat metrics (still in the JSON) before identifiers.
+
+Nothing outside this module knows an attribute name; see ``docs/schema.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_EVALUATION_EXPLANATION,
+    GEN_AI_EVALUATION_NAME,
+    GEN_AI_EVALUATION_SCORE_LABEL,
+    GEN_AI_EVALUATION_SCORE_VALUE,
+)
+from opentelemetry.util.types import AttributeValue
+
+from ._records import dumps, loads
+
+__all__ = [
+    "BATCH_SPAN",
+    "EVALUATION_EVENT",
+    "RESULT_SPAN",
+    "SCHEMA_VERSION",
+    "EncodedResult",
+    "Limits",
+    "ResultIndex",
+    "batch_attributes",
+    "decode_result",
+    "encode_result",
+    "flatten",
+    "identifiers",
+    "iso",
+    "result_index",
+    "sample_id_of",
+]
+
+SCHEMA_VERSION: Final = 1
+"""Bumped when the meaning of an attribute changes; decoders check it."""
+
+RESULT_SPAN: Final = "evaltrace.result"
+"""One logged evaluation result."""
+BATCH_SPAN: Final = "evaltrace.batch"
+"""Root of one trace of a ``log_batch`` call: up to ``results_per_trace`` result children."""
+EVALUATION_EVENT: Final = "gen_ai.evaluation.result"
+"""OpenTelemetry GenAI semantic-conventions event, one per scored metric."""
+
+ATTR_SCHEMA: Final = "eval.schema_version"
+"""int: the schema version that wrote the span."""
+ATTR_PROJECT: Final = "eval.project"
+"""string: the tracker's project name."""
+ATTR_RUN_ID: Final = "eval.run_id"
+"""string: the experiment run id; every result of a run carries it."""
+ATTR_DATASET: Final = "eval.dataset"
+"""string: the dataset name given to log / log_batch."""
+ATTR_SEQ: Final = "eval.seq"
+"""int: process-wide logging sequence number; orders results logged in the same nanosecond."""
+ATTR_SAMPLE_ID: Final = "eval.sample_id"
+"""string: the data row's id (``id``/``sample_id``/...) or a hash of the row; pairs runs."""
+ATTR_RESULT: Final = "eval.result"
+"""string: the evaluation result as JSON (a list of dicts for row-grouped batches)."""
+ATTR_DATA: Final = "eval.data"
+"""string: the evaluated input row as JSON."""
+ATTR_METADATA: Final = "eval.metadata"
+"""string: the metadata mapping as JSON."""
+ATTR_CONTEXT: Final = "eval.context"
+"""string: what ``log_context`` set, as JSON."""
+ATTR_METRIC_PREFIX: Final = "eval.metric."
+"""Prefix of the flat, queryable metric attributes."""
+ATTR_METRICS_OMITTED: Final = "eval.omitted.metric_attributes"
+"""int: metric leaves not copied to flat attributes (over the cap, long strings, None, mixed
+lists); present only when non-zero. The JSON payload still holds them exactly."""
+ATTR_EVENTS_OMITTED: Final = "eval.omitted.events"
+"""int: evaluation events not emitted because of the span's event limit."""
+ATTR_LINK_TRACE_ID: Final = "eval.link.trace_id"
+"""string: hex trace id of the application span this result is linked to (searchable copy)."""
+ATTR_LINK_SPAN_ID: Final = "eval.link.span_id"
+"""string: hex span id of that application span."""
+ATTR_BATCH_ID: Final = "eval.batch.id"
+"""string: id shared by every span of one log_batch call."""
+ATTR_BATCH_ROW: Final = "eval.batch.row"
+"""int: the row's index in its log_batch call."""
+ATTR_BATCH_SIZE: Final = "eval.batch.size"
+"""int: rows in the whole log_batch call."""
+ATTR_BATCH_CHUNK_START: Final = "eval.batch.chunk.start"
+"""int: first row index carried by this trace."""
+ATTR_BATCH_CHUNK_SIZE: Final = "eval.batch.chunk.size"
+"""int: result spans in this trace: lets readers prove a trace complete."""
+
+SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "question_id")
+"""Data keys taken, in this order, as the sample id before falling back to a hash."""
+
+_SCALARS = (bool, int, float, str)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps on what one span carries, so span limits never evict anything unannounced."""
+
+    max_metric_attributes: int = 96
+    max_metric_string: int = 256
+    max_events: int = 128
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedResult:
+    """A validated result, ready to become a span."""
+
+    attributes: dict[str, AttributeValue]
+    events: list[dict[str, AttributeValue]]
+    omitted_attributes: int
+    omitted_events: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResultIndex:
+    """The columns a store indexes a result span by."""
+
+    run_id: str
+    project_name: str
+    dataset_name: str
+    seq: int
+    metadata_json: str
+
+
+def flatten(value: Any) -> dict[str, Any]:
+    """Scalar and list leaves of an evaluation result by dotted path.
+
+    A row-grouped result (a list of ``{evaluator: output}`` dicts) merges into one namespace;
+    a key seen twice gets ``#i`` (its position) appended so nothing is overwritten.
+    """
+    out: dict[str, Any] = {}
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            part: dict[str, Any] = {}
+            _flatten_into(item, "", part)
+            for key, leaf in part.items():
+                out[f"{key}#{i}" if key in out else key] = leaf
+    else:
+        _flatten_into(value, "", out)
+    return out
+
+
+def _flatten_into(value: Any, prefix: str, out: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _flatten_into(child, f"{prefix}.{key}" if prefix else str(key), out)
+    else:
+        out[prefix or "value"] = value
+
+
+def _flat_value(leaf: Any, max_string: int) -> AttributeValue | None:
+    """The queryable attribute for one leaf, or None when it is not representable."""
+    if isinstance(leaf, bool):
+        return leaf
+    if isinstance(leaf, int | float):
+        return float(leaf)
+    if isinstance(leaf, str):
+        return leaf if len(leaf) <= max_string else None
+    if isinstance(leaf, list) and leaf:
+        if all(isinstance(x, bool) for x in leaf):
+            return tuple(leaf)
+        if all(isinstance(x, int | float) and not isinstance(x, bool) for x in leaf):
+            return tuple(float(x) for x in leaf)
+        if all(isinstance(x, str) and len(x) <= max_string for x in leaf):
+            return tuple(leaf)
+    return None
+
+
+def _metric_attributes(flat: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], int]:
+    attributes: dict[str, Any] = {}
+    omitted = 0
+    for path, leaf in flat.items():
+        value = _flat_value(leaf, limits.max_metric_string)
+        if value is None or len(attributes) >= limits.max_metric_attributes:
+            omitted += 1
+        else:
+            attributes[ATTR_METRIC_PREFIX + path] = value
+    return attributes, omitted
+
+
+def _events(value: Any, path: str, limits: Limits, out: list[dict[str, AttributeValue]]) -> None:
+    """One ``gen_ai.evaluation.result`` per scored node: a dict with a numeric ``score``, or a
+    bare numeric leaf outside such a dict."""
+    if isinstance(value, list):
+        for item in value:
+            _events(item, path, limits, out)
+        return
+    if not isinstance(value, dict):
+        return
+    score = value.get("score")
+    if isinstance(score, int | float) and not isinstance(score, bool):
+        event: dict[str, AttributeValue] = {
+            GEN_AI_EVALUATION_NAME: path or "score",
+            GEN_AI_EVALUATION_SCORE_VALUE: float(score),
+        }
+        label = value.get("label")
+        success = value.get("success")
+        if isinstance(label, str) and len(label) <= limits.max_metric_string:
+            event[GEN_AI_EVALUATION_SCORE_LABEL] = label
+        elif isinstance(success, bool):
+            event[GEN_AI_EVALUATION_SCORE_LABEL] = "pass" if success else "fail"
+        explanation = value.get("explanation")
+        if isinstance(explanation, str) and len(explanation) <= limits.max_metric_string:
+            event[GEN_AI_EVALUATION_EXPLANATION] = explanation
+        out.append(event)
+    for key, child in value.items():
+        child_path = f"{path}.{key}" if path else str(key)
+        if isinstance(child, dict | list):
+            _events(child, child_path, limits, out)
+        elif (
+            "score" not in value
+            and isinstance(child, int | float)
+            and not isinstance(child, bool)
+        ):
+            out.append({GEN_AI_EVALUATION_NAME: child_path, GEN_AI_EVALUATION_SCORE_VALUE: float(child)})
+
+
+def sample_id_of(data: Any, data_json: str) -> str:
+    """The row's own id when it has one, else a stable hash of its JSON."""
+    if isinstance(data, Mapping):
+        for key in SAMPLE_ID_KEYS:
+            value = data.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool):
+                return str(value)
+    return hashlib.sha256(data_json.encode("utf-8")).hexdigest()[:16]
+
+
+def encode_result(
+    evaluation_result: Any,
+    data: Any,
+    metadata: Mapping[str, Any] | None,
+    context: Mapping[str, Any] | None,
+    *,
+    row: int | None,
+    ids: Mapping[str, AttributeValue],
+    limits: Limits,
+) -> EncodedResult:
+    """Validate and encode one result; raises naming the field and row, before any span."""
+    result_json = dumps(evaluation_result, "evaluation_result", row)
+    data_json = dumps(data, "data", row)
+    metadata_json = dumps(metadata or {}, "metadata", row)
+    context_json = dumps(dict(context or {}), "context", row)
+    plain_result = loads(result_json)
+    attributes, omitted = _metric_attributes(flatten(plain_result), limits)
+    events: list[dict[str, AttributeValue]] = []
+    _events(plain_result, "", limits, events)
+    omitted_events = max(0, len(events) - limits.max_events)
+    del events[limits.max_events :]
+    attributes[ATTR_RESULT] = result_json
+    attributes[ATTR_DATA] = data_json
+    attributes[ATTR_METADATA] = metadata_json
+    attributes[ATTR_CONTEXT] = context_json
+    attributes.update(ids)
+    attributes[ATTR_SAMPLE_ID] = sample_id_of(
+        data if isinstance(data, Mapping) else loads(data_json), data_json
+    )
+    if omitted:
+        attributes[ATTR_METRICS_OMITTED] = omitted
+    if omitted_events:
+        attributes[ATTR_EVENTS_OMITTED] = omitted_events
+    return EncodedResult(attributes, events, omitted, omitted_events)
+
+
+def identifiers(
+    *,
+    project_name: str,
+    run_id: str,
+    dataset_name: str,
+    seq: int,
+    link: tuple[str, str] | None,
+    batch: tuple[str, int] | None = None,
+) -> dict[str, AttributeValue]:
+    """Identifier attributes of a result span; ``batch`` is ``(batch_id, row)``."""
+    ids: dict[str, AttributeValue] = {
+        ATTR_SCHEMA: SCHEMA_VERSION,
+        ATTR_PROJECT: project_name,
+        ATTR_RUN_ID: run_id,
+        ATTR_DATASET: dataset_name,
+        ATTR_SEQ: seq,
+    }
+    if batch is not None:
+        ids[ATTR_BATCH_ID], ids[ATTR_BATCH_ROW] = batch
+    if link is not None:
+        ids[ATTR_LINK_TRACE_ID], ids[ATTR_LINK_SPAN_ID] = link
+    return ids
+
+
+def batch_attributes(
+    *,
+    project_name: str,
+    run_id: str,
+    dataset_name: str,
+    batch_id: str,
+    batch_size: int,
+    chunk_start: int,
+    chunk_size: int,
+    metadata_json: str,
+) -> dict[str, AttributeValue]:
+    """Attributes of the ``evaltrace.batch`` root span of one trace of a batch."""
+    return {
+        ATTR_METADATA: metadata_json,
+        ATTR_SCHEMA: SCHEMA_VERSION,
+        ATTR_PROJECT: project_name,
+        ATTR_RUN_ID: run_id,
+        ATTR_DATASET: dataset_name,
+        ATTR_BATCH_ID: batch_id,
+        ATTR_BATCH_SIZE: batch_size,
+        ATTR_BATCH_CHUNK_START: chunk_start,
+        ATTR_BATCH_CHUNK_SIZE: chunk_size,
+    }
+
+
+def iso(ns: int) -> str:
+    """ISO 8601 UTC timestamp of a nanosecond epoch time."""
+    return datetime.fromtimestamp(ns / 1e9, UTC).isoformat()
+
+
+def _text(attributes: Mapping[str, Any], key: str) -> str:
+    value = attributes.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def result_index(name: str, attributes: Mapping[str, Any]) -> ResultIndex | None:
+    """Index columns of a result span, or None for any other span."""
+    if name != RESULT_SPAN or not isinstance(attributes.get(ATTR_RUN_ID), str):
+        return None
+    seq = attributes.get(ATTR_SEQ)
+    return ResultIndex(
+        run_id=_text(attributes, ATTR_RUN_ID),
+        project_name=_text(attributes, ATTR_PROJECT),
+        dataset_name=_text(attributes, ATTR_DATASET),
+        seq=seq if isinstance(seq, int) else 0,
+        metadata_json=_text(attributes, ATTR_METADATA) or "{}",
+    )
+
+
+def chunk_size(name: str, attributes: Mapping[str, Any]) -> int | None:
+    """For a batch root span, how many result spans its trace must hold."""
+    if name != BATCH_SPAN:
+        return None
+    value = attributes.get(ATTR_BATCH_CHUNK_SIZE)
+    return int(value) if isinstance(value, int | str) else None
+
+
+def decode_result(
+    attributes: Mapping[str, Any], *, trace_id: str, span_id: str, start_ns: int
+) -> dict[str, Any]:
+    """The user-facing result dict of one result span: exact values from the JSON payload."""
+    link_trace = attributes.get(ATTR_LINK_TRACE_ID)
+    link_span = attributes.get(ATTR_LINK_SPAN_ID)
+    return {
+        "run_id": _text(attributes, ATTR_RUN_ID),
+        "project_name": _text(attributes, ATTR_PROJECT),
+        "dataset_name": _text(attributes, ATTR_DATASET),
+        "evaluation_result": loads(_text(attributes, ATTR_RESULT) or "null"),
+        "data": loads(_text(attributes, ATTR_DATA) or "null"),
+        "metadata": loads(_text(attributes, ATTR_METADATA) or "{}"),
+        "context": loads(_text(attributes, ATTR_CONTEXT) or "{}"),
+        "sample_id": _text(attributes, ATTR_SAMPLE_ID),
+        "timestamp": iso(start_ns),
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "link": {"trace_id": link_trace, "span_id": link_span}
+        if isinstance(link_trace, str) and isinstance(link_span, str)
+        else None,
+    }
+
+
+def sort_key(attributes: Mapping[str, Any], start_ns: int) -> tuple[int, int]:
+    """Logging order: start time, then the sequence number."""
+    seq = attributes.get(ATTR_SEQ)
+    return start_ns, int(seq) if isinstance(seq, int | str) else 0
+
+
+def query_terms(*, run_id: str | None = None, project_name: str | None = None) -> dict[str, str]:
+    """Attribute equality terms that select result spans, for backend searches."""
+    terms: dict[str, str] = {}
+    if run_id is not None:
+        terms[ATTR_RUN_ID] = run_id
+    if project_name is not None:
+        terms[ATTR_PROJECT] = project_name
+    return terms
+
+
+def metric_leaves(evaluation_result: Any) -> dict[str, float | bool]:
+    """Numeric and boolean leaves, the values run history aggregates."""
+    return {
+        path: leaf
+        for path, leaf in flatten(evaluation_result).items()
+        if isinstance(leaf, bool) or (isinstance(leaf, int | float))
+    }
+
+
+def is_sequence_of_records(value: object) -> bool:
+    """True for a row-grouped result: a list of mappings."""
+    return isinstance(value, Sequence) and not isinstance(value, str | bytes | Mapping)

@@ -1,0 +1,45 @@
+"""``InMemoryQueryAdapter``: reads spans held by OpenTelemetry's ``InMemorySpanExporter``.
+
+For users' own tests: no files, no servers, the same result shapes as every other backend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import format_span_id, format_trace_id
+
+from .._history import HistoryFilter
+from .._schema import query_terms
+from .base import QueryAdapter, SpanView, decode_spans
+
+__all__ = ["InMemoryQueryAdapter"]
+
+
+class InMemoryQueryAdapter(QueryAdapter):
+    """Decodes the finished spans of an ``InMemorySpanExporter``."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self.exporter = exporter
+
+    def _views(self, terms: dict[str, str]) -> list[SpanView]:
+        views = []
+        for span in self.exporter.get_finished_spans():
+            attributes = span.attributes or {}
+            if all(attributes.get(k) == v for k, v in terms.items()):
+                ctx = span.get_span_context()
+                assert ctx is not None
+                views.append(
+                    SpanView(span.name, format_trace_id(ctx.trace_id), format_span_id(ctx.span_id),
+                             span.start_time or 0, attributes)
+                )
+        return views
+
+    def run_results(self, run_id: str) -> list[dict[str, Any]]:
+        """Decode the run's spans from memory."""
+        return decode_spans(self._views(query_terms(run_id=run_id)))
+
+    def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+        """Decode every result span of the project."""
+        return decode_spans(self._views(query_terms(project_name=filters.project_name)))
