@@ -17,7 +17,8 @@ from ._exceptions import ConfigurationError
 __all__ = ["ENVIRONMENT_VARIABLES", "Settings"]
 
 EVALTRACE_STORE: Final = "EVALTRACE_STORE"
-"""Path of the embedded SQLite span store; ``off`` disables it. Default ``./.evaltrace/evaltrace.db``."""
+"""Path of the embedded SQLite span store (default ``./.evaltrace/evaltrace.db``); ``off``
+disables it."""
 
 EVALTRACE_RESULTS_PER_TRACE: Final = "EVALTRACE_RESULTS_PER_TRACE"
 """How many results of one ``log_batch`` share a trace (default 500): bounds trace size in

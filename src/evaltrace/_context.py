@@ -45,7 +45,9 @@ def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanC
         carrier = {key: str(kwargs[key]) for key in _W3C_KEYS if key in kwargs}
         span_context = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
         if not span_context.is_valid:
-            raise InvalidInputError(f"context.traceparent: not a W3C traceparent: {kwargs['traceparent']!r}")
+            raise InvalidInputError(
+                f"context.traceparent: not a W3C traceparent: {kwargs['traceparent']!r}"
+            )
         return span_context
     active = trace.get_current_span(ctx).get_span_context()
     return active if active.is_valid else None

@@ -5,13 +5,13 @@ derive from the built-in ``TypeError`` / ``ValueError`` so callers that already 
 keep working::
 
     EvalTraceError
-    ├── InvalidInputError (ValueError)        a value is wrong: names the field and row
-    ├── InvalidInputTypeError (TypeError)     a value has the wrong type: names the field and row
-    ├── ConfigurationError (ValueError)       a constructor argument or EVALTRACE_* variable is wrong
-    └── QueryError                            reading back failed
-        ├── BackendUnavailableError           the backend could not be reached (connect, timeout, TLS)
-        ├── BackendResponseError              the backend answered with an error; carries its message
-        └── IncompleteResultsError            the backend could not return everything; never partial
+    ├── InvalidInputError (ValueError)       a value is wrong: names field and row
+    ├── InvalidInputTypeError (TypeError)    a value has the wrong type: names field and row
+    ├── ConfigurationError (ValueError)      a constructor argument or EVALTRACE_* is wrong
+    └── QueryError                           reading back failed
+        ├── BackendUnavailableError          the backend is unreachable (connect, timeout, TLS)
+        ├── BackendResponseError             the backend answered an error; carries its message
+        └── IncompleteResultsError           the backend could not return everything; never partial
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Run summaries: what ``get_experiment_history`` returns, computed the same way for every backend."""
+"""Run summaries: what ``get_experiment_history`` returns, computed alike for every backend."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ class HistoryFilter:
                 f"get_experiment_history got unknown filter(s) {unknown}; known: {sorted(known)}"
             )
         limit = kwargs.get("limit")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
+        ):
             raise InvalidInputError(f"limit: expected a positive integer, got {limit!r}")
         metadata = kwargs.get("metadata")
         if metadata is not None and not isinstance(metadata, Mapping):
@@ -83,7 +85,9 @@ class HistoryFilter:
 
     def apply(self, runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Filter, order newest first, and cut to ``limit``."""
-        kept = sorted((r for r in runs if self.matches(r)), key=lambda r: r["started_at"], reverse=True)
+        kept = sorted(
+            (r for r in runs if self.matches(r)), key=lambda r: r["started_at"], reverse=True
+        )
         return kept[: self.limit] if self.limit else kept
 
 

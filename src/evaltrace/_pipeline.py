@@ -29,7 +29,9 @@ _RESERVED_ATTRIBUTES = 24
 """Identifier and payload attributes a result span carries besides flat metrics."""
 
 
-def _otlp_exporter(settings: Settings, explicit: bool, headers: Mapping[str, str] | None) -> SpanExporter:
+def _otlp_exporter(
+    settings: Settings, explicit: bool, headers: Mapping[str, str] | None
+) -> SpanExporter:
     kwargs: dict[str, Any] = {"headers": dict(headers)} if headers else {}
     if settings.otlp_protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
@@ -92,7 +94,9 @@ class Pipeline:
         max_attrs = getattr(span_limits, "max_span_attributes", None) or 128
         max_events = getattr(span_limits, "max_events", None) or 128
         limits = Limits(
-            max_metric_attributes=max(0, min(settings.max_metric_attributes, max_attrs - _RESERVED_ATTRIBUTES)),
+            max_metric_attributes=max(
+                0, min(settings.max_metric_attributes, max_attrs - _RESERVED_ATTRIBUTES)
+            ),
             max_metric_string=settings.max_metric_string,
             max_events=max_events,
         )

@@ -223,11 +223,11 @@ def _events(value: Any, path: str, limits: Limits, out: list[dict[str, Attribute
         if isinstance(child, dict | list):
             _events(child, child_path, limits, out)
         elif (
-            "score" not in value
-            and isinstance(child, int | float)
-            and not isinstance(child, bool)
+            "score" not in value and isinstance(child, int | float) and not isinstance(child, bool)
         ):
-            out.append({GEN_AI_EVALUATION_NAME: child_path, GEN_AI_EVALUATION_SCORE_VALUE: float(child)})
+            out.append(
+                {GEN_AI_EVALUATION_NAME: child_path, GEN_AI_EVALUATION_SCORE_VALUE: float(child)}
+            )
 
 
 def sample_id_of(data: Any, data_json: str) -> str:
@@ -402,7 +402,7 @@ def metric_leaves(evaluation_result: Any) -> dict[str, float | bool]:
     return {
         path: leaf
         for path, leaf in flatten(evaluation_result).items()
-        if isinstance(leaf, bool) or (isinstance(leaf, int | float))
+        if isinstance(leaf, bool | int | float)
     }
 
 

@@ -105,7 +105,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         super().__init__(project_name, **kwargs)
         if tracer_provider is not None and store is None:
             store = False
-        reader_only = query is not None and store is None and otlp_endpoint is None and not exporters
+        reader_only = (
+            query is not None and store is None and otlp_endpoint is None and not exporters
+        )
         self._settings = Settings.from_env(
             store=False if reader_only else store,
             otlp_endpoint=otlp_endpoint,
@@ -158,16 +160,16 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         _text_arg("run_id", run_id, optional=True)
         assert isinstance(dataset_name, str)
         if metadata is not None and not isinstance(metadata, Mapping):
-            raise InvalidInputTypeError(f"metadata: expected a mapping, got {type(metadata).__name__}")
+            raise InvalidInputTypeError(
+                f"metadata: expected a mapping, got {type(metadata).__name__}"
+            )
         if kwargs:
             _log.warning("evaltrace: ignored unknown keyword arguments %s", sorted(kwargs))
         resolved_run = run_id if isinstance(run_id, str) else self.current_run_id(dataset_name)
         ctx = otel_context.get_current()
         eval_ctx = _context.current(ctx)
         link = _context.link_for(ctx)
-        link_ids = (
-            (format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None
-        )
+        link_ids = (format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None
         batch_id = uuid.uuid4().hex if batch else None
         rows: list[_Row] = []
         for index, (result, row_data) in enumerate(zip(results, data, strict=True)):
@@ -183,7 +185,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             encoded = _schema.encode_result(
                 result,
                 row_data,
-                metadata,  # type: ignore[arg-type]
+                metadata,
                 eval_ctx.values if eval_ctx else None,
                 row=row,
                 ids=ids,
@@ -332,7 +334,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     ) -> str:
         """Log one result as one span (its own trace); returns the run id."""
         self._check_single(evaluation_result, data)
-        plan = self._plan([evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False)
+        plan = self._plan(
+            [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False
+        )
         return self._run_sync(plan)
 
     async def alog(
@@ -346,7 +350,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     ) -> str:
         """``log`` for async code: a due backpressure flush runs off the event loop."""
         self._check_single(evaluation_result, data)
-        plan = self._plan([evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False)
+        plan = self._plan(
+            [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False
+        )
         return await self._run_async(plan)
 
     async def log_batch(
@@ -403,7 +409,10 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         return self._query
 
     def _until_complete(
-        self, read: Callable[[], list[dict[str, Any]]], complete: Callable[[list[dict[str, Any]]], bool], what: str
+        self,
+        read: Callable[[], list[dict[str, Any]]],
+        complete: Callable[[list[dict[str, Any]]], bool],
+        what: str,
     ) -> list[dict[str, Any]]:
         """Re-read until the backend holds all this tracker logged, or raise: never partial."""
         self.flush()
@@ -427,11 +436,16 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         reader = self._reader()
         expected = self._logged.get(run_id, 0)
         return self._until_complete(
-            lambda: reader.run_results(run_id), lambda rows: len(rows) >= expected, f"run {run_id!r}"
+            lambda: reader.run_results(run_id),
+            lambda rows: len(rows) >= expected,
+            f"run {run_id!r}",
         )
 
     def get_experiment_history(self, **kwargs: Any) -> list[dict[str, Any]]:
-        """One summary per run, newest first; filters: dataset_name, since, until, metadata, limit."""
+        """One summary per run, newest first.
+
+        Filters: dataset_name, since, until (ISO 8601 or datetime), metadata, limit, project_name.
+        """
         filters = HistoryFilter.from_kwargs(self.project_name, kwargs)
         reader = self._reader()
         logged = dict(self._logged)

@@ -58,7 +58,7 @@ class QueryAdapter(ABC):
         """Run summaries matching ``filters``, newest first."""
         return filters.apply(summarize_runs(self.project_results(filters)))
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""
 
     def __enter__(self) -> QueryAdapter:

@@ -31,8 +31,13 @@ class InMemoryQueryAdapter(QueryAdapter):
                 ctx = span.get_span_context()
                 assert ctx is not None
                 views.append(
-                    SpanView(span.name, format_trace_id(ctx.trace_id), format_span_id(ctx.span_id),
-                             span.start_time or 0, attributes)
+                    SpanView(
+                        span.name,
+                        format_trace_id(ctx.trace_id),
+                        format_span_id(ctx.span_id),
+                        span.start_time or 0,
+                        attributes,
+                    )
                 )
         return views
 

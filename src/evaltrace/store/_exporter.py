@@ -61,14 +61,21 @@ class SQLiteSpanExporter(SpanExporter):
             span.status.status_code.name,
             _attrs(span.attributes),
             json.dumps(
-                [{"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
-                 for e in span.events],
+                [
+                    {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
+                    for e in span.events
+                ],
                 ensure_ascii=False,
             ),
             json.dumps(
-                [{"trace_id": format_trace_id(link.context.trace_id),
-                  "span_id": format_span_id(link.context.span_id),
-                  "attributes": dict(link.attributes or {})} for link in span.links]
+                [
+                    {
+                        "trace_id": format_trace_id(link.context.trace_id),
+                        "span_id": format_span_id(link.context.span_id),
+                        "attributes": dict(link.attributes or {}),
+                    }
+                    for link in span.links
+                ]
             ),
             _attrs(span.resource.attributes),
             index.run_id if index else None,
@@ -86,8 +93,15 @@ class SQLiteSpanExporter(SpanExporter):
                     continue
                 run = runs.get(index.run_id)
                 if run is None:
-                    runs[index.run_id] = [index.run_id, index.project_name, index.dataset_name,
-                                          row[5], row[5], 1, index.metadata_json]
+                    runs[index.run_id] = [
+                        index.run_id,
+                        index.project_name,
+                        index.dataset_name,
+                        row[5],
+                        row[5],
+                        1,
+                        index.metadata_json,
+                    ]
                 else:
                     run[3], run[4], run[5] = min(run[3], row[5]), max(run[4], row[5]), run[5] + 1
             with self._lock, atomic(self._conn) as conn:

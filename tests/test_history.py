@@ -1,0 +1,96 @@
+"""get_experiment_history: one summary per run, filters, exact statistics."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from evaltrace import OpenTelemetryExperimentTracker as Tracker
+
+
+def test_history_summarises_each_run(tracker: Tracker) -> None:
+    """Each run has counts, times, metadata and numeric/boolean metric statistics."""
+    scores = [0.1, 0.4, 0.35, 0.8, 0.9, 0.2, 0.65]
+    run_a = tracker.log_batch_sync(
+        [{"judge": {"score": s, "success": s > 0.5}} for s in scores],
+        "qa",
+        [{"id": i} for i in range(len(scores))],
+        metadata={"model": "a"},
+    )
+    time.sleep(0.002)
+    run_b = tracker.log({"judge": {"score": 1.0}}, "other", {"id": 0}, metadata={"model": "b"})
+    history = tracker.get_experiment_history()
+    assert [r["run_id"] for r in history] == [run_b, run_a]
+    run = history[1]
+    assert (
+        run["num_results"] == 7
+        and run["dataset_name"] == "qa"
+        and run["metadata"] == {"model": "a"}
+    )
+    assert datetime.fromisoformat(run["started_at"]) <= datetime.fromisoformat(run["ended_at"])
+    stats = run["metrics"]["judge.score"]
+    assert stats["count"] == 7
+    assert stats["mean"] == pytest.approx(statistics.fmean(scores))
+    assert (stats["min"], stats["max"]) == (0.1, 0.9)
+    assert stats["p50"] == pytest.approx(statistics.median(scores))
+    assert stats["p90"] == pytest.approx(statistics.quantiles(scores, n=10, method="inclusive")[8])
+    assert run["metrics"]["judge.success"]["pass_rate"] == pytest.approx(3 / 7)
+
+
+def test_history_filters(tracker: Tracker) -> None:
+    """dataset_name, metadata, since/until and limit filter and cut the runs."""
+    tracker.log({"m": 1}, "qa", {"q": 1}, run_id="r1", metadata={"model": "a"})
+    time.sleep(0.01)
+    middle = datetime.now(UTC)
+    time.sleep(0.01)
+    tracker.log({"m": 1}, "qa", {"q": 1}, run_id="r2", metadata={"model": "b"})
+    tracker.log({"m": 1}, "kb", {"q": 1}, run_id="r3", metadata={"model": "b"})
+    ids = lambda **kw: [r["run_id"] for r in tracker.get_experiment_history(**kw)]  # noqa: E731
+    assert ids(dataset_name="qa") == ["r2", "r1"]
+    assert ids(metadata={"model": "b"}) == ["r3", "r2"]
+    assert ids(since=middle) == ["r3", "r2"]
+    assert ids(until=middle.isoformat()) == ["r1"]
+    assert ids(limit=1) == ["r3"]
+    with pytest.raises(TypeError, match="unknown filter"):
+        tracker.get_experiment_history(datasett="qa")
+
+
+def test_history_is_scoped_to_project(store_path: Path) -> None:
+    """A tracker lists its own project's runs unless asked for another."""
+    with Tracker("a", store=store_path) as a, Tracker("b", store=store_path) as b:
+        a.log({"m": 1}, "qa", {"q": 1}, run_id="ra")
+        b.log({"m": 1}, "qa", {"q": 1}, run_id="rb")
+        b.flush()  # reads see what *this* tracker logged; the other one flushes itself
+        assert [r["run_id"] for r in a.get_experiment_history()] == ["ra"]
+        assert [r["run_id"] for r in a.get_experiment_history(project_name="b")] == ["rb"]
+
+
+def test_history_summary_follows_new_results(tracker: Tracker) -> None:
+    """A cached run summary is recomputed once the run grows."""
+    tracker.log({"m": 1.0}, "qa", {"q": 1}, run_id="r")
+    assert tracker.get_experiment_history()[0]["metrics"]["m"]["mean"] == 1.0
+    tracker.log({"m": 3.0}, "qa", {"q": 2}, run_id="r")
+    (run,) = tracker.get_experiment_history()
+    assert run["num_results"] == 2 and run["metrics"]["m"]["mean"] == 2.0
+
+
+def test_nan_is_counted_apart(tracker: Tracker) -> None:
+    """Non-finite scores are excluded from statistics and counted as non_finite."""
+    tracker.log_batch_sync(
+        [{"m": 1.0}, {"m": float("nan")}, {"m": 3.0}], "qa", [{}, {}, {}], run_id="r"
+    )
+    stats = tracker.get_experiment_history()[0]["metrics"]["m"]
+    assert stats["count"] == 2 and stats["non_finite"] == 1 and stats["mean"] == 2.0
+
+
+def test_second_process_reads_the_store(store_path: Path) -> None:
+    """A new tracker on the same store sees earlier runs (the store is the source of truth)."""
+    with Tracker("p", store=store_path) as writer:
+        run_id = writer.log({"m": 1}, "qa", {"q": 1})
+    with Tracker("p", store=store_path) as reader:
+        assert [r["evaluation_result"] for r in reader.get_run_results(run_id)] == [{"m": 1}]
+        assert reader.get_experiment_history()[0]["run_id"] == run_id

@@ -1,0 +1,104 @@
+"""What is logged is what comes back, value for value and type for type."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import evaltrace
+
+
+def same(a: Any, b: Any) -> bool:
+    """Deep equality that also requires equal types and treats NaN as equal to NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or a == b
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+records = st.dictionaries(st.text(max_size=12), values, min_size=1, max_size=6)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    result=records, data=records, metadata=st.dictionaries(st.text(max_size=8), values, max_size=3)
+)
+def test_log_roundtrip_is_exact(
+    tmp_path: Path, result: dict[str, Any], data: dict[str, Any], metadata: dict[str, Any]
+) -> None:
+    """Any JSON-like result, data and metadata survive log -> store -> get_run_results exactly."""
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=tmp_path / "rt.db") as tracker:
+        run_id = tracker.log(result, "ds", data, metadata=metadata)
+        (row,) = tracker.get_run_results(run_id)
+    assert same(row["evaluation_result"], result)
+    assert same(row["data"], data)
+    assert same(row["metadata"], metadata)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(st.tuples(records, records), min_size=1, max_size=12), grouped=st.booleans())
+def test_batch_roundtrip_is_exact_and_ordered(
+    tmp_path: Path, rows: list[tuple[dict[str, Any], dict[str, Any]]], grouped: bool
+) -> None:
+    """Flat and row-grouped batches come back row for row, in logging order."""
+    results: list[Any] = [[{"judge": r}, {"other": r}] if grouped else r for r, _ in rows]
+    data = [d for _, d in rows]
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=tmp_path / "b.db") as tracker:
+        run_id = asyncio.run(
+            tracker.log_batch(results, "ds", data, run_id=f"run-{id(rows)}-{grouped}")
+        )
+        back = tracker.get_run_results(run_id)
+    assert len(back) == len(rows)
+    for got, want, want_data in zip(back, results, data, strict=True):
+        assert same(got["evaluation_result"], want)
+        assert same(got["data"], want_data)
+
+
+def test_large_unicode_strings_intact(tracker: evaltrace.OpenTelemetryExperimentTracker) -> None:
+    """A 100 KB unicode explanation and data field come back byte for byte."""
+    text = ("évaluation 评估 🚀 " * 8000)[:100_000]
+    result = {"judge": {"score": 0.5, "explanation": text}}
+    run_id = tracker.log(result, "ds", {"answer": text})
+    (row,) = tracker.get_run_results(run_id)
+    assert row["evaluation_result"]["judge"]["explanation"] == text
+    assert row["data"]["answer"] == text
+
+
+def test_special_values_keep_their_types(tracker: evaltrace.OpenTelemetryExperimentTracker) -> None:
+    """None, NaN, infinities, bool vs int, big ints, nested lists and dicts keep type and value."""
+    result = {
+        "none": None,
+        "nan": float("nan"),
+        "inf": float("inf"),
+        "ninf": float("-inf"),
+        "t": True,
+        "one": 1,
+        "one_f": 1.0,
+        "big": 2**70,
+        "nested": {"l": [1, "a", None, [True]]},
+    }
+    run_id = tracker.log(result, "ds", {"q": "x"})
+    (row,) = tracker.get_run_results(run_id)
+    assert same(row["evaluation_result"], result)

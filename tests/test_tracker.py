@@ -1,0 +1,269 @@
+"""Logging: spans, run ids, batches, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import evaltrace
+from evaltrace import OpenTelemetryExperimentTracker as Tracker
+
+NESTED = {
+    "generation": {"score": 1, "completeness": {"score": 3, "explanation": "ok", "success": True}}
+}
+
+
+def test_log_becomes_one_span_with_typed_metric_attributes(
+    tracker: Tracker, memory: InMemorySpanExporter
+) -> None:
+    """A logged result is one root span whose flat metric attributes are queryable doubles."""
+    run_id = tracker.log(NESTED, "qa", {"question": "q?"}, metadata={"model": "m1"})
+    tracker.flush()
+    (span,) = memory.get_finished_spans()
+    attrs = span.attributes or {}
+    assert span.name == "evaltrace.result" and span.parent is None
+    assert attrs["eval.metric.generation.completeness.score"] == 3.0
+    assert isinstance(attrs["eval.metric.generation.score"], float)
+    assert attrs["eval.metric.generation.completeness.success"] is True
+    assert attrs["eval.run_id"] == run_id and attrs["eval.project"] == "proj"
+    names = [e.attributes["gen_ai.evaluation.name"] for e in span.events if e.attributes]
+    assert {e.name for e in span.events} == {"gen_ai.evaluation.result"}
+    assert names == ["generation", "generation.completeness"]
+    assert span.resource.attributes["service.name"] == "evaltrace"
+
+
+def test_generated_run_id_is_stable_per_dataset(tracker: Tracker) -> None:
+    """Without run_id, one id in gllm-evals' form is reused for every result of that dataset."""
+    first = tracker.log({"m": 1}, "qa", {"q": 1})
+    second = tracker.log({"m": 2}, "qa", {"q": 2})
+    other = tracker.log({"m": 3}, "other", {"q": 3})
+    assert first == second != other
+    assert re.fullmatch(r"proj_qa_[0-9a-f]{8}", first)
+    assert [r["evaluation_result"]["m"] for r in tracker.get_run_results(first)] == [1, 2]
+
+
+def test_alog_and_log_batch(tracker: Tracker) -> None:
+    """alog and log_batch land in the same run, in logging order, with full result fields."""
+
+    async def go() -> str:
+        run = await tracker.alog({"m": 0}, "qa", {"id": "s0"}, run_id="r1")
+        await tracker.log_batch(
+            [{"m": i} for i in range(1, 4)],
+            "qa",
+            [{"id": f"s{i}"} for i in range(1, 4)],
+            run_id=run,
+        )
+        return run
+
+    run_id = asyncio.run(go())
+    rows = tracker.get_run_results(run_id)
+    assert [r["evaluation_result"]["m"] for r in rows] == [0, 1, 2, 3]
+    assert [r["sample_id"] for r in rows] == ["s0", "s1", "s2", "s3"]
+    for key in (
+        "run_id",
+        "dataset_name",
+        "evaluation_result",
+        "data",
+        "metadata",
+        "context",
+        "timestamp",
+        "trace_id",
+        "span_id",
+    ):
+        assert key in rows[0]
+
+
+def test_batch_spans_are_chunked_into_traces(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch becomes traces of at most EVALTRACE_RESULTS_PER_TRACE results under a batch span."""
+    monkeypatch.setenv("EVALTRACE_RESULTS_PER_TRACE", "4")
+    memory = InMemorySpanExporter()
+    with Tracker("proj", store=store_path, exporters=[memory]) as tracker:
+        tracker.log_batch_sync([{"m": i} for i in range(10)], "qa", [{"i": i} for i in range(10)])
+        tracker.flush()
+        spans = memory.get_finished_spans()
+    roots = [s for s in spans if s.name == "evaltrace.batch"]
+    assert [r.attributes["eval.batch.chunk.size"] for r in roots if r.attributes] == [4, 4, 2]
+    results = [s for s in spans if s.name == "evaltrace.result"]
+    assert len(results) == 10
+    by_trace: dict[int, int] = {}
+    for s in results:
+        assert s.parent is not None
+        by_trace[s.context.trace_id] = by_trace.get(s.context.trace_id, 0) + 1
+    assert sorted(by_trace.values()) == [2, 4, 4]
+
+
+def test_big_batch_loses_nothing_to_the_sdk_queue(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch far larger than the span queue arrives complete (backpressure, not drop-oldest)."""
+    monkeypatch.setenv("EVALTRACE_QUEUE_SIZE", "64")
+    with Tracker("proj", store=store_path) as tracker:
+        run_id = tracker.log_batch_sync(
+            [{"m": i} for i in range(3000)], "qa", [{"i": i} for i in range(3000)]
+        )
+        rows = tracker.get_run_results(run_id)
+        assert tracker.stats.flushes_for_backpressure > 0
+    assert [r["evaluation_result"]["m"] for r in rows] == list(range(3000))
+
+
+class Output(pydantic.BaseModel):
+    """A gllm-evals-like pydantic output."""
+
+    score: float
+    explanation: str
+
+
+@dataclasses.dataclass
+class Case:
+    """A dataclass test case."""
+
+    question: str
+    expected: str
+
+
+def test_pydantic_and_dataclass_inputs(tracker: Tracker) -> None:
+    """Pydantic models and dataclasses are stored as their plain dumps."""
+    run_id = tracker.log({"judge": Output(score=0.5, explanation="e")}, "qa", Case("q", "a"))
+    (row,) = tracker.get_run_results(run_id)
+    assert row["evaluation_result"] == {"judge": {"score": 0.5, "explanation": "e"}}
+    assert row["data"] == {"question": "q", "expected": "a"}
+
+
+def test_row_grouped_batch_keeps_each_rows_list(tracker: Tracker) -> None:
+    """Row-grouped results (gllm-evals 0.1.x) come back as each row's list; metrics merge."""
+    results = [
+        [{"geval": {"score": 0.5}}, {"ragas": {"score": 1}}],
+        [{"geval": {"score": 0.1}}, {"ragas": {"score": 0}}],
+    ]
+    run_id = tracker.log_batch_sync(results, "qa", [{"id": 1}, {"id": 2}])
+    rows = tracker.get_run_results(run_id)
+    assert [r["evaluation_result"] for r in rows] == results
+    (run,) = tracker.get_experiment_history()
+    assert run["metrics"]["geval.score"]["mean"] == pytest.approx(0.3)
+    assert run["metrics"]["ragas.score"]["max"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda t: t.log([1], "qa", {}), TypeError, "evaluation_result"),
+        (lambda t: t.log({"m": 1}, 3, {}), TypeError, "dataset_name"),
+        (lambda t: t.log({"m": object()}, "qa", {}), TypeError, "evaluation_result.m"),
+        (lambda t: t.log({"m": {1: "x"}}, "qa", {}), TypeError, "evaluation_result.m[1]"),
+        (lambda t: t.log({"m": "\ud800"}, "qa", {}), ValueError, "evaluation_result.m"),
+        (lambda t: t.log({"m": 1}, "qa", {}, metadata=[1]), TypeError, "metadata"),
+        (lambda t: t.log_batch_sync([], "qa", []), ValueError, "empty"),
+        (lambda t: t.log_batch_sync([{"m": 1}], "qa", [{}, {}]), ValueError, "lengths must match"),
+        (lambda t: t.log_batch_sync([{"m": 1}, 5], "qa", [{}, {}]), TypeError, "row 1"),
+        (
+            lambda t: t.log_batch_sync([{"m": 1}, {"m": 2}], "qa", [{}, "x"]),
+            TypeError,
+            "data (row 1)",
+        ),
+    ],
+)
+def test_bad_input_names_the_field(
+    tracker: Tracker, call: Any, error: type[Exception], message: str
+) -> None:
+    """Bad input raises TypeError/ValueError naming the field (and row)."""
+    with pytest.raises(error, match=re.escape(message)):
+        call(tracker)
+
+
+def test_rejected_batch_stores_nothing(tracker: Tracker, memory: InMemorySpanExporter) -> None:
+    """A batch with one bad row in the middle emits no span at all."""
+    results: list[Any] = [{"m": i} for i in range(100)]
+    results[57] = {"m": object()}
+    with pytest.raises(TypeError, match=r"evaluation_result\.m \(row 57\)"):
+        tracker.log_batch_sync(results, "qa", [{"i": i} for i in range(100)], run_id="bad")
+    tracker.flush()
+    assert memory.get_finished_spans() == ()
+    assert tracker.get_run_results("bad") == []
+
+
+def test_attribute_cap_is_counted_not_silent(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the metric-attribute cap, flat attributes are omitted and counted; ids survive."""
+    monkeypatch.setenv("EVALTRACE_MAX_METRIC_ATTRIBUTES", "10")
+    memory = InMemorySpanExporter()
+    result = {f"m{i:03}": float(i) for i in range(300)}
+    with Tracker("proj", store=store_path, exporters=[memory]) as tracker:
+        run_id = tracker.log(result, "qa", {"q": 1})
+        (row,) = tracker.get_run_results(run_id)
+        assert tracker.stats.metric_attributes_omitted == 290
+    (span,) = memory.get_finished_spans()
+    attrs = span.attributes or {}
+    assert sum(k.startswith("eval.metric.") for k in attrs) == 10
+    assert attrs["eval.omitted.metric_attributes"] == 290
+    assert attrs["eval.run_id"] == run_id
+    assert row["evaluation_result"] == result
+
+
+def test_small_user_provider_limit_evicts_metrics_first(tmp_path: Path) -> None:
+    """With an app provider capped at 20 attributes, identifiers survive and the loss is counted."""
+    from opentelemetry.sdk.trace import SpanLimits
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(span_limits=SpanLimits(max_span_attributes=20))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    adapter = evaltrace.InMemoryQueryAdapter(memory)
+    tracker = Tracker("proj", tracer_provider=provider, query=adapter)
+    run_id = tracker.log({f"m{i}": i for i in range(40)}, "qa", {"q": 1})
+    (row,) = tracker.get_run_results(run_id)
+    assert row["evaluation_result"]["m39"] == 39
+    (span,) = memory.get_finished_spans()
+    assert (span.attributes or {})["eval.run_id"] == run_id
+    assert tracker.stats.metric_attributes_omitted == 40
+    assert tracker.stats.attributes_dropped_by_sdk == 0
+
+
+def test_user_provider_is_used_and_global_untouched(tmp_path: Path) -> None:
+    """The tracker never installs a global provider; a given provider receives the spans."""
+    from opentelemetry import trace
+
+    before = trace.get_tracer_provider()
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracker = Tracker(
+        "proj", tracer_provider=provider, query=evaltrace.InMemoryQueryAdapter(memory)
+    )
+    tracker.log({"m": 1}, "qa", {"q": 1})
+    assert len(memory.get_finished_spans()) == 1
+    assert trace.get_tracer_provider() is before
+    assert not (tmp_path / ".evaltrace").exists()
+
+
+def test_reader_only_tracker_creates_no_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tracker given only query= reads without creating a local store."""
+    monkeypatch.chdir(tmp_path)
+    Tracker("proj", query=evaltrace.InMemoryQueryAdapter(InMemorySpanExporter())).close()
+    assert not (tmp_path / ".evaltrace").exists()
+
+
+def test_default_store_path_and_env_override(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No configuration writes ./.evaltrace/evaltrace.db; EVALTRACE_STORE overrides it."""
+    monkeypatch.chdir(tmp_path)
+    with Tracker("proj") as tracker:
+        tracker.log({"m": 1}, "qa", {"q": 1})
+    assert (tmp_path / ".evaltrace" / "evaltrace.db").exists()
+    monkeypatch.setenv("EVALTRACE_STORE", str(tmp_path / "elsewhere.db"))
+    with Tracker("proj") as tracker:
+        tracker.log({"m": 1}, "qa", {"q": 1})
+    assert (tmp_path / "elsewhere.db").exists()
