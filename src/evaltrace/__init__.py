@@ -16,8 +16,10 @@ from ._exceptions import (
 )
 from ._tracker import OpenTelemetryExperimentTracker, TrackerStats
 from .query.base import QueryAdapter
+from .query.jaeger import JaegerQueryAdapter
 from .query.memory import InMemoryQueryAdapter
 from .query.sqlite import SQLiteQueryAdapter
+from .query.tempo import TempoQueryAdapter
 from .store import SQLiteSpanExporter
 
 __version__ = "0.1.0"
@@ -33,12 +35,14 @@ __all__ = [
     "IncompleteResultsError",
     "InvalidInputError",
     "InvalidInputTypeError",
+    "JaegerQueryAdapter",
     "MetricInput",
     "OpenTelemetryExperimentTracker",
     "QueryAdapter",
     "QueryError",
     "SQLiteQueryAdapter",
     "SQLiteSpanExporter",
+    "TempoQueryAdapter",
     "TrackerStats",
     "__version__",
 ]

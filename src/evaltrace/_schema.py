@@ -40,13 +40,18 @@ __all__ = [
     "Limits",
     "ResultIndex",
     "batch_attributes",
+    "batch_id_of",
+    "chunk_size",
     "decode_result",
     "encode_result",
     "flatten",
     "identifiers",
     "iso",
+    "metric_leaves",
+    "query_terms",
     "result_index",
     "sample_id_of",
+    "sort_key",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -387,13 +392,23 @@ def sort_key(attributes: Mapping[str, Any], start_ns: int) -> tuple[int, int]:
     return start_ns, int(seq) if isinstance(seq, int | str) else 0
 
 
-def query_terms(*, run_id: str | None = None, project_name: str | None = None) -> dict[str, str]:
+def batch_id_of(attributes: Mapping[str, Any]) -> str | None:
+    """The log_batch call a span belongs to, if any."""
+    value = attributes.get(ATTR_BATCH_ID)
+    return value if isinstance(value, str) else None
+
+
+def query_terms(
+    *, run_id: str | None = None, project_name: str | None = None, dataset_name: str | None = None
+) -> dict[str, str]:
     """Attribute equality terms that select result spans, for backend searches."""
     terms: dict[str, str] = {}
     if run_id is not None:
         terms[ATTR_RUN_ID] = run_id
     if project_name is not None:
         terms[ATTR_PROJECT] = project_name
+    if dataset_name is not None:
+        terms[ATTR_DATASET] = dataset_name
     return terms
 
 

@@ -419,14 +419,19 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         deadline = time.monotonic() + self._settings.read_timeout
         delay = 0.05
         while True:
-            rows = read()
-            if complete(rows):
-                return rows
-            if time.monotonic() >= deadline:
-                raise IncompleteResultsError(
-                    f"{what}: the backend still lacks results this tracker logged after "
-                    f"{self._settings.read_timeout:g}s (EVALTRACE_READ_TIMEOUT)"
-                )
+            try:
+                rows = read()
+            except IncompleteResultsError:
+                if time.monotonic() >= deadline:
+                    raise
+            else:
+                if complete(rows):
+                    return rows
+                if time.monotonic() >= deadline:
+                    raise IncompleteResultsError(
+                        f"{what}: the backend still lacks results this tracker logged after "
+                        f"{self._settings.read_timeout:g}s (EVALTRACE_READ_TIMEOUT)"
+                    )
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 

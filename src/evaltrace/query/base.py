@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .._exceptions import IncompleteResultsError
 from .._history import HistoryFilter, summarize_runs
-from .._schema import decode_result, result_index, sort_key
+from .._schema import batch_id_of, chunk_size, decode_result, result_index, sort_key
 
-__all__ = ["QueryAdapter", "SpanView", "decode_spans"]
+__all__ = ["QueryAdapter", "SpanView", "check_complete", "decode_spans"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,27 @@ def decode_spans(spans: Iterable[SpanView]) -> list[dict[str, Any]]:
         decode_result(s.attributes, trace_id=s.trace_id, span_id=s.span_id, start_ns=s.start_ns)
         for s in kept
     ]
+
+
+def check_complete(spans: list[SpanView], what: str) -> None:
+    """Raise unless every batch trace holds its root and exactly the result spans it announces.
+
+    Backends ingest spans one by one, so a trace can be seen half-stored; never return that.
+    """
+    announced: dict[str, int] = {}
+    found: dict[str, int] = {}
+    for span in spans:
+        size = chunk_size(span.name, span.attributes)
+        if size is not None:
+            announced[span.trace_id] = size
+        elif batch_id_of(span.attributes) and result_index(span.name, span.attributes):
+            found[span.trace_id] = found.get(span.trace_id, 0) + 1
+    for trace_id in announced.keys() | found.keys():
+        if trace_id not in announced or found.get(trace_id, 0) != announced[trace_id]:
+            raise IncompleteResultsError(
+                f"{what}: trace {trace_id} holds {found.get(trace_id, 0)} results but its batch "
+                f"span announces {announced.get(trace_id, 'an unknown number (root not stored)')}"
+            )
 
 
 class QueryAdapter(ABC):

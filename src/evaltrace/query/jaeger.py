@@ -1,0 +1,112 @@
+"""``JaegerQueryAdapter``: reads results from Jaeger v2 through its ``/api/v3`` HTTP API only."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .._exceptions import IncompleteResultsError
+from .._history import HistoryFilter
+from .._schema import query_terms
+from ._http import HttpBackend
+from ._otlp_json import span_views
+from .base import QueryAdapter, SpanView, check_complete, decode_spans
+
+__all__ = ["JaegerQueryAdapter"]
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class JaegerQueryAdapter(QueryAdapter):
+    """Searches by exact attribute match, pages by splitting the time window.
+
+    Jaeger returns at most ``search_depth`` traces per search (which must not exceed the
+    storage's own cap, e.g. the memory store's ``max_traces``). A search that comes back full
+    may have left traces out, so its window is halved and both halves searched, until every
+    window comes back short of the cap; a window that cannot be split further raises
+    ``IncompleteResultsError`` instead of returning part of a run.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        service_name: str = "evaltrace",
+        search_depth: int = 1000,
+        lookback: timedelta = timedelta(days=7),
+        headers: Mapping[str, str] | None = None,
+        bearer_token: str | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        timeout: float = 30.0,
+    ) -> None:
+        self.service_name = service_name
+        self.search_depth = search_depth
+        self.lookback = lookback
+        self.searches = 0
+        self._http = HttpBackend(
+            "Jaeger",
+            base_url,
+            headers=headers,
+            bearer_token=bearer_token,
+            basic_auth=basic_auth,
+            verify=verify,
+            timeout=timeout,
+        )
+
+    def _search(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
+        params: dict[str, Any] = {
+            "query.serviceName": self.service_name,
+            "query.startTimeMin": _rfc3339(start),
+            "query.startTimeMax": _rfc3339(end),
+            "query.attributes": json.dumps(terms, ensure_ascii=False),
+            "query.searchDepth": self.search_depth,
+        }
+        self.searches += 1
+        status, body = self._http.get_json("/api/v3/traces", params)
+        if status == 404:
+            return []
+        return list(span_views(body.get("result", {}).get("resourceSpans", [])))
+
+    def _collect(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
+        spans = self._search(terms, start, end)
+        if len({s.trace_id for s in spans}) < self.search_depth:
+            return spans
+        if end - start <= timedelta(microseconds=2):
+            raise IncompleteResultsError(
+                f"Jaeger: more than {self.search_depth} traces start within {start.isoformat()}; "
+                "raise search_depth (and the storage's max_traces)"
+            )
+        middle = start + (end - start) / 2
+        merged = {(s.trace_id, s.span_id): s for s in self._collect(terms, start, middle)}
+        merged.update({(s.trace_id, s.span_id): s for s in self._collect(terms, middle, end)})
+        return list(merged.values())
+
+    def _results(
+        self, terms: dict[str, str], since: datetime | None, until: datetime | None, what: str
+    ) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        end = until or now + timedelta(minutes=1)
+        spans = self._collect(terms, since or end - self.lookback, end)
+        check_complete(spans, what)
+        return decode_spans(
+            s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())
+        )
+
+    def run_results(self, run_id: str) -> list[dict[str, Any]]:
+        """Every result of the run within ``lookback``."""
+        return self._results(query_terms(run_id=run_id), None, None, f"run {run_id!r}")
+
+    def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+        """Every result of the project (and dataset) in the filter's time window."""
+        terms = query_terms(project_name=filters.project_name, dataset_name=filters.dataset_name)
+        return self._results(terms, filters.since, filters.until, "history")
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._http.close()

@@ -1,0 +1,40 @@
+"""Decoding the OTLP/JSON that Jaeger and Tempo answer with, and TraceQL quoting."""
+
+from __future__ import annotations
+
+import base64
+
+from evaltrace.query._otlp_json import hex_id, span_views
+from evaltrace.query.tempo import traceql
+
+
+def test_ids_hex_or_base64() -> None:
+    """Trace ids come back as hex from Jaeger and as base64 from Tempo; both normalise to hex."""
+    raw = bytes(range(16))
+    assert hex_id(raw.hex(), 16) == raw.hex()
+    assert hex_id(base64.b64encode(raw).decode(), 16) == raw.hex()
+
+
+def test_attribute_values_keep_their_types() -> None:
+    """OTLP/JSON ints (decimal strings), doubles, bools and arrays decode to Python types."""
+    body = [{"scopeSpans": [{"spans": [{
+        "name": "evaltrace.result", "traceId": "00" * 16, "spanId": "01" * 8,
+        "startTimeUnixNano": "1700000000000000000",
+        "attributes": [
+            {"key": "i", "value": {"intValue": "42"}},
+            {"key": "d", "value": {"doubleValue": 0.5}},
+            {"key": "b", "value": {"boolValue": True}},
+            {"key": "s", "value": {"stringValue": "x"}},
+            {"key": "a", "value": {"arrayValue": {"values": [{"doubleValue": 1.0}]}}},
+        ],
+    }]}]}]
+    (view,) = span_views(body)
+    assert view.attributes == {"i": 42, "d": 0.5, "b": True, "s": "x", "a": (1.0,)}
+    assert view.start_ns == 1_700_000_000_000_000_000
+
+
+def test_traceql_quotes_cannot_escape() -> None:
+    """Quotes, backslashes and newlines stay inside the TraceQL string literal."""
+    query = traceql({"eval.run_id": 'a"} || { true'})
+    assert query == '{ span.eval.run_id = "a\\"} || { true" }'
+    assert traceql({"eval.run_id": "x\\\ny"}) == '{ span.eval.run_id = "x\\\\\\ny" }'
