@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["BaseExperimentTracker", "EvaluationOutput", "MetricInput"]
@@ -79,9 +79,9 @@ class BaseExperimentTracker(ABC):
     @abstractmethod
     async def log_batch(
         self,
-        evaluation_results: list[EvaluationOutput],
+        evaluation_results: Sequence[EvaluationOutput] | Sequence[Sequence[EvaluationOutput]],
         dataset_name: str,
-        data: list[MetricInput],
+        data: Sequence[MetricInput],
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,

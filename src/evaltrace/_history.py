@@ -117,7 +117,7 @@ def _metric_stats(values: list[float | bool]) -> dict[str, Any]:
         if len(finite) < len(numbers):
             stats["non_finite"] = len(numbers) - len(finite)
     if flags:
-        stats["pass_count"] = len(flags)
+        stats["pass_count"] = sum(flags)
         stats["pass_rate"] = sum(flags) / len(flags)
         stats.setdefault("count", len(flags))
     return stats

@@ -357,9 +357,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     async def log_batch(
         self,
-        evaluation_results: list[EvaluationOutput],
+        evaluation_results: Sequence[EvaluationOutput] | Sequence[Sequence[EvaluationOutput]],
         dataset_name: str,
-        data: list[MetricInput],
+        data: Sequence[MetricInput],
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
@@ -375,9 +375,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     def log_batch_sync(
         self,
-        evaluation_results: list[EvaluationOutput],
+        evaluation_results: Sequence[EvaluationOutput] | Sequence[Sequence[EvaluationOutput]],
         dataset_name: str,
-        data: list[MetricInput],
+        data: Sequence[MetricInput],
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,

@@ -53,7 +53,9 @@ def backends() -> Backends:
     env = _env()
     binary = subprocess.run(
         ["bash", "-c", f". {SCRIPTS / 'backends-lib.sh'} >/dev/null; echo $COLLECTOR_BIN"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     found = Backends(
         collector_grpc=env["EVALTRACE_TEST_COLLECTOR_OTLP"],

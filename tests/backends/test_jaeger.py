@@ -38,7 +38,9 @@ def test_collector_config_validates(backends: Backends) -> None:
     """The shipped collector-config.yaml passes the built collector's own validate."""
     done = subprocess.run(
         [str(backends.collector_bin), "validate", f"--config={ROOT / 'collector-config.yaml'}"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
 
@@ -48,13 +50,22 @@ def test_jaeger_returns_what_the_store_returns(backends: Backends, tmp_path: Pat
     store = tmp_path / "e2e.db"
     with _tracker(backends, store=store) as tracker:
         run_id = f"e2e-equal-{tmp_path.name}"
-        tracker.log({"judge": {"score": 1, "explanation": "é🚀", "success": True}}, "qa",
-                    {"id": "s0", "q": "x" * 5000}, run_id=run_id, metadata={"model": "m"})
-        asyncio.run(tracker.log_batch(
-            [[{"geval": {"score": i / 10}}, {"exact": {"score": i % 2}}] for i in range(25)],
-            "qa", [{"id": f"s{i + 1}", "n": None, "nan": float("nan")} for i in range(25)],
-            run_id=run_id, metadata={"model": "m"},
-        ))
+        tracker.log(
+            {"judge": {"score": 1, "explanation": "é🚀", "success": True}},
+            "qa",
+            {"id": "s0", "q": "x" * 5000},
+            run_id=run_id,
+            metadata={"model": "m"},
+        )
+        asyncio.run(
+            tracker.log_batch(
+                [[{"geval": {"score": i / 10}}, {"exact": {"score": i % 2}}] for i in range(25)],
+                "qa",
+                [{"id": f"s{i + 1}", "n": None, "nan": float("nan")} for i in range(25)],
+                run_id=run_id,
+                metadata={"model": "m"},
+            )
+        )
         from_jaeger = tracker.get_run_results(run_id)
         history = tracker.get_experiment_history(dataset_name="qa")
     local = evaltrace.SQLiteQueryAdapter(store)
@@ -70,7 +81,9 @@ def test_twenty_thousand_results_come_back_complete(backends: Backends) -> None:
     n = 20_000
     results = [{"em": float(i % 3 == 0), "f1": i / n, "i": i} for i in range(n)]
     with _tracker(backends) as tracker:
-        run_id = tracker.log_batch_sync(results, "big", [{"id": i} for i in range(n)], run_id="e2e-20k")
+        run_id = tracker.log_batch_sync(
+            results, "big", [{"id": i} for i in range(n)], run_id="e2e-20k"
+        )
         rows = tracker.get_run_results(run_id)
     assert [r["evaluation_result"] for r in rows] == results
 
@@ -88,7 +101,7 @@ def test_paging_past_search_depth(backends: Backends) -> None:
 
 @pytest.mark.parametrize("nasty", ['q"uote', "back\\slash", "{brace}", "new\nline", "run", "run-1"])
 def test_run_ids_cannot_break_or_widen_a_query(backends: Backends, nasty: str) -> None:
-    """Run ids with quotes, backslashes, braces, newlines or shared prefixes match only themselves."""
+    """Run ids with quotes, backslashes, braces, newlines or prefixes match only theirs."""
     with _tracker(backends) as tracker:
         for run_id in ('q"uote', "back\\slash", "{brace}", "new\nline", "run", "run-1"):
             tracker.log({"for": run_id}, "inj", {"id": 1}, run_id=f"e2e-inj-{run_id}")
@@ -106,18 +119,25 @@ def test_log_context_links_to_the_app_trace(backends: Backends) -> None:
         with app_provider.get_tracer("app").start_as_current_span("answer-question") as app_span:
             app = app_span.get_span_context()
             traceparent = f"00-{format_trace_id(app.trace_id)}-{format_span_id(app.span_id)}-01"
+
         async def later() -> str:
             await tracker.log_context(traceparent=traceparent, user="u1")
             return await tracker.alog({"judge": {"score": 0.5}}, "ctx", {"id": 1}, run_id="e2e-ctx")
+
         asyncio.run(later())
         (row,) = tracker.get_run_results("e2e-ctx")
     app_provider.shutdown()
     assert row["context"] == {"user": "u1"}
-    assert row["link"] == {"trace_id": format_trace_id(app.trace_id), "span_id": format_span_id(app.span_id)}
+    assert row["link"] == {
+        "trace_id": format_trace_id(app.trace_id),
+        "span_id": format_span_id(app.span_id),
+    }
     stored = httpx.get(f"{backends.jaeger_url}/api/v3/traces/{row['trace_id']}", timeout=10).json()
     (span,) = stored["result"]["resourceSpans"][0]["scopeSpans"][0]["spans"]
     assert [link["traceId"] for link in span["links"]] == [format_trace_id(app.trace_id)]
-    app_trace = httpx.get(f"{backends.jaeger_url}/api/v3/traces/{format_trace_id(app.trace_id)}", timeout=10)
+    app_trace = httpx.get(
+        f"{backends.jaeger_url}/api/v3/traces/{format_trace_id(app.trace_id)}", timeout=10
+    )
     assert app_trace.status_code == 200
 
 

@@ -17,17 +17,32 @@ def test_ids_hex_or_base64() -> None:
 
 def test_attribute_values_keep_their_types() -> None:
     """OTLP/JSON ints (decimal strings), doubles, bools and arrays decode to Python types."""
-    body = [{"scopeSpans": [{"spans": [{
-        "name": "evaltrace.result", "traceId": "00" * 16, "spanId": "01" * 8,
-        "startTimeUnixNano": "1700000000000000000",
-        "attributes": [
-            {"key": "i", "value": {"intValue": "42"}},
-            {"key": "d", "value": {"doubleValue": 0.5}},
-            {"key": "b", "value": {"boolValue": True}},
-            {"key": "s", "value": {"stringValue": "x"}},
-            {"key": "a", "value": {"arrayValue": {"values": [{"doubleValue": 1.0}]}}},
-        ],
-    }]}]}]
+    body = [
+        {
+            "scopeSpans": [
+                {
+                    "spans": [
+                        {
+                            "name": "evaltrace.result",
+                            "traceId": "00" * 16,
+                            "spanId": "01" * 8,
+                            "startTimeUnixNano": "1700000000000000000",
+                            "attributes": [
+                                {"key": "i", "value": {"intValue": "42"}},
+                                {"key": "d", "value": {"doubleValue": 0.5}},
+                                {"key": "b", "value": {"boolValue": True}},
+                                {"key": "s", "value": {"stringValue": "x"}},
+                                {
+                                    "key": "a",
+                                    "value": {"arrayValue": {"values": [{"doubleValue": 1.0}]}},
+                                },
+                            ],
+                        }
+                    ]
+                }
+            ]
+        }
+    ]
     (view,) = span_views(body)
     assert view.attributes == {"i": 42, "d": 0.5, "b": True, "s": "x", "a": (1.0,)}
     assert view.start_ns == 1_700_000_000_000_000_000

@@ -40,7 +40,8 @@ def _value(value: Mapping[str, Any]) -> Any:
     if "arrayValue" in value:
         return tuple(_value(v) for v in value["arrayValue"].get("values", []))
     if "kvlistValue" in value:
-        return {kv["key"]: _value(kv.get("value", {})) for kv in value["kvlistValue"].get("values", [])}
+        items = value["kvlistValue"].get("values", [])
+        return {kv["key"]: _value(kv.get("value", {})) for kv in items}
     return None
 
 
@@ -50,7 +51,7 @@ def attributes(items: list[Mapping[str, Any]] | None) -> dict[str, Any]:
 
 
 def span_views(resource_spans: list[Mapping[str, Any]]) -> Iterator[SpanView]:
-    """Every span of a ``resourceSpans`` list (``scopeSpans``, or the older ``instrumentationLibrarySpans``)."""
+    """Every span of a ``resourceSpans`` list (``scopeSpans``, or the older name)."""
     for resource in resource_spans:
         scopes = resource.get("scopeSpans") or resource.get("instrumentationLibrarySpans") or []
         for scope in scopes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,11 @@ _RUN_SPANS = """
 SELECT name, trace_id, span_id, start_ns, attributes FROM spans
 WHERE run_id = ? ORDER BY start_ns, seq
 """
+
+
+def _ns(moment: datetime) -> int:
+    """Epoch nanoseconds, clamped to SQLite's 64-bit integers (years past 2262 would overflow)."""
+    return max(-(2**63), min(2**63 - 1, int(moment.timestamp() * 1e9)))
 
 
 class SQLiteQueryAdapter(QueryAdapter):
@@ -51,10 +57,10 @@ class SQLiteQueryAdapter(QueryAdapter):
             params.append(filters.dataset_name)
         if filters.since is not None:
             sql += " AND started_ns >= ?"
-            params.append(int(filters.since.timestamp() * 1e9))
+            params.append(_ns(filters.since))
         if filters.until is not None:
             sql += " AND started_ns <= ?"
-            params.append(int(filters.until.timestamp() * 1e9))
+            params.append(_ns(filters.until))
         with self._lock:
             return self._conn.execute(sql + " ORDER BY started_ns DESC", params).fetchall()
 

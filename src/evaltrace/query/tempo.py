@@ -28,7 +28,7 @@ def traceql(terms: Mapping[str, str]) -> str:
     characters are escaped the way TraceQL (Go's ``strconv.Unquote``) reads them, so no value
     can end the string early or widen the query.
     """
-    clauses = [f"span.{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in terms.items()]
+    clauses = [f"span.{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in terms.items()]
     return "{ " + " && ".join(clauses) + " }"
 
 
