@@ -55,11 +55,12 @@ class BackendUnavailableError(QueryError):
 class BackendResponseError(QueryError):
     """The backend answered with an error status.
 
-    ``status`` is the HTTP status and ``message`` the backend's own explanation.
+    ``status`` is the HTTP status (int) or gRPC status name; ``message`` the backend's own words.
     """
 
-    def __init__(self, backend: str, status: int, message: str) -> None:
-        super().__init__(f"{backend} answered HTTP {status}: {message}")
+    def __init__(self, backend: str, status: int | str, message: str) -> None:
+        shown = f"HTTP {status}" if isinstance(status, int) else f"gRPC {status}"
+        super().__init__(f"{backend} answered {shown}: {message}")
         self.backend = backend
         self.status = status
         self.message = message

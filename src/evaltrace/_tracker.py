@@ -36,6 +36,8 @@ __all__ = ["OpenTelemetryExperimentTracker", "TrackerStats"]
 _log = logging.getLogger("evaltrace")
 _SEQ = itertools.count(1)
 _ROOT = otel_context.Context()
+_INSTANT_NS = 1_000
+"""Result spans last 1 µs: Jaeger flags zero-duration spans as 'negative duration'."""
 
 
 @dataclass
@@ -292,7 +294,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         )
         for event in row.encoded.events:
             span.add_event(_schema.EVALUATION_EVENT, event, timestamp=row.start_ns)
-        span.end(end_time=row.start_ns)
+        span.end(end_time=row.start_ns + _INSTANT_NS)
         dropped = getattr(span, "dropped_attributes", 0)
         stats = self.stats
         stats.metric_attributes_omitted += row.encoded.omitted_attributes

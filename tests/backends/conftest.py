@@ -23,6 +23,7 @@ class Backends:
     collector_grpc: str
     collector_http: str
     jaeger_url: str
+    jaeger_grpc: str
     collector_bin: Path
 
 
@@ -61,6 +62,7 @@ def backends() -> Backends:
         collector_grpc=env["EVALTRACE_TEST_COLLECTOR_OTLP"],
         collector_http=env["EVALTRACE_TEST_COLLECTOR_OTLP_HTTP"],
         jaeger_url=env["EVALTRACE_TEST_JAEGER_URL"],
+        jaeger_grpc="grpc://" + env["EVALTRACE_TEST_JAEGER_GRPC"],
         collector_bin=Path(binary),
     )
     httpx.get(found.jaeger_url + "/api/v3/services", timeout=10).raise_for_status()

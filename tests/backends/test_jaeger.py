@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,23 @@ from .conftest import ROOT, Backends
 pytestmark = pytest.mark.backends
 
 
-def _tracker(backends: Backends, store: Path | bool = False, **kwargs: Any) -> Tracker:
+def _tracker(
+    backends: Backends, store: Path | bool = False, http: bool = False, **kwargs: Any
+) -> Tracker:
+    """A tracker sending through the collector and reading Jaeger (gRPC API v3 by default)."""
+    url = backends.jaeger_url if http else backends.jaeger_grpc
     return Tracker(
         "e2e",
         store=store,
         otlp_endpoint=backends.collector_grpc,
         otlp_protocol="grpc",
-        query=JaegerQueryAdapter(backends.jaeger_url, **kwargs),
+        query=JaegerQueryAdapter(url, **kwargs),
     )
+
+
+def _run_id(name: str) -> str:
+    """Jaeger's memory store outlives a test session: every run id is new."""
+    return f"e2e-{name}-{uuid.uuid4().hex[:8]}"
 
 
 def test_collector_config_validates(backends: Backends) -> None:
@@ -49,7 +59,7 @@ def test_jaeger_returns_what_the_store_returns(backends: Backends, tmp_path: Pat
     """Results and history read from Jaeger equal those read from the embedded store, exactly."""
     store = tmp_path / "e2e.db"
     with _tracker(backends, store=store) as tracker:
-        run_id = f"e2e-equal-{tmp_path.name}"
+        run_id = _run_id("equal")
         tracker.log(
             {"judge": {"score": 1, "explanation": "é🚀", "success": True}},
             "qa",
@@ -68,9 +78,10 @@ def test_jaeger_returns_what_the_store_returns(backends: Backends, tmp_path: Pat
         )
         from_jaeger = tracker.get_run_results(run_id)
         history = tracker.get_experiment_history(dataset_name="qa")
-    local = evaltrace.SQLiteQueryAdapter(store)
-    from_store = local.run_results(run_id)
+    from_store = evaltrace.SQLiteQueryAdapter(store).run_results(run_id)
+    from_http = JaegerQueryAdapter(backends.jaeger_url).run_results(run_id)
     assert len(from_jaeger) == 26
+    assert repr(from_http) == repr(from_store)
     assert repr(from_jaeger) == repr(from_store)  # repr: NaN-tolerant, type-exact equality
     (run,) = [r for r in history if r["run_id"] == run_id]
     assert run["num_results"] == 26 and run["metrics"]["geval.score"]["max"] == pytest.approx(2.4)
@@ -82,7 +93,7 @@ def test_twenty_thousand_results_come_back_complete(backends: Backends) -> None:
     results = [{"em": float(i % 3 == 0), "f1": i / n, "i": i} for i in range(n)]
     with _tracker(backends) as tracker:
         run_id = tracker.log_batch_sync(
-            results, "big", [{"id": i} for i in range(n)], run_id="e2e-20k"
+            results, "big", [{"id": i} for i in range(n)], run_id=_run_id("20k")
         )
         rows = tracker.get_run_results(run_id)
     assert [r["evaluation_result"] for r in rows] == results
@@ -90,23 +101,28 @@ def test_twenty_thousand_results_come_back_complete(backends: Backends) -> None:
 
 def test_paging_past_search_depth(backends: Backends) -> None:
     """Single-result traces beyond search_depth are fetched by splitting the time window."""
+    run_id = _run_id("paging")
     with _tracker(backends, search_depth=40) as tracker:
         for i in range(300):
-            tracker.log({"i": i}, "paging", {"id": i}, run_id="e2e-paging")
-        rows = tracker.get_run_results("e2e-paging")
+            tracker.log({"i": i}, "paging", {"id": i}, run_id=run_id)
+        rows = tracker.get_run_results(run_id)
         searches = tracker._query.searches  # type: ignore[union-attr]
     assert [r["evaluation_result"]["i"] for r in rows] == list(range(300))
     assert searches > 1
 
 
-@pytest.mark.parametrize("nasty", ['q"uote', "back\\slash", "{brace}", "new\nline", "run", "run-1"])
-def test_run_ids_cannot_break_or_widen_a_query(backends: Backends, nasty: str) -> None:
-    """Run ids with quotes, backslashes, braces, newlines or prefixes match only theirs."""
+NASTY_RUN_IDS = ('q"uote', "back\\slash", "{brace}", "new\nline", "run", "run-1", "run-10")
+
+
+def test_run_ids_cannot_break_or_widen_a_query(backends: Backends) -> None:
+    """Run ids with quotes, backslashes, braces, newlines or prefixes match only their own."""
+    prefix = _run_id("inj") + "-"
     with _tracker(backends) as tracker:
-        for run_id in ('q"uote', "back\\slash", "{brace}", "new\nline", "run", "run-1"):
-            tracker.log({"for": run_id}, "inj", {"id": 1}, run_id=f"e2e-inj-{run_id}")
-        rows = tracker.get_run_results(f"e2e-inj-{nasty}")
-    assert [r["evaluation_result"] for r in rows] == [{"for": nasty}]
+        for nasty in NASTY_RUN_IDS:
+            tracker.log({"for": nasty}, "inj", {"id": 1}, run_id=prefix + nasty)
+        found = {nasty: tracker.get_run_results(prefix + nasty) for nasty in NASTY_RUN_IDS}
+    for nasty, rows in found.items():
+        assert [r["evaluation_result"] for r in rows] == [{"for": nasty}], nasty
 
 
 def test_log_context_links_to_the_app_trace(backends: Backends) -> None:
@@ -115,6 +131,7 @@ def test_log_context_links_to_the_app_trace(backends: Backends) -> None:
     app_provider.add_span_processor(
         SimpleSpanProcessor(OTLPSpanExporter(endpoint=backends.collector_grpc, insecure=True))
     )
+    run_id = _run_id("ctx")
     with _tracker(backends) as tracker:
         with app_provider.get_tracer("app").start_as_current_span("answer-question") as app_span:
             app = app_span.get_span_context()
@@ -122,10 +139,10 @@ def test_log_context_links_to_the_app_trace(backends: Backends) -> None:
 
         async def later() -> str:
             await tracker.log_context(traceparent=traceparent, user="u1")
-            return await tracker.alog({"judge": {"score": 0.5}}, "ctx", {"id": 1}, run_id="e2e-ctx")
+            return await tracker.alog({"judge": {"score": 0.5}}, "ctx", {"id": 1}, run_id=run_id)
 
         asyncio.run(later())
-        (row,) = tracker.get_run_results("e2e-ctx")
+        (row,) = tracker.get_run_results(run_id)
     app_provider.shutdown()
     assert row["context"] == {"user": "u1"}
     assert row["link"] == {
@@ -145,6 +162,9 @@ def test_backend_errors_are_translated(backends: Backends) -> None:
     """An unreachable Jaeger and an error answer become the library's own exceptions."""
     with pytest.raises(evaltrace.BackendUnavailableError):
         JaegerQueryAdapter("http://127.0.0.1:9", timeout=2).run_results("x")
-    with pytest.raises(evaltrace.BackendResponseError) as info:
-        JaegerQueryAdapter(backends.jaeger_url, service_name="").run_results("x")
-    assert info.value.status >= 400 and info.value.message
+    with pytest.raises(evaltrace.BackendUnavailableError):
+        JaegerQueryAdapter("grpc://127.0.0.1:9", timeout=2).run_results("x")
+    for url in (backends.jaeger_url, backends.jaeger_grpc):
+        with pytest.raises(evaltrace.BackendResponseError, match="search depth") as info:
+            JaegerQueryAdapter(url, search_depth=10**9).run_results("x")
+        assert info.value.message

@@ -1,0 +1,152 @@
+"""Jaeger's ``jaeger.api_v3.QueryService`` over gRPC, without generated code.
+
+Jaeger v2.13's HTTP gateway drops ``query.attributes``; its gRPC twin honours them, so runs
+are found server-side. The request messages are declared here from jaeger-idl's
+``api_v3/query_service.proto`` (only the fields used); responses are OTLP ``TracesData``,
+decoded with ``opentelemetry-proto``'s own classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
+
+from .._exceptions import BackendResponseError, BackendUnavailableError
+from .base import SpanView
+
+__all__ = ["JaegerGrpc"]
+
+_F = descriptor_pb2.FieldDescriptorProto
+
+
+def _message_classes() -> tuple[Any, Any]:
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(timestamp_pb2.DESCRIPTOR.serialized_pb)
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="evaltrace/jaeger_api_v3_query.proto",
+        package="jaeger.api_v3",
+        syntax="proto3",
+        dependency=["google/protobuf/timestamp.proto"],
+    )
+    params = proto.message_type.add(name="TraceQueryParameters")
+    entry = params.nested_type.add(name="AttributesEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    entry.field.add(name="value", number=2, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    for name, number, kind, type_name in (
+        ("service_name", 1, _F.TYPE_STRING, None),
+        ("operation_name", 2, _F.TYPE_STRING, None),
+        ("attributes", 3, _F.TYPE_MESSAGE, ".jaeger.api_v3.TraceQueryParameters.AttributesEntry"),
+        ("start_time_min", 4, _F.TYPE_MESSAGE, ".google.protobuf.Timestamp"),
+        ("start_time_max", 5, _F.TYPE_MESSAGE, ".google.protobuf.Timestamp"),
+        ("search_depth", 8, _F.TYPE_INT32, None),
+        ("raw_traces", 9, _F.TYPE_BOOL, None),
+    ):
+        field = params.field.add(name=name, number=number, type=kind)
+        field.label = _F.LABEL_REPEATED if name == "attributes" else _F.LABEL_OPTIONAL
+        if type_name:
+            field.type_name = type_name
+    find = proto.message_type.add(name="FindTracesRequest")
+    find.field.add(
+        name="query",
+        number=1,
+        type=_F.TYPE_MESSAGE,
+        label=_F.LABEL_OPTIONAL,
+        type_name=".jaeger.api_v3.TraceQueryParameters",
+    )
+    pool.Add(proto)
+    return (
+        message_factory.GetMessageClass(
+            pool.FindMessageTypeByName("jaeger.api_v3.FindTracesRequest")
+        ),
+        message_factory.GetMessageClass(
+            pool.FindMessageTypeByName("jaeger.api_v3.TraceQueryParameters")
+        ),
+    )
+
+
+_FindTracesRequest, _TraceQueryParameters = _message_classes()
+
+
+def _value(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return tuple(_value(v) for v in value.array_value.values)
+    if kind == "kvlist_value":
+        return {kv.key: _value(kv.value) for kv in value.kvlist_value.values}
+    return getattr(value, kind) if kind else None
+
+
+def span_views(data: TracesData) -> Iterator[SpanView]:
+    """Every span of an OTLP ``TracesData`` message."""
+    for resource in data.resource_spans:
+        for scope in resource.scope_spans:
+            for span in scope.spans:
+                yield SpanView(
+                    name=span.name,
+                    trace_id=span.trace_id.hex(),
+                    span_id=span.span_id.hex(),
+                    start_ns=span.start_time_unix_nano,
+                    attributes={kv.key: _value(kv.value) for kv in span.attributes},
+                )
+
+
+class JaegerGrpc:
+    """FindTraces with server-side attribute matching."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        secure: bool,
+        root_certificates: bytes | None,
+        metadata: Mapping[str, str],
+        timeout: float,
+    ) -> None:
+        self.target = target
+        self.channel = (
+            grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates))
+            if secure
+            else grpc.insecure_channel(target)
+        )
+        self._metadata = tuple((k.lower(), v) for k, v in metadata.items())
+        self._timeout = timeout
+        self._find: Any = self.channel.unary_stream(
+            "/jaeger.api_v3.QueryService/FindTraces",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=TracesData.FromString,
+        )
+
+    def find(
+        self, service: str, terms: Mapping[str, str], start: datetime, end: datetime, depth: int
+    ) -> list[SpanView]:
+        """Spans of every trace with one span matching all terms (raw, as stored)."""
+        params = _TraceQueryParameters(
+            service_name=service, search_depth=depth, raw_traces=True, attributes=dict(terms)
+        )
+        params.start_time_min.FromDatetime(start)
+        params.start_time_max.FromDatetime(end)
+        try:
+            chunks = self._find(
+                _FindTracesRequest(query=params), metadata=self._metadata, timeout=self._timeout
+            )
+            return [view for chunk in chunks for view in span_views(chunk)]
+        except grpc.RpcError as exc:
+            code = exc.code() if hasattr(exc, "code") else None
+            details = exc.details() if hasattr(exc, "details") else str(exc)
+            if code == grpc.StatusCode.NOT_FOUND:
+                return []
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise BackendUnavailableError(f"Jaeger gRPC at {self.target}: {details}") from exc
+            status = code.name if code else "UNKNOWN"
+            raise BackendResponseError("Jaeger", status, str(details)) from exc
+
+    def close(self) -> None:
+        """Close the channel."""
+        self.channel.close()
