@@ -5,7 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test unit lint bench clean
+GLLM_VENV ?= .venv-gllm
+GLLM_EVALS ?= gllm-evals-binary[deepeval]==0.1.41
+
+.PHONY: install demo test test-gllm unit lint bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,19 +30,30 @@ lint: install
 
 ## unit: the tests that need no backend
 unit: install
-	$(BIN)/python -m pytest -m "not backends"
+	$(BIN)/python -m pytest -m "not backends and not gllm"
 
-## test: lint, build the backends (when Go is present), then the whole suite
-test: install lint
+# gllm-evals is large (deepeval, ~1.5 GB): it gets its own venv, never the core install.
+$(GLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(GLLM_VENV)
+	$(GLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(GLLM_VENV)/bin/python -m pip install -q -e '.[dev]' '$(GLLM_EVALS)'
+	touch $@
+
+## test-gllm: gllm-evals' own evaluate() logging through evaltrace
+test-gllm: $(GLLM_VENV)/.installed
+	$(GLLM_VENV)/bin/python -m pytest -m gllm tests/integrations
+
+## test: lint, the gllm-evals bridge, build the backends (when Go is present), the whole suite
+test: install lint test-gllm
 	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends; \
 	else echo "go not found: Jaeger/collector tests will skip (and fail under CI=true)"; fi
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not gllm"
 
 ## bench: benchmarks/ -> table + benchmarks/results.json
 bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .evaltrace .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(GLLM_VENV) .evaltrace .pytest_cache .mypy_cache .ruff_cache
 
 include deploy/backends.mk

@@ -35,6 +35,7 @@ __all__ = ["OpenTelemetryExperimentTracker", "TrackerStats"]
 
 _log = logging.getLogger("evaltrace")
 _SEQ = itertools.count(1)
+_WARNED: set[str] = set()
 _ROOT = otel_context.Context()
 _INSTANT_NS = 1_000
 """Result spans last 1 µs: Jaeger flags zero-duration spans as 'negative duration'."""
@@ -165,8 +166,10 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             raise InvalidInputTypeError(
                 f"metadata: expected a mapping, got {type(metadata).__name__}"
             )
-        if kwargs:
-            _log.warning("evaltrace: ignored unknown keyword arguments %s", sorted(kwargs))
+        unknown = set(kwargs) - _WARNED
+        if unknown:
+            _WARNED.update(unknown)
+            _log.warning("evaltrace: ignoring keyword arguments %s (said once)", sorted(unknown))
         resolved_run = run_id if isinstance(run_id, str) else self.current_run_id(dataset_name)
         ctx = otel_context.get_current()
         eval_ctx = _context.current(ctx)

@@ -25,6 +25,7 @@ class Backends:
     jaeger_url: str
     jaeger_grpc: str
     collector_bin: Path
+    run_dir: Path
 
 
 def _unavailable(reason: str) -> None:
@@ -52,18 +53,23 @@ def backends() -> Backends:
     if started.returncode != 0:
         _unavailable(f"backends-up.sh failed:\n{started.stdout[-3000:]}\n{started.stderr[-3000:]}")
     env = _env()
-    binary = subprocess.run(
-        ["bash", "-c", f". {SCRIPTS / 'backends-lib.sh'} >/dev/null; echo $COLLECTOR_BIN"],
+    binary, run_dir = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f". {SCRIPTS / 'backends-lib.sh'} >/dev/null; echo $COLLECTOR_BIN; echo $RUN_DIR",
+        ],
         check=True,
         capture_output=True,
         text=True,
-    ).stdout.strip()
+    ).stdout.split()
     found = Backends(
         collector_grpc=env["EVALTRACE_TEST_COLLECTOR_OTLP"],
         collector_http=env["EVALTRACE_TEST_COLLECTOR_OTLP_HTTP"],
         jaeger_url=env["EVALTRACE_TEST_JAEGER_URL"],
         jaeger_grpc="grpc://" + env["EVALTRACE_TEST_JAEGER_GRPC"],
         collector_bin=Path(binary),
+        run_dir=Path(run_dir),
     )
     httpx.get(found.jaeger_url + "/api/v3/services", timeout=10).raise_for_status()
     return found
