@@ -27,7 +27,8 @@ from ._config import Settings
 from ._exceptions import IncompleteResultsError, InvalidInputError, InvalidInputTypeError
 from ._history import HistoryFilter
 from ._pipeline import Pipeline
-from ._records import dumps, is_record_like, where
+from ._records import dumps
+from ._validate import check_batch, check_single, text_arg
 from .query.base import QueryAdapter
 from .query.sqlite import SQLiteQueryAdapter
 
@@ -71,15 +72,6 @@ class _Plan:
     metadata_json: str
 
 
-def _text_arg(name: str, value: object, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if not isinstance(value, str) or not value:
-        raise InvalidInputTypeError(
-            f"{name}: expected a non-empty string, got {type(value).__name__} {value!r:.60}"
-        )
-
-
 class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     """An experiment tracker whose results are OpenTelemetry spans.
 
@@ -104,7 +96,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         resource_attributes: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        _text_arg("project_name", project_name)
+        text_arg("project_name", project_name)
         super().__init__(project_name, **kwargs)
         if tracer_provider is not None and store is None:
             store = False
@@ -159,8 +151,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         kwargs: Mapping[str, Any],
         batch: bool,
     ) -> _Plan:
-        _text_arg("dataset_name", dataset_name)
-        _text_arg("run_id", run_id, optional=True)
+        text_arg("dataset_name", dataset_name)
+        text_arg("run_id", run_id, optional=True)
         assert isinstance(dataset_name, str)
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInputTypeError(
@@ -205,51 +197,6 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             batch_id=batch_id,
             metadata_json=dumps(metadata or {}, "metadata", None),
         )
-
-    @staticmethod
-    def _check_single(result: object, data: object) -> None:
-        if not is_record_like(result):
-            raise InvalidInputTypeError(
-                f"evaluation_result: expected a mapping, pydantic model or dataclass, "
-                f"got {type(result).__name__}"
-            )
-        if not is_record_like(data):
-            raise InvalidInputTypeError(
-                f"data: expected a mapping, pydantic model or dataclass, got {type(data).__name__}"
-            )
-
-    @staticmethod
-    def _check_batch(results: object, data: object) -> None:
-        for name, value in (("evaluation_results", results), ("data", data)):
-            if not isinstance(value, Sequence) or isinstance(value, str | bytes | Mapping):
-                raise InvalidInputTypeError(f"{name}: expected a list, got {type(value).__name__}")
-        assert isinstance(results, Sequence) and isinstance(data, Sequence)
-        if not results:
-            raise InvalidInputError("evaluation_results: the batch is empty")
-        if len(results) != len(data):
-            raise InvalidInputError(
-                f"data: {len(data)} rows for {len(results)} evaluation_results; lengths must match"
-            )
-        grouped = _schema.is_sequence_of_records(results[0])
-        for i, result in enumerate(results):
-            if grouped:
-                if not _schema.is_sequence_of_records(result) or not all(
-                    is_record_like(item) for item in result
-                ):
-                    raise InvalidInputTypeError(
-                        f"{where('evaluation_results', i)}: expected a list of "
-                        "{evaluator: output} mappings like row 0 (row-grouped batch)"
-                    )
-            elif not is_record_like(result):
-                raise InvalidInputTypeError(
-                    f"{where('evaluation_results', i)}: expected a mapping, pydantic model or "
-                    f"dataclass, got {type(result).__name__}"
-                )
-            if not is_record_like(data[i]):
-                raise InvalidInputTypeError(
-                    f"{where('data', i)}: expected a mapping, pydantic model or dataclass, "
-                    f"got {type(data[i]).__name__}"
-                )
 
     # -- emitting (spans; yields True when a backpressure flush is due) ----------------------
 
@@ -338,7 +285,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         **kwargs: Any,
     ) -> str:
         """Log one result as one span (its own trace); returns the run id."""
-        self._check_single(evaluation_result, data)
+        check_single(evaluation_result, data)
         plan = self._plan(
             [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False
         )
@@ -354,7 +301,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         **kwargs: Any,
     ) -> str:
         """``log`` for async code: a due backpressure flush runs off the event loop."""
-        self._check_single(evaluation_result, data)
+        check_single(evaluation_result, data)
         plan = self._plan(
             [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False
         )
@@ -374,7 +321,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         Accepts a flat list (one result per row) or a row-grouped ``list[list[result]]``. The
         whole batch is validated before the first span: a rejected batch stores nothing.
         """
-        self._check_batch(evaluation_results, data)
+        check_batch(evaluation_results, data)
         plan = self._plan(evaluation_results, dataset_name, data, run_id, metadata, kwargs, True)
         return await self._run_async(plan)
 
@@ -388,7 +335,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         **kwargs: Any,
     ) -> str:
         """``log_batch`` for code without an event loop."""
-        self._check_batch(evaluation_results, data)
+        check_batch(evaluation_results, data)
         plan = self._plan(evaluation_results, dataset_name, data, run_id, metadata, kwargs, True)
         return self._run_sync(plan)
 
@@ -442,7 +389,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     def get_run_results(self, run_id: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Every result of ``run_id`` in logging order, exactly as logged."""
-        _text_arg("run_id", run_id)
+        text_arg("run_id", run_id)
         reader = self._reader()
         expected = self._logged.get(run_id, 0)
         return self._until_complete(
