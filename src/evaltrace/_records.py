@@ -13,7 +13,7 @@ from typing import Any
 
 from ._exceptions import InvalidInputError, InvalidInputTypeError
 
-__all__ = ["dumps", "finite", "is_record_like", "loads", "where"]
+__all__ = ["dumps", "dumps_plain", "finite", "is_record_like", "loads", "where"]
 
 
 def where(field: str, row: int | None) -> str:
@@ -77,33 +77,55 @@ def _bad_path(value: Any, path: str) -> tuple[str, str] | None:
         return path, f"an object of type {type(value).__name__} that is not JSON-serializable"
 
 
-def _check_keys(value: Any) -> bool:
-    """True when every dict key is a string: ``json`` would silently turn ``1`` into ``"1"``."""
+_NESTED = (dict, list, tuple)
+_SEQUENCES = (list, tuple)
+_PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+_BAD_KEY, _CONVERTED, _PLAIN = 0, 1, 2
+
+
+def _scan(value: Any) -> int:
+    """One walk over the dicts, lists and tuples of ``value``.
+
+    ``_BAD_KEY`` when a dict key is not a string (``json`` would silently turn ``1`` into
+    ``"1"``); else ``_PLAIN`` when everything in it is exactly a dict, list, str, int, float,
+    bool or None, so it equals its own JSON round trip; else ``_CONVERTED``.
+    """
+    plain = True
     stack = [value]
+    pop, push = stack.pop, stack.append
     while stack:
-        item = stack.pop()
+        item = pop()
+        if plain and type(item) not in _PLAIN_TYPES:
+            plain = False
         if isinstance(item, dict):
             for key, child in item.items():
-                if not isinstance(key, str):
-                    return False
-                if isinstance(child, dict | list | tuple):
-                    stack.append(child)
-        elif isinstance(item, list | tuple):
-            stack.extend(c for c in item if isinstance(c, dict | list | tuple))
-    return True
+                if type(key) is not str:
+                    if not isinstance(key, str):
+                        return _BAD_KEY
+                    plain = False
+                if isinstance(child, _NESTED):
+                    push(child)
+                elif plain and type(child) not in _PLAIN_TYPES:
+                    plain = False
+        elif isinstance(item, _SEQUENCES):
+            for child in item:
+                if isinstance(child, _NESTED):
+                    push(child)
+                elif plain and type(child) not in _PLAIN_TYPES:
+                    plain = False
+    return _PLAIN if plain else _CONVERTED
 
 
-def dumps(value: Any, field: str, row: int | None) -> str:
-    """Encode ``value`` as compact JSON that decodes back to an equal value of equal types.
-
-    Raises a ``TypeError``/``ValueError`` naming the field and row for anything that would not
-    round-trip: unknown objects, non-string keys, lone surrogates. Tuples become lists.
-    """
+def _encode(value: Any, field: str, row: int | None) -> tuple[str, bool]:
+    """``dumps``, and whether ``value`` is plain JSON data already (see ``_scan``)."""
+    if value.__class__ is dict and not value:
+        return "{}", True
     try:
         text = _ENCODER.encode(value)
-        if _check_keys(value):
+        scan = _scan(value)
+        if scan != _BAD_KEY:
             text.encode("utf-8")
-            return text
+            return text, scan == _PLAIN
     except (TypeError, ValueError, UnicodeEncodeError, RecursionError):
         pass
     try:
@@ -115,6 +137,22 @@ def dumps(value: Any, field: str, row: int | None) -> str:
     if "string" in reason and "key" not in reason:
         raise InvalidInputError(message)
     raise InvalidInputTypeError(message)
+
+
+def dumps(value: Any, field: str, row: int | None) -> str:
+    """Encode ``value`` as compact JSON that decodes back to an equal value of equal types.
+
+    Raises a ``TypeError``/``ValueError`` naming the field and row for anything that would not
+    round-trip: unknown objects, non-string keys, lone surrogates. Tuples become lists.
+    """
+    return _encode(value, field, row)[0]
+
+
+def dumps_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
+    """``dumps(value)``, and ``loads`` of it: ``value`` itself when it is plain JSON data
+    already (exactly dicts, lists, str, int, float, bool, None), which it then equals."""
+    text, plain = _encode(value, field, row)
+    return text, (value if plain else loads(text))
 
 
 def loads(text: str) -> Any:

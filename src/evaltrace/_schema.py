@@ -29,7 +29,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
 )
 from opentelemetry.util.types import AttributeValue
 
-from ._records import dumps, loads
+from ._records import dumps, dumps_plain, loads
 
 __all__ = [
     "BATCH_SPAN",
@@ -110,6 +110,8 @@ SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "questio
 """Data keys taken, in this order, as the sample id before falling back to a hash."""
 
 _SCALARS = (bool, int, float, str)
+_NUMBERS = (int, float)
+_NESTED = (dict, list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,14 +174,14 @@ def _flat_value(leaf: Any, max_string: int) -> AttributeValue | None:
     """The queryable attribute for one leaf, or None when it is not representable."""
     if isinstance(leaf, bool):
         return leaf
-    if isinstance(leaf, int | float):
+    if isinstance(leaf, _NUMBERS):
         return float(leaf)
     if isinstance(leaf, str):
         return leaf if len(leaf) <= max_string else None
     if isinstance(leaf, list) and leaf:
         if all(isinstance(x, bool) for x in leaf):
             return tuple(leaf)
-        if all(isinstance(x, int | float) and not isinstance(x, bool) for x in leaf):
+        if all(isinstance(x, _NUMBERS) and not isinstance(x, bool) for x in leaf):
             return tuple(float(x) for x in leaf)
         if all(isinstance(x, str) and len(x) <= max_string for x in leaf):
             return tuple(leaf)
@@ -189,8 +191,17 @@ def _flat_value(leaf: Any, max_string: int) -> AttributeValue | None:
 def _metric_attributes(flat: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], int]:
     attributes: dict[str, Any] = {}
     omitted = 0
+    max_string = limits.max_metric_string
     for path, leaf in flat.items():
-        value = _flat_value(leaf, limits.max_metric_string)
+        kind = type(leaf)  # the common leaves inline; the same values _flat_value gives
+        if kind is float or kind is bool:
+            value: AttributeValue | None = leaf
+        elif kind is str:
+            value = leaf if len(leaf) <= max_string else None
+        elif kind is int:
+            value = float(leaf)
+        else:
+            value = _flat_value(leaf, max_string)
         if value is None or len(attributes) >= limits.max_metric_attributes:
             omitted += 1
         else:
@@ -208,7 +219,7 @@ def _events(value: Any, path: str, limits: Limits, out: list[dict[str, Attribute
     if not isinstance(value, dict):
         return
     score = value.get("score")
-    if isinstance(score, int | float) and not isinstance(score, bool):
+    if isinstance(score, _NUMBERS) and not isinstance(score, bool):
         event: dict[str, AttributeValue] = {
             GEN_AI_EVALUATION_NAME: path or "score",
             GEN_AI_EVALUATION_SCORE_VALUE: float(score),
@@ -223,15 +234,16 @@ def _events(value: Any, path: str, limits: Limits, out: list[dict[str, Attribute
         if isinstance(explanation, str) and len(explanation) <= limits.max_metric_string:
             event[GEN_AI_EVALUATION_EXPLANATION] = explanation
         out.append(event)
+    unscored = "score" not in value
     for key, child in value.items():
-        child_path = f"{path}.{key}" if path else str(key)
-        if isinstance(child, dict | list):
-            _events(child, child_path, limits, out)
-        elif (
-            "score" not in value and isinstance(child, int | float) and not isinstance(child, bool)
-        ):
+        if isinstance(child, _NESTED):
+            _events(child, f"{path}.{key}" if path else str(key), limits, out)
+        elif unscored and isinstance(child, _NUMBERS) and not isinstance(child, bool):
             out.append(
-                {GEN_AI_EVALUATION_NAME: child_path, GEN_AI_EVALUATION_SCORE_VALUE: float(child)}
+                {
+                    GEN_AI_EVALUATION_NAME: f"{path}.{key}" if path else str(key),
+                    GEN_AI_EVALUATION_SCORE_VALUE: float(child),
+                }
             )
 
 
@@ -256,11 +268,10 @@ def encode_result(
     limits: Limits,
 ) -> EncodedResult:
     """Validate and encode one result; raises naming the field and row, before any span."""
-    result_json = dumps(evaluation_result, "evaluation_result", row)
+    result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
     data_json = dumps(data, "data", row)
     metadata_json = dumps(metadata or {}, "metadata", row)
     context_json = dumps(dict(context or {}), "context", row)
-    plain_result = loads(result_json)
     attributes, omitted = _metric_attributes(flatten(plain_result), limits)
     events: list[dict[str, AttributeValue]] = []
     _events(plain_result, "", limits, events)

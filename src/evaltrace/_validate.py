@@ -12,6 +12,7 @@ __all__ = ["check_batch", "check_single", "text_arg"]
 
 
 def text_arg(name: str, value: object, optional: bool = False) -> None:
+    """Require a non-empty string (or None, when ``optional``)."""
     if value is None and optional:
         return
     if not isinstance(value, str) or not value:
@@ -21,6 +22,7 @@ def text_arg(name: str, value: object, optional: bool = False) -> None:
 
 
 def check_single(result: object, data: object) -> None:
+    """One result and its row must be record-like (mapping, pydantic model, dataclass)."""
     if not is_record_like(result):
         raise InvalidInputTypeError(
             f"evaluation_result: expected a mapping, pydantic model or dataclass, "
@@ -33,6 +35,7 @@ def check_single(result: object, data: object) -> None:
 
 
 def check_batch(results: object, data: object) -> None:
+    """Whole-batch check before any span: lists of equal, non-zero length, one shape for all."""
     for name, value in (("evaluation_results", results), ("data", data)):
         if not isinstance(value, Sequence) or isinstance(value, str | bytes | Mapping):
             raise InvalidInputTypeError(f"{name}: expected a list, got {type(value).__name__}")

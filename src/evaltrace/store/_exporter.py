@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from .._schema import result_index
+from .._schema import ResultIndex, result_index
 from ._db import atomic, connect
 
 __all__ = ["SQLiteSpanExporter"]
@@ -32,8 +32,32 @@ ON CONFLICT (run_id) DO UPDATE SET
 """
 
 
+_ATTRIBUTES_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_EVENTS_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+_PROXIED = ReadableSpan.attributes
+"""The SDK's property: a read-only proxy of ``span._attributes``."""
+
+
+def _plain(attributes: Any) -> dict[str, Any]:
+    """The attributes as a dict; an SDK ``BoundedAttributes`` hands over its own dict, without a
+    Python-level ``__getitem__`` call per key (the export's hot spot). Never mutated."""
+    if type(attributes) is dict:
+        return attributes
+    inner = getattr(attributes, "_dict", None)
+    return inner if type(inner) is dict else dict(attributes or {})
+
+
+def _span_attributes(span: ReadableSpan) -> dict[str, Any]:
+    """``span.attributes`` as a dict, read behind the SDK's proxy when the property is the SDK's."""
+    if type(span).attributes is _PROXIED:
+        return _plain(span._attributes)
+    return _plain(span.attributes)
+
+
 def _attrs(attributes: Any) -> str:
-    return json.dumps(dict(attributes or {}), ensure_ascii=False, separators=(",", ":"))
+    return _ATTRIBUTES_JSON.encode(_plain(attributes))
 
 
 class SQLiteSpanExporter(SpanExporter):
@@ -45,11 +69,21 @@ class SQLiteSpanExporter(SpanExporter):
         self._lock = threading.Lock()
         self.spans_written = 0
         self.spans_failed = 0
+        self._resource: tuple[object, str] = (None, "")
 
-    def _row(self, span: ReadableSpan) -> tuple[Any, ...]:
+    def _resource_json(self, span: ReadableSpan) -> str:
+        """A provider's spans share one resource: encode it once, not once per span."""
+        resource, text = self._resource
+        if span.resource is not resource:
+            resource, text = span.resource, _attrs(span.resource.attributes)
+            self._resource = (resource, text)
+        return text
+
+    def _row(
+        self, span: ReadableSpan, attributes: dict[str, Any], index: ResultIndex | None
+    ) -> tuple[Any, ...]:
         ctx = span.get_span_context()
         assert ctx is not None
-        index = result_index(span.name, span.attributes or {})
         return (
             format_trace_id(ctx.trace_id),
             format_span_id(ctx.span_id),
@@ -59,13 +93,12 @@ class SQLiteSpanExporter(SpanExporter):
             span.start_time or 0,
             span.end_time or 0,
             span.status.status_code.name,
-            _attrs(span.attributes),
-            json.dumps(
+            _ATTRIBUTES_JSON.encode(attributes),
+            _EVENTS_JSON.encode(
                 [
-                    {"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})}
+                    {"name": e.name, "time_ns": e.timestamp, "attributes": _plain(e.attributes)}
                     for e in span.events
-                ],
-                ensure_ascii=False,
+                ]
             ),
             json.dumps(
                 [
@@ -77,7 +110,7 @@ class SQLiteSpanExporter(SpanExporter):
                     for link in span.links
                 ]
             ),
-            _attrs(span.resource.attributes),
+            self._resource_json(span),
             index.run_id if index else None,
             index.seq if index else None,
         )
@@ -85,10 +118,17 @@ class SQLiteSpanExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         """Store a batch atomically and fold its results into the per-run rows."""
         try:
-            rows = [self._row(span) for span in spans]
+            attributes = [_span_attributes(span) for span in spans]
+            indexes = [
+                result_index(span.name, attrs)
+                for span, attrs in zip(spans, attributes, strict=True)
+            ]
+            rows = [
+                self._row(span, attrs, index)
+                for span, attrs, index in zip(spans, attributes, indexes, strict=True)
+            ]
             runs: dict[str, list[Any]] = {}
-            for span, row in zip(spans, rows, strict=True):
-                index = result_index(span.name, span.attributes or {})
+            for index, row in zip(indexes, rows, strict=True):
                 if index is None:
                     continue
                 run = runs.get(index.run_id)
