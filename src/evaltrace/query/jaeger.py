@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from .._history import HistoryFilter
-from .._schema import query_terms
 from ._http import HttpBackend
 from ._jaeger_grpc import JaegerGrpc
 from ._otlp_json import span_views
-from .base import QueryAdapter, SpanView, check_complete, decode_spans
+from ._search import SearchQueryAdapter
+from .base import SpanView
 
 __all__ = ["JaegerQueryAdapter"]
 
@@ -25,7 +24,7 @@ def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class JaegerQueryAdapter(QueryAdapter):
+class JaegerQueryAdapter(SearchQueryAdapter):
     """Finds a run's traces through Jaeger's API v3; pages by splitting the time window.
 
     ``base_url`` picks the transport: ``grpc://host:16685`` (``grpcs://`` for TLS) uses
@@ -123,25 +122,8 @@ class JaegerQueryAdapter(QueryAdapter):
         merged.update({(s.trace_id, s.span_id): s for s in self._collect(terms, middle, end)})
         return list(merged.values())
 
-    def _results(
-        self, terms: dict[str, str], since: datetime | None, until: datetime | None, what: str
-    ) -> list[dict[str, Any]]:
-        now = datetime.now(UTC)
-        end = until or now + timedelta(minutes=1)
-        spans = self._collect(terms, since or end - self.lookback, end)
-        check_complete(spans, what)
-        return decode_spans(
-            s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())
-        )
-
-    def run_results(self, run_id: str) -> list[dict[str, Any]]:
-        """Every result of the run within ``lookback``."""
-        return self._results(query_terms(run_id=run_id), None, None, f"run {run_id!r}")
-
-    def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
-        """Every result of the project (and dataset) in the filter's time window."""
-        terms = query_terms(project_name=filters.project_name, dataset_name=filters.dataset_name)
-        return self._results(terms, filters.since, filters.until, "history")
+    def _spans(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
+        return self._collect(terms, start, end)
 
     def close(self) -> None:
         """Close the HTTP client or gRPC channel."""

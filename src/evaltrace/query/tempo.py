@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import ssl
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from .._exceptions import IncompleteResultsError
-from .._history import HistoryFilter
-from .._schema import query_terms
 from ._http import HttpBackend
 from ._otlp_json import hex_id, span_views
-from .base import QueryAdapter, SpanView, check_complete, decode_spans
+from ._search import SearchQueryAdapter
+from .base import SpanView
 
 __all__ = ["TempoQueryAdapter", "traceql"]
 
@@ -32,7 +30,7 @@ def traceql(terms: Mapping[str, str]) -> str:
     return "{ " + " && ".join(clauses) + " }"
 
 
-class TempoQueryAdapter(QueryAdapter):
+class TempoQueryAdapter(SearchQueryAdapter):
     """Finds trace ids with TraceQL, then fetches each whole trace from ``/api/v2/traces``.
 
     A search that returns ``search_limit`` traces may have left some out: its window is halved
@@ -86,31 +84,14 @@ class TempoQueryAdapter(QueryAdapter):
         trace = body.get("trace", body)
         return list(span_views(trace.get("resourceSpans") or trace.get("batches") or []))
 
-    def _results(
-        self, terms: dict[str, str], since: datetime | None, until: datetime | None, what: str
-    ) -> list[dict[str, Any]]:
-        end = until or datetime.now(UTC) + timedelta(minutes=1)
-        start = since or end - self.lookback
+    def _spans(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         query = traceql(terms)
         ids: set[str] = set()
-        while start < end:
+        while start < end:  # Tempo refuses windows over 168 h: walk back in such steps
             window_start = max(start, end - _MAX_WINDOW)
             ids |= self._trace_ids(query, int(window_start.timestamp()), int(end.timestamp()) + 1)
             end = window_start
-        spans = [span for trace_id in sorted(ids) for span in self._trace(trace_id)]
-        check_complete(spans, what)
-        return decode_spans(
-            s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())
-        )
-
-    def run_results(self, run_id: str) -> list[dict[str, Any]]:
-        """Every result of the run within ``lookback``."""
-        return self._results(query_terms(run_id=run_id), None, None, f"run {run_id!r}")
-
-    def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
-        """Every result of the project (and dataset) in the filter's time window."""
-        terms = query_terms(project_name=filters.project_name, dataset_name=filters.dataset_name)
-        return self._results(terms, filters.since, filters.until, "history")
+        return [span for trace_id in sorted(ids) for span in self._trace(trace_id)]
 
     def close(self) -> None:
         """Close the HTTP client."""

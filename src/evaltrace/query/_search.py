@@ -1,0 +1,43 @@
+"""What the remote adapters share: find spans by attribute terms in a time window, then decode."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .._history import HistoryFilter
+from .._schema import query_terms
+from .base import QueryAdapter, SpanView, check_complete, decode_spans
+
+__all__ = ["SearchQueryAdapter"]
+
+
+class SearchQueryAdapter(QueryAdapter):
+    """A backend searched by attribute equality over ``[start, end]``: Jaeger and Tempo."""
+
+    lookback: timedelta
+
+    @abstractmethod
+    def _spans(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
+        """Every span of every trace that holds a span matching all ``terms``; complete or raise."""
+
+    def _results(
+        self, terms: dict[str, str], since: datetime | None, until: datetime | None, what: str
+    ) -> list[dict[str, Any]]:
+        end = until or datetime.now(UTC) + timedelta(minutes=1)
+        spans = self._spans(terms, since or end - self.lookback, end)
+        check_complete(spans, what)
+        # Backends match loosely (as strings, or not at all): match again, exactly, here.
+        return decode_spans(
+            s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())
+        )
+
+    def run_results(self, run_id: str) -> list[dict[str, Any]]:
+        """Every result of the run within ``lookback``."""
+        return self._results(query_terms(run_id=run_id), None, None, f"run {run_id!r}")
+
+    def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+        """Every result of the project (and dataset) in the filter's time window."""
+        terms = query_terms(project_name=filters.project_name, dataset_name=filters.dataset_name)
+        return self._results(terms, filters.since, filters.until, "history")
