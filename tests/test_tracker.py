@@ -267,3 +267,31 @@ def test_default_store_path_and_env_override(
     with Tracker("proj") as tracker:
         tracker.log({"m": 1}, "qa", {"q": 1})
     assert (tmp_path / "elsewhere.db").exists()
+
+
+def test_closed_tracker_refuses_to_log(store_path: Path) -> None:
+    """Logging after close() raises instead of dropping the result; close() is idempotent."""
+    tracker = Tracker("proj", store=store_path)
+    tracker.close()
+    tracker.close()
+    with pytest.raises(evaltrace.TrackerClosedError, match="closed"):
+        tracker.log({"m": 1}, "qa", {"q": 1})
+
+
+def test_export_failures_are_counted(store_path: Path) -> None:
+    """A span exporter that refuses spans shows up in stats, not only in a log line."""
+    from collections.abc import Sequence
+
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class Refusing(SpanExporter):
+        """Refuses every batch, like an unreachable OTLP endpoint."""
+
+        def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+            return SpanExportResult.FAILURE
+
+    with Tracker("proj", store=store_path, exporters=[Refusing()]) as tracker:
+        tracker.log_batch_sync([{"m": i} for i in range(5)], "qa", [{"i": i} for i in range(5)])
+        tracker.flush()
+        assert tracker.stats.spans_failed_to_export == 6  # 5 results + the batch span

@@ -13,6 +13,7 @@ from ._exceptions import (
     InvalidInputError,
     InvalidInputTypeError,
     QueryError,
+    TrackerClosedError,
 )
 from ._tracker import OpenTelemetryExperimentTracker, TrackerStats
 from .query.base import QueryAdapter
@@ -43,6 +44,7 @@ __all__ = [
     "SQLiteQueryAdapter",
     "SQLiteSpanExporter",
     "TempoQueryAdapter",
+    "TrackerClosedError",
     "TrackerStats",
     "__version__",
 ]

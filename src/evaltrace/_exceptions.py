@@ -8,6 +8,7 @@ keep working::
     ├── InvalidInputError (ValueError)       a value is wrong: names field and row
     ├── InvalidInputTypeError (TypeError)    a value has the wrong type: names field and row
     ├── ConfigurationError (ValueError)      a constructor argument or EVALTRACE_* is wrong
+    ├── TrackerClosedError (RuntimeError)    logging after close(): nothing is written
     └── QueryError                           reading back failed
         ├── BackendUnavailableError          the backend is unreachable (connect, timeout, TLS)
         ├── BackendResponseError             the backend answered an error; carries its message
@@ -25,6 +26,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidInputTypeError",
     "QueryError",
+    "TrackerClosedError",
 ]
 
 
@@ -42,6 +44,10 @@ class InvalidInputTypeError(EvalTraceError, TypeError):
 
 class ConfigurationError(EvalTraceError, ValueError):
     """A constructor argument or environment variable is invalid."""
+
+
+class TrackerClosedError(EvalTraceError, RuntimeError):
+    """A log call on a closed tracker: its pipeline is shut down, nothing would be exported."""
 
 
 class QueryError(EvalTraceError):

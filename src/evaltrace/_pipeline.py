@@ -16,14 +16,14 @@ from urllib.parse import urlparse
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from ._config import Settings
 from ._schema import Limits
 from .store import SQLiteSpanExporter
 
-__all__ = ["Pipeline"]
+__all__ = ["CountingExporter", "Pipeline"]
 
 _RESERVED_ATTRIBUTES = 24
 """Identifier and payload attributes a result span carries besides flat metrics."""
@@ -55,6 +55,32 @@ def _resource(extra: Mapping[str, Any] | None) -> Resource:
     return resource
 
 
+class CountingExporter(SpanExporter):
+    """Counts what an exporter accepted and refused: the SDK only logs a failed export."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.exporter = exporter
+        self.exported = 0
+        self.failed = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Delegate, then count by outcome."""
+        result = self.exporter.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self.exported += len(spans)
+        else:
+            self.failed += len(spans)
+        return result
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Delegate."""
+        return self.exporter.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Delegate."""
+        self.exporter.shutdown()
+
+
 @dataclass
 class Pipeline:
     """Provider, tracer and the exporters the tracker installed."""
@@ -65,6 +91,7 @@ class Pipeline:
     owns_provider: bool
     flush_every: int
     store: SQLiteSpanExporter | None = None
+    exporters: list[CountingExporter] = field(default_factory=list)
     _pending: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -105,7 +132,8 @@ class Pipeline:
         if settings.otlp_endpoint and (owns or otlp_explicit):
             installed.append(_otlp_exporter(settings, otlp_explicit, otlp_headers))
         installed.extend(exporters)
-        for exporter in installed:
+        counted = [CountingExporter(exporter) for exporter in installed]
+        for exporter in counted:
             tracer_provider.add_span_processor(
                 BatchSpanProcessor(
                     exporter,
@@ -121,6 +149,7 @@ class Pipeline:
             owns_provider=owns,
             flush_every=max(1, settings.queue_size // 2),
             store=store,
+            exporters=counted,
         )
 
     def note_spans(self, count: int) -> bool:
@@ -137,6 +166,10 @@ class Pipeline:
         with self._lock:
             self._pending = 0
         return self.provider.force_flush()
+
+    def export_failures(self) -> int:
+        """Spans an installed exporter refused (the SDK logs these, nothing else counts them)."""
+        return sum(exporter.failed for exporter in self.exporters)
 
     def shutdown(self) -> None:
         """Flush and stop what the tracker owns."""

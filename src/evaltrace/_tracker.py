@@ -24,7 +24,12 @@ from opentelemetry.trace import Link, format_span_id, format_trace_id
 from . import _context, _schema
 from ._base import BaseExperimentTracker, EvaluationOutput, MetricInput
 from ._config import Settings
-from ._exceptions import IncompleteResultsError, InvalidInputError, InvalidInputTypeError
+from ._exceptions import (
+    IncompleteResultsError,
+    InvalidInputError,
+    InvalidInputTypeError,
+    TrackerClosedError,
+)
 from ._history import HistoryFilter
 from ._pipeline import Pipeline
 from ._records import dumps
@@ -52,6 +57,7 @@ class TrackerStats:
     events_omitted: int = 0
     attributes_dropped_by_sdk: int = 0
     flushes_for_backpressure: int = 0
+    spans_failed_to_export: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._lock = threading.Lock()
         self._chunk = max(1, min(self._settings.results_per_trace, self._pipeline.flush_every - 1))
         self.stats = TrackerStats()
+        self._closed = False
 
     # -- run ids ---------------------------------------------------------------------------
 
@@ -151,6 +158,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         kwargs: Mapping[str, Any],
         batch: bool,
     ) -> _Plan:
+        if self._closed:
+            raise TrackerClosedError(f"tracker {self.project_name!r} is closed: nothing was logged")
         text_arg("dataset_name", dataset_name)
         text_arg("run_id", run_id, optional=True)
         assert isinstance(dataset_name, str)
@@ -416,11 +425,20 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     def flush(self) -> bool:
         """Export everything logged so far; reads call this first."""
-        return self._pipeline.flush()
+        done = self._pipeline.flush()
+        failed = self._pipeline.export_failures()
+        if failed > self.stats.spans_failed_to_export:
+            _log.error("evaltrace: %d spans could not be exported (see errors above)", failed)
+        self.stats.spans_failed_to_export = failed
+        return done
 
     def close(self) -> None:
-        """Flush, then release the provider (if the tracker owns it) and the reader."""
+        """Flush, then release the provider (if the tracker owns it) and the reader; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
         self._pipeline.shutdown()
+        self.stats.spans_failed_to_export = self._pipeline.export_failures()
         if self._query is not None:
             self._query.close()
 
