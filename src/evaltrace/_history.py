@@ -11,7 +11,7 @@ from typing import Any
 from ._exceptions import InvalidInputError, InvalidInputTypeError
 from ._schema import metric_leaves
 
-__all__ = ["HistoryFilter", "summarize_run", "summarize_runs"]
+__all__ = ["HistoryFilter", "metrics_of", "summarize_run", "summarize_runs"]
 
 
 def _instant(value: Any, field: str) -> datetime | None:
@@ -123,12 +123,17 @@ def _metric_stats(values: list[float | bool]) -> dict[str, Any]:
     return stats
 
 
+def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """``metrics`` of a history row: statistics per numeric or boolean leaf path."""
+    values: dict[str, list[float | bool]] = {}
+    for evaluation_result in evaluation_results:
+        for path, leaf in metric_leaves(evaluation_result).items():
+            values.setdefault(path, []).append(leaf)
+    return {path: _metric_stats(vals) for path, vals in sorted(values.items())}
+
+
 def summarize_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     """One history row from a run's decoded results (in logging order)."""
-    values: dict[str, list[float | bool]] = {}
-    for result in results:
-        for path, leaf in metric_leaves(result["evaluation_result"]).items():
-            values.setdefault(path, []).append(leaf)
     first = results[0]
     stamps = [r["timestamp"] for r in results]
     return {
@@ -139,7 +144,7 @@ def summarize_run(results: list[dict[str, Any]]) -> dict[str, Any]:
         "ended_at": max(stamps),
         "num_results": len(results),
         "metadata": first["metadata"],
-        "metrics": {path: _metric_stats(vals) for path, vals in sorted(values.items())},
+        "metrics": metrics_of(r["evaluation_result"] for r in results),
     }
 
 

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._history import HistoryFilter, summarize_run
+from .._history import HistoryFilter, metrics_of, summarize_run
+from .._records import loads
+from .._schema import ATTR_RESULT, iso
 from ..store._db import connect
 from .base import QueryAdapter, SpanView, decode_spans
 
 __all__ = ["SQLiteQueryAdapter"]
 
+_RESULT_PATH = f'$."{ATTR_RESULT}"'
+_RUN_ROW = (
+    "SELECT project_name, dataset_name, started_ns, ended_ns, metadata FROM runs WHERE run_id = ?"
+)
+_RUN_EVALUATIONS = "SELECT json_extract(attributes, ?) FROM spans WHERE run_id = ?"
 _RUN_SPANS = """
 SELECT name, trace_id, span_id, start_ns, attributes FROM spans
 WHERE run_id = ? ORDER BY start_ns, seq
@@ -64,6 +72,33 @@ class SQLiteQueryAdapter(QueryAdapter):
         with self._lock:
             return self._conn.execute(sql + " ORDER BY started_ns DESC", params).fetchall()
 
+    def _summarize(self, run_id: str) -> dict[str, Any] | None:
+        """A run's history row from the run table and its results' ``eval.result`` alone.
+
+        SQLite extracts the one attribute in C; decoding whole results would parse every
+        data row, metadata and context only to ignore them.
+        """
+        try:
+            with self._lock:
+                run = self._conn.execute(_RUN_ROW, (run_id,)).fetchone()
+                texts = self._conn.execute(_RUN_EVALUATIONS, (_RESULT_PATH, run_id)).fetchall()
+        except sqlite3.OperationalError:  # NaN/Infinity flat attributes are not strict JSON
+            results = self.run_results(run_id)
+            return summarize_run(results) if results else None
+        if run is None or not texts:
+            return None
+        project_name, dataset_name, started_ns, ended_ns, metadata = run
+        return {
+            "run_id": run_id,
+            "project_name": project_name,
+            "dataset_name": dataset_name,
+            "started_at": iso(started_ns),
+            "ended_at": iso(ended_ns),
+            "num_results": len(texts),
+            "metadata": json.loads(metadata),
+            "metrics": metrics_of(loads(text) for (text,) in texts),
+        }
+
     def history(self, filters: HistoryFilter) -> list[dict[str, Any]]:
         """Cached summaries; a run is re-summarised only when it has grown since."""
         runs: list[dict[str, Any]] = []
@@ -75,14 +110,13 @@ class SQLiteQueryAdapter(QueryAdapter):
             if summary is not None and summary_count == num_results:
                 runs.append(json.loads(summary))
             else:
-                results = self.run_results(run_id)
-                if not results:
+                fresh = self._summarize(run_id)
+                if fresh is None:
                     continue
-                fresh = summarize_run(results)
                 with self._lock:
                     self._conn.execute(
                         "UPDATE runs SET summary = ?, summary_count = ? WHERE run_id = ?",
-                        (json.dumps(fresh, allow_nan=True), len(results), run_id),
+                        (json.dumps(fresh, allow_nan=True), fresh["num_results"], run_id),
                     )
                 runs.append(fresh)
             if filters.limit and len(runs) >= filters.limit:
