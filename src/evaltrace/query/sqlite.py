@@ -11,7 +11,7 @@ from typing import Any
 
 from .._history import HistoryFilter, metrics_of, summarize_run
 from .._records import loads
-from .._schema import ATTR_RESULT, iso
+from .._schema import ATTR_RESULT, decode_record, iso
 from ..store._db import connect
 from .base import QueryAdapter, SpanView, decode_spans
 
@@ -23,7 +23,7 @@ _RUN_ROW = (
 )
 _RUN_EVALUATIONS = "SELECT json_extract(attributes, ?) FROM spans WHERE run_id = ?"
 _RUN_SPANS = """
-SELECT name, trace_id, span_id, start_ns, attributes FROM spans
+SELECT name, trace_id, span_id, start_ns, record, attributes FROM spans
 WHERE run_id = ? ORDER BY start_ns, seq
 """
 
@@ -42,10 +42,16 @@ class SQLiteQueryAdapter(QueryAdapter):
         self._lock = threading.Lock()
 
     def run_results(self, run_id: str) -> list[dict[str, Any]]:
-        """One indexed query, decoded."""
+        """One indexed query; each row's stored record decoded with one parse."""
         with self._lock:
             rows = self._conn.execute(_RUN_SPANS, (run_id,)).fetchall()
-        return decode_spans(SpanView(n, t, s, ns, json.loads(a)) for n, t, s, ns, a in rows)
+        if all(row[4] is not None for row in rows):
+            return [
+                decode_record(rec, trace_id=t, span_id=s, start_ns=ns)
+                for _, t, s, ns, rec, _ in rows
+            ]
+        # Rows written before the record column existed: decode from the attributes.
+        return decode_spans(SpanView(n, t, s, ns, json.loads(a)) for n, t, s, ns, _, a in rows)
 
     def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
         """Every result of the matching runs (used by callers that want raw rows)."""

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS spans (
     resource TEXT NOT NULL,
     run_id TEXT,
     seq INTEGER,
+    record TEXT,
     PRIMARY KEY (trace_id, span_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS spans_by_run ON spans (run_id, start_ns, seq) WHERE run_id IS NOT NULL;
@@ -57,6 +58,9 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(spans)")}
+    if "record" not in columns:  # stores written before 0.1.0's record column
+        conn.execute("ALTER TABLE spans ADD COLUMN record TEXT")
     return conn
 
 

@@ -14,14 +14,18 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from .._schema import ResultIndex, result_index
+from .._schema import ResultIndex, result_index, stored_record
 from ._db import atomic, connect
 
 __all__ = ["SQLiteSpanExporter"]
 
 _log = logging.getLogger("evaltrace")
 
-_INSERT_SPAN = "INSERT OR REPLACE INTO spans VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_SPAN = """
+INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns,
+    status, attributes, events, links, resource, run_id, seq, record)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+"""
 _UPSERT_RUN = """
 INSERT INTO runs (run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata)
 VALUES (?,?,?,?,?,?,?)
@@ -113,6 +117,7 @@ class SQLiteSpanExporter(SpanExporter):
             self._resource_json(span),
             index.run_id if index else None,
             index.seq if index else None,
+            stored_record(attributes) if index else None,
         )
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
