@@ -1,0 +1,95 @@
+"""Row 4: ``get_run_results`` from the embedded store against the raw SQL fetch of its spans.
+
+The baseline is the least any reader must do: the same indexed ``SELECT`` the adapter runs and
+``json.loads`` of each span's attributes column. What evaltrace adds on top is decoding the
+JSON payloads into result dicts, ordering, and the completeness check.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from evaltrace import OpenTelemetryExperimentTracker
+
+from . import _data
+from ._report import Row, Sizes, Skipped
+from ._timing import Stopwatch, alternate
+
+__all__ = ["jaeger", "run"]
+
+RUN_ID = "bench-readback"
+_RAW = (
+    "SELECT name, trace_id, span_id, start_ns, attributes FROM spans "
+    "WHERE run_id = ? ORDER BY start_ns, seq"
+)
+
+
+def _fill(tracker: OpenTelemetryExperimentTracker, n: int, chunk: int = 1_000) -> None:
+    results, rows = _data.results_and_rows(min(n, chunk))
+    for start in range(0, n, chunk):
+        size = min(chunk, n - start)
+        tracker.log_batch_sync(results[:size], "bench-dataset", rows[:size], run_id=RUN_ID)
+    tracker.flush()
+
+
+def run(sizes: Sizes) -> list[Row]:
+    """Row ``readback.sqlite``."""
+    n = sizes.readback_n
+    workdir = Path(tempfile.mkdtemp(prefix="evaltrace-bench-"))
+    path = workdir / "evaltrace.db"
+    tracker = OpenTelemetryExperimentTracker("bench", store=path)
+    raw = sqlite3.connect(path)
+    counts: dict[str, int] = {}
+    try:
+        _fill(tracker, n)
+
+        def evaltrace_side() -> float:
+            with Stopwatch() as sw:
+                results = tracker.get_run_results(RUN_ID)
+            counts["evaltrace"] = len(results)
+            return sw.seconds
+
+        def raw_side() -> float:
+            with Stopwatch() as sw:
+                fetched = raw.execute(_RAW, (RUN_ID,)).fetchall()
+                spans: list[dict[str, Any]] = [json.loads(row[4]) for row in fetched]
+            counts["raw"] = len(spans)
+            return sw.seconds
+
+        cmp = alternate({"raw": raw_side, "evaltrace": evaltrace_side}, sizes.reps, sizes.warmup)
+    finally:
+        raw.close()
+        tracker.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    ratio = cmp.ratio("evaltrace", "raw")
+    return [
+        Row(
+            id="readback.sqlite",
+            group="readback",
+            name=f"get_run_results of a {n:,}-result run, embedded store",
+            unit="ms/run",
+            value=cmp.median("evaltrace") * 1e3,
+            baseline_name="raw SELECT + json.loads(attributes) of the same spans",
+            baseline=cmp.median("raw") * 1e3,
+            ratio=ratio,
+            target="ratio <= 1.5",
+            met=ratio <= 1.5,
+            n=n,
+            reps=sizes.reps,
+            spread=max(cmp.spread("evaltrace"), cmp.spread("raw")),
+            notes=f"rows: evaltrace {counts.get('evaltrace')}, raw {counts.get('raw')}",
+        )
+    ]
+
+
+def jaeger(sizes: Sizes) -> list[Row | Skipped]:
+    """Hook for the Jaeger read-back rows (to be added: ``JaegerQueryAdapter`` against the raw
+    Jaeger API fetch of the same traces, with the backends from ``make backends-up``)."""
+    return [
+        Skipped(id="readback.jaeger", group="readback", reason="jaeger: needs make backends-up")
+    ]

@@ -1,0 +1,113 @@
+"""Smoke test of the benchmark suite: ``python -m benchmarks --quick`` runs and reports every row.
+
+No timing is asserted: the machine is noisy and the figures are for ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PEER_PYTHON = REPO / "benchmarks" / ".venv-peers" / "bin" / "python"
+QUICK_ROWS = {
+    "log.discard",
+    "log.sqlite",
+    "readback.sqlite",
+    "memory.log_batch",
+    "history.cold",
+    "history.warm",
+    "wire.log",
+    "wire.log_batch",
+}
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The results document of one ``--quick`` run, written to a temp file."""
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ratio" in proc.stdout  # the table was printed
+    return dict(json.loads(out.read_text()))
+
+
+def test_quick_run_has_every_row_with_a_numeric_ratio(quick: dict[str, Any]) -> None:
+    """Every measured row of --quick carries finite numbers, and all expected rows are there."""
+    ids = [row["id"] for row in quick["rows"]]
+    assert len(ids) == len(set(ids))
+    assert set(ids) >= QUICK_ROWS
+    assert any(i.startswith("log_batch[") for i in ids)
+    for row in quick["rows"]:
+        for key in ("value", "baseline", "ratio"):
+            assert isinstance(row[key], int | float) and not isinstance(row[key], bool), row
+            assert math.isfinite(row[key]), row
+        assert row["unit"] and row["target"] and row["baseline_name"]
+        assert row["met"] in (True, False, None)
+
+
+def test_quick_run_leaves_jaeger_and_peers_out(quick: dict[str, Any]) -> None:
+    """The Jaeger read-back row is a skipped hook; peer rows are not part of --quick."""
+    skipped = {s["id"]: s["reason"] for s in quick["skipped"]}
+    assert skipped["readback.jaeger"] == "jaeger: needs make backends-up"
+    assert not [r for r in quick["rows"] if r["group"] == "peers"]
+    assert quick["meta"]["quick"] is True
+
+
+def _runner(python: Path, script: str, variant: str, workdir: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [
+            str(python),
+            str(REPO / "benchmarks" / "peers" / script),
+            "--variant",
+            variant,
+            "--n",
+            "200",
+            "--workdir",
+            str(workdir),
+        ],
+        cwd=workdir.parent,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"DEEPEVAL_TELEMETRY_OPT_OUT": "YES", "PATH": "/usr/bin:/bin", "HOME": str(workdir)},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def test_evaltrace_runner_speaks_the_peer_protocol(tmp_path: Path) -> None:
+    """The evaltrace runner used against the peers reports seconds and per-chunk times."""
+    for variant in ("log_batch", "log"):
+        out = _runner(Path(sys.executable), "run_evaltrace.py", variant, tmp_path / variant)
+        assert out["n"] == 200 and out["seconds"] > 0
+        assert len(out["chunk_seconds"]) == 2
+
+
+@pytest.mark.skipif(not PEER_PYTHON.exists(), reason="no peer venv: bash benchmarks/peers/setup.sh")
+@pytest.mark.parametrize(
+    ("script", "variant"),
+    [
+        ("run_gllm_evals.py", "csv"),
+        ("run_gllm_evals.py", "json"),
+        ("run_mlflow.py", "metrics"),
+        ("run_mlflow.py", "tracing"),
+    ],
+)
+def test_peer_runners_speak_the_protocol(tmp_path: Path, script: str, variant: str) -> None:
+    """Each peer runner reports seconds per chunk, and MLflow's artifacts stay in its workdir."""
+    out = _runner(PEER_PYTHON, script, variant, tmp_path / "run")
+    assert out["n"] == 200 and out["seconds"] > 0 and len(out["chunk_seconds"]) == 2
+    assert not (tmp_path / "mlruns").exists()
