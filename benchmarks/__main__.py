@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--peer-budget",
         type=float,
-        default=90.0,
-        help="seconds one peer run may take at its large size (default 90)",
+        default=60.0,
+        help="seconds one peer run may take at its large size (default 60)",
     )
     parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
     args = parser.parse_args(argv)

@@ -92,7 +92,7 @@ def main(variants: dict[str, Factory]) -> None:
                 "seconds": end - start,
                 "chunk_seconds": [b - a for a, b in itertools.pairwise(bounds)],
                 "tail_seconds": end - bounds[-1],
-            "start_epoch": start_epoch,
+                "start_epoch": start_epoch,
                 **extra,
             }
         )
