@@ -5,10 +5,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-GLLM_VENV ?= .venv-gllm
-GLLM_EVALS ?= gllm-evals-binary[deepeval]==0.1.41
+# gllm-evals and MLflow are large (deepeval, ~2 GB): they live in the benchmark peers' venv,
+# never in the core install. The gllm-evals bridge test runs there too.
+PEERS_VENV := benchmarks/.venv-peers
 
-.PHONY: install demo test test-gllm unit lint bench clean
+.PHONY: install demo test test-gllm peers unit lint bench clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,16 +33,17 @@ lint: install
 unit: install
 	$(BIN)/python -m pytest -m "not backends and not gllm"
 
-# gllm-evals is large (deepeval, ~1.5 GB): it gets its own venv, never the core install.
-$(GLLM_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(GLLM_VENV)
-	$(GLLM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(GLLM_VENV)/bin/python -m pip install -q -e '.[dev]' '$(GLLM_EVALS)'
+$(PEERS_VENV)/.installed: pyproject.toml benchmarks/peers/setup.sh
+	PYTHON=$(PYTHON) bash benchmarks/peers/setup.sh
+	$(PEERS_VENV)/bin/python -m pip install -q -e '.[dev]'
 	touch $@
 
+## peers: gllm-evals + MLflow (+ evaltrace) in benchmarks/.venv-peers
+peers: $(PEERS_VENV)/.installed
+
 ## test-gllm: gllm-evals' own evaluate() logging through evaltrace
-test-gllm: $(GLLM_VENV)/.installed
-	$(GLLM_VENV)/bin/python -m pytest -m gllm tests/integrations
+test-gllm: peers
+	$(PEERS_VENV)/bin/python -m pytest -m gllm tests/integrations
 
 ## test: lint, the gllm-evals bridge, build the backends (when Go is present), the whole suite
 test: install lint test-gllm
@@ -50,10 +52,10 @@ test: install lint test-gllm
 	$(BIN)/python -m pytest -m "not gllm"
 
 ## bench: benchmarks/ -> table + benchmarks/results.json
-bench: install
+bench: install peers
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) $(GLLM_VENV) .evaltrace .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS_VENV) .evaltrace .pytest_cache .mypy_cache .ruff_cache
 
 include deploy/backends.mk

@@ -1,4 +1,4 @@
-"""gllm-evals' own evaluate() logs through evaltrace (runs in the `.venv-gllm` venv)."""
+"""gllm-evals' own evaluate() logs through evaltrace (runs in benchmarks/.venv-peers)."""
 
 from __future__ import annotations
 
