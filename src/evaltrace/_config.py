@@ -33,7 +33,7 @@ EVALTRACE_MAX_METRIC_STRING: Final = "EVALTRACE_MAX_METRIC_STRING"
 counted as omitted, never truncated, and stay exact in the JSON payload."""
 
 EVALTRACE_QUEUE_SIZE: Final = "EVALTRACE_QUEUE_SIZE"
-"""Span queue of the tracker's own batch processor (default 8192). The tracker flushes
+"""Span queue of the tracker's own batch processor (default 2048). The tracker flushes
 synchronously before the queue can fill, so no span is ever dropped."""
 
 EVALTRACE_READ_TIMEOUT: Final = "EVALTRACE_READ_TIMEOUT"
@@ -146,6 +146,6 @@ class Settings:
             results_per_trace=_int(EVALTRACE_RESULTS_PER_TRACE, 500),
             max_metric_attributes=_int(EVALTRACE_MAX_METRIC_ATTRIBUTES, 96, minimum=0),
             max_metric_string=_int(EVALTRACE_MAX_METRIC_STRING, 256, minimum=0),
-            queue_size=_int(EVALTRACE_QUEUE_SIZE, 8192, minimum=2),
+            queue_size=_int(EVALTRACE_QUEUE_SIZE, 2048, minimum=2),
             read_timeout=_float(EVALTRACE_READ_TIMEOUT, 30.0),
         )
