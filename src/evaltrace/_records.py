@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from ._exceptions import InvalidInputError, InvalidInputTypeError
 
-__all__ = ["dumps", "dumps_plain", "finite", "is_record_like", "loads", "where"]
+__all__ = ["dumps", "dumps_plain", "is_record_like", "loads", "where"]
 
 
 def where(field: str, row: int | None) -> str:
@@ -158,8 +157,3 @@ def dumps_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
 def loads(text: str) -> Any:
     """Decode what ``dumps`` wrote (``NaN``/``Infinity`` included)."""
     return json.loads(text)
-
-
-def finite(value: float) -> bool:
-    """True for numbers that aggregate meaningfully."""
-    return not (math.isnan(value) or math.isinf(value))

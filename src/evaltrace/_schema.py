@@ -112,7 +112,6 @@ ATTR_BATCH_CHUNK_SIZE: Final = "eval.batch.chunk.size"
 SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "question_id")
 """Data keys taken, in this order, as the sample id before falling back to a hash."""
 
-_SCALARS = (bool, int, float, str)
 _RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _NUMBERS = (int, float)
 _NESTED = (dict, list)
