@@ -50,7 +50,7 @@ def encode() -> None:
     flat = _schema.flatten(plain)
     steps: dict[str, Callable[[], object]] = {
         "encode_result (whole)": lambda: _schema.encode_result(
-            result, row, None, None, row=None, ids=ids, limits=limits
+            result, row, metadata_json="{}", context_json="{}", row=None, ids=ids, limits=limits
         ),
         "  dumps_plain(result)": lambda: _records.dumps_plain(result, "r", None),
         "  dumps(data)": lambda: _records.dumps(row, "d", None),

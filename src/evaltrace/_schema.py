@@ -263,18 +263,19 @@ def sample_id_of(data: Any, data_json: str) -> str:
 def encode_result(
     evaluation_result: Any,
     data: Any,
-    metadata: Mapping[str, Any] | None,
-    context: Mapping[str, Any] | None,
     *,
+    metadata_json: str,
+    context_json: str,
     row: int | None,
     ids: Mapping[str, AttributeValue],
     limits: Limits,
 ) -> EncodedResult:
-    """Validate and encode one result; raises naming the field and row, before any span."""
+    """Validate and encode one result; raises naming the field and row, before any span.
+
+    Metadata and context are the same for every row of a call: the caller encodes them once.
+    """
     result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
     data_json = dumps(data, "data", row)
-    metadata_json = dumps(metadata or {}, "metadata", row)
-    context_json = dumps(dict(context or {}), "context", row)
     attributes, omitted = _metric_attributes(flatten(plain_result), limits)
     events: list[dict[str, AttributeValue]] = []
     _events(plain_result, "", limits, events)

@@ -177,6 +177,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         link = _context.link_for(ctx)
         link_ids = (format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None
         batch_id = uuid.uuid4().hex if batch else None
+        metadata_json = dumps(metadata or {}, "metadata", None)
+        context_json = dumps(dict(eval_ctx.values) if eval_ctx else {}, "context", None)
         rows: list[_Row] = []
         for index, (result, row_data) in enumerate(zip(results, data, strict=True)):
             row = index if batch else None
@@ -191,8 +193,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             encoded = _schema.encode_result(
                 result,
                 row_data,
-                metadata,
-                eval_ctx.values if eval_ctx else None,
+                metadata_json=metadata_json,
+                context_json=context_json,
                 row=row,
                 ids=ids,
                 limits=self._pipeline.limits,
@@ -204,7 +206,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             rows=rows,
             links=[Link(link)] if link else [],
             batch_id=batch_id,
-            metadata_json=dumps(metadata or {}, "metadata", None),
+            metadata_json=metadata_json,
         )
 
     # -- emitting (spans; yields True when a backpressure flush is due) ----------------------
