@@ -53,3 +53,14 @@ def test_traceql_quotes_cannot_escape() -> None:
     query = traceql({"eval.run_id": 'a"} || { true'})
     assert query == '{ span.eval.run_id = "a\\"} || { true" }'
     assert traceql({"eval.run_id": "x\\\ny"}) == '{ span.eval.run_id = "x\\\\\\ny" }'
+
+
+def test_auth_options_become_one_header() -> None:
+    """Bearer and basic auth become the Authorization header both transports send."""
+    from evaltrace.query._http import auth_headers
+
+    assert auth_headers({"X-Org": "1"}, "tok", None) == {
+        "X-Org": "1",
+        "Authorization": "Bearer tok",
+    }
+    assert auth_headers(None, None, ("u", "p")) == {"Authorization": "Basic dTpw"}

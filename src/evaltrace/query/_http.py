@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import ssl
 from collections.abc import Mapping
 from typing import Any
@@ -10,7 +11,21 @@ import httpx
 
 from .._exceptions import BackendResponseError, BackendUnavailableError
 
-__all__ = ["HttpBackend"]
+__all__ = ["HttpBackend", "auth_headers"]
+
+
+def auth_headers(
+    headers: Mapping[str, str] | None,
+    bearer_token: str | None,
+    basic_auth: tuple[str, str] | None,
+) -> dict[str, str]:
+    """The request headers (HTTP) or call metadata (gRPC) for the auth options adapters take."""
+    out = dict(headers or {})
+    if bearer_token:
+        out["Authorization"] = f"Bearer {bearer_token}"
+    if basic_auth:
+        out["Authorization"] = "Basic " + base64.b64encode(":".join(basic_auth).encode()).decode()
+    return out
 
 
 class HttpBackend:
@@ -27,16 +42,12 @@ class HttpBackend:
         verify: bool | str | ssl.SSLContext = True,
         timeout: float = 30.0,
     ) -> None:
-        all_headers = dict(headers or {})
-        if bearer_token:
-            all_headers["Authorization"] = f"Bearer {bearer_token}"
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)
         self.name = name
         self.client = httpx.Client(
             base_url=base_url.rstrip("/"),
-            headers=all_headers,
-            auth=httpx.BasicAuth(*basic_auth) if basic_auth else None,
+            headers=auth_headers(headers, bearer_token, basic_auth),
             verify=verify,
             timeout=timeout,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import ssl
 from collections.abc import Mapping
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from ._http import HttpBackend
+from ._http import HttpBackend, auth_headers
 from ._jaeger_grpc import JaegerGrpc
 from ._otlp_json import span_views
 from ._search import SearchQueryAdapter
@@ -64,17 +63,11 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         self._grpc: JaegerGrpc | None = None
         self._http: HttpBackend | None = None
         if scheme in ("grpc", "grpcs"):
-            metadata = dict(headers or {})
-            if bearer_token:
-                metadata["authorization"] = f"Bearer {bearer_token}"
-            if basic_auth:
-                token = base64.b64encode(":".join(basic_auth).encode()).decode()
-                metadata["authorization"] = f"Basic {token}"
             self._grpc = JaegerGrpc(
                 target.rstrip("/"),
                 secure=scheme == "grpcs",
                 root_certificates=Path(verify).read_bytes() if isinstance(verify, str) else None,
-                metadata=metadata,
+                metadata=auth_headers(headers, bearer_token, basic_auth),
                 timeout=timeout,
             )
         else:
