@@ -42,22 +42,25 @@ def encode() -> None:
     """The encoding steps of one result (what ``_schema.encode_result`` does), in us."""
     result, row = _data.result(1), _data.data_row(1)
     limits = _schema.Limits()
-    ids = _schema.identifiers(
-        project_name="p", run_id="r", dataset_name="d", seq=1, link=None, batch=None
+    shared = _schema.call_attributes(
+        project_name="p",
+        run_id="r",
+        dataset_name="d",
+        metadata_json="{}",
+        context_json="{}",
+        link=None,
+        batch_id=None,
     )
-    result_json, plain = _records.dumps_plain(result, "evaluation_result", None)
+    result_json = _records.dumps(result, "evaluation_result", None)
     data_json = _records.dumps(row, "data", None)
-    flat = _schema.flatten(plain)
     steps: dict[str, Callable[[], object]] = {
         "encode_result (whole)": lambda: _schema.encode_result(
-            result, row, metadata_json="{}", context_json="{}", row=None, ids=ids, limits=limits
+            result, row, shared=shared, seq=1, row=None, limits=limits
         ),
-        "  dumps_plain(result)": lambda: _records.dumps_plain(result, "r", None),
+        "  walk (flat attributes, events)": lambda: _schema.walk_result(result, limits),
+        "  dumps(result)": lambda: _records.dumps(result, "r", None, finite=True),
         "  dumps(data)": lambda: _records.dumps(row, "d", None),
-        "  flatten": lambda: _schema.flatten(plain),
-        "  flat metric attributes": lambda: _schema._metric_attributes(flat, limits),
-        "  evaluation events": lambda: _schema._events(plain, "", limits, []),
-        "  sample id (sha256)": lambda: _schema.sample_id_of(row, data_json),
+        "  sample id (blake2b)": lambda: _schema.sample_id_of(row, data_json),
         "JSON payload sizes (bytes)": lambda: None,
     }
     for name, stmt in steps.items():

@@ -102,3 +102,50 @@ def test_special_values_keep_their_types(tracker: evaltrace.OpenTelemetryExperim
     run_id = tracker.log(result, "ds", {"q": "x"})
     (row,) = tracker.get_run_results(run_id)
     assert same(row["evaluation_result"], result)
+
+
+def test_nan_next_to_none_is_not_written_as_null(
+    tracker: evaltrace.OpenTelemetryExperimentTracker,
+) -> None:
+    """orjson writes NaN as null: wherever a NaN hides beside a None (deep in a list, in a
+    pydantic model, in the data row), it must still come back as NaN."""
+    import pydantic
+
+    class Output(pydantic.BaseModel):
+        score: float
+        token_usage: int | None = None
+
+    nan = float("nan")
+    cases: list[tuple[Any, Any]] = [
+        ({"m": {"usage": None, "runs": [[1.0, {"x": nan}]]}}, {"q": None}),
+        ({"m": Output(score=nan)}, {"q": "x"}),
+        ({"m": {"score": 1.0}}, {"q": None, "scores": [0.5, float("-inf")]}),
+    ]
+    for result, data in cases:
+        run_id = tracker.log(result, "ds", data, run_id=f"nan-{len(data)}-{id(result)}")
+        (row,) = tracker.get_run_results(run_id)
+        plain = {
+            k: v.model_dump() if isinstance(v, pydantic.BaseModel) else v for k, v in result.items()
+        }
+        assert same(row["evaluation_result"], plain)
+        assert same(row["data"], data)
+
+
+def test_enums_and_uuids_are_converted_alike_on_every_path(
+    tracker: evaltrace.OpenTelemetryExperimentTracker,
+) -> None:
+    """Both encoders (the fast one and the exact one NaN forces) store an enum as its value and
+    a UUID as its string."""
+    import enum
+    import uuid
+
+    class Verdict(enum.Enum):
+        PASS = "pass"
+
+    sample = uuid.UUID(int=7)
+    for extra in (None, float("nan")):
+        data = {"id": sample, "verdict": Verdict.PASS, "extra": extra}
+        run_id = tracker.log({"m": {"verdict": Verdict.PASS}}, "ds", data, run_id=f"e-{extra}")
+        (row,) = tracker.get_run_results(run_id)
+        assert row["evaluation_result"] == {"m": {"verdict": "pass"}}
+        assert row["data"]["id"] == str(sample) and row["data"]["verdict"] == "pass"

@@ -25,7 +25,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from ._exceptions import InvalidInputError
 from ._records import dumps
 
-__all__ = ["EvalContext", "current", "scoped", "with_values"]
+__all__ = ["EvalContext", "current", "scoped", "snapshot", "with_values"]
 
 _KEY = otel_context.create_key("evaltrace.eval_context")
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -38,6 +38,8 @@ class EvalContext:
 
     values: Mapping[str, Any]
     link: trace.SpanContext | None
+    json: str
+    """``values`` encoded once, when set, rather than on every logged result."""
 
 
 def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanContext | None:
@@ -65,7 +67,9 @@ def with_values(ctx: otel_context.Context, kwargs: dict[str, Any]) -> otel_conte
         ctx = baggage.set_baggage(
             key, value if isinstance(value, str) else dumps(value, key, None), ctx
         )
-    return otel_context.set_value(_KEY, EvalContext(merged, link), ctx)
+    return otel_context.set_value(
+        _KEY, EvalContext(merged, link, dumps(merged, "context", None)), ctx
+    )
 
 
 def current(ctx: otel_context.Context | None = None) -> EvalContext | None:
@@ -74,13 +78,18 @@ def current(ctx: otel_context.Context | None = None) -> EvalContext | None:
     return value if isinstance(value, EvalContext) else None
 
 
-def link_for(ctx: otel_context.Context | None = None) -> trace.SpanContext | None:
-    """The span a result logged now should link to: log_context's, else the active span."""
-    eval_ctx = current(ctx)
-    if eval_ctx and eval_ctx.link:
-        return eval_ctx.link
+def snapshot() -> tuple[str, trace.SpanContext | None]:
+    """What a result logged now carries: the context values as JSON, and the span to link
+    (log_context's, else the active span)."""
+    ctx = otel_context.get_current()
+    eval_ctx = ctx.get(_KEY)
+    if isinstance(eval_ctx, EvalContext) and eval_ctx.link:
+        return eval_ctx.json, eval_ctx.link
     active = trace.get_current_span(ctx).get_span_context()
-    return active if active.is_valid else None
+    return (
+        eval_ctx.json if isinstance(eval_ctx, EvalContext) else "{}",
+        active if active.is_valid else None,
+    )
 
 
 @contextmanager

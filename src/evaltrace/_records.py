@@ -6,13 +6,17 @@ Kept apart from the span schema: this module knows Python objects, ``_schema`` k
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from ._exceptions import InvalidInputError, InvalidInputTypeError
 
-__all__ = ["dumps", "dumps_plain", "is_record_like", "loads", "where"]
+__all__ = ["dumps", "dumps_plain", "is_record_like", "loads", "unwrap", "where"]
 
 
 def where(field: str, row: int | None) -> str:
@@ -23,14 +27,16 @@ def where(field: str, row: int | None) -> str:
 def is_record_like(value: object) -> bool:
     """True for what evaltrace accepts as one result or data row."""
     return (
-        isinstance(value, Mapping)
+        value.__class__ is dict
+        or isinstance(value, Mapping)
         or callable(getattr(value, "model_dump", None))
         or (dataclasses.is_dataclass(value) and not isinstance(value, type))
     )
 
 
 def _plain(value: object) -> Any:
-    """``json.dumps`` default hook: the three kinds of object users hand us, nothing else."""
+    """The encoders' ``default`` hook: the records users hand us (mappings, pydantic models,
+    dataclasses), enums and UUIDs; nothing else."""
     if isinstance(value, Mapping):
         return dict(value)
     dump = getattr(value, "model_dump", None)
@@ -38,9 +44,16 @@ def _plain(value: object) -> Any:
         return dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
     raise TypeError(type(value).__name__)
 
 
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+"""Dataclasses and datetimes go through ``_plain`` as with the standard library, so both
+encoders accept and convert exactly the same values."""
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=True, separators=(",", ":"), default=_plain
 )
@@ -115,13 +128,12 @@ def _scan(value: Any) -> int:
     return _PLAIN if plain else _CONVERTED
 
 
-def _encode(value: Any, field: str, row: int | None) -> tuple[str, bool]:
-    """``dumps``, and whether ``value`` is plain JSON data already (see ``_scan``)."""
-    if value.__class__ is dict and not value:
-        return "{}", True
+def _exact(value: Any, field: str, row: int | None, walked: bool = False) -> tuple[str, bool]:
+    """The standard library's encoding (exact for everything JSON can carry), and whether
+    ``value`` is plain JSON data already (see ``_scan``); else the error naming the field."""
     try:
         text = _ENCODER.encode(value)
-        scan = _scan(value)
+        scan = _PLAIN if walked else _scan(value)
         if scan != _BAD_KEY:
             text.encode("utf-8")
             return text, scan == _PLAIN
@@ -138,19 +150,71 @@ def _encode(value: Any, field: str, row: int | None) -> tuple[str, bool]:
     raise InvalidInputTypeError(message)
 
 
-def dumps(value: Any, field: str, row: int | None) -> str:
+def _fast(value: Any) -> bytes | None:
+    """orjson's encoding, or None for what it refuses (ints beyond 64 bits, str-subclass keys,
+    nesting past 254, and every error, which the exact path then names)."""
+    try:
+        return orjson.dumps(value, default=_plain, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return None
+
+
+def _finite(value: Any) -> bool:
+    """True when ``value`` is plain JSON data with finite floats only: then a ``null`` in
+    orjson's output is a None, never a NaN or an infinity (which orjson writes as null)."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind is float:
+            if item - item:  # nan for NaN and the infinities, 0.0 otherwise
+                return False
+        elif kind not in _PLAIN_TYPES:
+            return False
+    return True
+
+
+def unwrap(value: Any) -> Any:
+    """The top of a record as JSON sees it (a pydantic model's JSON-mode dump, a dataclass's
+    ``asdict``, a mapping's dict), so that it can be walked; ``value`` itself on any error,
+    for the exact path to name."""
+    kind = type(value)
+    if kind is dict:
+        return value
+    if kind is list:
+        return value if all(type(x) is dict for x in value) else [unwrap(x) for x in value]
+    try:
+        return _plain(value)
+    except Exception:
+        return value
+
+
+def dumps(value: Any, field: str, row: int | None, *, finite: bool | None = None) -> str:
     """Encode ``value`` as compact JSON that decodes back to an equal value of equal types.
 
     Raises a ``TypeError``/``ValueError`` naming the field and row for anything that would not
-    round-trip: unknown objects, non-string keys, lone surrogates. Tuples become lists.
+    round-trip: unknown objects, non-string keys, lone surrogates. Tuples become lists, enums
+    their values, UUIDs strings. orjson encodes; the standard library takes over where only it
+    is exact (NaN, infinities, ints beyond 64 bits). ``finite`` is given by a caller that has
+    walked ``value`` and proved it plain JSON data: whether all its floats are finite.
     """
-    return _encode(value, field, row)[0]
+    if value.__class__ is dict and not value:
+        return "{}"
+    fast = _fast(value)
+    if fast is not None and (b"null" not in fast or (_finite(value) if finite is None else finite)):
+        return fast.decode()
+    return _exact(value, field, row, walked=finite is not None)[0]
 
 
 def dumps_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
     """``dumps(value)``, and ``loads`` of it: ``value`` itself when it is plain JSON data
     already (exactly dicts, lists, str, int, float, bool, None), which it then equals."""
-    text, plain = _encode(value, field, row)
+    text, plain = _exact(value, field, row)
     return text, (value if plain else loads(text))
 
 

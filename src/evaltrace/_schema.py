@@ -15,12 +15,13 @@ Nothing outside this module knows an attribute name; see ``docs/schema.md``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from hashlib import blake2b
 from typing import Any, Final
+from uuid import UUID
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_EVALUATION_EXPLANATION,
@@ -30,7 +31,7 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
 )
 from opentelemetry.util.types import AttributeValue
 
-from ._records import dumps, dumps_plain, loads
+from ._records import dumps, dumps_plain, loads, unwrap
 
 __all__ = [
     "BATCH_SPAN",
@@ -42,12 +43,12 @@ __all__ = [
     "ResultIndex",
     "batch_attributes",
     "batch_id_of",
+    "call_attributes",
     "chunk_size",
     "decode_record",
     "decode_result",
     "encode_result",
     "flatten",
-    "identifiers",
     "iso",
     "metric_leaves",
     "query_terms",
@@ -112,6 +113,7 @@ ATTR_BATCH_CHUNK_SIZE: Final = "eval.batch.chunk.size"
 SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "question_id")
 """Data keys taken, in this order, as the sample id before falling back to a hash."""
 
+_ID_TYPES = (str, int, UUID)
 _RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _NUMBERS = (int, float)
 _NESTED = (dict, list)
@@ -126,7 +128,7 @@ class Limits:
     max_events: int = 128
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
 class EncodedResult:
     """A validated result, ready to become a span."""
 
@@ -136,7 +138,7 @@ class EncodedResult:
     omitted_events: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
 class ResultIndex:
     """The columns a store indexes a result span by."""
 
@@ -212,112 +214,239 @@ def _metric_attributes(flat: dict[str, Any], limits: Limits) -> tuple[dict[str, 
     return attributes, omitted
 
 
-def _events(value: Any, path: str, limits: Limits, out: list[dict[str, AttributeValue]]) -> None:
-    """One ``gen_ai.evaluation.result`` per scored node: a dict with a numeric ``score``, or a
-    bare numeric leaf outside such a dict."""
-    if isinstance(value, list):
-        for item in value:
-            _events(item, path, limits, out)
-        return
-    if not isinstance(value, dict):
-        return
-    score = value.get("score")
-    if isinstance(score, _NUMBERS) and not isinstance(score, bool):
-        event: dict[str, AttributeValue] = {
-            GEN_AI_EVALUATION_NAME: path or "score",
-            GEN_AI_EVALUATION_SCORE_VALUE: float(score),
-        }
-        label = value.get("label")
-        success = value.get("success")
-        if isinstance(label, str) and len(label) <= limits.max_metric_string:
-            event[GEN_AI_EVALUATION_SCORE_LABEL] = label
-        elif isinstance(success, bool):
-            event[GEN_AI_EVALUATION_SCORE_LABEL] = "pass" if success else "fail"
-        explanation = value.get("explanation")
-        if isinstance(explanation, str) and len(explanation) <= limits.max_metric_string:
-            event[GEN_AI_EVALUATION_EXPLANATION] = explanation
-        out.append(event)
-    unscored = "score" not in value
-    for key, child in value.items():
-        if isinstance(child, _NESTED):
-            _events(child, f"{path}.{key}" if path else str(key), limits, out)
-        elif unscored and isinstance(child, _NUMBERS) and not isinstance(child, bool):
-            out.append(
-                {
-                    GEN_AI_EVALUATION_NAME: f"{path}.{key}" if path else str(key),
-                    GEN_AI_EVALUATION_SCORE_VALUE: float(child),
-                }
-            )
+class NotPlainError(Exception):
+    """A value holds more than exact dicts (of ``str`` keys), lists, str, int, float, bool,
+    None: it has to go through its JSON round trip before it can be walked."""
+
+
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _event(node: dict[str, Any], path: str, score: float, max_string: int) -> dict[str, Any]:
+    event: dict[str, AttributeValue] = {
+        GEN_AI_EVALUATION_NAME: path or "score",
+        GEN_AI_EVALUATION_SCORE_VALUE: float(score),
+    }
+    label = node.get("label")
+    success = node.get("success")
+    if isinstance(label, str) and len(label) <= max_string:
+        event[GEN_AI_EVALUATION_SCORE_LABEL] = label
+    elif isinstance(success, bool):
+        event[GEN_AI_EVALUATION_SCORE_LABEL] = "pass" if success else "fail"
+    explanation = node.get("explanation")
+    if isinstance(explanation, str) and len(explanation) <= max_string:
+        event[GEN_AI_EVALUATION_EXPLANATION] = explanation
+    return event
+
+
+_EVENTS_ONLY, _ATTRIBUTES, _LEAVES = 0, 1, 2
+"""What ``_Walk.node`` keeps of a dict's leaves: nothing (inside lists: a list is one flat
+leaf, but dicts in it still carry events), flat attributes, or the raw leaves (row-grouped
+results, merged afterwards)."""
+
+
+class _Walk:
+    """One pass over a result: its flat metric attributes (as ``flatten`` then the cap give
+    them), its evaluation events, whether every float is finite, and the proof that it is
+    plain JSON data (else ``NotPlainError``).
+
+    Events: one ``gen_ai.evaluation.result`` per dict with a numeric ``score``, and one per
+    bare numeric leaf of a dict without one.
+    """
+
+    __slots__ = ("attributes", "cap", "events", "finite", "leaves", "max_string", "omitted")
+
+    def __init__(self, limits: Limits) -> None:
+        self.attributes: dict[str, AttributeValue] = {}
+        self.leaves: dict[str, Any] = {}
+        self.events: list[dict[str, AttributeValue]] = []
+        self.omitted = 0
+        self.finite = True
+        self.cap = limits.max_metric_attributes
+        self.max_string = limits.max_metric_string
+
+    def node(self, node: dict[Any, Any], path: str, mode: int) -> None:
+        events = self.events
+        unscored = "score" not in node
+        if not unscored:
+            score = node["score"]
+            if type(score) is float or type(score) is int:
+                events.append(_event(node, path, score, self.max_string))
+        keep = mode == _ATTRIBUTES
+        if keep:  # hot: the names are built once per node, the counters kept local
+            attributes, cap, omitted = self.attributes, self.cap, 0
+            prefix = f"{ATTR_METRIC_PREFIX}{path}." if path else ATTR_METRIC_PREFIX
+        value: AttributeValue | None
+        for key, child in node.items():
+            if type(key) is not str:
+                raise NotPlainError
+            kind = type(child)
+            if kind is dict:
+                self.node(child, f"{path}.{key}" if path else key, mode)
+                continue
+            if kind is float or kind is int:
+                if kind is float and child - child:  # nan for NaN and the infinities
+                    self.finite = False
+                if unscored:
+                    events.append(
+                        {
+                            GEN_AI_EVALUATION_NAME: f"{path}.{key}" if path else key,
+                            GEN_AI_EVALUATION_SCORE_VALUE: float(child),
+                        }
+                    )
+                value = child if kind is float else float(child)
+            elif kind is str:
+                value = child if len(child) <= self.max_string else None
+            elif kind is bool:
+                value = child
+            elif kind is list:
+                self.items(child, f"{path}.{key}" if path else key)
+                value = _flat_value(child, self.max_string) if keep else None
+            elif child is None:
+                value = None
+            else:
+                raise NotPlainError
+            if keep:
+                name = prefix + key if path or key else ATTR_METRIC_PREFIX + "value"
+                # A taken name (empty keys: {"": {"a": 1}, "a": 2}) keeps its first leaf.
+                if value is None or name in attributes or len(attributes) >= cap:
+                    omitted += 1
+                else:
+                    attributes[name] = value
+            elif mode == _LEAVES:
+                self.leaves[(f"{path}.{key}" if path else key) or "value"] = child
+        if keep:
+            self.omitted += omitted
+
+    def items(self, items: list[Any], path: str) -> None:
+        for item in items:
+            kind = type(item)
+            if kind is dict:
+                self.node(item, path, _EVENTS_ONLY)
+            elif kind is list:
+                self.items(item, path)
+            elif kind is float:
+                if item - item:
+                    self.finite = False
+            elif kind not in _LEAF_TYPES:
+                raise NotPlainError
+
+
+def walk_result(
+    value: Any, limits: Limits
+) -> tuple[dict[str, AttributeValue], int, list[dict[str, AttributeValue]], bool]:
+    """Flat metric attributes, their omitted count, the evaluation events, and whether every
+    float is finite, in one walk; raises ``NotPlainError`` unless ``value`` is plain JSON data.
+
+    A row-grouped result (a list of ``{evaluator: output}`` dicts) merges into one namespace
+    as in ``flatten``.
+    """
+    walk = _Walk(limits)
+    kind = type(value)
+    try:
+        if kind is dict:
+            walk.node(value, "", _ATTRIBUTES)
+            return walk.attributes, walk.omitted, walk.events, walk.finite
+        flat: dict[str, Any] = {}
+        if kind is list:
+            for i, item in enumerate(value):
+                walk.leaves = {}
+                if type(item) is dict:
+                    walk.node(item, "", _LEAVES)
+                else:
+                    walk.items([item], "")
+                    walk.leaves["value"] = item
+                for key, leaf in walk.leaves.items():
+                    flat[f"{key}#{i}" if key in flat else key] = leaf
+        elif kind in _LEAF_TYPES:
+            walk.items([value], "")
+            flat["value"] = value
+        else:
+            raise NotPlainError
+    except RecursionError:
+        raise NotPlainError from None
+    attributes, omitted = _metric_attributes(flat, limits)
+    return attributes, omitted, walk.events, walk.finite
 
 
 def sample_id_of(data: Any, data_json: str) -> str:
-    """The row's own id when it has one, else a stable hash of its JSON."""
+    """The row's own id when it has one, else a stable hash of its JSON (64-bit BLAKE2b:
+    a pairing key, not a security boundary)."""
     if isinstance(data, Mapping):
         for key in SAMPLE_ID_KEYS:
             value = data.get(key)
-            if isinstance(value, str | int) and not isinstance(value, bool):
+            if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
                 return str(value)
-    return hashlib.sha256(data_json.encode("utf-8")).hexdigest()[:16]
+    return blake2b(data_json.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def encode_result(
     evaluation_result: Any,
     data: Any,
     *,
-    metadata_json: str,
-    context_json: str,
+    shared: Mapping[str, AttributeValue],
+    seq: int,
     row: int | None,
-    ids: Mapping[str, AttributeValue],
     limits: Limits,
 ) -> EncodedResult:
     """Validate and encode one result; raises naming the field and row, before any span.
 
-    Metadata and context are the same for every row of a call: the caller encodes them once.
+    ``shared`` is ``call_attributes``; ``row`` is the index in a batch (None for ``log``).
     """
-    result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
+    result = unwrap(evaluation_result)
+    try:
+        attributes, omitted, events, finite = walk_result(result, limits)
+        result_json = dumps(result, "evaluation_result", row, finite=finite)
+    except NotPlainError:
+        result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
+        attributes, omitted, events, _ = walk_result(plain_result, limits)
+    data = unwrap(data)
     data_json = dumps(data, "data", row)
-    attributes, omitted = _metric_attributes(flatten(plain_result), limits)
-    events: list[dict[str, AttributeValue]] = []
-    _events(plain_result, "", limits, events)
-    omitted_events = max(0, len(events) - limits.max_events)
-    del events[limits.max_events :]
     attributes[ATTR_RESULT] = result_json
     attributes[ATTR_DATA] = data_json
-    attributes[ATTR_METADATA] = metadata_json
-    attributes[ATTR_CONTEXT] = context_json
-    attributes.update(ids)
+    attributes.update(shared)
+    attributes[ATTR_SEQ] = seq
+    if row is not None:
+        attributes[ATTR_BATCH_ROW] = row
     attributes[ATTR_SAMPLE_ID] = sample_id_of(
         data if isinstance(data, Mapping) else loads(data_json), data_json
     )
     if omitted:
         attributes[ATTR_METRICS_OMITTED] = omitted
-    if omitted_events:
+    omitted_events = len(events) - limits.max_events
+    if omitted_events > 0:
+        del events[limits.max_events :]
         attributes[ATTR_EVENTS_OMITTED] = omitted_events
+    else:
+        omitted_events = 0
     return EncodedResult(attributes, events, omitted, omitted_events)
 
 
-def identifiers(
+def call_attributes(
     *,
     project_name: str,
     run_id: str,
     dataset_name: str,
-    seq: int,
+    metadata_json: str,
+    context_json: str,
     link: tuple[str, str] | None,
-    batch: tuple[str, int] | None = None,
+    batch_id: str | None,
 ) -> dict[str, AttributeValue]:
-    """Identifier attributes of a result span; ``batch`` is ``(batch_id, row)``."""
-    ids: dict[str, AttributeValue] = {
+    """What every result span of one log call shares: metadata and context payloads, then the
+    identifiers. Built once per call; ``encode_result`` adds each row's own."""
+    shared: dict[str, AttributeValue] = {
+        ATTR_METADATA: metadata_json,
+        ATTR_CONTEXT: context_json,
         ATTR_SCHEMA: SCHEMA_VERSION,
         ATTR_PROJECT: project_name,
         ATTR_RUN_ID: run_id,
         ATTR_DATASET: dataset_name,
-        ATTR_SEQ: seq,
     }
-    if batch is not None:
-        ids[ATTR_BATCH_ID], ids[ATTR_BATCH_ROW] = batch
+    if batch_id is not None:
+        shared[ATTR_BATCH_ID] = batch_id
     if link is not None:
-        ids[ATTR_LINK_TRACE_ID], ids[ATTR_LINK_SPAN_ID] = link
-    return ids
+        shared[ATTR_LINK_TRACE_ID], shared[ATTR_LINK_SPAN_ID] = link
+    return shared
 
 
 def batch_attributes(

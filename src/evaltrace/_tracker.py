@@ -60,13 +60,13 @@ class TrackerStats:
     spans_failed_to_export: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
 class _Row:
     encoded: _schema.EncodedResult
     start_ns: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
 class _Plan:
     """A validated, encoded log call, ready to become spans; nothing is emitted before this."""
 
@@ -76,6 +76,13 @@ class _Plan:
     links: list[Link]
     batch_id: str | None
     metadata_json: str
+
+
+def _warn_ignored(kwargs: Mapping[str, Any]) -> None:
+    unknown = set(kwargs) - _WARNED
+    if unknown:
+        _WARNED.update(unknown)
+        _log.warning("evaltrace: ignoring keyword arguments %s (said once)", sorted(unknown))
 
 
 class OpenTelemetryExperimentTracker(BaseExperimentTracker):
@@ -161,45 +168,48 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         if self._closed:
             raise TrackerClosedError(f"tracker {self.project_name!r} is closed: nothing was logged")
         text_arg("dataset_name", dataset_name)
-        text_arg("run_id", run_id, optional=True)
         assert isinstance(dataset_name, str)
+        if run_id is not None:
+            text_arg("run_id", run_id)
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidInputTypeError(
                 f"metadata: expected a mapping, got {type(metadata).__name__}"
             )
-        unknown = set(kwargs) - _WARNED
-        if unknown:
-            _WARNED.update(unknown)
-            _log.warning("evaltrace: ignoring keyword arguments %s (said once)", sorted(unknown))
-        resolved_run = run_id if isinstance(run_id, str) else self.current_run_id(dataset_name)
-        ctx = otel_context.get_current()
-        eval_ctx = _context.current(ctx)
-        link = _context.link_for(ctx)
+        if kwargs:
+            _warn_ignored(kwargs)
+        resolved_run = (
+            run_id
+            if isinstance(run_id, str)
+            else self._runs.get(dataset_name) or self.current_run_id(dataset_name)
+        )
+        context_json, link = _context.snapshot()
         link_ids = (format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None
         batch_id = uuid.uuid4().hex if batch else None
-        metadata_json = dumps(metadata or {}, "metadata", None)
-        context_json = dumps(dict(eval_ctx.values) if eval_ctx else {}, "context", None)
-        rows: list[_Row] = []
-        for index, (result, row_data) in enumerate(zip(results, data, strict=True)):
-            row = index if batch else None
-            ids = _schema.identifiers(
-                project_name=self.project_name,
-                run_id=resolved_run,
-                dataset_name=dataset_name,
-                seq=next(_SEQ),
-                link=link_ids,
-                batch=(batch_id, index) if batch_id else None,
+        metadata_json = dumps(metadata, "metadata", None) if metadata else "{}"
+        shared = _schema.call_attributes(
+            project_name=self.project_name,
+            run_id=resolved_run,
+            dataset_name=dataset_name,
+            metadata_json=metadata_json,
+            context_json=context_json,
+            link=link_ids,
+            batch_id=batch_id,
+        )
+        encode, limits = _schema.encode_result, self._pipeline.limits
+        if not batch:
+            (result,), (row_data,) = results, data
+            encoded = encode(
+                result, row_data, shared=shared, seq=next(_SEQ), row=None, limits=limits
             )
-            encoded = _schema.encode_result(
-                result,
-                row_data,
-                metadata_json=metadata_json,
-                context_json=context_json,
-                row=row,
-                ids=ids,
-                limits=self._pipeline.limits,
-            )
-            rows.append(_Row(encoded, time.time_ns()))
+            rows = [_Row(encoded, time.time_ns())]
+        else:
+            rows = [
+                _Row(
+                    encode(result, row_data, shared=shared, seq=next(_SEQ), row=i, limits=limits),
+                    time.time_ns(),
+                )
+                for i, (result, row_data) in enumerate(zip(results, data, strict=True))
+            ]
         return _Plan(
             run_id=resolved_run,
             dataset_name=dataset_name,
@@ -258,8 +268,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         span.end(end_time=row.start_ns + _INSTANT_NS)
         dropped = getattr(span, "dropped_attributes", 0)
         stats = self.stats
-        stats.metric_attributes_omitted += row.encoded.omitted_attributes
-        stats.events_omitted += row.encoded.omitted_events
+        if row.encoded.omitted_attributes or row.encoded.omitted_events:
+            stats.metric_attributes_omitted += row.encoded.omitted_attributes
+            stats.events_omitted += row.encoded.omitted_events
         if dropped:
             stats.attributes_dropped_by_sdk += dropped
             _log.warning("evaltrace: the SDK dropped %d attributes of a result span", dropped)
