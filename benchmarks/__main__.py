@@ -24,7 +24,7 @@ from typing import Any
 from ._report import FULL, QUICK, Row, Skipped, table, write_json
 
 HERE = Path(__file__).resolve().parent
-GROUPS = ("log", "readback", "memory", "history", "wire", "peers")
+GROUPS = ("log", "readback", "memory", "history", "wire", "jaeger", "peers")
 
 
 def _say(message: str) -> None:
@@ -68,7 +68,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"unknown group(s) {unknown}; known: {', '.join(GROUPS)}")
     out = args.out or HERE / ("results-quick.json" if args.quick else "results.json")
 
-    from . import bench_history, bench_log, bench_memory, bench_peers, bench_readback, bench_wire
+    from . import (
+        bench_history,
+        bench_jaeger,
+        bench_log,
+        bench_memory,
+        bench_peers,
+        bench_readback,
+        bench_wire,
+    )
 
     def peers() -> list[Row | Skipped]:
         if not sizes.peers:
@@ -78,10 +86,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     runners: dict[str, Callable[[], list[Any]]] = {
         "log": lambda: bench_log.run(sizes),
-        "readback": lambda: [*bench_readback.run(sizes), *bench_readback.jaeger(sizes)],
+        "readback": lambda: bench_readback.run(sizes),
         "memory": lambda: bench_memory.run(sizes),
         "history": lambda: bench_history.run(sizes),
         "wire": lambda: bench_wire.run(sizes),
+        "jaeger": lambda: bench_jaeger.run(sizes),
         "peers": peers,
     }
     rows: list[Row] = []

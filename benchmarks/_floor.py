@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from evaltrace import OpenTelemetryExperimentTracker, SQLiteSpanExporter
+from evaltrace import OpenTelemetryExperimentTracker, SQLiteSpanExporter, _schema
 from evaltrace._config import Settings
 from evaltrace._pipeline import Pipeline
 
@@ -34,6 +34,7 @@ __all__ = [
     "make_exporter",
     "make_tracker",
     "replay",
+    "with_run_id",
 ]
 
 _ROOT = otel_context.Context()
@@ -81,7 +82,7 @@ def make_tracker(kind: str, workdir: Path) -> tuple[OpenTelemetryExperimentTrack
     return tracker, tracker._pipeline.store
 
 
-def floor_pipeline(exporter: SpanExporter) -> Pipeline:
+def floor_pipeline(exporter: SpanExporter, service_name: str | None = None) -> Pipeline:
     """Provider, span limits and BatchSpanProcessor exactly as a default tracker builds them."""
     settings = Settings.from_env(store=False, otlp_endpoint=None, otlp_protocol=None)
     return Pipeline.build(
@@ -90,8 +91,19 @@ def floor_pipeline(exporter: SpanExporter) -> Pipeline:
         exporters=[exporter],
         otlp_explicit=False,
         otlp_headers=None,
-        resource_attributes=None,
+        resource_attributes={"service.name": service_name} if service_name else None,
     )
+
+
+def with_run_id(spans: Sequence[FloorSpan], run_id: str) -> list[FloorSpan]:
+    """The same spans under another run id (untimed set-up, so that two replays of one
+    capture are two runs a backend can tell apart)."""
+
+    def renamed(span: FloorSpan) -> FloorSpan:
+        attributes = {**span.attributes, _schema.ATTR_RUN_ID: run_id}
+        return replace(span, attributes=attributes, children=tuple(map(renamed, span.children)))
+
+    return [renamed(span) for span in spans]
 
 
 def _floor_span(span: ReadableSpan, children: tuple[FloorSpan, ...] = ()) -> FloorSpan:

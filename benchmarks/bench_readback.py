@@ -17,10 +17,10 @@ from typing import Any
 from evaltrace import OpenTelemetryExperimentTracker
 
 from . import _data
-from ._report import Row, Sizes, Skipped
+from ._report import Row, Sizes
 from ._timing import Stopwatch, alternate
 
-__all__ = ["jaeger", "run"]
+__all__ = ["run"]
 
 RUN_ID = "bench-readback"
 _RAW = (
@@ -84,12 +84,4 @@ def run(sizes: Sizes) -> list[Row]:
             spread=max(cmp.spread("evaltrace"), cmp.spread("raw")),
             notes=f"rows: evaltrace {counts.get('evaltrace')}, raw {counts.get('raw')}",
         )
-    ]
-
-
-def jaeger(sizes: Sizes) -> list[Row | Skipped]:
-    """Hook for the Jaeger read-back rows (to be added: ``JaegerQueryAdapter`` against the raw
-    Jaeger API fetch of the same traces, with the backends from ``make backends-up``)."""
-    return [
-        Skipped(id="readback.jaeger", group="readback", reason="jaeger: needs make backends-up")
     ]

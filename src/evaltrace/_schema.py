@@ -308,8 +308,9 @@ class _Walk:
                 raise NotPlainError
             if keep:
                 name = prefix + key if path or key else ATTR_METRIC_PREFIX + "value"
-                # A taken name (empty keys: {"": {"a": 1}, "a": 2}) keeps its first leaf.
-                if value is None or name in attributes or len(attributes) >= cap:
+                # A taken name keeps its first leaf. Only top-level names can be taken twice,
+                # through empty keys: {"a": 2, "": {"a": 1}}.
+                if value is None or len(attributes) >= cap or (not path and name in attributes):
                     omitted += 1
                 else:
                     attributes[name] = value
@@ -372,7 +373,7 @@ def walk_result(
 def sample_id_of(data: Any, data_json: str) -> str:
     """The row's own id when it has one, else a stable hash of its JSON (64-bit BLAKE2b:
     a pairing key, not a security boundary)."""
-    if isinstance(data, Mapping):
+    if type(data) is dict or isinstance(data, Mapping):
         for key in SAMPLE_ID_KEYS:
             value = data.get(key)
             if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
@@ -409,7 +410,7 @@ def encode_result(
     if row is not None:
         attributes[ATTR_BATCH_ROW] = row
     attributes[ATTR_SAMPLE_ID] = sample_id_of(
-        data if isinstance(data, Mapping) else loads(data_json), data_json
+        data if type(data) is dict or isinstance(data, Mapping) else loads(data_json), data_json
     )
     if omitted:
         attributes[ATTR_METRICS_OMITTED] = omitted

@@ -167,7 +167,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     ) -> _Plan:
         if self._closed:
             raise TrackerClosedError(f"tracker {self.project_name!r} is closed: nothing was logged")
-        text_arg("dataset_name", dataset_name)
+        if type(dataset_name) is not str or not dataset_name:
+            text_arg("dataset_name", dataset_name)
         assert isinstance(dataset_name, str)
         if run_id is not None:
             text_arg("run_id", run_id)
@@ -210,25 +211,23 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 )
                 for i, (result, row_data) in enumerate(zip(results, data, strict=True))
             ]
-        return _Plan(
-            run_id=resolved_run,
-            dataset_name=dataset_name,
-            rows=rows,
-            links=[Link(link)] if link else [],
-            batch_id=batch_id,
-            metadata_json=metadata_json,
-        )
+        links = [Link(link)] if link else []
+        return _Plan(resolved_run, dataset_name, rows, links, batch_id, metadata_json)
 
     # -- emitting (spans; yields True when a backpressure flush is due) ----------------------
 
+    def _emit_one(self, plan: _Plan) -> bool:
+        """``log``'s one span (its own trace); True when a backpressure flush is due."""
+        self._emit_result(plan.rows[0], _ROOT, plan.links)
+        with self._lock:
+            self._logged[plan.run_id] += 1
+            self.stats.results_logged += 1
+            self.stats.spans_emitted += 1
+        return self._pipeline.note_spans(1)
+
     def _emit(self, plan: _Plan) -> Iterator[bool]:
+        """A batch's traces, one chunk at a time; yields True when a flush is due."""
         tracer = self._pipeline.tracer
-        if plan.batch_id is None:
-            (row,) = plan.rows
-            self._emit_result(row, _ROOT, plan.links)
-            self._account(plan, 1)
-            yield self._pipeline.note_spans(1)
-            return
         total = len(plan.rows)
         for start in range(0, total, self._chunk):
             chunk = plan.rows[start : start + self._chunk]
@@ -282,6 +281,11 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self.stats.spans_emitted += count + (1 if plan.batch_id else 0)
 
     def _run_sync(self, plan: _Plan) -> str:
+        if plan.batch_id is None:
+            if self._emit_one(plan):
+                self.stats.flushes_for_backpressure += 1
+                self._pipeline.flush()
+            return plan.run_id
         for flush_due in self._emit(plan):
             if flush_due:
                 self.stats.flushes_for_backpressure += 1
@@ -289,7 +293,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         return plan.run_id
 
     async def _run_async(self, plan: _Plan) -> str:
-        for flush_due in self._emit(plan):
+        flushes = (self._emit_one(plan),) if plan.batch_id is None else self._emit(plan)
+        for flush_due in flushes:
             if flush_due:
                 self.stats.flushes_for_backpressure += 1
                 await asyncio.to_thread(self._pipeline.flush)

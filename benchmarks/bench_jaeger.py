@@ -1,0 +1,267 @@
+"""Rows 4 and 6 on Jaeger: read-back of a run, and results per second through the collector.
+
+Needs the backends of ``make backends-up`` (Jaeger v2 and the collector on 127.0.0.1; the
+addresses come from ``deploy/scripts/backends-env.sh``'s variables). Without them the rows
+are reported as skipped, never guessed.
+
+* ``readback.jaeger.grpc`` / ``.http``: ``JaegerQueryAdapter.run_results`` of a run against
+  the raw fetch of the same spans over the same transport: the same ``FindTraces`` call with
+  its protobuf decoded (gRPC), or the same ``GET /api/v3/traces`` with its JSON parsed (HTTP).
+* ``throughput.collector_jaeger``: a run logged with ``log_batch_sync`` to the collector's
+  OTLP/gRPC port, timed until Jaeger returns all of it; baseline: the same spans replayed
+  by the bare SDK (``_floor``) into an OTLP exporter to the same collector, timed alike.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
+from evaltrace.query._jaeger_grpc import _FindTracesRequest, _TraceQueryParameters
+
+from . import _data, _floor
+from ._report import Row, Sizes, Skipped
+from ._timing import Stopwatch, alternate
+
+__all__ = ["run"]
+
+COLLECTOR = os.environ.get("EVALTRACE_TEST_COLLECTOR_OTLP", "http://127.0.0.1:4317")
+JAEGER_HTTP = os.environ.get("EVALTRACE_TEST_JAEGER_URL", "http://127.0.0.1:16686")
+JAEGER_GRPC = os.environ.get("EVALTRACE_TEST_JAEGER_GRPC", "127.0.0.1:16685")
+JAEGER_OTLP = os.environ.get("EVALTRACE_TEST_JAEGER_OTLP", "http://127.0.0.1:14317")
+VISIBLE_WITHIN = 180.0
+"""Seconds a logged run may take to become fully readable before the row fails."""
+
+
+def _up() -> str | None:
+    """Why the backends cannot be used, or None."""
+    health = os.environ.get("EVALTRACE_TEST_COLLECTOR_HEALTH", "http://127.0.0.1:13133/")
+    for name, url in (("Jaeger", f"{JAEGER_HTTP}/api/v3/services"), ("collector", health)):
+        try:
+            httpx.get(url, timeout=2.0).raise_for_status()
+        except httpx.HTTPError as exc:
+            return f"{name} not reachable at {url} ({exc.__class__.__name__}): make backends-up"
+    return None
+
+
+def _service() -> str:
+    return f"evaltrace-bench-{uuid.uuid4().hex[:8]}"
+
+
+def _wait_for(adapter: JaegerQueryAdapter, run_id: str, n: int) -> None:
+    deadline = time.monotonic() + VISIBLE_WITHIN
+    while True:
+        try:
+            if len(adapter.run_results(run_id)) >= n:
+                return
+        except Exception:  # half-stored traces are expected while exporting
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Jaeger did not hold all {n} results of {run_id} in time")
+        time.sleep(0.1)
+
+
+def _log_run(endpoint: str, service: str, run_id: str, n: int) -> None:
+    results, rows = _data.results_and_rows(min(n, 1_000))
+    with OpenTelemetryExperimentTracker(
+        "bench",
+        store=False,
+        otlp_endpoint=endpoint,
+        resource_attributes={"service.name": service},
+    ) as tracker:
+        for start in range(0, n, 1_000):
+            size = min(1_000, n - start)
+            tracker.log_batch_sync(results[:size], "bench-dataset", rows[:size], run_id=run_id)
+
+
+def _raw_grpc(adapter: JaegerQueryAdapter, service: str, run_id: str) -> Callable[[], int]:
+    grpc = adapter._grpc
+    assert grpc is not None
+    end = time.time()
+
+    def fetch() -> int:
+        params = _TraceQueryParameters(
+            service_name=service,
+            search_depth=adapter.search_depth,
+            raw_traces=True,
+            attributes={"eval.run_id": run_id},
+        )
+        params.start_time_min.FromSeconds(int(end - adapter.lookback.total_seconds()))
+        params.start_time_max.FromSeconds(int(time.time()) + 60)
+        chunks = grpc._find(_FindTracesRequest(query=params))
+        return sum(
+            len(scope.spans)
+            for chunk in chunks
+            for resource in chunk.resource_spans
+            for scope in resource.scope_spans
+        )
+
+    return fetch
+
+
+def _raw_http(adapter: JaegerQueryAdapter, service: str) -> Callable[[], int]:
+    client = httpx.Client(base_url=JAEGER_HTTP, timeout=60.0)
+
+    def fetch() -> int:
+        now = time.time()
+        params = {
+            "query.service_name": service,
+            "query.start_time_min": _rfc3339(now - adapter.lookback.total_seconds()),
+            "query.start_time_max": _rfc3339(now + 60),
+            "query.num_traces": adapter.search_depth,
+            "query.raw_traces": "true",
+        }
+        body: Any = client.get("/api/v3/traces", params=params).json()
+        return sum(
+            len(scope.get("spans", []))
+            for resource in body.get("result", {}).get("resourceSpans", [])
+            for scope in resource.get("scopeSpans", [])
+        )
+
+    return fetch
+
+
+def _rfc3339(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _readback(sizes: Sizes) -> list[Row]:
+    n = sizes.readback_n
+    service, run_id = _service(), f"bench-jaeger-{uuid.uuid4().hex[:8]}"
+    _log_run(JAEGER_OTLP, service, run_id, n)
+    rows: list[Row] = []
+    for transport, url in (("grpc", f"grpc://{JAEGER_GRPC}"), ("http", JAEGER_HTTP)):
+        adapter = JaegerQueryAdapter(url, service_name=service, search_depth=1_000)
+        try:
+            _wait_for(adapter, run_id, n)
+            raw = (
+                _raw_grpc(adapter, service, run_id)
+                if transport == "grpc"
+                else _raw_http(adapter, service)
+            )
+            counts: dict[str, int] = {}
+
+            def evaltrace_side(
+                adapter: JaegerQueryAdapter = adapter, counts: dict[str, int] = counts
+            ) -> float:
+                with Stopwatch() as sw:
+                    counts["evaltrace"] = len(adapter.run_results(run_id))
+                return sw.seconds
+
+            def raw_side(
+                raw: Callable[[], int] = raw, counts: dict[str, int] = counts
+            ) -> float:
+                with Stopwatch() as sw:
+                    counts["raw spans"] = raw()
+                return sw.seconds
+
+            cmp = alternate(
+                {"raw": raw_side, "evaltrace": evaltrace_side}, sizes.reps, sizes.warmup
+            )
+        finally:
+            adapter.close()
+        ratio = cmp.ratio("evaltrace", "raw")
+        rows.append(
+            Row(
+                id=f"readback.jaeger.{transport}",
+                group="jaeger",
+                name=f"get_run_results of a {n:,}-result run, Jaeger API v3 over {transport}",
+                unit="ms/run",
+                value=cmp.median("evaltrace") * 1e3,
+                baseline_name=f"the same FindTraces fetch over {transport}, decoded, no more",
+                baseline=cmp.median("raw") * 1e3,
+                ratio=ratio,
+                target="ratio <= 1.5",
+                met=ratio <= 1.5,
+                n=n,
+                reps=sizes.reps,
+                spread=max(cmp.spread("evaltrace"), cmp.spread("raw")),
+                notes=f"results {counts.get('evaltrace')}, raw spans {counts.get('raw spans')} "
+                "(results + one batch root per trace)",
+            )
+        )
+    return rows
+
+
+def _throughput(sizes: Sizes) -> Row:
+    n = sizes.readback_n
+    results, rows = _data.results_and_rows(min(n, 1_000))
+    template = _floor.capture(
+        lambda t: [
+            t.log_batch_sync(
+                results[: min(1_000, n - s)], "bench-dataset", rows[: min(1_000, n - s)]
+            )
+            for s in range(0, n, 1_000)
+        ]
+    )
+    counts: dict[str, int] = {}
+
+    def evaltrace_side() -> float:
+        service, run_id = _service(), f"bench-tput-{uuid.uuid4().hex[:8]}"
+        adapter = JaegerQueryAdapter(f"grpc://{JAEGER_GRPC}", service_name=service)
+        try:
+            with Stopwatch() as sw:
+                _log_run(COLLECTOR, service, run_id, n)
+                _wait_for(adapter, run_id, n)
+            counts["evaltrace"] = len(adapter.run_results(run_id))
+        finally:
+            adapter.close()
+        return sw.seconds
+
+    def floor_side() -> float:
+        service, run_id = _service(), f"bench-tput-{uuid.uuid4().hex[:8]}"
+        spans = _floor.with_run_id(template, run_id)
+        adapter = JaegerQueryAdapter(f"grpc://{JAEGER_GRPC}", service_name=service)
+        pipeline = _floor.floor_pipeline(
+            OTLPSpanExporter(endpoint=COLLECTOR, insecure=True), service_name=service
+        )
+        try:
+            with Stopwatch() as sw:
+                _floor.replay(pipeline, spans)
+                _wait_for(adapter, run_id, n)
+            counts["floor"] = len(adapter.run_results(run_id))
+        finally:
+            pipeline.shutdown()
+            adapter.close()
+        return sw.seconds
+
+    cmp = alternate({"floor": floor_side, "evaltrace": evaltrace_side}, sizes.reps, sizes.warmup)
+    value, baseline = n / cmp.median("evaltrace"), n / cmp.median("floor")
+    return Row(
+        id="throughput.collector_jaeger",
+        group="jaeger",
+        name=f"results/s, {n:,}-result run via the collector into Jaeger, until all readable",
+        unit="results/s",
+        value=value,
+        baseline_name="the same spans from the bare SDK, same exporter and path, until readable",
+        baseline=baseline,
+        ratio=cmp.ratio("floor", "evaltrace"),
+        target="(reported; ratio = share of the floor's throughput)",
+        met=None,
+        n=n,
+        reps=sizes.reps,
+        spread=max(cmp.spread("evaltrace"), cmp.spread("floor")),
+        notes=f"read back: evaltrace {counts.get('evaltrace')}, floor {counts.get('floor')}",
+    )
+
+
+def run(sizes: Sizes) -> list[Row | Skipped]:
+    """Rows ``readback.jaeger.*`` and ``throughput.collector_jaeger``, or why they are skipped."""
+    reason = _up()
+    if reason:
+        return [
+            Skipped(id=row, group="jaeger", reason=reason)
+            for row in (
+                "readback.jaeger.grpc",
+                "readback.jaeger.http",
+                "throughput.collector_jaeger",
+            )
+        ]
+    return [*_readback(sizes), _throughput(sizes)]

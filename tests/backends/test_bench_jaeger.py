@@ -1,0 +1,51 @@
+"""The Jaeger benchmark rows run against the real servers and measure what they say."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import Backends
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.backends
+
+
+def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> None:
+    """Read-back over gRPC and HTTP and the collector throughput all come back measured (not
+    skipped), with every result read back on both sides."""
+    out = tmp_path / "results.json"
+    env = {
+        **os.environ,
+        "EVALTRACE_TEST_JAEGER_URL": backends.jaeger_url,
+        "EVALTRACE_TEST_JAEGER_GRPC": backends.jaeger_grpc.removeprefix("grpc://"),
+        "EVALTRACE_TEST_COLLECTOR_OTLP": backends.collector_grpc,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--only", "jaeger", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert doc["skipped"] == []
+    rows = {row["id"]: row for row in doc["rows"]}
+    assert set(rows) == {
+        "readback.jaeger.grpc",
+        "readback.jaeger.http",
+        "throughput.collector_jaeger",
+    }
+    for row in rows.values():
+        assert all(math.isfinite(row[k]) and row[k] > 0 for k in ("value", "baseline", "ratio"))
+    n = rows["throughput.collector_jaeger"]["n"]
+    assert rows["throughput.collector_jaeger"]["notes"] == f"read back: evaltrace {n}, floor {n}"
+    assert rows["readback.jaeger.grpc"]["notes"].startswith(f"results {n}, ")
