@@ -74,6 +74,7 @@ def _log_run(endpoint: str, service: str, run_id: str, n: int) -> None:
         "bench",
         store=False,
         otlp_endpoint=endpoint,
+        otlp_protocol="grpc",
         resource_attributes={"service.name": service},
     ) as tracker:
         for start in range(0, n, 1_000):
@@ -155,9 +156,7 @@ def _readback(sizes: Sizes) -> list[Row]:
                     counts["evaltrace"] = len(adapter.run_results(run_id))
                 return sw.seconds
 
-            def raw_side(
-                raw: Callable[[], int] = raw, counts: dict[str, int] = counts
-            ) -> float:
+            def raw_side(raw: Callable[[], int] = raw, counts: dict[str, int] = counts) -> float:
                 with Stopwatch() as sw:
                     counts["raw spans"] = raw()
                 return sw.seconds

@@ -219,5 +219,8 @@ def dumps_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
 
 
 def loads(text: str) -> Any:
-    """Decode what ``dumps`` wrote (``NaN``/``Infinity`` included)."""
+    """Decode what ``dumps`` wrote (``NaN``/``Infinity`` included), exactly.
+
+    The standard library, not orjson: orjson reads an int past 64 bits as a float.
+    """
     return json.loads(text)

@@ -36,6 +36,7 @@ from ._records import dumps, dumps_plain, loads, unwrap
 __all__ = [
     "BATCH_SPAN",
     "EVALUATION_EVENT",
+    "READ_KEYS",
     "RESULT_SPAN",
     "SCHEMA_VERSION",
     "EncodedResult",
@@ -49,6 +50,7 @@ __all__ = [
     "decode_result",
     "encode_result",
     "flatten",
+    "is_result",
     "iso",
     "metric_leaves",
     "query_terms",
@@ -109,6 +111,26 @@ ATTR_BATCH_CHUNK_START: Final = "eval.batch.chunk.start"
 """int: first row index carried by this trace."""
 ATTR_BATCH_CHUNK_SIZE: Final = "eval.batch.chunk.size"
 """int: result spans in this trace: lets readers prove a trace complete."""
+
+READ_KEYS: Final = frozenset(
+    {
+        ATTR_RUN_ID,
+        ATTR_PROJECT,
+        ATTR_DATASET,
+        ATTR_SEQ,
+        ATTR_SAMPLE_ID,
+        ATTR_RESULT,
+        ATTR_DATA,
+        ATTR_METADATA,
+        ATTR_CONTEXT,
+        ATTR_LINK_TRACE_ID,
+        ATTR_LINK_SPAN_ID,
+        ATTR_BATCH_ID,
+        ATTR_BATCH_CHUNK_SIZE,
+    }
+)
+"""Every attribute a reader decodes: remote adapters convert these and skip the rest (the
+flat metrics, which the JSON payload already holds exactly)."""
 
 SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "question_id")
 """Data keys taken, in this order, as the sample id before falling back to a hash."""
@@ -483,6 +505,11 @@ def iso(ns: int) -> str:
 def _text(attributes: Mapping[str, Any], key: str) -> str:
     value = attributes.get(key)
     return value if isinstance(value, str) else ""
+
+
+def is_result(name: str, attributes: Mapping[str, Any]) -> bool:
+    """True for a result span (what ``result_index`` indexes), without building the index."""
+    return name == RESULT_SPAN and isinstance(attributes.get(ATTR_RUN_ID), str)
 
 
 def result_index(name: str, attributes: Mapping[str, Any]) -> ResultIndex | None:

@@ -229,6 +229,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         """A batch's traces, one chunk at a time; yields True when a flush is due."""
         tracer = self._pipeline.tracer
         total = len(plan.rows)
+        assert plan.batch_id is not None
         for start in range(0, total, self._chunk):
             chunk = plan.rows[start : start + self._chunk]
             root = tracer.start_span(

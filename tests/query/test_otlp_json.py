@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from evaltrace.query._otlp_json import hex_id, span_views
+from evaltrace.query._otlp_json import _value, hex_id, span_views
 from evaltrace.query.tempo import traceql
 
 
@@ -17,6 +17,15 @@ def test_ids_hex_or_base64() -> None:
 
 def test_attribute_values_keep_their_types() -> None:
     """OTLP/JSON ints (decimal strings), doubles, bools and arrays decode to Python types."""
+    assert _value({"intValue": "42"}) == 42
+    assert _value({"doubleValue": 0.5}) == 0.5
+    assert _value({"boolValue": True}) is True
+    assert _value({"stringValue": "x"}) == "x"
+    assert _value({"arrayValue": {"values": [{"doubleValue": 1.0}]}}) == (1.0,)
+
+
+def test_span_views_keep_what_readers_decode() -> None:
+    """Identifiers and payloads are converted; flat metrics (already in the JSON) are not."""
     body = [
         {
             "scopeSpans": [
@@ -28,14 +37,10 @@ def test_attribute_values_keep_their_types() -> None:
                             "spanId": "01" * 8,
                             "startTimeUnixNano": "1700000000000000000",
                             "attributes": [
-                                {"key": "i", "value": {"intValue": "42"}},
-                                {"key": "d", "value": {"doubleValue": 0.5}},
-                                {"key": "b", "value": {"boolValue": True}},
-                                {"key": "s", "value": {"stringValue": "x"}},
-                                {
-                                    "key": "a",
-                                    "value": {"arrayValue": {"values": [{"doubleValue": 1.0}]}},
-                                },
+                                {"key": "eval.seq", "value": {"intValue": "42"}},
+                                {"key": "eval.run_id", "value": {"stringValue": "r"}},
+                                {"key": "eval.metric.m.score", "value": {"doubleValue": 0.5}},
+                                {"key": "eval.result", "value": {"stringValue": "{}"}},
                             ],
                         }
                     ]
@@ -44,7 +49,7 @@ def test_attribute_values_keep_their_types() -> None:
         }
     ]
     (view,) = span_views(body)
-    assert view.attributes == {"i": 42, "d": 0.5, "b": True, "s": "x", "a": (1.0,)}
+    assert view.attributes == {"eval.seq": 42, "eval.run_id": "r", "eval.result": "{}"}
     assert view.start_ns == 1_700_000_000_000_000_000
 
 

@@ -18,6 +18,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
 from .._exceptions import BackendResponseError, BackendUnavailableError
+from .._schema import READ_KEYS
 from .base import SpanView
 
 __all__ = ["JaegerGrpc"]
@@ -83,17 +84,28 @@ def _value(value: AnyValue) -> Any:
     return getattr(value, kind) if kind else None
 
 
+def _read_attributes(items: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kv in items:
+        key = kv.key
+        if key in READ_KEYS:
+            value = kv.value
+            # evaltrace's own spans carry the read keys as strings or ints: skip the oneof probe
+            out[key] = value.string_value if value.HasField("string_value") else _value(value)
+    return out
+
+
 def span_views(data: TracesData) -> Iterator[SpanView]:
-    """Every span of an OTLP ``TracesData`` message."""
+    """Every span of an OTLP ``TracesData`` message, with the attributes readers decode."""
     for resource in data.resource_spans:
         for scope in resource.scope_spans:
             for span in scope.spans:
                 yield SpanView(
-                    name=span.name,
-                    trace_id=span.trace_id.hex(),
-                    span_id=span.span_id.hex(),
-                    start_ns=span.start_time_unix_nano,
-                    attributes={kv.key: _value(kv.value) for kv in span.attributes},
+                    span.name,
+                    span.trace_id.hex(),
+                    span.span_id.hex(),
+                    span.start_time_unix_nano,
+                    _read_attributes(span.attributes),
                 )
 
 

@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._schema import READ_KEYS
 from .base import SpanView
 
 __all__ = ["hex_id", "span_views"]
@@ -46,8 +47,8 @@ def _value(value: Mapping[str, Any]) -> Any:
 
 
 def attributes(items: list[Mapping[str, Any]] | None) -> dict[str, Any]:
-    """OTLP KeyValue list into a dict."""
-    return {kv["key"]: _value(kv.get("value", {})) for kv in items or []}
+    """OTLP KeyValue list into a dict, of the attributes readers decode."""
+    return {kv["key"]: _value(kv.get("value", {})) for kv in items or [] if kv["key"] in READ_KEYS}
 
 
 def span_views(resource_spans: list[Mapping[str, Any]]) -> Iterator[SpanView]:

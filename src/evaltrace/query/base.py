@@ -15,12 +15,12 @@ from typing import Any
 
 from .._exceptions import IncompleteResultsError
 from .._history import HistoryFilter, summarize_runs
-from .._schema import batch_id_of, chunk_size, decode_result, result_index, sort_key
+from .._schema import batch_id_of, chunk_size, decode_result, is_result, sort_key
 
 __all__ = ["QueryAdapter", "SpanView", "check_complete", "decode_spans"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: readers build one per span, and frozen costs a setattr each
 class SpanView:
     """The parts of a stored span that decoding needs, whatever the backend's format."""
 
@@ -33,7 +33,7 @@ class SpanView:
 
 def decode_spans(spans: Iterable[SpanView]) -> list[dict[str, Any]]:
     """Result dicts of the result spans among ``spans``, in logging order."""
-    kept = [s for s in spans if result_index(s.name, s.attributes) is not None]
+    kept = [s for s in spans if is_result(s.name, s.attributes)]
     kept.sort(key=lambda s: sort_key(s.attributes, s.start_ns))
     return [
         decode_result(s.attributes, trace_id=s.trace_id, span_id=s.span_id, start_ns=s.start_ns)
@@ -52,7 +52,7 @@ def check_complete(spans: list[SpanView], what: str) -> None:
         size = chunk_size(span.name, span.attributes)
         if size is not None:
             announced[span.trace_id] = size
-        elif batch_id_of(span.attributes) and result_index(span.name, span.attributes):
+        elif batch_id_of(span.attributes) and is_result(span.name, span.attributes):
             found[span.trace_id] = found.get(span.trace_id, 0) + 1
     for trace_id in announced.keys() | found.keys():
         if trace_id not in announced or found.get(trace_id, 0) != announced[trace_id]:
