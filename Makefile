@@ -51,8 +51,10 @@ test: install lint test-gllm
 	else echo "go not found: Jaeger/collector tests will skip (and fail under CI=true)"; fi
 	$(BIN)/python -m pytest -m "not gllm"
 
-## bench: benchmarks/ -> table + benchmarks/results.json
+## bench: benchmarks/ -> table + benchmarks/results.json (Jaeger rows need Go for the backends)
 bench: install peers
+	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends-up; \
+	else echo "go not found: the jaeger rows will be reported as skipped"; fi
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -29,6 +29,7 @@ from evaltrace._pipeline import Pipeline
 __all__ = [
     "DiscardExporter",
     "FloorSpan",
+    "call_attributes",
     "capture",
     "floor_pipeline",
     "make_exporter",
@@ -63,6 +64,19 @@ class FloorSpan:
     attributes: dict[str, Any]
     events: tuple[tuple[str, dict[str, Any], int], ...]
     children: tuple[FloorSpan, ...] = ()
+
+
+def call_attributes() -> dict[str, Any]:
+    """What ``log`` shares across a call's rows, for timing ``encode_result`` on its own."""
+    return _schema.call_attributes(
+        project_name="bench",
+        run_id="bench-run",
+        dataset_name=DATASET,
+        metadata_json="{}",
+        context_json="{}",
+        link=None,
+        batch_id=None,
+    )
 
 
 def make_exporter(kind: str, workdir: Path) -> SpanExporter:

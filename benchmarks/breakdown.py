@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from evaltrace import OpenTelemetryExperimentTracker, SQLiteSpanExporter, _records, _schema
 from evaltrace.store import _exporter
 
-from . import _data
+from . import _data, _floor
 
 RUN_ID = "breakdown"
 
@@ -42,15 +42,7 @@ def encode() -> None:
     """The encoding steps of one result (what ``_schema.encode_result`` does), in us."""
     result, row = _data.result(1), _data.data_row(1)
     limits = _schema.Limits()
-    shared = _schema.call_attributes(
-        project_name="p",
-        run_id="r",
-        dataset_name="d",
-        metadata_json="{}",
-        context_json="{}",
-        link=None,
-        batch_id=None,
-    )
+    shared = _floor.call_attributes()
     result_json = _records.dumps(result, "evaluation_result", None)
     data_json = _records.dumps(row, "data", None)
     steps: dict[str, Callable[[], object]] = {

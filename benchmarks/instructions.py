@@ -2,6 +2,8 @@
 
     .venv/bin/python -m benchmarks.instructions            # log() and its floor, 2,000 results
     .venv/bin/python -m benchmarks.instructions --n 500
+    PYTHONPATH=/tmp/old/src .venv/bin/python -m benchmarks.instructions --workloads log,floor
+        # another version's src/evaltrace (e.g. from git archive), against the same floor
 
 On two noisy cores a 5 % change hides in the timing spread; instruction counts do not move
 between runs. Each workload runs twice under ``valgrind --tool=callgrind`` (n results, then
@@ -14,6 +16,7 @@ Needs valgrind (Debian: ``apt-get install valgrind``).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -25,22 +28,16 @@ REPO = Path(__file__).resolve().parents[1]
 WORKLOADS = ("log", "floor", "encode")
 
 
-def _child(workload: str, n: int) -> None:
+def _child(workload: str, n: int, size: int) -> None:
+    """Do ``n`` results' work; ``size`` inputs are built (and, for the floor, captured) either
+    way, so that the n = 0 run subtracts exactly the set-up."""
     from evaltrace import _schema
 
     from . import _data, _floor
 
-    results, rows = _data.results_and_rows(max(n, 1))
+    results, rows = _data.results_and_rows(size)
     if workload == "encode":
-        shared = _schema.call_attributes(
-            project_name="p",
-            run_id="r",
-            dataset_name="d",
-            metadata_json="{}",
-            context_json="{}",
-            link=None,
-            batch_id=None,
-        )
+        shared = _floor.call_attributes()
         limits = _schema.Limits()
         for i in range(n):
             _schema.encode_result(
@@ -59,7 +56,7 @@ def _child(workload: str, n: int) -> None:
     _floor.replay(_floor.floor_pipeline(_floor.DiscardExporter()), spans[:n])
 
 
-def _count(workload: str, n: int) -> int:
+def _count(workload: str, n: int, size: int) -> int:
     proc = subprocess.run(
         [
             "valgrind",
@@ -72,8 +69,11 @@ def _count(workload: str, n: int) -> int:
             workload,
             "--n",
             str(n),
+            "--size",
+            str(size),
         ],
         cwd=REPO,
+        env={**os.environ, "PYTHONHASHSEED": "0"},  # the same dict layouts in both runs
         capture_output=True,
         text=True,
         check=True,
@@ -89,17 +89,23 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions")
     parser.add_argument("--n", type=int, default=2_000)
     parser.add_argument("--child", choices=WORKLOADS, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--workloads", default=",".join(WORKLOADS), help="comma-separated among log,floor,encode"
+    )
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.n)
+        _child(args.child, args.n, args.size or args.n)
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (Debian: apt-get install valgrind)")
     per: dict[str, float] = {}
-    for workload in WORKLOADS:
-        per[workload] = (_count(workload, args.n) - _count(workload, 0)) / args.n
+    for workload in args.workloads.split(","):
+        done, setup = _count(workload, args.n, args.n), _count(workload, 0, args.n)
+        per[workload] = (done - setup) / args.n
         print(f"{workload:8} {per[workload]:>12,.0f} instructions/result")
-    print(f"log / floor  {per['log'] / per['floor']:.3f}")
+    if "log" in per and "floor" in per:
+        print(f"log / floor  {per['log'] / per['floor']:.3f}")
 
 
 if __name__ == "__main__":
