@@ -29,6 +29,7 @@ from evaltrace.query._jaeger_grpc import _FindTracesRequest, _TraceQueryParamete
 from . import _data, _floor
 from ._report import Row, Sizes, Skipped
 from ._timing import Stopwatch, alternate
+from .bench_readback import readback_row
 
 __all__ = ["run"]
 
@@ -166,22 +167,14 @@ def _readback(sizes: Sizes) -> list[Row]:
             )
         finally:
             adapter.close()
-        ratio = cmp.ratio("evaltrace", "raw")
         rows.append(
-            Row(
-                id=f"readback.jaeger.{transport}",
-                group="jaeger",
-                name=f"get_run_results of a {n:,}-result run, Jaeger API v3 over {transport}",
-                unit="ms/run",
-                value=cmp.median("evaltrace") * 1e3,
-                baseline_name=f"the same FindTraces fetch over {transport}, decoded, no more",
-                baseline=cmp.median("raw") * 1e3,
-                ratio=ratio,
-                target="ratio <= 1.5",
-                met=ratio <= 1.5,
-                n=n,
-                reps=sizes.reps,
-                spread=max(cmp.spread("evaltrace"), cmp.spread("raw")),
+            readback_row(
+                f"readback.jaeger.{transport}",
+                "jaeger",
+                f"get_run_results of a {n:,}-result run, Jaeger API v3 over {transport}",
+                f"the same FindTraces fetch over {transport}, decoded, no more",
+                cmp,
+                n,
                 notes=f"results {counts.get('evaltrace')}, raw spans {counts.get('raw spans')} "
                 "(results + one batch root per trace)",
             )

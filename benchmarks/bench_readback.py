@@ -18,9 +18,9 @@ from evaltrace import OpenTelemetryExperimentTracker
 
 from . import _data
 from ._report import Row, Sizes
-from ._timing import Stopwatch, alternate
+from ._timing import Comparison, Stopwatch, alternate
 
-__all__ = ["run"]
+__all__ = ["readback_row", "run"]
 
 RUN_ID = "bench-readback"
 _RAW = (
@@ -66,22 +66,37 @@ def run(sizes: Sizes) -> list[Row]:
         raw.close()
         tracker.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    ratio = cmp.ratio("evaltrace", "raw")
     return [
-        Row(
-            id="readback.sqlite",
-            group="readback",
-            name=f"get_run_results of a {n:,}-result run, embedded store",
-            unit="ms/run",
-            value=cmp.median("evaltrace") * 1e3,
-            baseline_name="raw SELECT + json.loads(attributes) of the same spans",
-            baseline=cmp.median("raw") * 1e3,
-            ratio=ratio,
-            target="ratio <= 1.5",
-            met=ratio <= 1.5,
-            n=n,
-            reps=sizes.reps,
-            spread=max(cmp.spread("evaltrace"), cmp.spread("raw")),
+        readback_row(
+            "readback.sqlite",
+            "readback",
+            f"get_run_results of a {n:,}-result run, embedded store",
+            "raw SELECT + json.loads(attributes) of the same spans",
+            cmp,
+            n,
             notes=f"rows: evaltrace {counts.get('evaltrace')}, raw {counts.get('raw')}",
         )
     ]
+
+
+def readback_row(
+    row_id: str, group: str, name: str, baseline_name: str, cmp: Comparison, n: int, notes: str
+) -> Row:
+    """A read-back row: ``evaltrace`` against ``raw`` in ms per run, target <= 1.5."""
+    ratio = cmp.ratio("evaltrace", "raw")
+    return Row(
+        id=row_id,
+        group=group,
+        name=name,
+        unit="ms/run",
+        value=cmp.median("evaltrace") * 1e3,
+        baseline_name=baseline_name,
+        baseline=cmp.median("raw") * 1e3,
+        ratio=ratio,
+        target="ratio <= 1.5",
+        met=ratio <= 1.5,
+        n=n,
+        reps=len(cmp.samples["raw"]),
+        spread=max(cmp.spread("evaltrace"), cmp.spread("raw")),
+        notes=notes,
+    )
