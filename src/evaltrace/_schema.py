@@ -138,7 +138,6 @@ SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "questio
 _ID_TYPES = (str, int, UUID)
 _RECORD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _NUMBERS = (int, float)
-_NESTED = (dict, list)
 
 
 @dataclass(frozen=True, slots=True)
