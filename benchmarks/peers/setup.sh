@@ -29,7 +29,7 @@ install() {  # install NAME SPEC...
     fi
 }
 
-install gllm-evals "gllm-evals-binary[deepeval]"
-install mlflow "mlflow"
+install gllm-evals "gllm-evals-binary[deepeval]==0.1.41"  # the versions RESULTS.md measured
+install mlflow "mlflow==3.17.2"
 "$venv/bin/python" -m pip freeze >"$venv/freeze.txt" 2>/dev/null
 exit $status
