@@ -82,14 +82,11 @@ def snapshot() -> tuple[str, trace.SpanContext | None]:
     """What a result logged now carries: the context values as JSON, and the span to link
     (log_context's, else the active span)."""
     ctx = otel_context.get_current()
-    eval_ctx = ctx.get(_KEY)
-    if isinstance(eval_ctx, EvalContext) and eval_ctx.link:
+    eval_ctx = current(ctx)
+    if eval_ctx and eval_ctx.link:
         return eval_ctx.json, eval_ctx.link
     active = trace.get_current_span(ctx).get_span_context()
-    return (
-        eval_ctx.json if isinstance(eval_ctx, EvalContext) else "{}",
-        active if active.is_valid else None,
-    )
+    return eval_ctx.json if eval_ctx else "{}", active if active.is_valid else None
 
 
 @contextmanager

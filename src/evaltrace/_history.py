@@ -11,7 +11,7 @@ from typing import Any
 from ._exceptions import InvalidInputError, InvalidInputTypeError
 from ._schema import metric_leaves
 
-__all__ = ["HistoryFilter", "metrics_of", "summarize_run", "summarize_runs"]
+__all__ = ["HistoryFilter", "history_row", "metrics_of", "summarize_run", "summarize_runs"]
 
 
 def _instant(value: Any, field: str) -> datetime | None:
@@ -132,20 +132,44 @@ def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, dict[str, Any]]:
     return {path: _metric_stats(vals) for path, vals in sorted(values.items())}
 
 
+def history_row(
+    *,
+    run_id: str,
+    project_name: str,
+    dataset_name: str,
+    started_at: str,
+    ended_at: str,
+    num_results: int,
+    metadata: Any,
+    metrics: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """One row of ``get_experiment_history``: its keys, in their order, spelled only here."""
+    return {
+        "run_id": run_id,
+        "project_name": project_name,
+        "dataset_name": dataset_name,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "num_results": num_results,
+        "metadata": metadata,
+        "metrics": metrics,
+    }
+
+
 def summarize_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     """One history row from a run's decoded results (in logging order)."""
     first = results[0]
     stamps = [r["timestamp"] for r in results]
-    return {
-        "run_id": first["run_id"],
-        "project_name": first["project_name"],
-        "dataset_name": first["dataset_name"],
-        "started_at": min(stamps),
-        "ended_at": max(stamps),
-        "num_results": len(results),
-        "metadata": first["metadata"],
-        "metrics": metrics_of(r["evaluation_result"] for r in results),
-    }
+    return history_row(
+        run_id=first["run_id"],
+        project_name=first["project_name"],
+        dataset_name=first["dataset_name"],
+        started_at=min(stamps),
+        ended_at=max(stamps),
+        num_results=len(results),
+        metadata=first["metadata"],
+        metrics=metrics_of(r["evaluation_result"] for r in results),
+    )
 
 
 def summarize_runs(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

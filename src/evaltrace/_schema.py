@@ -219,15 +219,7 @@ def _metric_attributes(flat: dict[str, Any], limits: Limits) -> tuple[dict[str, 
     omitted = 0
     max_string = limits.max_metric_string
     for path, leaf in flat.items():
-        kind = type(leaf)  # the common leaves inline; the same values _flat_value gives
-        if kind is float or kind is bool:
-            value: AttributeValue | None = leaf
-        elif kind is str:
-            value = leaf if len(leaf) <= max_string else None
-        elif kind is int:
-            value = float(leaf)
-        else:
-            value = _flat_value(leaf, max_string)
+        value = _flat_value(leaf, max_string)
         if value is None or len(attributes) >= limits.max_metric_attributes:
             omitted += 1
         else:
@@ -430,17 +422,13 @@ def encode_result(
     attributes[ATTR_SEQ] = seq
     if row is not None:
         attributes[ATTR_BATCH_ROW] = row
-    attributes[ATTR_SAMPLE_ID] = sample_id_of(
-        data if type(data) is dict or isinstance(data, Mapping) else loads(data_json), data_json
-    )
+    attributes[ATTR_SAMPLE_ID] = sample_id_of(data, data_json)
     if omitted:
         attributes[ATTR_METRICS_OMITTED] = omitted
-    omitted_events = len(events) - limits.max_events
-    if omitted_events > 0:
+    omitted_events = max(0, len(events) - limits.max_events)
+    if omitted_events:
         del events[limits.max_events :]
         attributes[ATTR_EVENTS_OMITTED] = omitted_events
-    else:
-        omitted_events = 0
     return EncodedResult(attributes, events, omitted, omitted_events)
 
 
@@ -513,7 +501,7 @@ def is_result(name: str, attributes: Mapping[str, Any]) -> bool:
 
 def result_index(name: str, attributes: Mapping[str, Any]) -> ResultIndex | None:
     """Index columns of a result span, or None for any other span."""
-    if name != RESULT_SPAN or not isinstance(attributes.get(ATTR_RUN_ID), str):
+    if not is_result(name, attributes):
         return None
     seq = attributes.get(ATTR_SEQ)
     return ResultIndex(
@@ -539,12 +527,18 @@ def _object(text: str) -> Any:
     return {} if not text or text == "{}" else loads(text)
 
 
+def _link_of(attributes: Mapping[str, Any]) -> dict[str, str] | None:
+    """The linked application span as returned to users, or None."""
+    trace_id, span_id = attributes.get(ATTR_LINK_TRACE_ID), attributes.get(ATTR_LINK_SPAN_ID)
+    if isinstance(trace_id, str) and isinstance(span_id, str):
+        return {"trace_id": trace_id, "span_id": span_id}
+    return None
+
+
 def decode_result(
     attributes: Mapping[str, Any], *, trace_id: str, span_id: str, start_ns: int
 ) -> dict[str, Any]:
     """The user-facing result dict of one result span: exact values from the JSON payload."""
-    link_trace = attributes.get(ATTR_LINK_TRACE_ID)
-    link_span = attributes.get(ATTR_LINK_SPAN_ID)
     return {
         "run_id": _text(attributes, ATTR_RUN_ID),
         "project_name": _text(attributes, ATTR_PROJECT),
@@ -557,9 +551,7 @@ def decode_result(
         "timestamp": iso(start_ns),
         "trace_id": trace_id,
         "span_id": span_id,
-        "link": {"trace_id": link_trace, "span_id": link_span}
-        if isinstance(link_trace, str) and isinstance(link_span, str)
-        else None,
+        "link": _link_of(attributes),
     }
 
 
@@ -571,19 +563,13 @@ def stored_record(attributes: Mapping[str, Any]) -> str | None:
     """
     if not isinstance(attributes.get(ATTR_RUN_ID), str):
         return None
-    link_trace, link_span = attributes.get(ATTR_LINK_TRACE_ID), attributes.get(ATTR_LINK_SPAN_ID)
-    link = (
-        {"trace_id": link_trace, "span_id": link_span}
-        if isinstance(link_trace, str) and isinstance(link_span, str)
-        else None
-    )
     head = _RECORD_ENCODER.encode(
         {
             "run_id": _text(attributes, ATTR_RUN_ID),
             "project_name": _text(attributes, ATTR_PROJECT),
             "dataset_name": _text(attributes, ATTR_DATASET),
             "sample_id": _text(attributes, ATTR_SAMPLE_ID),
-            "link": link,
+            "link": _link_of(attributes),
         }
     )
     return (

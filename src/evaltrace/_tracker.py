@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -146,6 +146,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
         Generated once per tracker and dataset, in gllm-evals' form ``{project}_{dataset}_{8 hex}``.
         """
+        known = self._runs.get(dataset_name)  # the usual case, read without the lock
+        if known is not None:
+            return known
         with self._lock:
             run_id = self._runs.get(dataset_name)
             if run_id is None:
@@ -178,11 +181,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             )
         if kwargs:
             _warn_ignored(kwargs)
-        resolved_run = (
-            run_id
-            if isinstance(run_id, str)
-            else self._runs.get(dataset_name) or self.current_run_id(dataset_name)
-        )
+        resolved_run = run_id if isinstance(run_id, str) else self.current_run_id(dataset_name)
         context_json, link = _context.snapshot()
         link_ids = (format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None
         batch_id = uuid.uuid4().hex if batch else None
@@ -219,10 +218,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     def _emit_one(self, plan: _Plan) -> bool:
         """``log``'s one span (its own trace); True when a backpressure flush is due."""
         self._emit_result(plan.rows[0], _ROOT, plan.links)
-        with self._lock:
-            self._logged[plan.run_id] += 1
-            self.stats.results_logged += 1
-            self.stats.spans_emitted += 1
+        self._account(plan, 1)
         return self._pipeline.note_spans(1)
 
     def _emit(self, plan: _Plan) -> Iterator[bool]:
@@ -281,21 +277,19 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self.stats.results_logged += count
             self.stats.spans_emitted += count + (1 if plan.batch_id else 0)
 
+    def _emissions(self, plan: _Plan) -> Iterable[bool]:
+        """Emit the plan's spans; one bool per step: whether a backpressure flush is due."""
+        return (self._emit_one(plan),) if plan.batch_id is None else self._emit(plan)
+
     def _run_sync(self, plan: _Plan) -> str:
-        if plan.batch_id is None:
-            if self._emit_one(plan):
-                self.stats.flushes_for_backpressure += 1
-                self._pipeline.flush()
-            return plan.run_id
-        for flush_due in self._emit(plan):
+        for flush_due in self._emissions(plan):
             if flush_due:
                 self.stats.flushes_for_backpressure += 1
                 self._pipeline.flush()
         return plan.run_id
 
     async def _run_async(self, plan: _Plan) -> str:
-        flushes = (self._emit_one(plan),) if plan.batch_id is None else self._emit(plan)
-        for flush_due in flushes:
+        for flush_due in self._emissions(plan):
             if flush_due:
                 self.stats.flushes_for_backpressure += 1
                 await asyncio.to_thread(self._pipeline.flush)

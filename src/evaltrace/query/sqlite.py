@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._history import HistoryFilter, metrics_of, summarize_run
+from .._history import HistoryFilter, history_row, metrics_of, summarize_run
 from .._records import loads
 from .._schema import ATTR_RESULT, decode_record, iso
 from ..store._db import connect
@@ -100,16 +100,16 @@ class SQLiteQueryAdapter(QueryAdapter):
         if run is None or not texts:
             return None
         project_name, dataset_name, started_ns, ended_ns, metadata = run
-        return {
-            "run_id": run_id,
-            "project_name": project_name,
-            "dataset_name": dataset_name,
-            "started_at": iso(started_ns),
-            "ended_at": iso(ended_ns),
-            "num_results": len(texts),
-            "metadata": json.loads(metadata),
-            "metrics": metrics_of(loads(text) for (text,) in texts),
-        }
+        return history_row(
+            run_id=run_id,
+            project_name=project_name,
+            dataset_name=dataset_name,
+            started_at=iso(started_ns),
+            ended_at=iso(ended_ns),
+            num_results=len(texts),
+            metadata=json.loads(metadata),
+            metrics=metrics_of(loads(text) for (text,) in texts),
+        )
 
     def history(self, filters: HistoryFilter) -> list[dict[str, Any]]:
         """Cached summaries; a run is re-summarised only when it has grown since."""
