@@ -18,18 +18,19 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
-from evaltrace.query._jaeger_grpc import _FindTracesRequest, _TraceQueryParameters
+from evaltrace._schema import query_terms
 
-from . import _data, _floor
+from . import _floor
 from ._report import Row, Sizes, Skipped
 from ._timing import Stopwatch, alternate
-from .bench_readback import readback_row
+from .bench_readback import fill, readback_row
 
 __all__ = ["run"]
 
@@ -70,7 +71,6 @@ def _wait_for(adapter: JaegerQueryAdapter, run_id: str, n: int) -> None:
 
 
 def _log_run(endpoint: str, service: str, run_id: str, n: int) -> None:
-    results, rows = _data.results_and_rows(min(n, 1_000))
     with OpenTelemetryExperimentTracker(
         "bench",
         store=False,
@@ -78,26 +78,22 @@ def _log_run(endpoint: str, service: str, run_id: str, n: int) -> None:
         otlp_protocol="grpc",
         resource_attributes={"service.name": service},
     ) as tracker:
-        for start in range(0, n, 1_000):
-            size = min(1_000, n - start)
-            tracker.log_batch_sync(results[:size], "bench-dataset", rows[:size], run_id=run_id)
+        fill(tracker, n, run_id)
+
+
+def _window(adapter: JaegerQueryAdapter) -> tuple[datetime, datetime]:
+    """The search window ``run_results`` uses."""
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    return end - adapter.lookback, end
 
 
 def _raw_grpc(adapter: JaegerQueryAdapter, service: str, run_id: str) -> Callable[[], int]:
     grpc = adapter._grpc
     assert grpc is not None
-    end = time.time()
+    terms = query_terms(run_id=run_id)
 
     def fetch() -> int:
-        params = _TraceQueryParameters(
-            service_name=service,
-            search_depth=adapter.search_depth,
-            raw_traces=True,
-            attributes={"eval.run_id": run_id},
-        )
-        params.start_time_min.FromSeconds(int(end - adapter.lookback.total_seconds()))
-        params.start_time_max.FromSeconds(int(time.time()) + 60)
-        chunks = grpc._find(_FindTracesRequest(query=params))
+        chunks = grpc.traces(service, terms, *_window(adapter), adapter.search_depth)
         return sum(
             len(scope.spans)
             for chunk in chunks
@@ -108,19 +104,14 @@ def _raw_grpc(adapter: JaegerQueryAdapter, service: str, run_id: str) -> Callabl
     return fetch
 
 
-def _raw_http(adapter: JaegerQueryAdapter, service: str) -> Callable[[], int]:
-    client = httpx.Client(base_url=JAEGER_HTTP, timeout=60.0)
+def _raw_http(adapter: JaegerQueryAdapter, run_id: str) -> Callable[[], int]:
+    http = adapter._http
+    assert http is not None
+    terms = query_terms(run_id=run_id)
 
     def fetch() -> int:
-        now = time.time()
-        params = {
-            "query.service_name": service,
-            "query.start_time_min": _rfc3339(now - adapter.lookback.total_seconds()),
-            "query.start_time_max": _rfc3339(now + 60),
-            "query.num_traces": adapter.search_depth,
-            "query.raw_traces": "true",
-        }
-        body: Any = client.get("/api/v3/traces", params=params).json()
+        params = adapter._http_params(terms, *_window(adapter))
+        body: Any = http.client.get("/api/v3/traces", params=params).json()
         return sum(
             len(scope.get("spans", []))
             for resource in body.get("result", {}).get("resourceSpans", [])
@@ -128,10 +119,6 @@ def _raw_http(adapter: JaegerQueryAdapter, service: str) -> Callable[[], int]:
         )
 
     return fetch
-
-
-def _rfc3339(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _readback(sizes: Sizes) -> list[Row]:
@@ -146,7 +133,7 @@ def _readback(sizes: Sizes) -> list[Row]:
             raw = (
                 _raw_grpc(adapter, service, run_id)
                 if transport == "grpc"
-                else _raw_http(adapter, service)
+                else _raw_http(adapter, run_id)
             )
             counts: dict[str, int] = {}
 
@@ -184,15 +171,7 @@ def _readback(sizes: Sizes) -> list[Row]:
 
 def _throughput(sizes: Sizes) -> Row:
     n = sizes.readback_n
-    results, rows = _data.results_and_rows(min(n, 1_000))
-    template = _floor.capture(
-        lambda t: [
-            t.log_batch_sync(
-                results[: min(1_000, n - s)], "bench-dataset", rows[: min(1_000, n - s)]
-            )
-            for s in range(0, n, 1_000)
-        ]
-    )
+    template = _floor.capture(lambda tracker: fill(tracker, n, "bench-tput-template"))
     counts: dict[str, int] = {}
 
     def evaltrace_side() -> float:

@@ -20,7 +20,7 @@ from . import _data
 from ._report import Row, Sizes
 from ._timing import Comparison, Stopwatch, alternate
 
-__all__ = ["readback_row", "run"]
+__all__ = ["fill", "readback_row", "run"]
 
 RUN_ID = "bench-readback"
 _RAW = (
@@ -29,11 +29,14 @@ _RAW = (
 )
 
 
-def _fill(tracker: OpenTelemetryExperimentTracker, n: int, chunk: int = 1_000) -> None:
+def fill(
+    tracker: OpenTelemetryExperimentTracker, n: int, run_id: str = RUN_ID, chunk: int = 1_000
+) -> None:
+    """Log an ``n``-result run with ``log_batch_sync`` in calls of ``chunk``, then flush."""
     results, rows = _data.results_and_rows(min(n, chunk))
     for start in range(0, n, chunk):
         size = min(chunk, n - start)
-        tracker.log_batch_sync(results[:size], "bench-dataset", rows[:size], run_id=RUN_ID)
+        tracker.log_batch_sync(results[:size], "bench-dataset", rows[:size], run_id=run_id)
     tracker.flush()
 
 
@@ -46,7 +49,7 @@ def run(sizes: Sizes) -> list[Row]:
     raw = sqlite3.connect(path)
     counts: dict[str, int] = {}
     try:
-        _fill(tracker, n)
+        fill(tracker, n)
 
         def evaltrace_side() -> float:
             with Stopwatch() as sw:

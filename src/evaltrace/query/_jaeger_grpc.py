@@ -135,19 +135,27 @@ class JaegerGrpc:
             response_deserializer=TracesData.FromString,
         )
 
-    def find(
+    def traces(
         self, service: str, terms: Mapping[str, str], start: datetime, end: datetime, depth: int
-    ) -> list[SpanView]:
-        """Spans of every trace with one span matching all terms (raw, as stored)."""
+    ) -> Iterator[TracesData]:
+        """The FindTraces answer as it streams in: traces with one span matching all terms
+        (raw, as stored), decoded from protobuf and nothing more."""
         params = _TraceQueryParameters(
             service_name=service, search_depth=depth, raw_traces=True, attributes=dict(terms)
         )
         params.start_time_min.FromDatetime(start)
         params.start_time_max.FromDatetime(end)
+        chunks: Iterator[TracesData] = self._find(
+            _FindTracesRequest(query=params), metadata=self._metadata, timeout=self._timeout
+        )
+        return chunks
+
+    def find(
+        self, service: str, terms: Mapping[str, str], start: datetime, end: datetime, depth: int
+    ) -> list[SpanView]:
+        """Spans of every trace with one span matching all terms, as ``SpanView``s."""
         try:
-            chunks = self._find(
-                _FindTracesRequest(query=params), metadata=self._metadata, timeout=self._timeout
-            )
+            chunks = self.traces(service, terms, start, end, depth)
             return [view for chunk in chunks for view in span_views(chunk)]
         except grpc.RpcError as exc:
             code = exc.code() if hasattr(exc, "code") else None

@@ -81,12 +81,9 @@ class JaegerQueryAdapter(SearchQueryAdapter):
                 timeout=timeout,
             )
 
-    def _search(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
-        self.searches += 1
-        if self._grpc is not None:
-            return self._grpc.find(self.service_name, terms, start, end, self.search_depth)
-        assert self._http is not None
-        params: dict[str, Any] = {
+    def _http_params(self, terms: dict[str, str], start: datetime, end: datetime) -> dict[str, Any]:
+        """Query parameters of ``GET /api/v3/traces`` for one search."""
+        return {
             "query.service_name": self.service_name,
             "query.start_time_min": _rfc3339(start),
             "query.start_time_max": _rfc3339(end),
@@ -96,7 +93,13 @@ class JaegerQueryAdapter(SearchQueryAdapter):
             # results are always filtered again client-side).
             "query.attributes": json.dumps(terms, ensure_ascii=False),
         }
-        status, body = self._http.get_json("/api/v3/traces", params)
+
+    def _search(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
+        self.searches += 1
+        if self._grpc is not None:
+            return self._grpc.find(self.service_name, terms, start, end, self.search_depth)
+        assert self._http is not None
+        status, body = self._http.get_json("/api/v3/traces", self._http_params(terms, start, end))
         if status == 404:
             return []
         return list(span_views(body.get("result", {}).get("resourceSpans", [])))
