@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ._compare import Comparison
-from ._schema import flatten, metric_leaves
+from .schema import flatten, metric_leaves
 
 __all__ = [
     "CSV_COLUMNS",

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ._schema import metric_leaves
+from .schema import metric_leaves
 
 __all__ = ["Comparison", "MetricDelta", "SampleChange", "compare_runs"]
 

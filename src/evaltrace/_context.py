@@ -23,7 +23,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ._exceptions import InvalidInputError
-from ._records import dumps
+from ._codec import dumps
 
 __all__ = ["EvalContext", "current", "scoped", "snapshot", "with_values"]
 
