@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
-import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest

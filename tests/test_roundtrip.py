@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 import asyncio
 import math
+import uuid
 from pathlib import Path
 from typing import Any
 

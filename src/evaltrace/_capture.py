@@ -32,15 +32,19 @@ _KEPT_RESULT_KEYS = frozenset({"label"})
 
 
 def _digest(text: str) -> str:
-    return f"<sha256:{sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:16]} len={len(text)}>"
+    return (
+        f"<sha256:{sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:16]} len={len(text)}>"
+    )
 
 
 def _mask(value: Any, kept: frozenset[str]) -> Any:
     if isinstance(value, str):
         return _digest(value)
     if isinstance(value, dict):
-        return {k: v if k in kept and not isinstance(v, dict | list) else _mask(v, kept)
-                for k, v in value.items()}
+        return {
+            k: v if k in kept and not isinstance(v, dict | list) else _mask(v, kept)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_mask(v, kept) for v in value]
     return value

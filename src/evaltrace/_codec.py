@@ -64,14 +64,14 @@ _ENCODER = json.JSONEncoder(
 _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True, indent=2)
 
 
-def _bad_path(
-    value: Any, path: str, depth: int = 0
-) -> tuple[str, str, type[Exception]] | None:
+def _bad_path(value: Any, path: str, depth: int = 0) -> tuple[str, str, type[Exception]] | None:
     """The first value JSON cannot carry exactly, why, and which error class says so; the slow
     path, used only to explain a refusal."""
     if depth > MAX_DEPTH:
-        return path, f"nesting deeper than {MAX_DEPTH} levels (or a circular reference)", (
-            InvalidInputError
+        return (
+            path,
+            f"nesting deeper than {MAX_DEPTH} levels (or a circular reference)",
+            (InvalidInputError),
         )
     if isinstance(value, str):
         try:

@@ -231,7 +231,9 @@ class Settings:
             if spool is None or spool is True:
                 raw = os.environ.get(EVALTRACE_SPOOL, "")
                 resolved_spool = (
-                    _path_or_off(EVALTRACE_SPOOL, raw) if raw.strip() else default_spool(project_name)
+                    _path_or_off(EVALTRACE_SPOOL, raw)
+                    if raw.strip()
+                    else default_spool(project_name)
                 )
             else:
                 resolved_spool = os.path.expanduser(os.fspath(spool))

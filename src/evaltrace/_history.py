@@ -38,13 +38,11 @@ def _metric_stats(values: list[float | bool]) -> MetricStats:
     if numbers:
         stats["count"] = len(finite)
         if finite:
-            stats.update(
-                mean=math.fsum(finite) / len(finite),
-                min=finite[0],
-                max=finite[-1],
-                p50=_percentile(finite, 0.5),
-                p90=_percentile(finite, 0.9),
-            )
+            stats["mean"] = math.fsum(finite) / len(finite)
+            stats["min"] = finite[0]
+            stats["max"] = finite[-1]
+            stats["p50"] = _percentile(finite, 0.5)
+            stats["p90"] = _percentile(finite, 0.9)
         if len(finite) < len(numbers):
             stats["non_finite"] = len(numbers) - len(finite)
     if flags:

@@ -43,9 +43,7 @@ def port_hint(endpoint: str | None, protocol: str) -> str | None:
     except ValueError:
         return None
     if protocol == "http/protobuf" and port == GRPC_PORT:
-        return (
-            f"{GRPC_PORT} is the OTLP/gRPC port; pass otlp_protocol='grpc' or use :{HTTP_PORT}"
-        )
+        return f"{GRPC_PORT} is the OTLP/gRPC port; pass otlp_protocol='grpc' or use :{HTTP_PORT}"
     if protocol == "grpc" and port == HTTP_PORT:
         return (
             f"{HTTP_PORT} is the OTLP/HTTP port; pass otlp_protocol='http/protobuf' or use "

@@ -132,4 +132,3 @@ def plan_call(
     return Plan(
         project_name, run_id, dataset_name, rows, link, batch_id, metadata_json, context_json
     )
-

@@ -97,9 +97,7 @@ def _result_span(
     return span  # type: ignore[return-value]
 
 
-def emit(
-    tracer: trace.Tracer, plan: Plan, *, chunk: int, resource_json: str
-) -> Emitted:
+def emit(tracer: trace.Tracer, plan: Plan, *, chunk: int, resource_json: str) -> Emitted:
     """End every span of the plan (result spans of ``log`` are their own trace; a batch is
     cut into traces of ``chunk`` results under an ``evaltrace.batch`` root)."""
     links = [Link(plan.link)] if plan.link else []
@@ -156,7 +154,9 @@ def emit(
 
 
 def _context(trace_id: int, span_id: int) -> SpanContext:
-    return SpanContext(trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return SpanContext(
+        trace_id, span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)
+    )
 
 
 class Rebuilder:
@@ -178,9 +178,7 @@ class Rebuilder:
         """The trace's spans as first sent: root first, then results in logging order."""
         call = stored.call
         resource = self._resource(call.resource_json)
-        link_ctx = (
-            _context(int(call.link[0], 16), int(call.link[1], 16)) if call.link else None
-        )
+        link_ctx = _context(int(call.link[0], 16), int(call.link[1], 16)) if call.link else None
         links = [Link(link_ctx)] if link_ctx else []
         shared = call_attributes(
             project_name=call.project_name,

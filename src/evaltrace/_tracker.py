@@ -124,7 +124,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         warn_unknown(_CONSTRUCTOR, kwargs)
         super().__init__(project_name)
         if capture_content is not None and capture_content not in MODES:
-            raise ConfigurationError(f"capture_content={capture_content!r}: expected one of {MODES}")
+            raise ConfigurationError(
+                f"capture_content={capture_content!r}: expected one of {MODES}"
+            )
         if redact is not None and not callable(redact):
             raise ConfigurationError("redact: expected a callable redact(field, value) -> value")
         reader_only = (
@@ -192,9 +194,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                     hint,
                 )
             self._forwarder = Forwarder(
-                build_exporter(
-                    otlp_endpoint or None, settings.otlp_protocol, otlp_headers
-                ),
+                build_exporter(otlp_endpoint or None, settings.otlp_protocol, otlp_headers),
                 destination=describe(settings.otlp_endpoint, settings.otlp_protocol),
                 hint=hint,
                 outbox=self._writer,
@@ -391,7 +391,13 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         """``log_batch`` for code without an event loop (scripts, notebooks)."""
         check_batch(evaluation_results, data)
         emitted = self._prepare(
-            evaluation_results, dataset_name, data, run_id, metadata, kwargs, True,
+            evaluation_results,
+            dataset_name,
+            data,
+            run_id,
+            metadata,
+            kwargs,
+            True,
             "log_batch_sync()",
         )
         return self._commit(emitted)
@@ -488,7 +494,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         """Counts of what was logged, stored, delivered, dropped and left out."""
         with self._lock:
             counts = dict(self._counts)
-        out = TrackerStats(**{k: v for k, v in counts.items() if k in TrackerStats.__dataclass_fields__})
+        out = TrackerStats()
+        for name, value in counts.items():
+            setattr(out, name, value)
         forwarder = self._forwarder
         if forwarder is not None:
             out.spans_exported = forwarder.stats.exported

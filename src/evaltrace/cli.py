@@ -17,7 +17,7 @@ from ._compare import compare_runs
 from ._config import store_path
 from ._demo import run_demo
 from ._exceptions import EvalTraceError
-from .query import HistoryFilter, SQLiteQueryAdapter
+from .query import HistoryFilter, ResultRecord, SQLiteQueryAdapter
 
 __all__ = ["main"]
 
@@ -72,7 +72,7 @@ def _reader(store: str | None) -> Iterator[SQLiteQueryAdapter]:
         raise click.ClickException(f"{path}: {exc}") from exc
 
 
-def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[dict[str, Any]]:
+def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
     results = reader.run_results(run_id)
     if not results:
         raise click.ClickException(

@@ -2,6 +2,7 @@
 backend (each in its private module): the embedded store, Jaeger v2, Tempo, and memory (for
 users' own tests)."""
 
+from .._types import LinkRecord, MetricStats, ResultRecord, RunSummary
 from ._base import QueryAdapter, SpanView
 from ._filter import HistoryFilter
 from ._http import ClientOptions
@@ -9,7 +10,6 @@ from ._jaeger import JaegerQueryAdapter
 from ._memory import InMemoryQueryAdapter
 from ._sqlite import SQLiteQueryAdapter
 from ._tempo import TempoQueryAdapter
-from .._types import LinkRecord, MetricStats, ResultRecord, RunSummary
 
 __all__ = [
     "ClientOptions",

@@ -16,9 +16,9 @@ from typing import Any
 
 from .._exceptions import IncompleteResultsError
 from .._history import summarize_runs
+from .._types import ResultRecord, RunSummary
 from ..schema import batch_id_of, chunk_size, decode_result, is_result, sort_key
 from ._filter import HistoryFilter
-from .._types import ResultRecord, RunSummary
 
 __all__ = ["QueryAdapter", "SpanView", "check_complete", "decode_spans", "unique"]
 
@@ -49,7 +49,7 @@ def decode_spans(spans: Iterable[SpanView]) -> list[ResultRecord]:
     return [
         decode_result(s.attributes, trace_id=s.trace_id, span_id=s.span_id, start_ns=s.start_ns)
         for s in kept
-    ]  # type: ignore[misc]
+    ]
 
 
 def check_complete(spans: list[SpanView], what: str) -> None:

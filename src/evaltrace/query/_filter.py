@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
-from .._validate import instant_arg, limit_arg, mapping_arg, text_arg, warn_unknown
 from .._types import RunSummary
+from .._validate import instant_arg, limit_arg, mapping_arg, text_arg, warn_unknown
 
 __all__ = ["HistoryFilter"]
 

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
+from ._base import SpanView
 from ._http import ClientOptions, HttpBackend
 from ._jaeger_grpc import JaegerGrpc
 from ._otlp_json import span_views
 from ._search import SearchQueryAdapter
-from ._base import SpanView
 
 __all__ = ["JaegerQueryAdapter"]
 

@@ -32,7 +32,9 @@ class SQLiteQueryAdapter(QueryAdapter):
         self.path = os.path.expanduser(os.fspath(path))
         # Opened now when the file is there (a foreign file is refused at once), else on the
         # first read that finds it: a reader never creates the store.
-        self._reader: StoreReader | None = StoreReader(self.path) if Path(self.path).is_file() else None
+        self._reader: StoreReader | None = (
+            StoreReader(self.path) if Path(self.path).is_file() else None
+        )
 
     @property
     def _store(self) -> StoreReader:
@@ -44,7 +46,7 @@ class SQLiteQueryAdapter(QueryAdapter):
         """Every result of the run in logging order, one page in memory at a time."""
         if not Path(self.path).is_file():
             return iter(())
-        return self._store.iter_run(run_id)  # type: ignore[return-value]
+        return self._store.iter_run(run_id)
 
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run in logging order."""

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from .._exceptions import IncompleteResultsError
+from ._base import SpanView
 from ._http import ClientOptions, HttpBackend
 from ._otlp_json import hex_id, span_views
 from ._search import SearchQueryAdapter
-from ._base import SpanView
 
 __all__ = ["TempoQueryAdapter", "traceql"]
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .._codec import loads
+from .._types import LinkRecord, ResultRecord
 from ._names import (
     ATTR_BATCH_CHUNK_SIZE,
     ATTR_BATCH_ID,
@@ -65,7 +66,7 @@ def decode_object(text: str | None) -> Any:
     return {} if not text or text == "{}" else loads(text)
 
 
-def link_dict(trace_id: object, span_id: object) -> dict[str, str] | None:
+def link_dict(trace_id: object, span_id: object) -> LinkRecord | None:
     """The linked application span as returned to users, or None."""
     if isinstance(trace_id, str) and isinstance(span_id, str):
         return {"trace_id": trace_id, "span_id": span_id}
@@ -85,8 +86,8 @@ def result_dict(
     start_ns: int,
     trace_id: str,
     span_id: str,
-    link: dict[str, str] | None,
-) -> dict[str, Any]:
+    link: LinkRecord | None,
+) -> ResultRecord:
     """One result as ``get_run_results`` returns it: the keys of ``RESULT_KEYS``, in order."""
     return {
         "run_id": run_id,
@@ -106,7 +107,7 @@ def result_dict(
 
 def decode_result(
     attributes: Mapping[str, Any], *, trace_id: str, span_id: str, start_ns: int
-) -> dict[str, Any]:
+) -> ResultRecord:
     """The result dict of one result span: exact values from the JSON payload."""
     return result_dict(
         run_id=_text(attributes, ATTR_RUN_ID),

@@ -111,7 +111,7 @@ def _flat_value(leaf: Any, max_string: int) -> AttributeValue | None:
             return tuple(leaf)
         if all(isinstance(x, _NUMBERS) and not isinstance(x, bool) for x in leaf):
             doubles = tuple(_double(x) for x in leaf)
-            return None if None in doubles else doubles  # type: ignore[return-value]
+            return None if None in doubles else doubles
         if all(isinstance(x, str) and len(x) <= max_string for x in leaf):
             return tuple(leaf)
     return None

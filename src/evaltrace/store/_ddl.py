@@ -107,7 +107,9 @@ def _check_format(conn: sqlite3.Connection, path: str) -> bool:
     if not tables:
         return False
     if "evaltrace_meta" not in tables:
-        hint = " (a pre-release evaltrace store: delete it and log again)" if "spans" in tables else ""
+        hint = (
+            " (a pre-release evaltrace store: delete it and log again)" if "spans" in tables else ""
+        )
         raise StoreFormatError(f"{path} is not an evaltrace store{hint}; it was left untouched")
     meta = dict(conn.execute("SELECT key, value FROM evaltrace_meta").fetchall())
     if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):

@@ -6,13 +6,13 @@ shows part of one, and memory stays bounded however large the run.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from .._codec import loads
 from .._exceptions import QueryError
+from .._types import ResultRecord
 from ..schema import decode_object, link_dict, result_dict
 from ._ddl import connect_reader
 
@@ -46,7 +46,7 @@ class StoreReader:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def iter_run(self, run_id: str) -> Iterator[dict[str, Any]]:
+    def iter_run(self, run_id: str) -> Iterator[ResultRecord]:
         """Every result of ``run_id`` in logging order, one page in memory at a time."""
         calls: dict[int, tuple[Any, ...]] = {}
         after = 0
@@ -123,18 +123,10 @@ class StoreReader:
             if value is not None:
                 sql += clause
                 params.append(value)
-        return self._page(sql + " ORDER BY started_ns DESC", tuple(params))  # type: ignore[return-value]
+        rows: list[RunRow] = self._page(sql + " ORDER BY started_ns DESC", tuple(params))
+        return rows
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._conn.close()
-
-
-def is_store(path: str) -> bool:
-    """True when ``path`` opens as an evaltrace store (for the CLI's friendly errors)."""
-    try:
-        StoreReader(path).close()
-    except (sqlite3.Error, QueryError, ValueError):
-        return False
-    return True

@@ -9,6 +9,7 @@ lease that runs out is re-sent: delivery is at-least-once).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -153,17 +154,17 @@ class StoreWriter:
                     )
                 if results:
                     conn.execute(
-                    _UPSERT_RUN,
-                    (
-                        run_id,
-                        call.project_name,
-                        call.dataset_name,
-                        first,
-                        last,
-                        len(results),
-                        call.metadata_json,
-                    ),
-                )
+                        _UPSERT_RUN,
+                        (
+                            run_id,
+                            call.project_name,
+                            call.dataset_name,
+                            first,
+                            last,
+                            len(results),
+                            call.metadata_json,
+                        ),
+                    )
                 if forward:
                     now = time.time_ns()
                     spans: dict[int, int] = {}
@@ -214,7 +215,9 @@ class StoreWriter:
                 if row is None:
                     continue
                 link = (row[5], row[6]) if row[5] and row[6] else None
-                call = CallRecord(*row[:5], link, row[7], row[8], row[9])  # type: ignore[arg-type]
+                call = CallRecord(
+                    row[0], row[1], row[2], row[3], row[4], link, row[7], row[8], row[9]
+                )
                 calls[call_id] = call
             trace = StoredTrace(outbox_id, int.from_bytes(trace_blob, "big"), call)
             for r in conn.execute(
@@ -323,11 +326,9 @@ class StoreWriter:
         """Close the connection (a spool also forgets calls whose traces are all delivered)."""
         with self._lock:
             if not self.keep_delivered:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     self._conn.execute(
                         "DELETE FROM calls WHERE id NOT IN (SELECT call_id FROM results) "
                         "AND id NOT IN (SELECT call_id FROM batch_roots)"
                     )
-                except sqlite3.Error:
-                    pass
             self._conn.close()
