@@ -128,11 +128,12 @@ class Forwarder:
         drained = self.drain(timeout)
         with self._cond:
             self._stop = True
-            left = [outbox_id for _, outbox_id in self._queue.values() if outbox_id is not None]
-            lost = 0 if self._outbox is not None else self._queued
             self._cond.notify_all()
         self._exporter.shutdown()  # interrupts an export waiting on its own retry backoff
         self._thread.join(timeout=5)
+        with self._cond:  # after the thread: a failed batch in flight is back in the queue
+            left = [outbox_id for _, outbox_id in self._queue.values() if outbox_id is not None]
+            lost = 0 if self._outbox is not None else self._queued
         if self._outbox is not None and left:
             self._outbox.retry_later(left, 0)  # due at the next start, not after the lease
         if not drained:
@@ -227,8 +228,12 @@ class Forwarder:
                 if self._stop:
                     return
             if self._outbox is not None and time.monotonic() - last_trim > _TRIM_EVERY:
+                # Every few seconds: bound the backlog, and look again for entries whose
+                # lease ran out (a process that died while sending them).
                 last_trim = time.monotonic()
                 self._trim()
+                with self._cond:
+                    self._outbox_due = True
             try:
                 entries, spans, from_outbox = self._take()
             except Exception:  # the store is gone or locked: try again later
