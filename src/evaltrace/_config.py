@@ -14,7 +14,7 @@ from typing import Final
 
 from ._exceptions import ConfigurationError
 
-__all__ = ["ENVIRONMENT_VARIABLES", "Settings"]
+__all__ = ["ENVIRONMENT_VARIABLES", "Settings", "TraceLinks"]
 
 EVALTRACE_STORE: Final = "EVALTRACE_STORE"
 """Path of the embedded SQLite span store (default ``./.evaltrace/evaltrace.db``); ``off``
@@ -39,6 +39,15 @@ synchronously before the queue can fill, so no span is ever dropped."""
 EVALTRACE_READ_TIMEOUT: Final = "EVALTRACE_READ_TIMEOUT"
 """Seconds a read waits for a backend to hold every result this tracker logged (default 30)."""
 
+EVALTRACE_JAEGER_UI_URL: Final = "EVALTRACE_JAEGER_UI_URL"
+"""Base URL of a Jaeger UI (e.g. ``http://127.0.0.1:16686``); when set, ``evaltrace ui`` and
+``evaltrace report`` link each sample to ``{url}/trace/{trace_id}``."""
+
+EVALTRACE_GRAFANA_URL: Final = "EVALTRACE_GRAFANA_URL"
+"""Base URL of a Grafana with a Tempo data source (e.g. ``http://127.0.0.1:3000``); when set,
+each sample links to its trace in Grafana Explore. A ``?datasource=UID`` on it names the Tempo
+data source (default uid ``tempo``)."""
+
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Standard OTLP endpoint; when set (or the traces-specific one), spans are also sent over OTLP."""
 
@@ -58,6 +67,8 @@ ENVIRONMENT_VARIABLES: Final = (
     EVALTRACE_MAX_METRIC_STRING,
     EVALTRACE_QUEUE_SIZE,
     EVALTRACE_READ_TIMEOUT,
+    EVALTRACE_JAEGER_UI_URL,
+    EVALTRACE_GRAFANA_URL,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -79,6 +90,28 @@ def _int(name: str, default: int, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigurationError(f"{name}={value} must be at least {minimum}")
     return value
+
+
+def _url(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{name}={raw!r} is not an http(s) URL")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class TraceLinks:
+    """Where the UI links a sample's trace: the Jaeger UI and Grafana Explore base URLs."""
+
+    jaeger_ui: str | None
+    grafana: str | None
+
+    @classmethod
+    def from_env(cls) -> TraceLinks:
+        """Read ``EVALTRACE_JAEGER_UI_URL`` and ``EVALTRACE_GRAFANA_URL`` (unset: no link)."""
+        return cls(jaeger_ui=_url(EVALTRACE_JAEGER_UI_URL), grafana=_url(EVALTRACE_GRAFANA_URL))
 
 
 def _float(name: str, default: float) -> float:

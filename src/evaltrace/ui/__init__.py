@@ -1,0 +1,46 @@
+"""``evaltrace ui`` and ``evaltrace report``: runs, one run and a comparison as web pages.
+
+Needs the ``ui`` extra (``pip install 'evaltrace[ui]'``: Starlette, uvicorn, Jinja2);
+``import evaltrace`` never imports this package. Charts are drawn by uPlot, shipped in
+``static/`` so no page loads anything from the network.
+"""
+
+from __future__ import annotations
+
+from .._config import TraceLinks
+from ..query.base import QueryAdapter
+from ._report import UnknownRunError, report_html
+from ._source import Source
+
+__all__ = ["Source", "UnknownRunError", "open_source", "report_html", "serve"]
+
+
+def open_source(
+    store: str | None = None, jaeger: str | None = None, tempo: str | None = None
+) -> Source:
+    """A source over exactly one of an embedded store path, a Jaeger URL or a Tempo URL."""
+    from ..query.jaeger import JaegerQueryAdapter
+    from ..query.sqlite import SQLiteQueryAdapter
+    from ..query.tempo import TempoQueryAdapter
+
+    adapter: QueryAdapter
+    if jaeger:
+        adapter, label = JaegerQueryAdapter(jaeger), f"Jaeger {jaeger}"
+    elif tempo:
+        adapter, label = TempoQueryAdapter(tempo), f"Tempo {tempo}"
+    elif store:
+        adapter, label = SQLiteQueryAdapter(store), f"SQLite store {store}"
+    else:
+        raise ValueError("open_source needs store, jaeger or tempo")
+    return Source(adapter, label)
+
+
+def serve(source: Source, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the UI until interrupted (uvicorn, one process)."""
+    import uvicorn
+
+    from ._app import create_app
+
+    uvicorn.run(
+        create_app(source, TraceLinks.from_env()), host=host, port=port, log_level="warning"
+    )

@@ -1,0 +1,78 @@
+"""Where the UI reads runs from: one query adapter, named for the page header, with a cache.
+
+A run page is paged, sorted and filtered on every click; reading a 100k-result run back
+takes seconds, so each run's results (and its flattened table) are kept for ``TTL`` seconds,
+long enough to page through and short enough to see a run that is still being logged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._history import HistoryFilter
+from ..query.base import QueryAdapter
+from ._run import SampleTable
+
+__all__ = ["Source"]
+
+TTL = 30.0
+"""Seconds a run's results are reused before they are read again."""
+
+CACHED_RUNS = 4
+"""Runs kept at once (a compare page needs two)."""
+
+
+@dataclass
+class _Entry:
+    at: float
+    results: list[dict[str, Any]]
+    table: SampleTable | None = None
+
+
+@dataclass
+class Source:
+    """An adapter and how to name it (``SQLite store ./x.db``); safe to share across threads."""
+
+    adapter: QueryAdapter
+    label: str
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _cache: OrderedDict[str, _Entry] = field(default_factory=OrderedDict, repr=False)
+
+    def history(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+        """Run summaries, newest first (never cached: the runs page is the one to refresh)."""
+        with self._lock:
+            return self.adapter.history(filters)
+
+    def _entry(self, run_id: str) -> _Entry:
+        with self._lock:
+            entry = self._cache.get(run_id)
+            if entry is None or self.clock() - entry.at > TTL:
+                entry = _Entry(self.clock(), self.adapter.run_results(run_id))
+                self._cache[run_id] = entry
+                while len(self._cache) > CACHED_RUNS:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(run_id)
+            return entry
+
+    def results(self, run_id: str) -> list[dict[str, Any]]:
+        """Every result of ``run_id`` in logging order; ``[]`` for an unknown run."""
+        return self._entry(run_id).results
+
+    def table(self, run_id: str) -> SampleTable | None:
+        """The run flattened for its page, or None for an unknown run."""
+        entry = self._entry(run_id)
+        if not entry.results:
+            return None
+        if entry.table is None:
+            entry.table = SampleTable.build(entry.results)
+        return entry.table
+
+    def close(self) -> None:
+        """Close the adapter."""
+        self.adapter.close()
