@@ -215,7 +215,6 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "metrics": [
             {
                 "metric": r.metric,
-                "config": is_config(r.metric),
                 "direction": "higher" if r.higher_is_better else "lower",
                 "kind": "pass rate" if r.boolean else "mean",
                 "a": _mean(r, r.mean_a),
@@ -228,6 +227,17 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
                 "href": href("/compare", state, metric=r.metric) if links else None,
             }
             for r in rows
+            if not is_config(r.metric)
+        ],
+        "config": [
+            {
+                "metric": r.metric,
+                "a": fmt(r.mean_a),
+                "b": fmt(r.mean_b),
+                "changed": r.mean_a != r.mean_b,
+            }
+            for r in rows
+            if is_config(r.metric)
         ],
         "regressed_metrics": [
             r.metric for r in rows if r.status == "regressed" and not is_config(r.metric)

@@ -139,6 +139,8 @@ class RunQuery:
     """``metric op value`` conditions joined by ``,``: ``qa.f1.score<0.5,qa.passed=false``."""
     page: int = 1
     per: int = 50
+    config: bool = False
+    """Show configuration leaves (threshold, strict_mode, ...) as sample columns too."""
 
     @classmethod
     def from_params(cls, params: Mapping[str, Sequence[str]]) -> RunQuery:
@@ -159,6 +161,7 @@ class RunQuery:
             where=one("where"),
             page=number("page", 1),
             per=per if per in PAGE_SIZES else 50,
+            config=one("config") in ("1", "true"),
         )
 
     def params(self) -> dict[str, Any]:
@@ -170,6 +173,7 @@ class RunQuery:
             "where": self.where,
             "page": self.page if self.page > 1 else None,
             "per": self.per if self.per != 50 else None,
+            "config": self.config,
         }
 
 
@@ -259,6 +263,7 @@ def run_view(
     state = query.params()
     scores = [c for c in table.columns if not is_config(c)]
     config = [c for c in table.columns if is_config(c)]
+    columns = table.columns if query.config else scores
 
     def sort_link(column: str) -> str | None:
         if not pager:
@@ -289,8 +294,9 @@ def run_view(
                 "href": sort_link(c),
                 "sorted": ("desc" if query.desc else "asc") if query.sort == c else "",
             }
-            for c in table.columns
+            for c in columns
         ],
+        "config_toggle": href(base, state, config=not query.config) if pager and config else None,
         "id_column": {
             "href": sort_link("sample_id"),
             "sorted": ("desc" if query.desc else "asc") if query.sort == "sample_id" else "",
@@ -300,7 +306,7 @@ def run_view(
                 "index": s.index,
                 "sample_id": s.sample_id,
                 "preview": s.preview,
-                "cells": [fmt(s.leaves.get(c)) for c in table.columns],
+                "cells": [fmt(s.leaves.get(c)) for c in columns],
                 "traces": trace_links(links, s.trace_id),
             }
             for s in shown

@@ -43,7 +43,7 @@
     }
     return {
       width: width, height: 170,
-      legend: { show: groups > 1 },
+      legend: { show: groups > 1, live: false },
       cursor: { show: true, points: { show: false } },
       scales: { x: xscale, y: bars ? { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } : {} },
       axes: [x, { size: 48, grid: { stroke: "#eef0f3" } }],
