@@ -20,7 +20,7 @@ from ._metrics import fmt, fmt_delta, fmt_rate, is_config, lower_is_better, orde
 
 __all__ = ["CompareModel", "CompareQuery", "compare_view", "comparison"]
 
-SHOWN = 50
+SHOWN = 25
 """Per-sample regressions and improvements listed (the largest first), and unpaired ids."""
 
 
