@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 from click.testing import CliRunner
 
 from evaltrace.cli import main
@@ -119,9 +118,3 @@ def test_report_is_self_contained_and_renders_offline(
     assert len(charts) >= 4 and all(n > 200 for n in charts), charts
     shot = browser.screenshot(out.as_uri(), "report.png", height=1800)
     (shot.parent / "report.html").write_text(html, encoding="utf-8")
-
-
-@pytest.mark.parametrize("args", [["--store", "a", "--jaeger", "grpc://x:1"], ["--tempo"]])
-def test_ui_rejects_bad_backend_options(args: list[str]) -> None:
-    """ui refuses two backends at once, and options without values."""
-    assert CliRunner().invoke(main, ["ui", *args]).exit_code == 2
