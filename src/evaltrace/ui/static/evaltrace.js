@@ -14,6 +14,13 @@
     return n;
   }
 
+  function compact(v) {
+    var a = Math.abs(v);
+    if (a >= 1e6) return +(v / 1e6).toFixed(1) + "M";
+    if (a >= 1e4) return +(v / 1e3).toFixed(1) + "k";
+    return +v.toFixed(3) + "";
+  }
+
   function options(spec, width) {
     var bars = spec.type === "bars";
     var groups = spec.series.length;
@@ -46,7 +53,7 @@
       legend: { show: groups > 1, live: false },
       cursor: { show: true, points: { show: false } },
       scales: { x: xscale, y: bars ? { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } : {} },
-      axes: [x, { size: 48, grid: { stroke: "#eef0f3" } }],
+      axes: [x, { size: 52, grid: { stroke: "#eef0f3" }, values: function (u, ticks) { return ticks.map(compact); } }],
       series: series,
       hooks: { draw: [function (u) { u.root.parentNode.setAttribute("data-painted", String(painted(u))); }] }
     };
