@@ -27,8 +27,8 @@ def logged(exporter: InMemorySpanExporter) -> None:
     for tracker, run_ids in ((p1, ["a", *(f"r{i}" for i in range(5))]), (p2, ["b"])):
         for run_id in run_ids:
             tracker.log({"m": {"score": 1.0}}, "d", {"id": "x"}, run_id=run_id)
-    for tracker in (p1, p2):  # closed only after both logged: closing shuts the exporter down
-        tracker.close()
+    p1.flush(), p2.flush()  # both exported before either closes (closing shuts the exporter)
+    p1.close(), p2.close()
 
 
 def test_history_spans_every_project_through_a_search_adapter() -> None:
