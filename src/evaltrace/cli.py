@@ -274,6 +274,8 @@ def ui(store: str | None, jaeger: str | None, tempo: str | None, host: str, port
     from .ui import serve
 
     click.echo(f"evaltrace ui on http://{host}:{port}/ reading {source.label} (Ctrl-C stops)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: other machines can read these runs", err=True)
     try:
         serve(source, host, port)
     finally:

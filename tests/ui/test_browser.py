@@ -105,7 +105,8 @@ def test_report_is_self_contained_and_renders_offline(
 ) -> None:
     """evaltrace report writes one HTML file with no http(s) reference that draws offline."""
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(
+    no_links = {"EVALTRACE_JAEGER_UI_URL": None, "EVALTRACE_GRAFANA_URL": None}
+    result = CliRunner(env=no_links).invoke(
         main, ["report", CANDIDATE, "--compare", BASELINE, "-o", str(out), "--store", str(store)]
     )
     assert result.exit_code == 0, result.output

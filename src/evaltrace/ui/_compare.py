@@ -183,10 +183,12 @@ def _mean(row: MetricRow, value: float | None) -> str:
     return fmt_rate(value) if row.boolean else fmt(value)
 
 
-def _moves(moves: Sequence[SampleMove], better: bool) -> list[dict[str, Any]]:
+def _moves(moves: Sequence[SampleMove], better: bool, run_b: str | None) -> list[dict[str, Any]]:
+    """The largest moves one way; each links to the sample in run B's table when served."""
     return [
         {
             "sample_id": mv.sample_id,
+            "href": href(run_path(run_b), {}, q=mv.sample_id.split("#")[0]) if run_b else None,
             "metric": mv.metric,
             "a": fmt(mv.a),
             "b": fmt(mv.b),
@@ -245,8 +247,8 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "vanished": [r.metric for r in rows if r.status == "vanished"],
         "new": [r.metric for r in rows if r.status == "new"],
         "samples": model.samples,
-        "regressions": _moves(moves, False),
-        "improvements": _moves(moves, True),
+        "regressions": _moves(moves, False, model.run_b if links else None),
+        "improvements": _moves(moves, True, model.run_b if links else None),
         "regression_count": sum(not mv.better for mv in moves),
         "improvement_count": sum(mv.better for mv in moves),
         "only_in_a": model.only_in_a[:SHOWN],
