@@ -40,6 +40,18 @@ def test_history_spans_every_project_through_a_search_adapter() -> None:
     assert {r["project_name"] for r in runs} == {"p1", "p2"} and len(runs) == 7
 
 
+def test_remote_history_is_reused_for_its_ttl() -> None:
+    """A source with history_ttl answers the same filter from memory until it expires."""
+    exporter = InMemorySpanExporter()
+    logged(exporter)
+    now = [0.0]
+    source = Source(InMemoryQueryAdapter(exporter), "memory", history_ttl=30, clock=lambda: now[0])
+    first = source.history(HistoryFilter())
+    assert source.history(HistoryFilter()) is first
+    now[0] = 31
+    assert source.history(HistoryFilter()) is not first
+
+
 def test_run_results_are_cached_for_ttl_and_bounded() -> None:
     """A run is read once per TTL; at most CACHED_RUNS runs are kept."""
     exporter = InMemorySpanExporter()

@@ -8,11 +8,13 @@ Needs the ``ui`` extra (``pip install 'evaltrace[ui]'``: Starlette, uvicorn, Jin
 from __future__ import annotations
 
 from .._config import TraceLinks
-from ..query.base import QueryAdapter
 from ._report import UnknownRunError, report_html
 from ._source import Source
 
 __all__ = ["Source", "UnknownRunError", "open_source", "report_html", "serve"]
+
+REMOTE_HISTORY_TTL = 30.0
+"""Seconds the runs page reuses a Jaeger or Tempo history (each reads every result span)."""
 
 
 def open_source(
@@ -23,16 +25,13 @@ def open_source(
     from ..query.sqlite import SQLiteQueryAdapter
     from ..query.tempo import TempoQueryAdapter
 
-    adapter: QueryAdapter
     if jaeger:
-        adapter, label = JaegerQueryAdapter(jaeger), f"Jaeger {jaeger}"
-    elif tempo:
-        adapter, label = TempoQueryAdapter(tempo), f"Tempo {tempo}"
-    elif store:
-        adapter, label = SQLiteQueryAdapter(store), f"SQLite store {store}"
-    else:
-        raise ValueError("open_source needs store, jaeger or tempo")
-    return Source(adapter, label)
+        return Source(JaegerQueryAdapter(jaeger), f"Jaeger {jaeger}", REMOTE_HISTORY_TTL)
+    if tempo:
+        return Source(TempoQueryAdapter(tempo), f"Tempo {tempo}", REMOTE_HISTORY_TTL)
+    if store:
+        return Source(SQLiteQueryAdapter(store), f"SQLite store {store}")
+    raise ValueError("open_source needs store, jaeger or tempo")
 
 
 def serve(source: Source, host: str = "127.0.0.1", port: int = 8000) -> None:

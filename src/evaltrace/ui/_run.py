@@ -223,15 +223,20 @@ def _sort_key(column: str) -> Callable[[Sample], tuple[int, Any]]:
 
 def _summary(path: str, stats: Mapping[str, Any]) -> dict[str, Any]:
     boolean = "pass_rate" in stats and "mean" not in stats
+    headline = fmt_rate(stats.get("pass_rate")) if boolean else fmt(stats.get("mean"))
+    if boolean and is_config(path) and stats["pass_rate"] in (0, 1):
+        headline = fmt(bool(stats["pass_rate"]))  # a setting, not a rate: strict_mode = false
     return {
         "metric": path,
         "kind": "boolean" if boolean else "number",
-        "headline": fmt_rate(stats.get("pass_rate")) if boolean else fmt(stats.get("mean")),
+        "headline": headline,
         "count": fmt(stats.get("count")),
         "p50": fmt(stats.get("p50")),
         "min": fmt(stats.get("min")),
         "max": fmt(stats.get("max")),
-        "pass_rate": fmt_rate(stats["pass_rate"]) if "pass_rate" in stats else "",
+        "pass_rate": fmt_rate(stats["pass_rate"])
+        if "pass_rate" in stats and not is_config(path)
+        else "",
         "non_finite": stats.get("non_finite", 0),
     }
 

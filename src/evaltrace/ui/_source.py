@@ -41,14 +41,26 @@ class Source:
 
     adapter: QueryAdapter
     label: str
+    history_ttl: float = 0.0
+    """Seconds a history answer is reused: 0 for the store (it caches run summaries itself);
+    remote backends summarise from every result span in the window, so they get some."""
     clock: Callable[[], float] = time.monotonic
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cache: OrderedDict[str, _Entry] = field(default_factory=OrderedDict, repr=False)
+    _history: dict[HistoryFilter, tuple[float, list[dict[str, Any]]]] = field(
+        default_factory=dict, repr=False
+    )
 
     def history(self, filters: HistoryFilter) -> list[dict[str, Any]]:
-        """Run summaries, newest first (never cached: the runs page is the one to refresh)."""
+        """Run summaries, newest first."""
         with self._lock:
-            return self.adapter.history(filters)
+            hit = self._history.get(filters)
+            if hit is not None and self.clock() - hit[0] <= self.history_ttl:
+                return hit[1]
+            runs = self.adapter.history(filters)
+            if self.history_ttl:
+                self._history = {filters: (self.clock(), runs)}
+            return runs
 
     def _entry(self, run_id: str) -> _Entry:
         with self._lock:
