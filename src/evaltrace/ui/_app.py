@@ -6,6 +6,8 @@ state is in its URL, so a page can be pasted into a PR comment.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from .._config import TraceLinks
 from .._exceptions import EvalTraceError, InvalidInputError, InvalidInputTypeError
-from ._compare import CompareQuery, compare_view, comparison
+from ._compare import CompareModel, CompareQuery, compare_view, comparison
 from ._render import STATIC, render
 from ._run import RunQuery, run_view
 from ._runs import RunsQuery, runs_view
@@ -35,11 +37,28 @@ def _params(request: Request) -> Mapping[str, Sequence[str]]:
 def create_app(source: Source, links: TraceLinks) -> Starlette:
     """The app over ``source``; trace links per ``links``."""
 
+    memo_lock = threading.Lock()
+
     def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(render(template, source=source.label, **context), status_code=status)
 
     def problem(status: int, title: str, message: str) -> HTMLResponse:
         return page("error.html", status, title=title, message=message)
+
+    memo: OrderedDict[tuple[int, int, tuple[str, ...], float], tuple[CompareModel, Any, Any]] = (
+        OrderedDict()
+    )
+
+    def compared(a: list[dict[str, Any]], b: list[dict[str, Any]], q: CompareQuery) -> CompareModel:
+        """``comparison``, kept while the source keeps both runs' results: comparing two 100k
+        runs takes ~5 s here, and the page is re-requested for every metric or swap click."""
+        key = (id(a), id(b), q.lower, q.threshold)
+        with memo_lock:
+            if key not in memo:
+                memo[key] = (comparison(a, b, q.lower, q.threshold), a, b)  # a, b pin the ids
+                while len(memo) > 4:
+                    memo.popitem(last=False)
+            return memo[key][0]
 
     def runs(request: Request) -> Response:
         query = RunsQuery.from_params(_params(request))
@@ -67,7 +86,7 @@ def create_app(source: Source, links: TraceLinks) -> Starlette:
                 return problem(
                     404, "No such run", f"no results for run {run_id!r} in {source.label}"
                 )
-        model = comparison(results_a, results_b, query.lower, query.threshold)
+        model = compared(results_a, results_b, query)
         return page(
             "compare.html", view=compare_view(model, query), title=f"{query.a} vs {query.b}"
         )

@@ -156,7 +156,9 @@ class CompareQuery:
             threshold = max(0.0, float(one("threshold") or 0))
         except ValueError:
             threshold = 0.0
-        lower = tuple(p.strip() for p in params.get("lower", []) if p.strip())
+        lower = tuple(
+            p.strip() for value in params.get("lower", []) for p in value.split(",") if p.strip()
+        )
         return cls(
             one("a"), one("b"), lower, threshold if math.isfinite(threshold) else 0.0, one("metric")
         )
@@ -213,6 +215,7 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "a_href": run_path(model.run_a) if links else None,
         "b_href": run_path(model.run_b) if links else None,
         "swap_href": href("/compare", state, a=model.run_b, b=model.run_a) if links else None,
+        "all_metrics_href": href("/compare", state, metric=None) if links else None,
         "query": state,
         "metrics": [
             {
