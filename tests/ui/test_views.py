@@ -177,3 +177,12 @@ def test_import_evaltrace_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_compare_query_reads_comma_separated_globs_and_bad_thresholds() -> None:
+    """lower=a,b and repeated lower= both count; a threshold that is no number reads as 0."""
+    query = CompareQuery.from_params(
+        {"a": ["A"], "b": ["B"], "lower": ["x.*, y", "z"], "threshold": ["no"]}
+    )
+    assert query.lower == ("x.*", "y", "z") and query.threshold == 0.0
+    assert query.params()["lower"] == ["x.*", "y", "z"]
