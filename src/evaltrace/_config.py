@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Final
 
 from ._capture import ALL, LOCAL, MODES
 from ._exceptions import ConfigurationError
 
-__all__ = ["ENVIRONMENT_VARIABLES", "Settings", "default_spool", "store_path"]
+__all__ = ["ENVIRONMENT_VARIABLES", "Settings", "TraceLinks", "default_spool", "store_path"]
 
 EVALTRACE_STORE: Final = "EVALTRACE_STORE"
 """Path of the embedded SQLite store, the commit point of every log call (default
@@ -63,10 +62,13 @@ EVALTRACE_READ_TIMEOUT: Final = "EVALTRACE_READ_TIMEOUT"
 """Seconds a read waits for a backend to hold every result this tracker logged (default 30)."""
 
 EVALTRACE_JAEGER_UI_URL: Final = "EVALTRACE_JAEGER_UI_URL"
-"""Base URL of a Jaeger UI; when set, views link each result to its trace there."""
+"""Base URL of a Jaeger UI (e.g. ``http://127.0.0.1:16686``); when set, ``evaltrace ui`` and
+``evaltrace report`` link each sample to ``{url}/trace/{trace_id}``."""
 
 EVALTRACE_GRAFANA_URL: Final = "EVALTRACE_GRAFANA_URL"
-"""Base URL of a Grafana with a Tempo data source; when set, views link results to Explore."""
+"""Base URL of a Grafana with a Tempo data source (e.g. ``http://127.0.0.1:3000``); when set,
+each sample links to its trace in Grafana Explore. A ``?datasource=UID`` on it names the Tempo
+data source (default uid ``tempo``)."""
 
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Standard OTLP endpoint; when set (or the traces-specific one), spans are also sent over OTLP."""
@@ -124,6 +126,28 @@ def _int(name: str, default: int, minimum: int = 1) -> int:
     if value < minimum:
         raise ConfigurationError(f"{name}={value} must be at least {minimum}")
     return value
+
+
+def _url(name: str) -> str | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{name}={raw!r} is not an http(s) URL")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class TraceLinks:
+    """Where the UI links a sample's trace: the Jaeger UI and Grafana Explore base URLs."""
+
+    jaeger_ui: str | None
+    grafana: str | None
+
+    @classmethod
+    def from_env(cls) -> TraceLinks:
+        """Read ``EVALTRACE_JAEGER_UI_URL`` and ``EVALTRACE_GRAFANA_URL`` (unset: no link)."""
+        return cls(jaeger_ui=_url(EVALTRACE_JAEGER_UI_URL), grafana=_url(EVALTRACE_GRAFANA_URL))
 
 
 def _float(name: str, default: float) -> float:
@@ -252,16 +276,3 @@ class Settings:
             exit_timeout=_float(EVALTRACE_EXIT_TIMEOUT, 5.0),
             read_timeout=_float(EVALTRACE_READ_TIMEOUT, 30.0),
         )
-
-
-def ui_links() -> tuple[str | None, str | None]:
-    """The Jaeger UI and Grafana base URLs views link results to, when configured."""
-    return (
-        os.environ.get(EVALTRACE_JAEGER_UI_URL, "").strip().rstrip("/") or None,
-        os.environ.get(EVALTRACE_GRAFANA_URL, "").strip().rstrip("/") or None,
-    )
-
-
-def path_exists(path: str) -> bool:
-    """Small helper for the CLI: whether a store file is there."""
-    return Path(path).is_file()

@@ -267,3 +267,83 @@ def sync(
     )
     if report.pending_after:
         raise click.ClickException(f"{report.pending_after} spans are still pending")
+
+
+def backend_options(f: F) -> F:
+    """``--store PATH | --jaeger URL | --tempo URL``: where ``ui`` and ``report`` read runs."""
+    f = click.option("--tempo", metavar="URL", help="Read from Tempo (http://host:3200).")(f)
+    f = click.option(
+        "--jaeger", metavar="URL", help="Read from Jaeger (grpc://host:16685 or http://host:16686)."
+    )(f)
+    return store_option(f)
+
+
+def _ui_source(store: str | None, jaeger: str | None, tempo: str | None) -> Any:
+    """An ``evaltrace.ui.Source`` over the one backend asked for (the store by default)."""
+    if sum(x is not None for x in (store, jaeger, tempo)) > 1:
+        raise click.UsageError("pass at most one of --store, --jaeger, --tempo")
+    try:
+        from . import ui
+    except ImportError as exc:
+        raise click.ClickException(f"{exc.name} is missing: pip install 'evaltrace[ui]'") from exc
+    if jaeger or tempo:
+        return ui.open_source(jaeger=jaeger, tempo=tempo)
+    path = _store_path(store)
+    if not os.path.isfile(path):
+        raise click.ClickException(f"no evaltrace store at {path}: pass --store PATH")
+    return ui.open_source(store=path)
+
+
+@main.command()
+@backend_options
+@click.option("--host", default="127.0.0.1", help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, help="Port to listen on.")
+def ui(store: str | None, jaeger: str | None, tempo: str | None, host: str, port: int) -> None:
+    """Serve the runs, run and compare pages of a store, Jaeger or Tempo (needs evaltrace[ui]).
+
+    Every page's state is in its URL: /?dataset=D, /runs/RUN_ID?sort=M&where=M<0.5,
+    /compare?a=RUN_A&b=RUN_B&lower=*latency*. Samples link to their traces when
+    EVALTRACE_JAEGER_UI_URL or EVALTRACE_GRAFANA_URL is set.
+    """
+    source = _ui_source(store, jaeger, tempo)
+    from .ui import serve
+
+    click.echo(f"evaltrace ui on http://{host}:{port}/ reading {source.label} (Ctrl-C stops)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: other machines can read these runs", err=True)
+    try:
+        serve(source, host, port)
+    finally:
+        source.close()
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--compare", "baseline", metavar="RUN", help="Compare RUN_ID against this run (A).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="HTML file.")
+@backend_options
+def report(
+    run_id: str,
+    baseline: str | None,
+    output: str,
+    store: str | None,
+    jaeger: str | None,
+    tempo: str | None,
+) -> None:
+    """Write RUN_ID's page (and its comparison with --compare) as one self-contained HTML file.
+
+    No network reference: styles, scripts, charts and data are inline, for CI artefacts.
+    """
+    source = _ui_source(store, jaeger, tempo)
+    from ._config import TraceLinks
+    from .ui import UnknownRunError, report_html
+
+    try:
+        html = report_html(source, run_id, baseline, TraceLinks.from_env())
+    except (UnknownRunError, EvalTraceError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        source.close()
+    with click.open_file(output, "w", encoding="utf-8", atomic=True) as out:
+        out.write(html)
+    click.echo(f"wrote {output}", err=True)
