@@ -526,10 +526,10 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         for exporter, lock in self._exporters:
             with lock:
                 exporter.shutdown()
-        if self._writer is not None:
-            self._writer.close()
         if self._query is not None:
             self._query.close()
+        if self._writer is not None:  # last: the last connection checkpoints and drops the WAL
+            self._writer.close()
         if self._owns_provider:
             self._provider.shutdown()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
-from .._exceptions import ConfigurationError, StoreFormatError
+from .._exceptions import ConfigurationError, StoreFormatError, StoreWriteError
 
 __all__ = ["FORMAT", "VERSION", "atomic", "connect_reader", "connect_writer"]
 
@@ -135,6 +135,11 @@ def connect_writer(path: str) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
         known = _check_format(conn, path)
+    except sqlite3.OperationalError as exc:
+        raise StoreWriteError(
+            f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
+            "pass query=SQLiteQueryAdapter(path) without store="
+        ) from exc
     except sqlite3.DatabaseError as exc:
         raise StoreFormatError(f"{path} is not an SQLite database ({exc}); left untouched") from exc
     # WAL + synchronous=NORMAL: a committed transaction survives the process being killed
