@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._exceptions import InvalidInputError, InvalidInputTypeError
-from ._schema import metric_leaves
+from ._scores import numeric_scores
 
 __all__ = ["HistoryFilter", "history_row", "metrics_of", "summarize_run", "summarize_runs"]
 
@@ -124,11 +124,15 @@ def _metric_stats(values: list[float | bool]) -> dict[str, Any]:
 
 
 def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    """``metrics`` of a history row: statistics per numeric or boolean leaf path."""
+    """``metrics`` of a history row: statistics per numeric or boolean *score* path.
+
+    Config leaves beside the scores (``threshold``, ``strict_mode``, token counts) are left
+    out: their means would crowd out the scores and say nothing about quality.
+    """
     values: dict[str, list[float | bool]] = {}
     for evaluation_result in evaluation_results:
-        for path, leaf in metric_leaves(evaluation_result).items():
-            values.setdefault(path, []).append(leaf)
+        for path, (value, _) in numeric_scores(evaluation_result).items():
+            values.setdefault(path, []).append(value)
     return {path: _metric_stats(vals) for path, vals in sorted(values.items())}
 
 
