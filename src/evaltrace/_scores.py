@@ -84,7 +84,8 @@ _CONFIG_SUFFIXES: Final = ("_threshold", "_model")
 
 # What a key says about its leaf, before its value and siblings are looked at; config and
 # detail last, so that ``kind >= _CONFIG`` skips both.
-_OTHER, _SCORE, _PASS, _LABEL, _CONFIG, _DETAIL = range(1, 7)
+# ``score`` itself (_MAIN) makes its node a score node; ``*_score`` (_SCORE) does not.
+_OTHER, _MAIN, _SCORE, _PASS, _LABEL, _CONFIG, _DETAIL = range(1, 8)
 
 
 class Score(NamedTuple):
@@ -117,7 +118,9 @@ def _classify(key: str) -> int:
         return _CONFIG
     if k in _PASS_KEYS or k.endswith(_PASS_SUFFIXES):
         return _PASS
-    if k == "score" or k.endswith(_SCORE_SUFFIXES):
+    if k == "score":
+        return _MAIN
+    if k.endswith(_SCORE_SUFFIXES):
         return _SCORE
     if k in _LABEL_KEYS or k.endswith("_label"):
         return _LABEL
@@ -153,7 +156,7 @@ def _walk(node: Mapping[str, Any], prefix: str, out: _Found) -> None:
         kind = _KINDS.get(key) or _key_kind(key)
         if kind >= _CONFIG:
             continue
-        if kind == _SCORE:
+        if kind == _MAIN:
             scored = True
         kind_of_value = type(value)
         if kind_of_value not in _PLAIN:
@@ -163,12 +166,12 @@ def _walk(node: Mapping[str, Any], prefix: str, out: _Found) -> None:
         if kind_of_value is dict:
             _walk(value, path + "." if path else "", out)
         elif kind_of_value is str:
-            if kind in (_SCORE, _LABEL):
+            if kind in (_MAIN, _LABEL):
                 out.append((path or "value", value, declared))
         elif kind_of_value is bool and kind == _PASS:
             out.append((path or "value", value, "higher"))  # True passes, whatever the polarity
         elif kind_of_value is bool or kind_of_value is float or kind_of_value is int:
-            if kind == _SCORE:
+            if kind == _MAIN or kind == _SCORE:
                 out.append((path or "value", value, declared))
             elif not scored and not (kind_of_value is bool and kind == _LABEL):
                 bare.append(len(out))
