@@ -48,7 +48,7 @@ def generation(completeness: float | None, verbosity: float | None) -> list[dict
     ]
 
 
-def test_case(i: int, answer: str) -> dict[str, Any]:
+def llm_test_case(i: int, answer: str) -> dict[str, Any]:
     """An ``LLMTestCase`` dump: no id; ``actual_output`` is what the pipeline generated."""
     return {
         "input": f"What does clause {i} say?",
