@@ -31,6 +31,8 @@ CSV_COLUMNS = ("run_id", "sample_id", "timestamp", "trace_id", "span_id")
 
 MAX_HEADER = 30
 """Longest column header; a longer metric path keeps its end (``…completeness.score``)."""
+MIN_HEADER = 10
+"""Narrowest metric column worth showing (``…f1.score``)."""
 MAX_CELL = 24
 """Longest table cell; a longer one is cut with an ellipsis (a label, a long sample id)."""
 RESULTS_LIMIT = 20
@@ -85,17 +87,18 @@ def fit_columns(
     optional: Sequence[tuple[str, Sequence[Any]]],
     width: int,
 ) -> tuple[list[str], list[list[Any]], int]:
-    """Headers and rows of the ``fixed`` columns plus as many ``optional`` ones (in order,
-    at least one) as fit in ``width`` characters; and how many optional ones were left out."""
+    """Headers and rows of the ``fixed`` columns plus as many ``optional`` ones (in order) as
+    fit in ``width`` characters, headers cut to the room left; and how many were left out."""
     used = sum(_column_width(h, v) for h, v in fixed) + len(GAP) * (len(fixed) - 1)
     chosen = list(fixed)
     for header, values in optional:
-        header = clip(header, MAX_HEADER, keep_end=True)
-        need = len(GAP) + _column_width(header, values)
-        if used + need > width and len(chosen) > len(fixed):
+        room = min(MAX_HEADER, width - used - len(GAP))
+        need = _column_width("", values)
+        if room < max(need, MIN_HEADER):
             break
+        header = clip(header, room, keep_end=True)
         chosen.append((header, values))
-        used += need
+        used += len(GAP) + max(need, len(header))
     n_rows = len(fixed[0][1]) if fixed else 0
     rows = [[values[i] for _, values in chosen] for i in range(n_rows)]
     return [h for h, _ in chosen], rows, len(fixed) + len(optional) - len(chosen)
@@ -113,7 +116,7 @@ def _summary(stats: Mapping[str, Any]) -> float | None:
 
 
 def _hidden(count: int, what: str, how: str) -> str:
-    return f"\n(+{count} more {what}: {how})" if count > 0 else ""
+    return f"\n(+{count} more {what}; {how})" if count > 0 else ""
 
 
 def runs_table(
@@ -135,8 +138,7 @@ def runs_table(
     ]
     optional = [(p, [_summary(r["metrics"].get(p, {})) for r in runs]) for p in paths]
     headers, rows, hidden = fit_columns(fixed, optional, width or terminal_width())
-    how = "--metrics PATTERN, a wider terminal, or --json"
-    return table(headers, rows) + _hidden(hidden, "metrics", how)
+    return table(headers, rows) + _hidden(hidden, "metrics", "see --metrics or --json")
 
 
 def results_table(
@@ -159,11 +161,10 @@ def results_table(
         (p, [row[p].value if p in row else None for row in scores[: len(shown)]]) for p in paths
     ]
     headers, rows, hidden = fit_columns(fixed, optional, width or terminal_width())
-    how = "--metrics PATTERN, a wider terminal, or --json"
     return (
         table(headers, rows)
-        + _hidden(hidden, "score columns", how)
-        + _hidden(len(results) - len(shown), "results", "--limit N, 0 for all")
+        + _hidden(hidden, "score columns", "see --metrics or --json")
+        + _hidden(len(results) - len(shown), "results", "--limit 0 shows all")
     )
 
 
@@ -192,7 +193,7 @@ def compare_report(
     """``compare`` as text: a metric table (names cut to fit ``width``), sample counts,
     vanished and new metrics, the largest per-sample moves, and the gate's verdict."""
     c = comparison
-    room = max(MAX_HEADER, (width or terminal_width()) - 64)  # the other columns take ~64
+    room = max(MAX_HEADER, (width or terminal_width()) - 74)  # the other columns take 74
     rows = [
         [
             clip(m.metric + (" (pass rate)" if m.kind == "boolean" else ""), room, keep_end=True),
@@ -216,8 +217,8 @@ def compare_report(
         table(headers, rows, max_cell=room),
         "",
         f"samples: {s['paired']} paired ({s['improved']} improved, {s['regressed']} regressed, "
-        f"{s['mixed']} mixed, {s['unchanged']} unchanged); "
-        f"{len(c.only_in_a)} only in A (missing from B), {len(c.only_in_b)} only in B",
+        f"{s['mixed']} mixed, {s['unchanged']} unchanged)",
+        f"         {len(c.only_in_a)} only in A (missing from B), {len(c.only_in_b)} only in B",
     ]
     if c.vanished:
         lines.append("vanished metrics (in A, not in B): " + _names(c.vanished))
@@ -242,7 +243,7 @@ def compare_report(
     lines += [
         "",
         f"regressions (threshold {threshold:g}): "
-        + (", ".join(m.metric for m in regressions) if regressions else "none"),
+        + (_names([m.metric for m in regressions], 12) if regressions else "none"),
         "gate: " + ("pass" if gate.passed else f"FAIL ({len(gate.reasons)} reasons)"),
     ]
     return "\n".join(lines)

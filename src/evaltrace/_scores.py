@@ -171,7 +171,7 @@ def _walk(node: Mapping[str, Any], prefix: str, out: _Found) -> None:
         elif kind_of_value is bool and kind == _PASS:
             out.append((path or "value", value, "higher"))  # True passes, whatever the polarity
         elif kind_of_value is bool or kind_of_value is float or kind_of_value is int:
-            if kind == _MAIN or kind == _SCORE:
+            if kind in (_MAIN, _SCORE):
                 out.append((path or "value", value, declared))
             elif not scored and not (kind_of_value is bool and kind == _LABEL):
                 bare.append(len(out))
