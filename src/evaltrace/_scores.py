@@ -79,7 +79,7 @@ details, settings, rubric copies."""
 _SCORE_SUFFIXES: Final = ("_score",)
 _PASS_KEYS: Final = frozenset({"success", "passed", "pass"})
 _PASS_SUFFIXES: Final = ("_success", "_passed")
-_LABEL_KEYS: Final = frozenset({"label", "score"})
+_LABEL_KEYS: Final = frozenset({"label"})
 _CONFIG_SUFFIXES: Final = ("_threshold", "_model")
 
 # What a key says about its leaf, before its value and siblings are looked at; config and
@@ -95,7 +95,7 @@ class Score(NamedTuple):
     direction: Direction
 
 
-_KINDS: dict[Any, int | None] = {}
+_KINDS: dict[Any, int] = {}
 """Kinds of the keys seen so far: results reuse a few dozen keys, so a lookup is a hit."""
 _KINDS_MAX: Final = 4096
 
@@ -198,7 +198,8 @@ def _found(result: Any) -> _Found:
     """Every score of ``result`` with ``flatten``'s paths (row-grouped parts merged)."""
     out: _Found = []
     if not isinstance(result, list):
-        _walk(result if isinstance(result, dict) else {"value": result}, "", out)
+        node = result if isinstance(result, Mapping) else {"value": result}
+        _walk(node, "", out)
         return out
     tops: set[str] = set()
     for item in result:
