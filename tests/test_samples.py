@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from evaltrace._schema import sample_id_of
+from evaltrace.schema import sample_id_of
 
 from .gllm_shapes import llm_test_case
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaltrace import _schema
+from evaltrace import schema as _schema
+from evaltrace.schema import _encode
 
 LIMITS = _schema.Limits(max_metric_attributes=8, max_metric_string=10)
 NAME, VALUE, LABEL, EXPLANATION = (
@@ -58,7 +59,7 @@ def reference_attributes(value: Any) -> tuple[dict[str, Any], int]:
     attributes: dict[str, Any] = {}
     omitted = 0
     for path, leaf in _schema.flatten(value).items():
-        flat = _schema._flat_value(leaf, LIMITS.max_metric_string)
+        flat = _encode._flat_value(leaf, LIMITS.max_metric_string)
         if flat is None or len(attributes) >= LIMITS.max_metric_attributes:
             omitted += 1
         else:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from evaltrace._schema import flatten
+from evaltrace.schema import flatten
 from evaltrace._scores import Score, numeric_scores, score_paths
 
 from .gllm_shapes import generation, metric

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ._compare import Comparison, MetricDelta
-from ._schema import flatten
 from ._scores import matches_any, score_paths
+from .schema import flatten
 
 __all__ = [
     "CSV_COLUMNS",

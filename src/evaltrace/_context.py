@@ -22,8 +22,8 @@ from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from ._codec import dumps
 from ._exceptions import InvalidInputError
-from ._records import dumps
 
 __all__ = ["EvalContext", "current", "scoped", "snapshot", "with_values"]
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any, Final, Literal, NamedTuple
 
-from ._schema import flatten
+from ._codec import MAX_DEPTH
+from .schema import flatten
 
 __all__ = [
     "CONFIG_KEYS",
@@ -142,13 +143,16 @@ _Found = list[tuple[str, ScoreValue, Direction | None]]
 """(path, value, direction): None when neither the node nor the key fixes the direction."""
 
 
-def _walk(node: Mapping[str, Any], prefix: str, out: _Found) -> None:
+def _walk(node: Mapping[str, Any], prefix: str, out: _Found, depth: int = 0) -> None:
     """Append the scores under ``node``; config keys and detail subtrees are skipped whole.
 
     ``prefix`` is the node's path with its trailing dot ("" at the top). One pass with exact
     type checks, as this runs once per logged result: a bare number is appended at once and
-    taken back if a ``score`` key later shows the node to be a score node.
+    taken back if a ``score`` key later shows the node to be a score node. Past ``MAX_DEPTH``
+    (deeper than the encoder accepts) nothing is a score.
     """
+    if depth > MAX_DEPTH:
+        return
     declared = _polarity(node) if "higher_is_better" in node or "lower_is_better" in node else None
     scored = False
     bare: list[int] = []
@@ -164,7 +168,7 @@ def _walk(node: Mapping[str, Any], prefix: str, out: _Found) -> None:
             kind_of_value = type(value)
         path = prefix + (key if type(key) is str else str(key))
         if kind_of_value is dict:
-            _walk(value, path + "." if path else "", out)
+            _walk(value, path + "." if path else "", out, depth + 1)
         elif kind_of_value is str:
             if kind in (_MAIN, _LABEL):
                 out.append((path or "value", value, declared))

@@ -22,11 +22,10 @@ from ._cli_format import (
     to_json,
 )
 from ._compare import compare_runs
-from ._config import Settings
+from ._config import store_path
 from ._demo import run_demo
 from ._exceptions import EvalTraceError
-from ._history import HistoryFilter
-from .query.sqlite import SQLiteQueryAdapter
+from .query import HistoryFilter, ResultRecord, SQLiteQueryAdapter
 
 __all__ = ["main"]
 
@@ -53,7 +52,7 @@ def json_option(f: F) -> F:
 def _store_path(store: str | None) -> str:
     """Resolve --store over $EVALTRACE_STORE over the default, as the tracker does."""
     try:
-        path = Settings.from_env(store=store).store
+        path = store_path(store)
     except EvalTraceError as exc:
         raise click.ClickException(str(exc)) from exc
     if path is None:
@@ -81,7 +80,7 @@ def _reader(store: str | None) -> Iterator[SQLiteQueryAdapter]:
         raise click.ClickException(f"{path}: {exc}") from exc
 
 
-def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[dict[str, Any]]:
+def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
     results = reader.run_results(run_id)
     if not results:
         raise click.ClickException(
@@ -306,3 +305,39 @@ def demo(store: str | None, rows: int, seed: int) -> None:
         run_demo(path, rows=rows, seed=seed)
     except (EvalTraceError, sqlite3.Error, OSError) as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
+
+
+@main.command()
+@store_option
+@click.option(
+    "--endpoint", metavar="URL", help="OTLP endpoint [default: $OTEL_EXPORTER_OTLP_ENDPOINT]."
+)
+@click.option(
+    "--protocol",
+    type=click.Choice(["grpc", "http/protobuf"]),
+    help="OTLP protocol [default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf].",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), default=60.0, help="Seconds to keep trying."
+)
+@click.option("--spool", "spool", is_flag=True, help="--store is a spool (delivered is deleted).")
+def sync(
+    store: str | None, endpoint: str | None, protocol: str | None, timeout: float, spool: bool
+) -> None:
+    """Send what the store's outbox holds to the collector; exit 1 if some stays pending."""
+    from ._sync import sync as run_sync
+
+    with _reader(store) as reader:  # refuses a missing or foreign file before writing
+        path = reader.path
+    try:
+        report = run_sync(path, endpoint=endpoint, protocol=protocol, timeout=timeout, spool=spool)
+    except EvalTraceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{report.exported} spans delivered to {report.destination}; "
+        f"{report.pending_after} pending (of {report.pending_before})"
+        + (f"; dropped {report.dropped}" if report.dropped else ""),
+        err=True,
+    )
+    if report.pending_after:
+        raise click.ClickException(f"{report.pending_after} spans are still pending")

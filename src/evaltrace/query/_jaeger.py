@@ -6,15 +6,14 @@ import json
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from ._http import HttpBackend, auth_headers
+from ._base import SpanView
+from ._http import ClientOptions, HttpBackend
 from ._jaeger_grpc import JaegerGrpc
 from ._otlp_json import span_views
 from ._search import SearchQueryAdapter
-from .base import SpanView
 
 __all__ = ["JaegerQueryAdapter"]
 
@@ -54,7 +53,15 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         basic_auth: tuple[str, str] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         timeout: float = 30.0,
+        options: ClientOptions | None = None,
     ) -> None:
+        options = options or ClientOptions(
+            headers=headers,
+            bearer_token=bearer_token,
+            basic_auth=basic_auth,
+            verify=verify,
+            timeout=timeout,
+        )
         self.service_name = service_name
         self.search_depth = search_depth
         self.lookback = lookback
@@ -66,20 +73,10 @@ class JaegerQueryAdapter(SearchQueryAdapter):
             self._grpc = JaegerGrpc(
                 target.rstrip("/"),
                 secure=scheme == "grpcs",
-                root_certificates=Path(verify).read_bytes() if isinstance(verify, str) else None,
-                metadata=auth_headers(headers, bearer_token, basic_auth),
-                timeout=timeout,
+                options=options,
             )
         else:
-            self._http = HttpBackend(
-                "Jaeger",
-                base_url,
-                headers=headers,
-                bearer_token=bearer_token,
-                basic_auth=basic_auth,
-                verify=verify,
-                timeout=timeout,
-            )
+            self._http = HttpBackend("Jaeger", base_url, options)
 
     def _http_params(self, terms: dict[str, str], start: datetime, end: datetime) -> dict[str, Any]:
         """Query parameters of ``GET /api/v3/traces`` for one search."""
@@ -98,7 +95,8 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         self.searches += 1
         if self._grpc is not None:
             return self._grpc.find(self.service_name, terms, start, end, self.search_depth)
-        assert self._http is not None
+        if self._http is None:  # pragma: no cover - one of the two is always set
+            raise RuntimeError("JaegerQueryAdapter has no transport")
         status, body = self._http.get_json("/api/v3/traces", self._http_params(terms, start, end))
         if status == 404:
             return []

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from .._exceptions import IncompleteResultsError
-from ._http import HttpBackend
+from ._base import SpanView
+from ._http import ClientOptions, HttpBackend
 from ._otlp_json import hex_id, span_views
 from ._search import SearchQueryAdapter
-from .base import SpanView
 
 __all__ = ["TempoQueryAdapter", "traceql"]
 
@@ -50,17 +50,21 @@ class TempoQueryAdapter(SearchQueryAdapter):
         basic_auth: tuple[str, str] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         timeout: float = 30.0,
+        options: ClientOptions | None = None,
     ) -> None:
         self.search_limit = search_limit
         self.lookback = lookback
         self._http = HttpBackend(
             "Tempo",
             base_url,
-            headers=headers,
-            bearer_token=bearer_token,
-            basic_auth=basic_auth,
-            verify=verify,
-            timeout=timeout,
+            options
+            or ClientOptions(
+                headers=headers,
+                bearer_token=bearer_token,
+                basic_auth=basic_auth,
+                verify=verify,
+                timeout=timeout,
+            ),
         )
 
     def _trace_ids(self, query: str, start: int, end: int) -> set[str]:
