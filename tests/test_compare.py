@@ -165,9 +165,9 @@ def test_higher_is_better_false_makes_a_rise_a_regression() -> None:
 
 def test_lower_is_better_pattern_turns_a_drop_into_an_improvement() -> None:
     """With --lower-is-better on its path, a falling score improves and passes the gate."""
-    a, b = [result("s", latency=2.0)], [result("s", latency=1.0)]
+    a, b = [result("s", hallucination=0.4)], [result("s", hallucination=0.2)]
     assert not compare_runs(a, b).gate().passed
-    comparison = compare_runs(a, b, lower_is_better=["m.lat*"])
+    comparison = compare_runs(a, b, lower_is_better=["m.halluc*"])
     [metric] = comparison.metrics
     assert (metric.direction, metric.improved) == ("lower", 1)
     assert comparison.gate().passed and comparison.samples["improved"] == 1

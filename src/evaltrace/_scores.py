@@ -14,10 +14,11 @@ from fnmatch import fnmatchcase
 from typing import Any, Final, Literal, NamedTuple
 
 from ._codec import MAX_DEPTH
-from .schema import flatten
+from .schema import NotPlainError, flatten
 
 __all__ = [
     "CONFIG_KEYS",
+    "CONFIG_SUFFIXES",
     "DETAIL_KEYS",
     "Direction",
     "Numeric",
@@ -54,10 +55,14 @@ CONFIG_KEYS: Final = frozenset(
         "temperature",
         "max_tokens",
         "version",
+        "cost",
+        "latency",
+        "duration",
+        "tokens",
     }
 )
-"""Leaf keys that are an evaluator's settings or copies of a score, never scores themselves
-(also any key ending in ``_threshold`` or ``_model``)."""
+"""Leaf keys that are an evaluator's settings, copies of a score or its cost, never scores
+themselves (also any key ending in one of ``CONFIG_SUFFIXES``)."""
 
 DETAIL_KEYS: Final = frozenset(
     {
@@ -81,7 +86,9 @@ _SCORE_SUFFIXES: Final = ("_score",)
 _PASS_KEYS: Final = frozenset({"success", "passed", "pass"})
 _PASS_SUFFIXES: Final = ("_success", "_passed")
 _LABEL_KEYS: Final = frozenset({"label"})
-_CONFIG_SUFFIXES: Final = ("_threshold", "_model")
+CONFIG_SUFFIXES: Final = ("_threshold", "_model", "_cost", "_tokens", "_ms", "_seconds")
+"""Config key endings: ``pass_threshold``, ``judge_model``, ``evaluation_cost``,
+``input_tokens``, ``latency_ms``: what a run spent, not how good it was."""
 
 # What a key says about its leaf, before its value and siblings are looked at; config and
 # detail last, so that ``kind >= _CONFIG`` skips both.
@@ -115,7 +122,7 @@ def _classify(key: str) -> int:
     k = key.lower().partition("#")[0]  # ``score#1``: a row-grouped duplicate
     if k in DETAIL_KEYS:
         return _DETAIL
-    if k in CONFIG_KEYS or k.endswith(_CONFIG_SUFFIXES):
+    if k in CONFIG_KEYS or k.endswith(CONFIG_SUFFIXES):
         return _CONFIG
     if k in _PASS_KEYS or k.endswith(_PASS_SUFFIXES):
         return _PASS
@@ -224,7 +231,11 @@ def _found_merged(result: list[Any]) -> _Found:
     for i, item in enumerate(result):
         part: _Found = []
         _walk(item if isinstance(item, dict) else {"value": item}, "", part)
-        renamed = {path: f"{path}#{i}" if path in taken else path for path in flatten([item])}
+        try:
+            paths = flatten([item])
+        except (NotPlainError, RecursionError):  # not plain data: its score paths as they are
+            paths = {path: None for path, _, _ in part}
+        renamed = {path: f"{path}#{i}" if path in taken else path for path in paths}
         out += [(renamed.get(path, path), value, direction) for path, value, direction in part]
         taken.update(renamed.values())
     return out
