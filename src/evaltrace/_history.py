@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable
 from typing import Any
 
+from ._scores import numeric_scores
 from ._types import MetricStats, ResultRecord, RunSummary
-from .schema import NotPlainError, metric_leaves
 
 __all__ = ["history_row", "metrics_of", "summarize_run", "summarize_runs"]
-
-_log = logging.getLogger("evaltrace")
 
 
 def _percentile(ordered: list[float], q: float) -> float:
@@ -53,21 +50,16 @@ def _metric_stats(values: list[float | bool]) -> MetricStats:
 
 
 def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, MetricStats]:
-    """``metrics`` of a history row: statistics per numeric or boolean leaf path. A result
-    that cannot be walked (``None``: undecodable; or nested past the limit, from an older
-    writer) is left out and logged, never fatal to the read."""
+    """``metrics`` of a history row: statistics per numeric or boolean *score* path.
+
+    Config leaves beside the scores (``threshold``, ``strict_mode``, token counts) are left
+    out: their means would crowd out the scores and say nothing about quality. A result that
+    holds no score (``None``: undecodable) adds nothing; nothing here raises on odd data.
+    """
     values: dict[str, list[float | bool]] = {}
-    skipped = 0
     for evaluation_result in evaluation_results:
-        try:
-            leaves = metric_leaves(evaluation_result)
-        except (NotPlainError, RecursionError):
-            skipped += 1
-            continue
-        for path, leaf in leaves.items():
-            values.setdefault(path, []).append(leaf)
-    if skipped:
-        _log.warning("evaltrace: %d results could not be summarised (nested too deep)", skipped)
+        for path, (value, _) in numeric_scores(evaluation_result).items():
+            values.setdefault(path, []).append(value)
     return {path: _metric_stats(vals) for path, vals in sorted(values.items())}
 
 

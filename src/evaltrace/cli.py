@@ -12,7 +12,15 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from ._cli_format import compare_report, export_lines, results_table, runs_table, to_json
+from ._cli_format import (
+    RESULTS_LIMIT,
+    compare_report,
+    export_lines,
+    results_table,
+    runs_table,
+    terminal_width,
+    to_json,
+)
 from ._compare import compare_runs
 from ._config import store_path
 from ._demo import run_demo
@@ -91,54 +99,90 @@ def main() -> None:
     """
 
 
+def metrics_option(f: F) -> F:
+    """``--metrics PATTERN``: only the scores whose dotted path matches (repeatable)."""
+    return click.option(
+        "--metrics",
+        "metrics",
+        multiple=True,
+        metavar="PATTERN",
+        help="Only scores whose dotted path matches this glob, e.g. 'generation.*' (repeatable).",
+    )(f)
+
+
 @main.command()
 @click.option("--dataset", help="Only runs of this dataset.")
 @click.option("--project", help="Only runs of this project [default: every project].")
 @click.option(
     "--since", metavar="ISO", help="Only runs started at or after this time (UTC if no offset)."
 )
+@click.option(
+    "--until", metavar="ISO", help="Only runs started at or before this time (UTC if no offset)."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many runs.")
+@metrics_option
 @json_option
 @store_option
 def runs(
     dataset: str | None,
     project: str | None,
     since: str | None,
+    until: str | None,
     limit: int | None,
+    metrics: tuple[str, ...],
     as_json: bool,
     store: str | None,
 ) -> None:
-    """List runs, newest first, with the mean of their first metrics.
+    """List runs, newest first, with the means of as many of their scores as fit the terminal.
 
-    A boolean metric shows its pass rate. --json prints every run summary with every metric
-    (count, mean, min, max, p50, p90; count and pass_rate for booleans).
+    Only scores are shown (config leaves such as threshold are not metrics), evaluators'
+    aggregate scores first; a boolean shows its pass rate. --json prints every run summary
+    with every score (count, mean, min, max, p50, p90; count and pass_rate for booleans),
+    exactly as get_experiment_history returns it; --metrics picks the table's columns.
     """
-    filters = {"dataset_name": dataset, "project_name": project, "since": since, "limit": limit}
+    filters = {
+        "dataset_name": dataset,
+        "project_name": project,
+        "since": since,
+        "until": until,
+        "limit": limit,
+    }
     with _reader(store) as reader:
         history = reader.history(HistoryFilter.from_kwargs(None, filters))
     if as_json:
         click.echo(to_json(history))
     elif history:
-        click.echo(runs_table(history))
+        click.echo(runs_table(history, terminal_width(), metrics))
     else:
         click.echo("no runs match", err=True)
 
 
 @main.command()
 @click.argument("run_id")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=RESULTS_LIMIT,
+    help="Show at most this many results, 0 for all (the table only).",
+)
+@metrics_option
 @json_option
 @store_option
-def results(run_id: str, as_json: bool, store: str | None) -> None:
-    """Show the results of RUN_ID in logging order: index, sample_id and metric values.
+def results(
+    run_id: str, limit: int, metrics: tuple[str, ...], as_json: bool, store: str | None
+) -> None:
+    """Show the results of RUN_ID in logging order: index, sample_id and their scores.
 
-    --json prints each result dict as one JSON line, as `export --format jsonl` does.
+    The table fits the terminal: long cells are cut with an ellipsis and the score columns
+    that do not fit are counted below it (--metrics picks them). --json prints each result
+    dict as one JSON line, every result, as `export --format jsonl` does.
     """
     with _reader(store) as reader:
         rows = _run_results(reader, run_id)
     if as_json:
         click.echo("".join(export_lines(rows, "jsonl")), nl=False)
     else:
-        click.echo(results_table(rows))
+        click.echo(results_table(rows, terminal_width(), metrics, limit))
 
 
 @main.command()
@@ -148,11 +192,28 @@ def results(run_id: str, as_json: bool, store: str | None) -> None:
     "--threshold",
     type=click.FloatRange(min=0),
     default=0.0,
-    help="How far a mean may drop before it counts as a regression.",
+    help="How far a mean may move the wrong way before it counts as a regression.",
 )
 @click.option(
-    "--fail-on-regression", is_flag=True, help="Exit with status 1 if any metric regressed."
+    "--fail-on-regression",
+    is_flag=True,
+    help="Exit with status 1 on a regression, a vanished metric, missing samples or no pairs.",
 )
+@click.option(
+    "--lower-is-better",
+    "lower_is_better",
+    multiple=True,
+    metavar="PATTERN",
+    help="Scores whose dotted path matches this glob are better low, e.g. '*.verbosity.score' "
+    "(repeatable; a higher_is_better flag in the result wins).",
+)
+@click.option(
+    "--allow-missing",
+    type=click.IntRange(min=0),
+    default=0,
+    help="How many samples of RUN_A may be missing from RUN_B before the gate fails.",
+)
+@metrics_option
 @click.option(
     "--samples",
     type=click.IntRange(min=0),
@@ -166,26 +227,39 @@ def compare(
     run_b: str,
     threshold: float,
     fail_on_regression: bool,
+    lower_is_better: tuple[str, ...],
+    allow_missing: int,
+    metrics: tuple[str, ...],
     samples: int,
     as_json: bool,
     store: str | None,
 ) -> None:
-    """Compare RUN_B against RUN_A: metric means and per-sample changes.
+    """Compare RUN_B against RUN_A: score means and per-sample changes, and a CI gate.
 
-    Every metric is taken as higher-is-better; a boolean metric is compared by its pass
-    rate. Samples are paired by sample_id (a repeated id pairs by occurrence). A regression
-    is a metric whose mean in RUN_B is more than --threshold below its mean in RUN_A.
+    Only scores are compared, each in its direction: a higher_is_better flag beside the
+    score (as gllm-evals writes it), else lower-is-better for --lower-is-better paths, else
+    higher. A boolean score is compared by its pass rate. Samples are paired by sample_id (a
+    repeated id pairs by occurrence). With --fail-on-regression the command exits 1, one
+    reason per line on stderr, when a mean moves the wrong way by more than --threshold, a
+    score of RUN_A is missing from RUN_B, more than --allow-missing samples of RUN_A are
+    missing from RUN_B, or no sample pairs at all.
     """
     with _reader(store) as reader:
-        comparison = compare_runs(_run_results(reader, run_a), _run_results(reader, run_b))
+        comparison = compare_runs(
+            _run_results(reader, run_a),
+            _run_results(reader, run_b),
+            lower_is_better=lower_is_better,
+            metrics=metrics or None,
+        )
     if as_json:
-        click.echo(to_json(comparison.to_dict(threshold)))
+        click.echo(to_json(comparison.to_dict(threshold, allow_missing)))
     else:
-        click.echo(compare_report(comparison, threshold, samples))
-    regressions = comparison.regressions(threshold)
-    if fail_on_regression and regressions:
-        names = ", ".join(m.metric for m in regressions)
-        raise click.ClickException(f"{len(regressions)} metric(s) regressed: {names}")
+        click.echo(compare_report(comparison, threshold, samples, allow_missing, terminal_width()))
+    gate = comparison.gate(threshold, allow_missing)
+    if fail_on_regression and not gate.passed:
+        for reason in gate.reasons:
+            click.echo(f"FAIL: {reason}", err=True)
+        sys.exit(1)
 
 
 @main.command()

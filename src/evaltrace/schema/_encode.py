@@ -16,6 +16,7 @@ from uuid import UUID
 from opentelemetry.util.types import AttributeValue
 
 from .._codec import MAX_DEPTH, dumps, dumps_plain, unwrap
+from .._samples import sample_key
 from ._names import (
     ATTR_BATCH_CHUNK_SIZE,
     ATTR_BATCH_CHUNK_START,
@@ -326,14 +327,17 @@ def metric_leaves(evaluation_result: Any) -> dict[str, float | bool]:
 
 
 def sample_id_of(data: Any, data_json: str) -> str:
-    """The row's own id when it has one, else a stable hash of its JSON (64-bit BLAKE2b:
-    a pairing key, not a security boundary)."""
+    """The row's own id when it has one, else a stable hash of its inputs (``sample_key``:
+    never the generated answer, so reruns pair), else of its JSON (64-bit BLAKE2b: a
+    pairing key, not a security boundary)."""
     if type(data) is dict or isinstance(data, Mapping):
         for key in SAMPLE_ID_KEYS:
             value = data.get(key)
             if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
                 return str(value)
-    return blake2b(data_json.encode("utf-8"), digest_size=8).hexdigest()
+    inputs = sample_key(data)
+    text = data_json if inputs is None else inputs
+    return blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def encode_result(
