@@ -198,9 +198,11 @@ def test_credentials_in_the_endpoint_are_never_logged(
     rx = Receiver()
     rx.stop()
     url = f"http://user:hunter2@127.0.0.1:{rx.port}"
-    with caplog.at_level(logging.DEBUG, logger="evaltrace"):
-        with Tracker("p", store=store_path, otlp_endpoint=url) as tracker:
-            tracker.log({"m": 1}, "qa", {"id": 1})
-            tracker.flush(timeout=1)
-            tracker.close(timeout=0.2)
+    with (
+        caplog.at_level(logging.DEBUG, logger="evaltrace"),
+        Tracker("p", store=store_path, otlp_endpoint=url) as tracker,
+    ):
+        tracker.log({"m": 1}, "qa", {"id": 1})
+        tracker.flush(timeout=1)
+        tracker.close(timeout=0.2)
     assert caplog.records and not any("hunter2" in r.getMessage() for r in caplog.records)

@@ -29,7 +29,9 @@ def immutable_store(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "ro"
     store = folder / "e.db"
     with Tracker("p", store=store) as tracker:
-        tracker.log_batch_sync([{"m": i} for i in range(5)], "qa", [{"id": i} for i in range(5)], run_id="r")
+        tracker.log_batch_sync(
+            [{"m": i} for i in range(5)], "qa", [{"id": i} for i in range(5)], run_id="r"
+        )
     if shutil.which("chattr") is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("chattr is required under CI=true (e2fsprogs)")
@@ -103,7 +105,7 @@ def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.db"
     text.write_text("not a database at all, but a perfectly good note\n" * 10)
     before = text.read_bytes()
-    with pytest.raises(evaltrace.StoreFormatError, match="notes.db"):
+    with pytest.raises(evaltrace.StoreFormatError, match=r"notes\.db"):
         Tracker("p", store=text)
     assert text.read_bytes() == before
 

@@ -166,7 +166,11 @@ def _walk(node: Mapping[str, Any], prefix: str, out: _Found, depth: int = 0) -> 
     for key, value in node.items():
         kind = _KINDS.get(key) or _key_kind(key)
         if kind >= _CONFIG:
-            continue
+            # A config *leaf* (latency: 2.1) is a cost; a config-named evaluator
+            # (latency: {score, higher_is_better: false}) is still walked for its scores.
+            if kind == _DETAIL or type(value) is not dict:
+                continue
+            kind = _OTHER
         if kind == _MAIN:
             scored = True
         kind_of_value = type(value)
