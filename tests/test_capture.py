@@ -45,9 +45,12 @@ def test_all_sends_everything(store_path: Path) -> None:
 def test_local_keeps_text_in_the_store_only(store_path: Path) -> None:
     """local: nothing of the text in any OTLP byte; the store keeps it; scores, labels,
     booleans, ids and metric names still travel, and runs still pair by sample id."""
-    with receiver() as rx, Tracker(
-        "p", store=store_path, otlp_endpoint=rx.endpoint, capture_content="local"
-    ) as tracker:
+    with (
+        receiver() as rx,
+        Tracker(
+            "p", store=store_path, otlp_endpoint=rx.endpoint, capture_content="local"
+        ) as tracker,
+    ):
         _log(tracker)
         (first, *_) = tracker.get_run_results("cap")
     sent = _sent(rx)
@@ -71,7 +74,9 @@ def test_local_also_holds_for_spans_resent_from_the_store(store_path: Path) -> N
         t.close(timeout=0.2)
     rx.start()
     try:
-        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint, capture_content="local") as t:
+        with Tracker(
+            "p", store=store_path, otlp_endpoint=rx.endpoint, capture_content="local"
+        ) as t:
             assert t.flush(timeout=30) and t.stats.spans_resent == 1
         assert SECRET_Q.encode() not in _sent(rx) and b"case-7" in _sent(rx)
     finally:
@@ -80,9 +85,12 @@ def test_local_also_holds_for_spans_resent_from_the_store(store_path: Path) -> N
 
 def test_none_keeps_no_text_anywhere(store_path: Path) -> None:
     """none: neither the OTLP bytes nor the store's file hold the text."""
-    with receiver() as rx, Tracker(
-        "p", store=store_path, otlp_endpoint=rx.endpoint, capture_content="none"
-    ) as tracker:
+    with (
+        receiver() as rx,
+        Tracker(
+            "p", store=store_path, otlp_endpoint=rx.endpoint, capture_content="none"
+        ) as tracker,
+    ):
         _log(tracker)
         (first, *_) = tracker.get_run_results("cap")
     for place in (_sent(rx), store_path.read_bytes(), _stored(store_path)):
@@ -112,9 +120,10 @@ def test_redact_runs_before_anything_is_stored_or_sent(store_path: Path) -> None
             return {k: v for k, v in value.items() if k != "api_key"}
         return value
 
-    with receiver() as rx, Tracker(
-        "p", store=store_path, otlp_endpoint=rx.endpoint, redact=redact
-    ) as tracker:
+    with (
+        receiver() as rx,
+        Tracker("p", store=store_path, otlp_endpoint=rx.endpoint, redact=redact) as tracker,
+    ):
         tracker.log(RESULT, "qa", ROW, run_id="cap", metadata={"api_key": "sk-live-1", "m": 1})
         assert tracker.flush(timeout=30)
         (row,) = tracker.get_run_results("cap")
