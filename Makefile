@@ -5,11 +5,17 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-# gllm-evals and MLflow are large (deepeval, ~2 GB): they live in the benchmark peers' venv,
-# never in the core install. The gllm-evals bridge test runs there too.
+# gllm-evals (with deepeval) is large: the bridge test has a venv of its own with gllm-evals
+# and nothing else; MLflow joins it only in the benchmark peers' venv. Neither is the core install.
 PEERS_VENV := benchmarks/.venv-peers
+GLLM_VENV := .venv-gllm
+GLLM_EVALS := gllm-evals-binary[deepeval]==0.1.41
 
-.PHONY: install demo test test-gllm peers unit lint bench clean chromium vendor-uplot
+.PHONY: help install demo test test-gllm peers unit lint bench clean chromium vendor-uplot
+
+## help: this list
+help:
+	@awk '/^## / { sub(/^## /, ""); split($$0, a, ": "); printf "  %-14s %s\n", a[1], substr($$0, length(a[1]) + 3) }' $(MAKEFILE_LIST)
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +25,7 @@ $(INSTALLED): pyproject.toml
 
 install: $(INSTALLED)
 
-## demo: a realistic offline RAG eval logged into the embedded store, read back, and written
-## as an HTML report (the newest run against the one before it)
+## demo: an offline RAG eval into the embedded store, read back, and an HTML report of it
 DEMO_REPORT ?= .evaltrace/report.html
 demo: install
 	$(BIN)/evaltrace demo
@@ -58,12 +63,18 @@ $(PEERS_VENV)/.installed: pyproject.toml benchmarks/peers/setup.sh
 	$(PEERS_VENV)/bin/python -m pip install -q -e '.[dev]'
 	touch $@
 
-## peers: gllm-evals + MLflow (+ evaltrace) in benchmarks/.venv-peers
+## peers: gllm-evals + MLflow (+ evaltrace) in benchmarks/.venv-peers, for make bench
 peers: $(PEERS_VENV)/.installed
 
-## test-gllm: gllm-evals' own evaluate() logging through evaltrace
-test-gllm: peers
-	$(PEERS_VENV)/bin/python -m pytest -m gllm tests/integrations
+$(GLLM_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(GLLM_VENV)
+	$(GLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(GLLM_VENV)/bin/python -m pip install -q '$(GLLM_EVALS)' -e '.[dev]'
+	touch $@
+
+## test-gllm: gllm-evals' own evaluate() logging through evaltrace (gllm-evals only, .venv-gllm)
+test-gllm: $(GLLM_VENV)/.installed
+	$(GLLM_VENV)/bin/python -m pytest -m gllm tests/integrations
 
 ## test: lint, the gllm-evals bridge, Chromium, build the backends (when Go is present), the whole suite
 test: install lint test-gllm chromium
@@ -77,7 +88,8 @@ bench: install peers
 	else echo "go not found: the jaeger rows will be reported as skipped"; fi
 	$(BIN)/python -m benchmarks
 
+## clean: build and test leftovers (venvs, caches); never ./.evaltrace, which holds your runs
 clean:
-	rm -rf $(VENV) $(PEERS_VENV) .evaltrace .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS_VENV) $(GLLM_VENV) .pytest_cache .mypy_cache .ruff_cache tests/ui/artifacts
 
 include deploy/backends.mk
