@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import ssl
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -15,8 +16,9 @@ from ._search import SearchQueryAdapter
 
 __all__ = ["TempoQueryAdapter", "traceql"]
 
-_MAX_WINDOW = timedelta(hours=168)
-"""Tempo refuses search windows longer than this."""
+_MAX_WINDOW = 168 * 3600
+"""Tempo refuses a search whose ``end - start`` exceeds this many seconds (the query frontend's
+``max_duration``, 168h by default: "range specified by start and end exceeds 168h0m0s")."""
 
 
 def traceql(terms: Mapping[str, str]) -> str:
@@ -84,17 +86,29 @@ class TempoQueryAdapter(SearchQueryAdapter):
     def _trace(self, trace_id: str) -> list[SpanView]:
         status, body = self._http.get_json(f"/api/v2/traces/{trace_id}")
         if status == 404 or not body:
-            return []
+            # The search has just matched it: a trace that is not there now (a block being
+            # flushed, retention) is part of the answer missing, not "nothing".
+            raise IncompleteResultsError(f"Tempo: trace {trace_id} matched the search but is gone")
+        if body.get("status") == "PARTIAL":
+            # Tempo cut the trace (max_bytes_per_trace) or filtered it: never decode part of it.
+            raise IncompleteResultsError(
+                f"Tempo: trace {trace_id} is partial: {body.get('message') or 'no reason given'}"
+            )
         trace = body.get("trace", body)
         return list(span_views(trace.get("resourceSpans") or trace.get("batches") or []))
 
     def _spans(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         query = traceql(terms)
         ids: set[str] = set()
-        while start < end:  # Tempo refuses windows over 168 h: walk back in such steps
-            window_start = max(start, end - _MAX_WINDOW)
-            ids |= self._trace_ids(query, int(window_start.timestamp()), int(end.timestamp()) + 1)
-            end = window_start
+        # Whole seconds covering [start, end], walked back in windows of at most _MAX_WINDOW.
+        # Rounding the end up by a whole second (int(end) + 1) made the default 168 h lookback
+        # a 168 h + 1 s window, which Tempo refuses with a 400.
+        low = math.floor(start.timestamp())
+        high = max(math.ceil(end.timestamp()), low + 1)
+        while low < high:
+            window_start = max(low, high - _MAX_WINDOW)
+            ids |= self._trace_ids(query, window_start, high)
+            high = window_start
         return [span for trace_id in sorted(ids) for span in self._trace(trace_id)]
 
     def close(self) -> None:
