@@ -99,18 +99,18 @@ def traces(
         if drop is None or not drop(span):
             assert span.context is not None
             by_trace.setdefault(span.context.trace_id, []).append(span)
-    out = []
+    out: list[Trace] = []
     for group in by_trace.values():
         encoded = MessageToDict(encode_spans(group + group if duplicate else group))
         trace = Trace(encoded["resourceSpans"])
         if at is not None:
             shift = at * 10**9 - trace.start_ns
-            for span in trace.spans:
+            for encoded_span in trace.spans:
                 for key in ("startTimeUnixNano", "endTimeUnixNano"):
-                    span[key] = str(int(span[key]) + shift)
+                    encoded_span[key] = str(int(encoded_span[key]) + shift)
         if trace_id is not None:
-            for span in trace.spans:
-                span["traceId"] = base64.b64encode(trace_id).decode()
+            for encoded_span in trace.spans:
+                encoded_span["traceId"] = base64.b64encode(trace_id).decode()
         out.append(trace)
     return out
 
@@ -164,7 +164,8 @@ def go_unquote(text: str, at: int) -> tuple[str, int]:
     (``text/scanner`` then ``strconv.Unquote``): returns the value and the index after it."""
     if text[at] != '"':
         raise TraceQLError(f"expected a string at col {at + 1}")
-    out, i = [], at + 1
+    out: list[str] = []
+    i = at + 1
     while True:
         if i >= len(text) or text[i] == "\n":
             raise TraceQLError("literal not terminated")
@@ -196,12 +197,17 @@ def go_unquote(text: str, at: int) -> tuple[str, int]:
             raise TraceQLError("invalid char escape")
 
 
-def parse_traceql(query: str) -> dict[str, str]:
-    """``{ span.a = "x" && span.b = "y" }`` (the only shape evaltrace sends) into terms."""
+def parse_traceql(query: str) -> dict[str, str | None]:
+    """``{ span.a = "x" && span.b = "y" }`` or ``{ span.a != nil }`` (the shapes evaltrace
+    sends) into terms; ``None`` stands for "any value"."""
     match = re.match(r"\{ ", query)
     if not match:
         raise TraceQLError("parse error at line 1, col 1: syntax error: expected {")
-    terms, i = {}, match.end()
+    terms: dict[str, str | None] = {}
+    i = match.end()
+    exists = re.compile(r"span\.([A-Za-z0-9_.]+) != nil \}").fullmatch(query, i)
+    if exists:  # existence: the attribute with any value (kept as a term of value None)
+        return {exists.group(1): None}
     while True:
         clause = re.compile(r"span\.([A-Za-z0-9_.]+) = ").match(query, i)
         if not clause:
@@ -225,6 +231,10 @@ def _string_attributes(span: Json) -> dict[str, str]:
     }
 
 
+def _matches(attributes: dict[str, str], terms: dict[str, str | None]) -> bool:
+    return all(k in attributes and v in (None, attributes[k]) for k, v in terms.items())
+
+
 class FakeTempo(_Fake):
     """Tempo's query frontend over the stored traces; ``loose`` makes search return every
     trace (a backend that over-matches) so client-side re-filtering is what is tested."""
@@ -236,7 +246,10 @@ class FakeTempo(_Fake):
         self.max_duration = max_duration
         self.loose = loose
         self.partial: dict[str, str] = {}  # hex trace id -> Tempo's message
-        self.searches: list[tuple[dict[str, str], int, int, int]] = []  # terms, start, end, limit
+        self.gone: set[str] = set()  # hex trace ids the search finds but the fetch does not
+        self.searches: list[
+            tuple[dict[str, str | None], int, int, int]
+        ] = []  # terms, start, end, limit
 
     def answer(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -254,7 +267,8 @@ class FakeTempo(_Fake):
         assert limit > 0 and int(params["spss"]) > 0
         if end <= start:
             return httpx.Response(
-                400, text=f"http parameter start must be before end. received start={start} end={end}"
+                400,
+                text=f"http parameter start must be before end. received start={start} end={end}",
             )
         if end - start > self.max_duration:
             hours = self.max_duration // 3600
@@ -272,9 +286,7 @@ class FakeTempo(_Fake):
         for trace in sorted(self.stored.values(), key=lambda t: -t.start_ns):
             if not start * 10**9 <= trace.start_ns <= end * 10**9:
                 continue
-            matched = [
-                s for s in trace.spans if _string_attributes(s).items() >= terms.items()
-            ]
+            matched = [s for s in trace.spans if _matches(_string_attributes(s), terms)]
             if matched or self.loose:
                 found.append((trace, matched or trace.spans[:1]))
         return httpx.Response(
@@ -303,7 +315,7 @@ class FakeTempo(_Fake):
     def _trace(self, trace_id: str) -> httpx.Response:
         assert re.fullmatch("[0-9a-f]{32}", trace_id), trace_id  # hex, as the API takes it
         trace = self.stored.get(trace_id)
-        if trace is None:
+        if trace is None or trace_id in self.gone:
             return httpx.Response(404, text="")
         body: Json = {
             "trace": {"resourceSpans": trace.resource_spans},
@@ -340,9 +352,7 @@ class FakeJaeger(_Fake):
         params = request.url.params
         low, high = params.get("query.start_time_min"), params.get("query.start_time_max")
         if not low or not high:
-            return self._error(
-                400, "query.start_time_min and query.start_time_max are required"
-            )
+            return self._error(400, "query.start_time_min and query.start_time_max are required")
         start, end = _rfc3339(low), _rfc3339(high)
         assert start.tzinfo is not None and start < end, (low, high)
         assert params["query.raw_traces"] == "true"

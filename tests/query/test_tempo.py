@@ -4,13 +4,16 @@ answered with OTLP/JSON of spans evaltrace itself wrote."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
@@ -45,7 +48,9 @@ def one_and_batch(run_id: str, n: int = 3) -> list[ReadableSpan]:
     """One ``log`` and one ``log_batch`` of ``n`` results (its own batch trace) in ``run_id``."""
 
     def log(tracker: evaltrace.OpenTelemetryExperimentTracker) -> None:
-        tracker.log({"judge": {"score": 1, "explanation": "é🚀"}}, "qa", {"id": "s0"}, run_id=run_id)
+        tracker.log(
+            {"judge": {"score": 1, "explanation": "é🚀"}}, "qa", {"id": "s0"}, run_id=run_id
+        )
         asyncio.run(
             tracker.log_batch(
                 [{"geval": {"score": i / 10}} for i in range(n)],
@@ -118,7 +123,7 @@ def test_windows_over_168h_are_split_and_cover_the_range() -> None:
     assert len(windows) == 3
     assert all(end - start <= WEEK for start, end in windows)
     assert windows[0][0] <= since.timestamp() and windows[-1][1] >= until.timestamp()
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))  # no gaps
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(windows))  # no gaps
     assert fake.searches[0][0] == {"eval.project": "p"}
 
 
@@ -177,6 +182,22 @@ def test_history_query_has_every_term() -> None:
     assert q == '{ span.eval.project = "p" && span.eval.dataset = "q\\"a" }'
 
 
+def test_history_of_every_project_selects_evaltrace_spans_only() -> None:
+    """No project: ``{ span.eval.run_id != nil }``, not ``{ }`` (every span of every service)."""
+    spans = one_and_batch("r")
+    provider = TracerProvider(resource=Resource({"service.name": "app"}))
+    app = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(app))
+    with provider.get_tracer("app").start_as_current_span("answer", attributes={"eval.x": "y"}):
+        pass
+    (app_trace,) = traces(app.get_finished_spans())
+    fake = FakeTempo([*traces(spans), app_trace])
+    rows = tempo(fake).project_results(HistoryFilter())
+    assert repr(rows) == repr(reference(spans).run_results("r"))
+    assert fake.requests[0].url.params["q"] == "{ span.eval.run_id != nil }"
+    assert f"/api/v2/traces/{app_trace.hex_id}" not in {r.url.path for r in fake.requests}
+
+
 def test_nothing_found_is_an_empty_list() -> None:
     """An empty search answer and a 404 from the search both mean no results."""
     assert tempo(FakeTempo()).run_results("r") == []
@@ -196,7 +217,7 @@ def test_a_client_error_carries_tempos_message_and_is_not_retried() -> None:
 
 
 def test_server_errors_are_retried_a_bounded_number_of_times() -> None:
-    """5xx answers are retried ``retries`` times: a passing one is absorbed, a lasting one raised."""
+    """5xx answers are retried ``retries`` times: a passing one absorbed, a lasting one raised."""
     spans = singles("r", 1)
     fake = FakeTempo(traces(spans))
     fake.replies.extend([httpx.Response(503, text="upstream unavailable")] * 2)
@@ -220,10 +241,16 @@ def test_connection_errors_are_retried_then_unavailable() -> None:
 def test_a_half_stored_batch_trace_is_incomplete() -> None:
     """A batch trace missing results, or its root, raises instead of returning part of a run."""
     spans = one_and_batch("r", n=5)
-    results = [s for s in spans if s.name == "evaltrace.result" and s.attributes.get("eval.batch.id")]
+    results = [
+        s
+        for s in spans
+        if s.name == "evaltrace.result" and (s.attributes or {}).get("eval.batch.id")
+    ]
     missing = {id(results[1]), id(results[3])}
     fake = FakeTempo(traces(spans, drop=lambda s: id(s) in missing))
-    with pytest.raises(IncompleteResultsError, match="holds 3 results but its batch span announces 5"):
+    with pytest.raises(
+        IncompleteResultsError, match="holds 3 results but its batch span announces 5"
+    ):
         tempo(fake).run_results("r")
     fake = FakeTempo(traces(spans, drop=lambda s: s.name == "evaltrace.batch"))
     with pytest.raises(IncompleteResultsError, match="root not stored"):
@@ -244,16 +271,9 @@ def test_a_trace_found_then_gone_is_incomplete() -> None:
     """A trace the search matched but the fetch cannot find is part of the run missing."""
     stored = traces(singles("r", 2))
     fake = FakeTempo(stored)
-    fake.replies.append(fake.answer(httpx.Request("GET", f"{URL}/api/search?" + _query("r"))))
-    del fake.stored[stored[0].hex_id]
+    fake.gone.add(stored[0].hex_id)
     with pytest.raises(IncompleteResultsError, match="matched the search but is gone"):
         tempo(fake).run_results("r")
-
-
-def _query(run_id: str) -> str:
-    now = int(time.time())
-    params = {"q": f'{{ span.eval.run_id = "{run_id}" }}', "start": now - 3600, "end": now + 60}
-    return str(httpx.QueryParams(params | {"limit": 1000, "spss": 1}))
 
 
 def test_duplicated_spans_count_once() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from .._exceptions import IncompleteResultsError
+from ..schema import ATTR_RUN_ID
 from ._base import SpanView
 from ._http import ClientOptions, HttpBackend
 from ._otlp_json import hex_id, span_views
@@ -26,10 +27,12 @@ def traceql(terms: Mapping[str, str]) -> str:
 
     Values are written as JSON strings without ASCII escaping: quotes, backslashes and control
     characters are escaped the way TraceQL (Go's ``strconv.Unquote``) reads them, so no value
-    can end the string early or widen the query.
+    can end the string early or widen the query. No terms select every evaltrace span.
     """
     clauses = [f"span.{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in terms.items()]
-    return "{ " + " && ".join(clauses) + " }"
+    # No terms (a history of every project): evaltrace's spans only, not ``{ }``, which matches
+    # every span of every service and would fetch each of their traces by id.
+    return "{ " + (" && ".join(clauses) or f"span.{ATTR_RUN_ID} != nil") + " }"
 
 
 class TempoQueryAdapter(SearchQueryAdapter):
