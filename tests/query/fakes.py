@@ -20,7 +20,7 @@ import copy
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -333,6 +333,10 @@ def _rfc3339(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _epoch_ns(moment: datetime) -> int:
+    return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) * 1000
+
+
 class FakeJaeger(_Fake):
     """Jaeger v2.13's ``/api/v3/traces`` over the stored traces: ``query.attributes`` ignored
     (every trace of the service in the window comes back), at most ``query.num_traces``."""
@@ -358,7 +362,7 @@ class FakeJaeger(_Fake):
         assert params["query.raw_traces"] == "true"
         limit = int(params["query.num_traces"])
         self.searches.append((start, end, limit))
-        lo_ns, hi_ns = int(start.timestamp() * 10**6) * 1000, int(end.timestamp() * 10**6) * 1000
+        lo_ns, hi_ns = _epoch_ns(start), _epoch_ns(end)
         found = [
             t
             for t in sorted(self.stored.values(), key=lambda t: -t.start_ns)

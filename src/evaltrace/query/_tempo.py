@@ -40,8 +40,9 @@ class TempoQueryAdapter(SearchQueryAdapter):
 
     A search that returns ``search_limit`` traces may have left some out: its window is halved
     (Tempo's unit is the second) until every window comes back short; a one-second window that
-    is still full raises ``IncompleteResultsError``. Not exercised against a live Tempo in this
-    project's CI: the Go module proxy here refuses Tempo's module (see docs/backends.md).
+    is still full raises ``IncompleteResultsError``. Tested offline against Tempo's documented
+    API (tests/query/test_tempo.py), not against a live Tempo: the Go module proxy here refuses
+    Tempo's module (see docs/backends.md; tests/backends/test_tempo_live.py runs on demand).
     """
 
     def __init__(
