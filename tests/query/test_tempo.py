@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -214,6 +214,13 @@ def test_a_client_error_carries_tempos_message_and_is_not_retried() -> None:
     assert info.value.status == 400
     assert info.value.message.startswith("range specified by start and end exceeds 1h0m0s.")
     assert len(fake.requests) == 1
+
+
+def test_a_tenants_shorter_max_duration_is_honoured_with_max_window() -> None:
+    """``max_window`` keeps every search within a tenant's lower ``max_search_duration``."""
+    fake = FakeTempo(traces(singles("r", 1)), max_duration=3600)
+    assert len(tempo(fake, max_window=timedelta(hours=1)).run_results("r")) == 1
+    assert len(fake.searches) == 7 * 24 and all(e - s <= 3600 for _, s, e, _ in fake.searches)
 
 
 def test_server_errors_are_retried_a_bounded_number_of_times() -> None:

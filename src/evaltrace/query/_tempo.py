@@ -17,8 +17,8 @@ from ._search import SearchQueryAdapter
 
 __all__ = ["TempoQueryAdapter", "traceql"]
 
-_MAX_WINDOW = 168 * 3600
-"""Tempo refuses a search whose ``end - start`` exceeds this many seconds (the query frontend's
+_MAX_WINDOW = timedelta(hours=168)
+"""Tempo refuses a search whose ``end - start`` exceeds this (the query frontend's
 ``max_duration``, 168h by default: "range specified by start and end exceeds 168h0m0s")."""
 
 
@@ -40,9 +40,13 @@ class TempoQueryAdapter(SearchQueryAdapter):
 
     A search that returns ``search_limit`` traces may have left some out: its window is halved
     (Tempo's unit is the second) until every window comes back short; a one-second window that
-    is still full raises ``IncompleteResultsError``. Tested offline against Tempo's documented
-    API (tests/query/test_tempo.py), not against a live Tempo: the Go module proxy here refuses
-    Tempo's module (see docs/backends.md; tests/backends/test_tempo_live.py runs on demand).
+    is still full raises ``IncompleteResultsError``. Searches span at most ``max_window``
+    (Tempo's ``max_duration``, or a tenant's lower ``max_search_duration``). Keep
+    ``search_limit`` at or below the querier's ``max_result_limit``: some Tempo versions cap a
+    larger limit silently, and a capped answer looks complete. Tested offline against Tempo's
+    documented API (tests/query/test_tempo.py), not against a live Tempo: the Go module proxy
+    here refuses Tempo's module (see docs/backends.md; tests/backends/test_tempo_live.py runs
+    on demand).
     """
 
     def __init__(
@@ -51,6 +55,7 @@ class TempoQueryAdapter(SearchQueryAdapter):
         *,
         search_limit: int = 1000,
         lookback: timedelta = timedelta(days=7),
+        max_window: timedelta = _MAX_WINDOW,
         headers: Mapping[str, str] | None = None,
         bearer_token: str | None = None,
         basic_auth: tuple[str, str] | None = None,
@@ -60,6 +65,7 @@ class TempoQueryAdapter(SearchQueryAdapter):
     ) -> None:
         self.search_limit = search_limit
         self.lookback = lookback
+        self.max_window = max(1, int(max_window.total_seconds()))  # Tempo's unit: the second
         self._http = HttpBackend(
             "Tempo",
             base_url,
@@ -104,13 +110,13 @@ class TempoQueryAdapter(SearchQueryAdapter):
     def _spans(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         query = traceql(terms)
         ids: set[str] = set()
-        # Whole seconds covering [start, end], walked back in windows of at most _MAX_WINDOW.
+        # Whole seconds covering [start, end], walked back in windows of at most max_window.
         # Rounding the end up by a whole second (int(end) + 1) made the default 168 h lookback
         # a 168 h + 1 s window, which Tempo refuses with a 400.
         low = math.floor(start.timestamp())
         high = max(math.ceil(end.timestamp()), low + 1)
         while low < high:
-            window_start = max(low, high - _MAX_WINDOW)
+            window_start = max(low, high - self.max_window)
             ids |= self._trace_ids(query, window_start, high)
             high = window_start
         return [span for trace_id in sorted(ids) for span in self._trace(trace_id)]
