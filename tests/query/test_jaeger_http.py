@@ -21,7 +21,7 @@ from evaltrace import (
 )
 
 from .fakes import FakeJaeger, traces
-from .test_tempo import SECRET, one_and_batch, reference, singles
+from .test_tempo import NASTY, SECRET, one_and_batch, reference, singles
 
 URL = "http://jaeger:16686"
 
@@ -50,6 +50,15 @@ def test_every_trace_of_the_service_is_filtered_exactly() -> None:
         datetime.fromisoformat(params[k]) for k in ("query.start_time_min", "query.start_time_max")
     )
     assert params["query.start_time_max"].endswith("Z") and start < end
+
+
+@pytest.mark.parametrize("run_id", list(NASTY), ids=[repr(k) for k in NASTY])
+def test_run_ids_are_sent_as_json_and_match_only_their_own(run_id: str) -> None:
+    """Quotes, backslashes, newlines and prefixes survive ``query.attributes`` and re-filtering."""
+    fake = FakeJaeger([t for other in NASTY for t in traces(singles(other, 1))])
+    (row,) = jaeger(fake).run_results(run_id)
+    assert row["run_id"] == run_id
+    assert json.loads(fake.requests[0].url.params["query.attributes"]) == {"eval.run_id": run_id}
 
 
 def test_a_full_search_halves_its_window_until_every_answer_is_short() -> None:
