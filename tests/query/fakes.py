@@ -15,6 +15,7 @@ wrote, validate each request the way the documented API does, and answer in its 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import re
@@ -41,6 +42,59 @@ def logged(log: Callable[[evaltrace.OpenTelemetryExperimentTracker], object]) ->
     with evaltrace.OpenTelemetryExperimentTracker("p", store=False, exporters=[memory]) as tracker:
         log(tracker)
     return list(memory.get_finished_spans())
+
+
+def reference(spans: Sequence[ReadableSpan]) -> evaltrace.InMemoryQueryAdapter:
+    """What the same spans read back as straight from memory: the expected answer."""
+    memory = InMemorySpanExporter()
+    memory.export(spans)
+    return evaltrace.InMemoryQueryAdapter(memory)
+
+
+def one_and_batch(run_id: str, n: int = 3) -> list[ReadableSpan]:
+    """One ``log`` and one ``log_batch`` of ``n`` results (its own batch trace) in ``run_id``."""
+
+    def log(tracker: evaltrace.OpenTelemetryExperimentTracker) -> None:
+        tracker.log(
+            {"judge": {"score": 1, "explanation": "é🚀"}}, "qa", {"id": "s0"}, run_id=run_id
+        )
+        asyncio.run(
+            tracker.log_batch(
+                [{"geval": {"score": i / 10}} for i in range(n)],
+                "qa",
+                [{"id": f"s{i + 1}", "nan": float("nan")} for i in range(n)],
+                run_id=run_id,
+            )
+        )
+
+    return logged(log)
+
+
+def singles(run_id: str, n: int) -> list[ReadableSpan]:
+    """``n`` single-result traces in ``run_id``."""
+
+    def log(tracker: evaltrace.OpenTelemetryExperimentTracker) -> None:
+        for i in range(n):
+            tracker.log({"i": i}, "paging", {"id": i}, run_id=run_id)
+
+    return logged(log)
+
+
+NASTY = {  # run id -> its TraceQL string literal, as Go's strconv.Unquote reads it back
+    'q"uote': r'"q\"uote"',
+    "back\\slash": r'"back\\slash"',
+    "new\nline": r'"new\nline"',
+    "tab\there": r'"tab\there"',
+    "nul\x00bell\x07": r'"nul\u0000bell\u0007"',
+    'a"} || { true': r'"a\"} || { true"',
+    "é🚀\u2028": '"é🚀\u2028"',
+    "run": '"run"',
+    "run-1": '"run-1"',
+}
+
+
+SECRET = "s3cr3t-Pa55"
+"""A credential that must never be shown (``dXNlcjpz`` starts its basic-auth base64)."""
 
 
 def _b64_to_hex(value: str) -> str:

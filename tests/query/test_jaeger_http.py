@@ -20,8 +20,7 @@ from evaltrace import (
     JaegerQueryAdapter,
 )
 
-from .fakes import FakeJaeger, traces
-from .test_tempo import NASTY, SECRET, one_and_batch, reference, singles
+from .fakes import NASTY, SECRET, FakeJaeger, one_and_batch, reference, singles, traces
 
 URL = "http://jaeger:16686"
 

@@ -3,16 +3,14 @@ answered with OTLP/JSON of spans evaltrace itself wrote."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import time
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -25,7 +23,7 @@ from evaltrace import (
     TempoQueryAdapter,
 )
 
-from .fakes import FakeTempo, logged, traces
+from .fakes import NASTY, SECRET, FakeTempo, one_and_batch, reference, singles, traces
 
 URL = "http://tempo:3200"
 WEEK = 168 * 3600
@@ -35,42 +33,6 @@ def tempo(fake: FakeTempo, url: str = URL, retries: int = 0, **kwargs: object) -
     """An adapter whose network is ``fake``; retries happen at once (backoff 0)."""
     options = evaltrace.ClientOptions(transport=fake.transport(), retries=retries, backoff=0)
     return TempoQueryAdapter(url, options=options, **kwargs)  # type: ignore[arg-type]
-
-
-def reference(spans: Sequence[ReadableSpan]) -> evaltrace.InMemoryQueryAdapter:
-    """What the same spans read back as straight from memory: the expected answer."""
-    memory = InMemorySpanExporter()
-    memory.export(spans)
-    return evaltrace.InMemoryQueryAdapter(memory)
-
-
-def one_and_batch(run_id: str, n: int = 3) -> list[ReadableSpan]:
-    """One ``log`` and one ``log_batch`` of ``n`` results (its own batch trace) in ``run_id``."""
-
-    def log(tracker: evaltrace.OpenTelemetryExperimentTracker) -> None:
-        tracker.log(
-            {"judge": {"score": 1, "explanation": "é🚀"}}, "qa", {"id": "s0"}, run_id=run_id
-        )
-        asyncio.run(
-            tracker.log_batch(
-                [{"geval": {"score": i / 10}} for i in range(n)],
-                "qa",
-                [{"id": f"s{i + 1}", "nan": float("nan")} for i in range(n)],
-                run_id=run_id,
-            )
-        )
-
-    return logged(log)
-
-
-def singles(run_id: str, n: int) -> list[ReadableSpan]:
-    """``n`` single-result traces in ``run_id``."""
-
-    def log(tracker: evaltrace.OpenTelemetryExperimentTracker) -> None:
-        for i in range(n):
-            tracker.log({"i": i}, "paging", {"id": i}, run_id=run_id)
-
-    return logged(log)
 
 
 def searches(fake: FakeTempo) -> list[httpx.Request]:
@@ -146,19 +108,6 @@ def test_a_full_one_second_window_raises() -> None:
     with pytest.raises(IncompleteResultsError, match="more than 2 traces in one second"):
         tempo(fake, search_limit=2).run_results("r")
     assert min(end - start for _, start, end, _ in fake.searches) == 1
-
-
-NASTY = {
-    'q"uote': r'"q\"uote"',
-    "back\\slash": r'"back\\slash"',
-    "new\nline": r'"new\nline"',
-    "tab\there": r'"tab\there"',
-    "nul\x00bell\x07": r'"nul\u0000bell\u0007"',
-    'a"} || { true': r'"a\"} || { true"',
-    "é🚀\u2028": '"é🚀\u2028"',
-    "run": '"run"',
-    "run-1": '"run-1"',
-}
 
 
 @pytest.mark.parametrize("run_id", list(NASTY), ids=[repr(k) for k in NASTY])
@@ -297,9 +246,6 @@ def test_another_runs_broken_trace_does_not_fail_this_run() -> None:
     broken = traces(other, drop=lambda s: s.name == "evaltrace.batch")
     fake = FakeTempo(traces(spans) + broken, loose=True)  # search answers with every trace
     assert repr(tempo(fake).run_results("r")) == repr(reference(spans).run_results("r"))
-
-
-SECRET = "s3cr3t-Pa55"
 
 
 @pytest.mark.parametrize(
