@@ -273,7 +273,7 @@ def test_credentials_never_appear_in_errors_or_reprs(
     """Bearer tokens, basic-auth and URL passwords are sent, but never shown in errors or reprs."""
     fake = FakeTempo()
     fake.replies.append(reply)
-    options = evaltrace.ClientOptions(transport=fake.transport(), retries=0, **kwargs)  # type: ignore[arg-type]
+    options = evaltrace.ClientOptions(transport=fake.transport(), retries=0, backoff=0, **kwargs)  # type: ignore[arg-type]
     adapter = TempoQueryAdapter(url, options=options)
     with pytest.raises(evaltrace.QueryError) as info:
         adapter.run_results("r")
