@@ -26,7 +26,9 @@ class ClientOptions:
 
     ``verify`` is on by default (a CA bundle path for private CAs, or an ``ssl.SSLContext``);
     ``transport`` replaces the network, e.g. ``httpx.MockTransport`` in tests; ``retries`` is
-    how many times an idempotent read is tried again after a connection error or a 5xx.
+    how many times an idempotent read is tried again after a connection error or a 5xx;
+    ``backoff`` the first wait between tries in seconds (doubling, jittered, at most 5 s apart),
+    ``0`` to retry at once (tests over a mock transport).
     """
 
     headers: Mapping[str, str] | None = None
@@ -35,6 +37,7 @@ class ClientOptions:
     verify: bool | str | ssl.SSLContext = True
     timeout: float = 30.0
     retries: int = 3
+    backoff: float = 0.2
     transport: httpx.BaseTransport | None = None
 
     def auth_headers(self) -> dict[str, str]:
@@ -52,7 +55,7 @@ class ClientOptions:
         return (
             f"ClientOptions(headers={shown}, bearer_token={'***' if self.bearer_token else None}, "
             f"basic_auth={'***' if self.basic_auth else None}, verify={self.verify!r}, "
-            f"timeout={self.timeout}, retries={self.retries})"
+            f"timeout={self.timeout}, retries={self.retries}, backoff={self.backoff})"
         )
 
 
@@ -65,13 +68,19 @@ class _Retryable(Exception):
 
 
 def retrying(options: ClientOptions, call: Callable[[], _T]) -> _T:
-    """Run ``call``; on ``_Retryable`` try again with jittered exponential backoff (0.2 s
-    doubling, at most 5 s apart, ``options.retries`` more times), then raise its error."""
+    """Run ``call``; on ``_Retryable`` try again with jittered exponential backoff
+    (``options.backoff`` doubling, at most 5 s apart, ``options.retries`` more times), then
+    raise its error."""
+    wait: tenacity.wait.wait_base = (
+        tenacity.wait_exponential_jitter(initial=options.backoff, max=5.0)
+        if options.backoff > 0
+        else tenacity.wait_none()  # the jitter alone would still sleep up to 1 s per retry
+    )
     try:
         result: _T = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Retryable),
             stop=tenacity.stop_after_attempt(options.retries + 1),
-            wait=tenacity.wait_exponential_jitter(initial=0.2, max=5.0),
+            wait=wait,
             reraise=True,
         )(call)
         return result

@@ -25,7 +25,8 @@ class SearchQueryAdapter(QueryAdapter):
     def _results(
         self, terms: dict[str, str], since: datetime | None, until: datetime | None, what: str
     ) -> list[ResultRecord]:
-        end = until or datetime.now(UTC) + timedelta(minutes=1)
+        # A whole second, so the default window is exactly ``lookback`` in Tempo's unit too.
+        end = until or (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)
         spans = unique(self._spans(terms, since or end - self.lookback, end))
         # Backends match loosely (as strings, or not at all): match again, exactly, here, and
         # judge completeness on the traces asked for only: a broken trace of another run (or
