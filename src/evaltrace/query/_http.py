@@ -72,7 +72,8 @@ def retrying(options: ClientOptions, call: Callable[[], _T]) -> _T:
     (``options.backoff`` doubling, at most 5 s apart, ``options.retries`` more times), then
     raise its error."""
     wait: tenacity.wait.wait_base = (
-        tenacity.wait_exponential_jitter(initial=options.backoff, max=5.0)
+        tenacity.wait_exponential(multiplier=options.backoff, max=5.0)
+        + tenacity.wait_random(0, options.backoff)
         if options.backoff > 0
         else tenacity.wait_none()  # the jitter alone would still sleep up to 1 s per retry
     )

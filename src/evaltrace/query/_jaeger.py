@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .._exceptions import IncompleteResultsError
+from .._exceptions import BackendResponseError, IncompleteResultsError
 from ._base import SpanView
 from ._http import ClientOptions, HttpBackend
 from ._jaeger_grpc import JaegerGrpc
@@ -86,6 +86,13 @@ class JaegerQueryAdapter(SearchQueryAdapter):
             "query.start_time_max": _rfc3339(end),
             "query.num_traces": self.search_depth,
             "query.raw_traces": "true",  # no clock-skew adjustment: values exactly as stored
+            # The same in the names newer Jaeger reads first (the snake_case ones are
+            # deprecated aliases, to be removed in v2.20); v2.13 ignores these.
+            "query.serviceName": self.service_name,
+            "query.startTimeMin": _rfc3339(start),
+            "query.startTimeMax": _rfc3339(end),
+            "query.searchDepth": self.search_depth,
+            "query.rawTraces": "true",
             # Honoured by Jaeger versions whose HTTP gateway maps it (v2.13 ignores it, so
             # results are always filtered again client-side).
             "query.attributes": json.dumps(terms, ensure_ascii=False),
@@ -100,7 +107,12 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         status, body = self._http.get_json("/api/v3/traces", self._http_params(terms, start, end))
         if status == 404:
             return []
-        return list(span_views(body.get("result", {}).get("resourceSpans", [])))
+        result = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(result, dict):
+            raise BackendResponseError(
+                "Jaeger", status, "the answer is not an OTLP/JSON trace list"
+            )
+        return list(span_views(result.get("resourceSpans") or []))
 
     def _collect(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         spans = self._search(terms, start, end)
