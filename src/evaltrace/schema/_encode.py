@@ -38,10 +38,12 @@ from ._names import (
     ATTR_SAMPLE_ID,
     ATTR_SCHEMA,
     ATTR_SEQ,
+    ERROR_TYPE,
     GEN_AI_EVALUATION_EXPLANATION,
     GEN_AI_EVALUATION_NAME,
     GEN_AI_EVALUATION_SCORE_LABEL,
     GEN_AI_EVALUATION_SCORE_VALUE,
+    GEN_AI_RESPONSE_ID,
     SAMPLE_ID_KEYS,
     SCHEMA_VERSION,
 )
@@ -135,6 +137,23 @@ def _event(node: dict[str, Any], path: str, score: float, max_string: int) -> di
     return event
 
 
+def _error_event(path: str, error: Any, max_string: int) -> dict[str, AttributeValue]:
+    """The evaluation event of a metric that failed to evaluate: ``error.type`` is the
+    error's ``type`` (or the ``Name`` of a ``"Name: message"`` string), low-cardinality."""
+    if isinstance(error, dict):
+        kind = error.get("type") or error.get("name") or "error"
+    elif isinstance(error, str):
+        head, sep, _ = error.partition(":")
+        kind = head if sep and head.isidentifier() else error
+    else:
+        kind = "error"
+    text = str(kind)
+    return {
+        GEN_AI_EVALUATION_NAME: path or "score",
+        ERROR_TYPE: text if len(text) <= max_string else text[:max_string],
+    }
+
+
 _EVENTS_ONLY, _ATTRIBUTES, _LEAVES = 0, 1, 2
 """What ``_Walk.node`` keeps of a dict's leaves: nothing (inside lists: a list is one flat
 leaf, but dicts in it still carry events), flat attributes, or the raw leaves (row-grouped
@@ -182,6 +201,10 @@ class _Walk:
                 double = _double(score)
                 if double is not None:
                     events.append(_event(node, path, double, self.max_string))
+        if self.with_events and "error" in node:
+            error = node["error"]
+            if error and not (scored and type(node["score"]) in (int, float)):
+                events.append(_error_event(path, error, self.max_string))
         keep = mode == _ATTRIBUTES
         if keep:  # hot: the names are built once per node, the counters kept local
             attributes, cap, omitted = self.attributes, self.cap, 0
@@ -227,8 +250,8 @@ class _Walk:
                     omitted += 1
                 else:
                     attributes[name] = value
-            elif mode == _LEAVES:
-                self.leaves[(f"{path}.{key}" if path else key) or "value"] = child
+            elif mode == _LEAVES:  # a taken path keeps its first leaf, as attributes do
+                self.leaves.setdefault((f"{path}.{key}" if path else key) or "value", child)
         if keep:
             self.omitted += omitted
 
@@ -263,17 +286,29 @@ class _Walk:
         return flat
 
 
-def _metric_attributes(flat: dict[str, Any], limits: Limits) -> tuple[dict[str, Any], int]:
-    attributes: dict[str, Any] = {}
-    omitted = 0
+def _metric_attributes(
+    flat: dict[str, Any], result: Any, limits: Limits, total: int | None = None
+) -> tuple[dict[str, Any], int]:
+    """The flat attributes of ``flat``'s leaves under the cap; when they do not all fit,
+    scores, pass/fail booleans and labels go first (``_scores``), so that a failing sample
+    stays searchable however many config leaves a result carries. ``total`` is the number
+    of leaves the walk saw (collisions included), for the omitted count."""
     max_string = limits.max_metric_string
-    for path, leaf in flat.items():
-        value = _flat_value(leaf, max_string)
-        if value is None or len(attributes) >= limits.max_metric_attributes:
-            omitted += 1
-        else:
-            attributes[ATTR_METRIC_PREFIX + path] = value
-    return attributes, omitted
+    candidates = [
+        (path, value)
+        for path, leaf in flat.items()
+        if (value := _flat_value(leaf, max_string)) is not None
+    ]
+    cap = limits.max_metric_attributes
+    if len(candidates) > cap:
+        from .._scores import score_paths  # the rare path; _scores imports this package
+
+        scores = score_paths(result)
+        candidates = [c for c in candidates if c[0] in scores] + [
+            c for c in candidates if c[0] not in scores
+        ]
+    attributes = {ATTR_METRIC_PREFIX + path: value for path, value in candidates[:cap]}
+    return attributes, (len(flat) if total is None else total) - len(attributes)
 
 
 def walk_result(
@@ -287,6 +322,11 @@ def walk_result(
     try:
         if kind is dict:
             walk.node(value, "", _ATTRIBUTES, 0)
+            if walk.omitted and len(walk.attributes) >= walk.cap:  # the cap was hit
+                attributes, omitted = _metric_attributes(
+                    flatten(value), value, limits, len(walk.attributes) + walk.omitted
+                )
+                return attributes, omitted, walk.events, walk.finite
             return walk.attributes, walk.omitted, walk.events, walk.finite
         if kind is list:
             flat = walk.merged_leaves(value)
@@ -297,7 +337,7 @@ def walk_result(
             raise NotPlainError
     except RecursionError:
         raise NotPlainError from None
-    attributes, omitted = _metric_attributes(flat, limits)
+    attributes, omitted = _metric_attributes(flat, value, limits)
     return attributes, omitted, walk.events, walk.finite
 
 
@@ -363,6 +403,11 @@ def encode_result(
     data = unwrap(data)
     data_json = dumps(data, "data", row)
     sample_id = sample_id_of(data, data_json)
+    if events and type(data) is dict:
+        response_id = data.get("response_id", data.get(GEN_AI_RESPONSE_ID))
+        if isinstance(response_id, str) and response_id:
+            for event in events:
+                event[GEN_AI_RESPONSE_ID] = response_id
     attributes[ATTR_RESULT] = result_json
     attributes[ATTR_DATA] = data_json
     attributes.update(shared)
