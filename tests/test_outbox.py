@@ -139,9 +139,11 @@ def test_memory_only_drops_are_counted(tmp_path: Path, monkeypatch: pytest.Monke
     for i in range(30):
         tracker.log({"m": i}, "qa", {"id": i})
     stats = tracker.stats
-    assert stats.spans_dropped["queue_full"] == 20 and stats.spans_pending == 10
+    assert stats.spans_pending <= 10  # the bound holds, whatever is in flight
+    assert stats.spans_dropped["queue_full"] + stats.spans_pending == 30
     tracker.close(timeout=0.2)
-    assert tracker.stats.spans_dropped == {"queue_full": 20, "shutdown": 10}
+    dropped = tracker.stats.spans_dropped
+    assert dropped["queue_full"] >= 20 and sum(dropped.values()) == 30
 
 
 def test_the_outbox_is_bounded(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -159,7 +159,7 @@ class Forwarder:
 
     def _drop_oldest_over_bound(self) -> None:
         dropped = 0
-        while self._queued > self._memory_spans and self._queue:
+        while self._queued + self._busy > self._memory_spans and self._queue:
             _, (spans, _) = self._queue.popitem(last=False)
             self._queued -= len(spans)
             dropped += len(spans)

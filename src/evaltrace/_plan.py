@@ -16,7 +16,16 @@ from opentelemetry.trace import SpanContext, format_span_id, format_trace_id
 
 from . import _capture
 from ._codec import dumps, loads, unwrap
-from .schema import ATTR_SAMPLE_ID, EncodedResult, Limits, encode_result
+from ._context import parse_traceparent
+from ._validate import where
+from .schema import (
+    ATTR_LINK_SPAN_ID,
+    ATTR_LINK_TRACE_ID,
+    ATTR_SAMPLE_ID,
+    EncodedResult,
+    Limits,
+    encode_result,
+)
 from .schema import call_attributes as _call_attributes
 
 __all__ = ["Content", "Plan", "Row", "encode_row", "plan_call"]
@@ -42,6 +51,8 @@ class Row:
     row: int | None
     result_json: str
     data_json: str
+    link: SpanContext | None
+    """The row's own ``traceparent``, else the call's link."""
 
 
 @dataclass(slots=True)
@@ -125,10 +136,16 @@ def plan_call(
     for i, (result, row_data) in enumerate(zip(results, data, strict=True)):
         seq = next(_SEQ)
         index = None if single else i
+        row_link = link
+        if isinstance(row_data, Mapping) and "traceparent" in row_data:
+            row_link = parse_traceparent(row_data, where("data.traceparent", index))
         encoded, result_json, data_json = encode_row(
             result, row_data, shared=shared, seq=seq, row=index, limits=limits, content=content
         )
-        rows.append(Row(encoded, time.time_ns(), seq, index, result_json, data_json))
+        if row_link is not link and row_link is not None:
+            encoded.attributes[ATTR_LINK_TRACE_ID] = format_trace_id(row_link.trace_id)
+            encoded.attributes[ATTR_LINK_SPAN_ID] = format_span_id(row_link.span_id)
+        rows.append(Row(encoded, time.time_ns(), seq, index, result_json, data_json, row_link))
     return Plan(
         project_name, run_id, dataset_name, rows, link, batch_id, metadata_json, context_json
     )

@@ -8,7 +8,6 @@ first send (which is what lets readers de-duplicate).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry import context as otel_context
@@ -23,6 +22,8 @@ from ._codec import loads
 from ._plan import Content, Plan, encode_row
 from .schema import (
     ATTR_DATA,
+    ATTR_LINK_SPAN_ID,
+    ATTR_LINK_TRACE_ID,
     ATTR_RESULT,
     BATCH_SPAN,
     EVALUATION_EVENT,
@@ -56,14 +57,11 @@ class Emitted:
 
 
 def _result_span(
-    tracer: trace.Tracer,
-    plan: Plan,
-    index: int,
-    parent: otel_context.Context,
-    links: Sequence[Link],
-    out: Emitted,
+    tracer: trace.Tracer, plan: Plan, index: int, parent: otel_context.Context, out: Emitted
 ) -> ReadableSpan:
+    """One result span, linked (every one, not only a batch's root) to its row's app span."""
     row = plan.rows[index]
+    links = [Link(row.link)] if row.link else []
     span = tracer.start_span(
         RESULT_SPAN,
         context=parent,
@@ -88,6 +86,9 @@ def _result_span(
             row.encoded.sample_id,
             row.result_json,
             row.data_json,
+            (format_trace_id(row.link.trace_id), format_span_id(row.link.span_id))
+            if row.link
+            else None,
         )
     )
     out.omitted_attributes += row.encoded.omitted_attributes
@@ -121,7 +122,7 @@ def emit(tracer: trace.Tracer, plan: Plan, *, chunk: int, resource_json: str) ->
         )
     )
     if plan.batch_id is None:
-        _result_span(tracer, plan, 0, _ROOT, links, out)
+        _result_span(tracer, plan, 0, _ROOT, out)
         return out
     for start in range(0, total, chunk):
         size = min(chunk, total - start)
@@ -144,7 +145,7 @@ def emit(tracer: trace.Tracer, plan: Plan, *, chunk: int, resource_json: str) ->
         )
         parent = trace.set_span_in_context(root, _ROOT)
         for index in range(start, start + size):
-            _result_span(tracer, plan, index, parent, (), out)
+            _result_span(tracer, plan, index, parent, out)
         end_ns = max(plan.rows[start + size - 1].start_ns + INSTANT_NS, first.start_ns)
         root.end(end_time=end_ns)
         ctx = root.get_span_context()
@@ -216,6 +217,9 @@ class Rebuilder:
                 )
             )
         for row in stored.results:
+            row_link = (
+                [Link(_context(int(row.link[0], 16), int(row.link[1], 16)))] if row.link else []
+            )
             encoded, _, _ = encode_row(
                 loads(row.result_json),
                 loads(row.data_json),
@@ -228,6 +232,10 @@ class Rebuilder:
             if self._content.mode == _capture.ALL:  # the stored text, byte for byte
                 encoded.attributes[ATTR_RESULT] = row.result_json
                 encoded.attributes[ATTR_DATA] = row.data_json
+            if row.link and row.link != call.link:
+                encoded.attributes[ATTR_LINK_TRACE_ID], encoded.attributes[ATTR_LINK_SPAN_ID] = (
+                    row.link
+                )
             spans.append(
                 ReadableSpan(
                     RESULT_SPAN,
@@ -238,7 +246,7 @@ class Rebuilder:
                     events=[
                         Event(EVALUATION_EVENT, event, row.start_ns) for event in encoded.events
                     ],
-                    links=links if parent is None else (),
+                    links=row_link,
                     start_time=row.start_ns,
                     end_time=row.end_ns,
                     instrumentation_scope=_SCOPE,

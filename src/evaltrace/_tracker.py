@@ -470,6 +470,14 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self.flush()
         return self._reader().iter_run_results(run_id)
 
+    def get_linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """Every evaluation (of any run) linked to the application trace ``trace_id`` (hex), or
+        to its span ``span_id``: from a request's trace to how it was judged."""
+        text_arg("trace_id", trace_id)
+        text_arg("span_id", span_id, optional=True)
+        self.flush()
+        return self._reader().linked_results(trace_id, span_id)
+
     def get_experiment_history(self, **kwargs: Any) -> list[dict[str, Any]]:
         """One summary per run, newest first.
 

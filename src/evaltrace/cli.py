@@ -421,3 +421,20 @@ def report(
     with click.open_file(output, "w", encoding="utf-8", atomic=True) as out:
         out.write(html)
     click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("trace_id")
+@click.option("--span", "span_id", metavar="SPAN_ID", help="Only results linked to this span.")
+@json_option
+@store_option
+def linked(trace_id: str, span_id: str | None, as_json: bool, store: str | None) -> None:
+    """List the evaluations (of any run) linked to the application trace TRACE_ID."""
+    with _reader(store) as reader:
+        rows = reader.linked_results(trace_id, span_id)
+    if as_json:
+        click.echo("".join(export_lines(rows, "jsonl")), nl=False)
+    elif rows:
+        click.echo(results_table(rows))
+    else:
+        raise click.ClickException(f"no results are linked to trace {trace_id}")

@@ -88,6 +88,11 @@ class QueryAdapter(ABC):
         """``run_results`` as a stream; adapters that can page override it."""
         return iter(self.run_results(run_id))
 
+    def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """Every result (of any run) linked to the application trace ``trace_id`` (or to its
+        span ``span_id``), in logging order: from an app trace to its evaluations."""
+        raise NotImplementedError(f"{type(self).__name__} cannot find results by their link")
+
     @abstractmethod
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Results of every run that may match ``filters`` (a superset is fine)."""

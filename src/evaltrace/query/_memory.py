@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import format_span_id, format_trace_id
 
 from .._types import ResultRecord
-from ..schema import query_terms
+from ..schema import ATTR_LINK_SPAN_ID, ATTR_LINK_TRACE_ID, query_terms
 from ._base import QueryAdapter, SpanView, decode_spans, unique
 from ._filter import HistoryFilter
 
@@ -44,6 +44,13 @@ class InMemoryQueryAdapter(QueryAdapter):
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Decode the run's spans from memory."""
         return decode_spans(unique(self._views(query_terms(run_id=run_id))))
+
+    def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """Decode the result spans whose ``eval.link.*`` names the app span."""
+        terms = {ATTR_LINK_TRACE_ID: trace_id.lower()}
+        if span_id is not None:
+            terms[ATTR_LINK_SPAN_ID] = span_id.lower()
+        return decode_spans(unique(self._views(terms)))
 
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Decode every result span of the project."""

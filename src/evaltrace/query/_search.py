@@ -6,7 +6,7 @@ from abc import abstractmethod
 from datetime import UTC, datetime, timedelta
 
 from .._types import ResultRecord
-from ..schema import query_terms
+from ..schema import ATTR_LINK_SPAN_ID, ATTR_LINK_TRACE_ID, query_terms
 from ._base import QueryAdapter, SpanView, check_complete, decode_spans, unique
 from ._filter import HistoryFilter
 
@@ -39,6 +39,13 @@ class SearchQueryAdapter(QueryAdapter):
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run within ``lookback``."""
         return self._results(query_terms(run_id=run_id), None, None, f"run {run_id!r}")
+
+    def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """Results whose ``eval.link.*`` names the app trace (and span), within ``lookback``."""
+        terms = {ATTR_LINK_TRACE_ID: trace_id.lower()}
+        if span_id is not None:
+            terms[ATTR_LINK_SPAN_ID] = span_id.lower()
+        return self._results(terms, None, None, f"trace {trace_id}")
 
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Every result of the project (and dataset) in the filter's time window."""

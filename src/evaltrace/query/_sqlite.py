@@ -48,6 +48,12 @@ class SQLiteQueryAdapter(QueryAdapter):
             return iter(())
         return self._store.iter_run(run_id)
 
+    def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """One indexed query on the results' link columns."""
+        if not Path(self.path).is_file():
+            return []
+        return list(self._store.iter_linked(trace_id, span_id))
+
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run in logging order."""
         return list(self.iter_run_results(run_id))

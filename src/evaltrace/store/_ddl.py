@@ -62,9 +62,13 @@ CREATE TABLE IF NOT EXISTS results (
     row INTEGER,
     sample_id TEXT NOT NULL,
     result TEXT NOT NULL,
-    data TEXT NOT NULL
+    data TEXT NOT NULL,
+    link_trace_id TEXT,
+    link_span_id TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS results_by_span ON results (trace_id, span_id);
+CREATE INDEX IF NOT EXISTS results_by_link ON results (link_trace_id, link_span_id)
+    WHERE link_trace_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS results_by_run ON results (run_id, id);
 CREATE TABLE IF NOT EXISTS batch_roots (
     trace_id BLOB NOT NULL,

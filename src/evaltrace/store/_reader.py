@@ -20,15 +20,12 @@ __all__ = ["RunRow", "StoreReader"]
 
 _PAGE = 2000
 
-_RUN_PAGE = """
-SELECT id, call_id, trace_id, span_id, start_ns, sample_id,
-       '{"r":' || result || ',"d":' || data || '}'
-FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?
-"""
-_CALL = """
-SELECT project_name, dataset_name, metadata, context, link_trace_id, link_span_id
-FROM calls WHERE id = ?
-"""
+_COLUMNS = """id, call_id, trace_id, span_id, start_ns, sample_id,
+       '{"r":' || result || ',"d":' || data || '}', link_trace_id, link_span_id, run_id"""
+_RUN_PAGE = f"SELECT {_COLUMNS} FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
+_LINKED_PAGE = f"""SELECT {_COLUMNS} FROM results
+WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id > ? ORDER BY id LIMIT ?"""
+_CALL = "SELECT project_name, dataset_name, metadata, context FROM calls WHERE id = ?"
 
 RunRow = tuple[str, str, str, int, int, int, str]
 """run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata JSON."""
@@ -46,26 +43,40 @@ class StoreReader:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def iter_run(self, run_id: str) -> Iterator[ResultRecord]:
-        """Every result of ``run_id`` in logging order, one page in memory at a time."""
+    def _decoded(self, sql: str, params: tuple[Any, ...], what: str) -> Iterator[ResultRecord]:
+        """Result dicts of a keyset-paged query (``params`` end with the last id and the page
+        size, which this fills in)."""
         calls: dict[int, tuple[Any, ...]] = {}
         after = 0
         while True:
-            rows = self._page(_RUN_PAGE, (run_id, after, _PAGE))
-            for row_id, call_id, trace_id, span_id, start_ns, sample_id, payload in rows:
+            rows = self._page(sql, (*params, after, _PAGE))
+            for (
+                row_id,
+                call_id,
+                trace_id,
+                span_id,
+                start_ns,
+                sample_id,
+                payload,
+                link_t,
+                link_s,
+                run,
+            ) in rows:
                 call = calls.get(call_id)
                 if call is None:
                     (call,) = self._page(_CALL, (call_id,))
-                    calls = {call_id: call}  # calls are contiguous: keep one
+                    if len(calls) > 64:
+                        calls.clear()
+                    calls[call_id] = call
                 try:
                     decoded = loads(payload)
                 except (ValueError, RecursionError) as exc:
                     raise QueryError(
-                        f"{self.path}: result {row_id} of run {run_id!r} cannot be decoded "
+                        f"{self.path}: result {row_id} of {what} cannot be decoded "
                         f"({type(exc).__name__}); the store's other results are unaffected"
                     ) from exc
                 yield result_dict(
-                    run_id=run_id,
+                    run_id=run,
                     project_name=call[0],
                     dataset_name=call[1],
                     evaluation_result=decoded["r"],
@@ -76,11 +87,23 @@ class StoreReader:
                     start_ns=start_ns,
                     trace_id=trace_id.hex(),
                     span_id=span_id.hex(),
-                    link=link_dict(call[4], call[5]),
+                    link=link_dict(link_t, link_s),
                 )
             if len(rows) < _PAGE:
                 return
             after = rows[-1][0]
+
+    def iter_run(self, run_id: str) -> Iterator[ResultRecord]:
+        """Every result of ``run_id`` in logging order, one page in memory at a time."""
+        return self._decoded(_RUN_PAGE, (run_id,), f"run {run_id!r}")
+
+    def iter_linked(self, trace_id: str, span_id: str | None) -> Iterator[ResultRecord]:
+        """Every result (of any run) linked to the application trace, or to one of its spans."""
+        return self._decoded(
+            _LINKED_PAGE,
+            (trace_id.lower(), span_id and span_id.lower(), span_id and span_id.lower()),
+            f"trace {trace_id}",
+        )
 
     def iter_evaluations(self, run_id: str) -> Iterator[Any]:
         """The decoded ``evaluation_result`` of every result of a run (what history needs);

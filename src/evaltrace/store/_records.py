@@ -36,6 +36,8 @@ class ResultRow:
     sample_id: str
     result_json: str
     data_json: str
+    link: tuple[str, str] | None = None
+    """Hex (trace id, span id) of the application span this result is linked to."""
 
 
 @dataclass(slots=True)

@@ -31,7 +31,7 @@ INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_t
 """
 _INSERT_RESULT = """
 INSERT INTO results (call_id, run_id, trace_id, span_id, parent_span_id, start_ns, end_ns, seq,
-    row, sample_id, result, data) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+    row, sample_id, result, data, link_trace_id, link_span_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 """
 _INSERT_ROOT = """
 INSERT INTO batch_roots (trace_id, span_id, call_id, chunk_start, chunk_size, start_ns, end_ns)
@@ -132,6 +132,8 @@ class StoreWriter:
                             r.sample_id,
                             r.result_json,
                             r.data_json,
+                            r.link[0] if r.link else None,
+                            r.link[1] if r.link else None,
                         )
                         for r in results
                     ],
@@ -222,7 +224,7 @@ class StoreWriter:
             trace = StoredTrace(outbox_id, int.from_bytes(trace_blob, "big"), call)
             for r in conn.execute(
                 "SELECT span_id, parent_span_id, start_ns, end_ns, seq, row, sample_id, result, "
-                "data FROM results WHERE trace_id = ? ORDER BY id",
+                "data, link_trace_id, link_span_id FROM results WHERE trace_id = ? ORDER BY id",
                 (trace_blob,),
             ):
                 trace.results.append(
@@ -230,7 +232,14 @@ class StoreWriter:
                         trace.trace_id,
                         int.from_bytes(r[0], "big"),
                         None if r[1] is None else int.from_bytes(r[1], "big"),
-                        *r[2:],
+                        r[2],
+                        r[3],
+                        r[4],
+                        r[5],
+                        r[6],
+                        r[7],
+                        r[8],
+                        (r[9], r[10]) if r[9] and r[10] else None,
                     )
                 )
             root = conn.execute(
