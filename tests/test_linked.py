@@ -85,9 +85,10 @@ def test_the_memory_adapter_finds_linked_results_too() -> None:
 
 
 def test_a_bad_traceparent_in_a_row_names_the_row(store_path: Path) -> None:
-    """An unparsable traceparent is refused, naming data (row i).traceparent; nothing stored."""
+    """An unparsable traceparent is refused, naming the field and row; nothing stored."""
     with Tracker("p", store=store_path) as tracker:
-        with pytest.raises(evaltrace.InvalidInputError, match=r"data\.traceparent \(row 1\): not a W3C traceparent"):
+        refused = r"data\.traceparent \(row 1\): not a W3C traceparent"
+        with pytest.raises(evaltrace.InvalidInputError, match=refused):
             tracker.log_batch_sync(
                 [{"m": 1}] * 2, "qa", [_row(0), {"traceparent": "nope"}], run_id="r"
             )
