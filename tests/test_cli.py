@@ -227,7 +227,7 @@ def test_big_export_shows_progress_on_stderr_only(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A large export reports progress on stderr and leaves stdout exactly the data."""
-    monkeypatch.setattr("evaltrace.cli.PROGRESS_FROM", 1)
+    monkeypatch.setattr("evaltrace.cli.PROGRESS_EVERY", 1)
     out = cli(store, "export", "run-a", "--format", "jsonl")
     assert "exporting run-a" in out.stderr
     assert [json.loads(line) for line in out.stdout.splitlines()] == library_results(store, "run-a")

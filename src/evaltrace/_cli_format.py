@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ._compare import Comparison, MetricDelta
@@ -146,11 +146,13 @@ def results_table(
     width: int | None = None,
     metrics: Sequence[str] = (),
     limit: int | None = RESULTS_LIMIT,
+    total: int | None = None,
 ) -> str:
     """The first ``limit`` results, one line each: index, sample id and as many scores as
-    fit ``width`` (numbers, pass/fail booleans, labels; never config leaves)."""
+    fit ``width`` (numbers, pass/fail booleans, labels; never config leaves). ``total`` is
+    the run's size when ``results`` holds only its first ones (a streamed read)."""
     shown = results[:limit] if limit else results
-    scores = [score_paths(r["evaluation_result"]) for r in results]
+    scores = [score_paths(r["evaluation_result"]) for r in shown]
     paths = list(dict.fromkeys(path for row in scores for path in row))
     paths = order_scores([p for p in paths if not metrics or matches_any(p, metrics)])
     fixed: list[tuple[str, Sequence[Any]]] = [
@@ -164,7 +166,7 @@ def results_table(
     return (
         table(headers, rows)
         + _hidden(hidden, "score columns", "see --metrics or --json")
-        + _hidden(len(results) - len(shown), "results", "--limit 0 shows all")
+        + _hidden((total or len(results)) - len(shown), "results", "--limit 0 shows all")
     )
 
 
@@ -261,23 +263,32 @@ def _csv_value(value: Any) -> str:
     return value if isinstance(value, str) else to_json(value, indent=None)
 
 
-def export_lines(results: Sequence[Mapping[str, Any]], fmt: str) -> Iterator[str]:
-    """Lines of an export, each ending in a newline.
+def export_lines(
+    results: Iterable[Mapping[str, Any]],
+    fmt: str,
+    again: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
+) -> Iterator[str]:
+    """Lines of an export, each ending in a newline, produced as ``results`` streams by.
 
     ``jsonl``: each result dict as one JSON line. ``csv``: a header, then one row per result:
     the ``CSV_COLUMNS``, every flattened metric (union over the run, first-seen order), then
     ``data`` and ``metadata`` as JSON. A metric named like a fixed column gets ``metric.``.
+    The header needs every path first: with ``again`` (a fresh stream of the same results)
+    that is one pass to collect the paths and one to write, in bounded memory.
     """
     if fmt == "jsonl":
         for result in results:
             yield to_json(result, indent=None) + "\n"
         return
-    flat = [flatten(r["evaluation_result"]) for r in results]
-    paths = list(dict.fromkeys(path for row in flat for path in row))
+    if again is None:
+        results = list(results)
+        again = lambda: results  # noqa: E731
+    paths = list(dict.fromkeys(path for r in results for path in flatten(r["evaluation_result"])))
     fixed = {*CSV_COLUMNS, "data", "metadata"}
     names = [f"metric.{p}" if p in fixed else p for p in paths]
     yield _csv_line([*CSV_COLUMNS, *names, "data", "metadata"])
-    for result, row in zip(results, flat, strict=True):
+    for result in again():
+        row = flatten(result["evaluation_result"])
         yield _csv_line(
             [
                 *(str(result[column]) for column in CSV_COLUMNS),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import sys
@@ -31,8 +32,8 @@ __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PROGRESS_FROM = 5000
-"""Exports of at least this many results show a progress bar on stderr."""
+PROGRESS_EVERY = 50_000
+"""An export says how far it got on stderr every this many lines."""
 
 
 def store_option(f: F) -> F:
@@ -78,6 +79,17 @@ def _reader(store: str | None) -> Iterator[SQLiteQueryAdapter]:
         raise click.ClickException(str(exc)) from exc
     except sqlite3.Error as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
+
+
+def _streamed(reader: SQLiteQueryAdapter, run_id: str) -> Iterator[ResultRecord]:
+    """The run's results as a stream; an unknown run is an error before the first line."""
+    stream = reader.iter_run_results(run_id)
+    first = next(stream, None)
+    if first is None:
+        raise click.ClickException(
+            f"no results for run {run_id!r} in {reader.path} (`evaltrace runs` lists the runs)"
+        )
+    return itertools.chain([first], stream)
 
 
 def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
@@ -178,11 +190,14 @@ def results(
     dict as one JSON line, every result, as `export --format jsonl` does.
     """
     with _reader(store) as reader:
-        rows = _run_results(reader, run_id)
-    if as_json:
-        click.echo("".join(export_lines(rows, "jsonl")), nl=False)
-    else:
-        click.echo(results_table(rows, terminal_width(), metrics, limit))
+        stream = _streamed(reader, run_id)
+        if as_json:
+            for line in export_lines(stream, "jsonl"):
+                click.echo(line, nl=False)
+            return
+        shown = list(itertools.islice(stream, limit) if limit else stream)
+        total = len(shown) + sum(1 for _ in stream)  # counted as they stream by, not kept
+    click.echo(results_table(shown, terminal_width(), metrics, limit, total=total))
 
 
 @main.command()
@@ -277,16 +292,14 @@ def export(run_id: str, fmt: str, output: str | None, store: str | None) -> None
     qa.token_f1.score), then data and metadata as JSON.
     """
     with _reader(store) as reader:
-        rows = _run_results(reader, run_id)
-    bar = click.progressbar(
-        export_lines(rows, fmt),
-        length=len(rows) + (1 if fmt == "csv" else 0),
-        label=f"exporting {run_id}",
-        hidden=len(rows) < PROGRESS_FROM,
-        file=sys.stderr,
-    )
-    with click.open_file(output or "-", "w", encoding="utf-8", atomic=bool(output)) as out, bar:
-        out.writelines(bar)
+        lines = export_lines(
+            _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
+        )
+        with click.open_file(output or "-", "w", encoding="utf-8", atomic=bool(output)) as out:
+            for count, line in enumerate(lines, 1):  # streamed: memory stays bounded
+                out.write(line)
+                if count % PROGRESS_EVERY == 0:
+                    click.echo(f"exporting {run_id}: {count} lines", err=True)
 
 
 @main.command()
