@@ -470,6 +470,20 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self.flush()
         return self._reader().iter_run_results(run_id)
 
+    def results_dataframe(self, run_id: str) -> Any:
+        """``iter_run_results`` as a pandas DataFrame: ids, time, one column per score, data and
+        metadata (needs ``evaltrace[pandas]``)."""
+        from ._frames import results_frame
+
+        return results_frame(self.iter_run_results(run_id))
+
+    def history_dataframe(self, **kwargs: Any) -> Any:
+        """``get_experiment_history(**kwargs)`` as a pandas DataFrame, one row per run, one
+        ``<metric>.<stat>`` column per statistic (needs ``evaltrace[pandas]``)."""
+        from ._frames import history_frame
+
+        return history_frame(self.get_experiment_history(**kwargs))  # type: ignore[arg-type]
+
     def get_linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Every evaluation (of any run) linked to the application trace ``trace_id`` (hex), or
         to its span ``span_id``: from a request's trace to how it was judged."""
