@@ -11,7 +11,7 @@ PEERS_VENV := benchmarks/.venv-peers
 GLLM_VENV := .venv-gllm
 GLLM_EVALS := gllm-evals-binary[deepeval]==0.1.41
 
-.PHONY: help install demo test test-gllm peers unit lint bench clean chromium vendor-uplot
+.PHONY: help install demo test test-gllm test-pythons peers unit lint bench clean chromium vendor-uplot
 
 ## help: this list
 help:
@@ -76,6 +76,24 @@ $(GLLM_VENV)/.installed: pyproject.toml
 test-gllm: $(GLLM_VENV)/.installed
 	$(GLLM_VENV)/bin/python -m pytest -m gllm tests/integrations
 
+## test-pythons: the unit suite on every other supported Python (pyenv: PYTHONS="3.12 3.13")
+PYTHONS ?= 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+test-pythons:
+	@for v in $(PYTHONS); do \
+	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v.*/bin/python 2>/dev/null | sort -V | tail -n 1); \
+	  if [ -z "$$py" ]; then py=$$(command -v python$$v || true); fi; \
+	  if [ -z "$$py" ]; then \
+	    if [ "$$CI" = true ]; then echo "Python $$v not found (pyenv or python$$v)" >&2; exit 1; fi; \
+	    echo "Python $$v not found: skipped"; continue; fi; \
+	  venv=.venv-py$$v; \
+	  if [ ! -f $$venv/.installed ] || [ pyproject.toml -nt $$venv/.installed ]; then \
+	    $$py -m venv $$venv && $$venv/bin/python -m pip install -q --upgrade pip && \
+	    $$venv/bin/python -m pip install -q -e '.[dev,ui]' && touch $$venv/.installed || exit 1; fi; \
+	  echo "== Python $$v ($$py)"; \
+	  $$venv/bin/python -m pytest -q -m "not backends and not gllm and not slow" -p no:cacheprovider || exit 1; \
+	done
+
 ## test: lint, the gllm-evals bridge, Chromium, build the backends (when Go is present), the whole suite
 test: install lint test-gllm chromium
 	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends; \
@@ -90,6 +108,6 @@ bench: install peers
 
 ## clean: build and test leftovers (venvs, caches); never ./.evaltrace, which holds your runs
 clean:
-	rm -rf $(VENV) $(PEERS_VENV) $(GLLM_VENV) .pytest_cache .mypy_cache .ruff_cache tests/ui/artifacts
+	rm -rf $(VENV) $(PEERS_VENV) $(GLLM_VENV) .venv-py3.* .pytest_cache .mypy_cache .ruff_cache tests/ui/artifacts
 
 include deploy/backends.mk
