@@ -27,6 +27,8 @@ _log = logging.getLogger("evaltrace")
 class _Closable(Protocol):
     def close_for_exit(self, deadline: float) -> None: ...
 
+    def flush_for_signal(self, deadline: float) -> None: ...
+
 
 _TRACKERS: weakref.WeakSet[Any] = weakref.WeakSet()
 _LOCK = threading.Lock()
@@ -34,18 +36,24 @@ _INSTALLED = False
 _PREVIOUS: Any = signal.SIG_DFL
 
 
-def _flush_all(timeout: float) -> None:
+def _flush_all(timeout: float, signalled: bool) -> None:
     deadline = time.monotonic() + timeout
     for tracker in list(_TRACKERS):
         try:
-            tracker.close_for_exit(deadline)
+            if signalled:
+                tracker.flush_for_signal(deadline)
+            else:
+                tracker.close_for_exit(deadline)
         except Exception:  # exiting: say it, never raise
-            _log.exception("evaltrace: closing a tracker at exit failed")
+            _log.exception("evaltrace: flushing a tracker at exit failed")
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # The handler runs on the main thread between two bytecodes, maybe inside a commit that
+    # holds the store's lock: it only waits (bounded) for the forwarder, never takes a lock
+    # the interrupted code may hold. Committed results need nothing: they are in the store.
     timeouts = [getattr(t, "exit_timeout", 5.0) for t in list(_TRACKERS)]
-    _flush_all(max(timeouts, default=0.0))
+    _flush_all(max(timeouts, default=0.0), signalled=True)
     previous = _PREVIOUS
     if callable(previous):
         previous(signum, frame)
@@ -56,7 +64,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def _at_exit() -> None:
     timeouts = [getattr(t, "exit_timeout", 5.0) for t in list(_TRACKERS)]
-    _flush_all(max(timeouts, default=0.0))
+    _flush_all(max(timeouts, default=0.0), signalled=False)
 
 
 def register(tracker: _Closable) -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "Numeric",
     "Score",
     "ScoreValue",
+    "is_config_path",
     "matches_any",
     "numeric_scores",
     "score_paths",
@@ -133,6 +134,15 @@ def _classify(key: str) -> int:
     if k in _LABEL_KEYS or k.endswith("_label"):
         return _LABEL
     return _OTHER
+
+
+def is_config_path(path: str) -> bool:
+    """True when a dotted path names a config leaf or lies under a detail subtree by this
+    module's key rule alone (for views that only have paths, such as history columns)."""
+    parts = [part.partition("#")[0].lower() for part in path.split(".")]
+    if any(part in DETAIL_KEYS for part in parts[:-1]):
+        return True
+    return _classify(parts[-1]) >= _CONFIG
 
 
 def _polarity(node: Mapping[str, Any]) -> Direction | None:

@@ -555,6 +555,11 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         if self._owns_provider:
             self._provider.shutdown()
 
+    def flush_for_signal(self, deadline: float) -> None:
+        """On SIGTERM: wait (until ``deadline``) for the collector, taking no lock."""
+        if self._forwarder is not None and not self._closed:
+            self._forwarder.drain(max(0.0, deadline - time.monotonic()))
+
     def close_for_exit(self, deadline: float) -> None:
         """``close`` at interpreter exit or on SIGTERM, by ``deadline`` (``time.monotonic``)."""
         self.close(timeout=max(0.0, deadline - time.monotonic()))

@@ -36,10 +36,18 @@ def result(sid: str, run: str = "r", i: int = 0, **metrics: Any) -> dict[str, An
 
 
 def test_scores_come_before_config_leaves() -> None:
-    """order_metrics puts *.score and passed first, config leaves last; main_metrics drops them."""
-    paths = ["a.threshold", "a.cost", "a.score", "passed", "a.strict_mode"]
-    assert order_metrics(paths) == ["a.score", "passed", "a.cost", "a.strict_mode", "a.threshold"]
-    assert main_metrics(paths, 5) == ["a.score", "passed", "a.cost"]
+    """order_metrics puts *.score and passed first, other measurements next, config leaves
+    (the library's rule: a cost is not a score) last; main_metrics drops them."""
+    paths = ["a.threshold", "a.cost", "a.score", "passed", "a.strict_mode", "a.recall"]
+    assert order_metrics(paths) == [
+        "a.score",
+        "passed",
+        "a.recall",
+        "a.cost",
+        "a.strict_mode",
+        "a.threshold",
+    ]
+    assert main_metrics(paths, 5) == ["a.score", "passed", "a.recall"]
 
 
 def test_numbers_are_rounded_for_reading() -> None:

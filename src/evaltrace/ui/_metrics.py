@@ -1,8 +1,8 @@
 """Which leaves are scores, which way is better, and how a number is shown.
 
-The library's ``metric_leaves`` counts every numeric or boolean leaf as a metric; a person
-reading a page wants the scores first and the evaluator's configuration (``threshold``,
-``strict_mode``, ``higher_is_better``) last, so the ordering rule lives here.
+A person reading a page wants the scores first and the evaluator's configuration
+(``threshold``, ``strict_mode``, ``higher_is_better``) last; which leaf is which is the
+library's rule (``_scores``), the ordering and formatting are the views' own.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any, Final
 
+from .._scores import is_config_path
+
 __all__ = [
-    "CONFIG_LEAVES",
     "fmt",
     "fmt_delta",
     "fmt_rate",
@@ -22,20 +23,6 @@ __all__ = [
     "main_metrics",
     "order_metrics",
 ]
-
-CONFIG_LEAVES: Final = frozenset(
-    {
-        "threshold",
-        "strict_mode",
-        "higher_is_better",
-        "lower_is_better",
-        "include_reason",
-        "async_mode",
-        "verbose_mode",
-        "weight",
-    }
-)
-"""Last path segments that configure an evaluator rather than score a sample."""
 
 SCORE_LEAVES: Final = frozenset({"score", "success", "passed", "pass"})
 """Last path segments that are the headline value of a metric."""
@@ -46,13 +33,13 @@ def _leaf(path: str) -> str:
 
 
 def is_config(path: str) -> bool:
-    """True for a configuration leaf such as ``qa.faithfulness.threshold``."""
-    return _leaf(path) in CONFIG_LEAVES
+    """True for a configuration leaf such as ``qa.faithfulness.threshold`` (the library's rule,
+    ``_scores``, applied to the path alone)."""
+    return is_config_path(path)
 
 
 def _rank(path: str) -> int:
-    leaf = _leaf(path)
-    return 0 if leaf in SCORE_LEAVES else 2 if leaf in CONFIG_LEAVES else 1
+    return 0 if _leaf(path) in SCORE_LEAVES else 2 if is_config(path) else 1
 
 
 def order_metrics(paths: Iterable[str]) -> list[str]:
