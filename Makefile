@@ -94,8 +94,8 @@ test-pythons:
 	  $$venv/bin/python -m pytest -q -m "not backends and not gllm and not slow" -p no:cacheprovider || exit 1; \
 	done
 
-## test: lint, the gllm-evals bridge, Chromium, build the backends (when Go is present), the whole suite
-test: install lint test-gllm chromium
+## test: lint, the gllm-evals bridge, Chromium, Python 3.12 and 3.13, the backends, the whole suite
+test: install lint test-gllm chromium test-pythons
 	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends; \
 	else echo "go not found: Jaeger/collector tests will skip (and fail under CI=true)"; fi
 	$(BIN)/python -m pytest -m "not gllm"
