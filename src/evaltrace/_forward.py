@@ -266,12 +266,22 @@ class Forwarder:
                 self._cond.notify_all()
                 self._cond.wait(backoff)
 
+    def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """One request per ``BATCH_SPANS`` spans (a trace of more, from a large
+        ``EVALTRACE_RESULTS_PER_TRACE``, is split: a collector's request limit is not a trace's
+        size); success only when every request succeeded."""
+        for start in range(0, len(spans), BATCH_SPANS):
+            try:
+                result = self._exporter.export(spans[start : start + BATCH_SPANS])
+            except Exception as exc:  # an exporter should not raise; count it as a failure
+                _log.debug("evaltrace: the OTLP exporter raised %r", exc)
+                return SpanExportResult.FAILURE
+            if result is not SpanExportResult.SUCCESS:
+                return result
+        return SpanExportResult.SUCCESS
+
     def _send(self, spans: Sequence[ReadableSpan], resent: bool) -> bool:
-        try:
-            result = self._exporter.export(spans)
-        except Exception as exc:  # an exporter should not raise; count it as a failure
-            _log.debug("evaltrace: the OTLP exporter raised %r", exc)
-            result = SpanExportResult.FAILURE
+        result = self._export(spans)
         if result is SpanExportResult.SUCCESS:
             self.stats.exported += len(spans)
             if resent:
