@@ -328,6 +328,12 @@ class StoreWriter:
                     conn.execute(f"DELETE FROM batch_roots WHERE {where}", chunk)
                 conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
 
+    def make_all_due(self) -> None:
+        """Every entry due now, leases included (``evaltrace sync`` was asked to send now; a
+        process still sending one of them makes it a duplicate, which readers drop)."""
+        with self._lock, atomic(self._conn) as conn:
+            conn.execute("UPDATE outbox SET not_before_ns = 0")
+
     def retry_later(self, outbox_ids: Sequence[int], not_before_ns: int) -> None:
         """A send failed: these entries are due again at ``not_before_ns``."""
         with self._lock, atomic(self._conn) as conn:
@@ -370,12 +376,17 @@ class StoreWriter:
             conn.execute(f"DELETE FROM batch_roots WHERE {inner}", params)
         conn.execute(f"DELETE FROM outbox WHERE {where}", params)
 
-    def pending(self) -> tuple[int, int]:
-        """Outbox entries (traces) and the spans they hold."""
-        with self._lock:
+    def pending(self, blocking: bool = True) -> tuple[int, int] | None:
+        """Outbox entries (traces) and the spans they hold; None when ``blocking`` is False
+        and the connection is busy (a signal handler must not wait on a lock)."""
+        if not self._lock.acquire(blocking):
+            return None
+        try:
             count, spans = self._conn.execute(
                 "SELECT count(*), total(spans) FROM outbox"
             ).fetchone()
+        finally:
+            self._lock.release()
         return int(count), int(spans)
 
     def close(self) -> None:
