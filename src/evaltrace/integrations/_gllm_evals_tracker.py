@@ -9,6 +9,7 @@ available through ``iter_run_results`` and ``run_summaries``.
 from __future__ import annotations
 
 import enum
+import inspect
 import json
 import logging
 from collections.abc import Iterable
@@ -55,6 +56,19 @@ RUN_AGGREGATORS_KEY: Final = "gllm_evals.run_aggregators_result"
 (in ``eval.context``, beside ``log_context`` values), so a new process reads it back."""
 
 _SUITE_NAME: Final = "suite_name"
+
+_CONSTRUCTOR_ARGS: Final = frozenset(
+    {"ui_url", "leaderboard_score_key"}
+    | set(inspect.signature(OpenTelemetryExperimentTracker.__init__).parameters)
+) - {"self", "project_name", "kwargs"}
+"""``evaluate(..., experiment_tracker=GllmEvalsTracker, store=...)`` passes its keyword
+arguments to the constructor *and* to every log call: there they are not unknown."""
+
+
+def _gllm_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` without what gllm-evals adds to every call (``suite_name``, which it also
+    puts in ``metadata``, and the constructor's arguments)."""
+    return {k: v for k, v in kwargs.items() if k != _SUITE_NAME and k not in _CONSTRUCTOR_ARGS}
 
 
 class TrackerType(enum.Enum):
@@ -118,8 +132,8 @@ class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignor
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> str:
-        """``log``; ``suite_name`` (which gllm-evals also puts in ``metadata``) is accepted."""
-        kwargs.pop(_SUITE_NAME, None)
+        """``log``, taking gllm-evals' keyword arguments (``suite_name``)."""
+        kwargs = _gllm_kwargs(kwargs)
         return super().log(evaluation_result, dataset_name, data, run_id, metadata, **kwargs)
 
     async def alog(
@@ -131,8 +145,8 @@ class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignor
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> str:
-        """``alog``; ``suite_name`` accepted."""
-        kwargs.pop(_SUITE_NAME, None)
+        """``alog``, taking gllm-evals' keyword arguments (``suite_name``)."""
+        kwargs = _gllm_kwargs(kwargs)
         return await super().alog(evaluation_result, dataset_name, data, run_id, metadata, **kwargs)
 
     async def log_batch(
@@ -146,7 +160,7 @@ class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignor
     ) -> str:
         """``log_batch``, then the run aggregators over the run so far (as gllm-evals' trackers
         do); their cumulative summary is stored with the batch's results."""
-        kwargs.pop(_SUITE_NAME, None)
+        kwargs = _gllm_kwargs(kwargs)
         if not self.run_aggregators:
             return await super().log_batch(
                 evaluation_results, dataset_name, data, run_id, metadata, **kwargs
