@@ -78,8 +78,8 @@ each sample links to its trace in Grafana Explore. A ``?datasource=UID`` on it n
 data source (default uid ``tempo``)."""
 
 EVALTRACE_UI_URL: Final = "EVALTRACE_UI_URL"
-"""Base URL where ``evaltrace ui`` is served (default ``http://127.0.0.1:8000``, its
-``--host`` / ``--port`` defaults); the gllm-evals bridge links each run to ``{url}/runs/{run_id}``."""
+"""Base URL where ``evaltrace ui`` is served (default ``http://127.0.0.1:8000``, its ``--host``
+/ ``--port`` defaults); the gllm-evals bridge links each run to ``{url}/runs/{run_id}``."""
 
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Standard OTLP endpoint; when set (or the traces-specific one), spans are also sent over OTLP."""

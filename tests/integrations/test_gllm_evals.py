@@ -245,9 +245,7 @@ def test_the_class_in_evaluate_suites(tmp_path: Path, caplog: pytest.LogCaptureF
 def test_the_class_in_evaluate(tmp_path: Path) -> None:
     """evaluate(..., experiment_tracker=GllmEvalsTracker): gllm-evals' documented form."""
     result = asyncio.run(
-        evaluate(
-            ROWS[:4], [exact()], GllmEvalsTracker, dataset_name="t", store=tmp_path / "e.db"
-        )
+        evaluate(ROWS[:4], [exact()], GllmEvalsTracker, dataset_name="t", store=tmp_path / "e.db")
     )
     with GllmEvalsTracker("default", store=tmp_path / "e.db") as reader:
         (run,) = reader.get_run_results(result.run_id)
