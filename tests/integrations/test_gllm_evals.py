@@ -9,6 +9,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -267,6 +268,9 @@ def test_experiment_urls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     assert jaeger.path == "/search"
     assert json.loads(parse_qs(jaeger.query)["tags"][0]) == {"eval.run_id": "rag_t/1"}
     assert parse_qs(jaeger.query)["service"] == ["evaltrace"]
+    now_us = time.time_ns() // 1000
+    start, end = (int(parse_qs(jaeger.query)[k][0]) for k in ("start", "end"))
+    assert start < now_us < end
     pane = json.loads(parse_qs(urlsplit(uris.grafana_uri).query)["panes"][0])["evaltrace"]
     assert pane["queries"][0]["query"] == '{ span.eval.run_id = "rag_t/1" }'
     assert pane["datasource"] == "tmp"

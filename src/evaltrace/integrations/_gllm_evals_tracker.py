@@ -12,6 +12,7 @@ import enum
 import inspect
 import json
 import logging
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
@@ -56,6 +57,8 @@ RUN_AGGREGATORS_KEY: Final = "gllm_evals.run_aggregators_result"
 (in ``eval.context``, beside ``log_context`` values), so a new process reads it back."""
 
 _SUITE_NAME: Final = "suite_name"
+_HOUR_US: Final = 3600 * 1_000_000
+_WEEK_US: Final = 7 * 24 * _HOUR_US
 
 _CONSTRUCTOR_ARGS: Final = frozenset(
     {"ui_url", "leaderboard_score_key"}
@@ -276,13 +279,17 @@ class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignor
 
 
 def _jaeger(base: str, service: str, run_id: str) -> str:
-    """A Jaeger UI search for the run's traces (a run is one trace per log call or chunk)."""
+    """A Jaeger UI search for the run's traces (one per log call or chunk), over the week
+    before the link was made: absolute bounds (microseconds), as Jaeger UI writes its own."""
+    now_us = time.time_ns() // 1000
     query = urlencode(
         {
             "service": service,
             "tags": json.dumps({"eval.run_id": run_id}),
-            "lookback": "7d",
-            "limit": "1500",
+            "start": now_us - _WEEK_US,
+            "end": now_us + _HOUR_US,
+            "lookback": "custom",
+            "limit": 1500,
         }
     )
     return f"{base.rstrip('/')}/search?{query}"
