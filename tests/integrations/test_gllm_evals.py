@@ -198,6 +198,27 @@ def test_reads_match_json_tracker_side_by_side(tmp_path: Path, how: str) -> None
     fresh.close()
 
 
+def test_direct_calls_match_json_tracker(tmp_path: Path) -> None:
+    """log / alog / log_batch called directly (metadata None or given, no aggregators) read
+    back as JSONExperimentTracker's, from a fresh tracker too."""
+    theirs = JSONExperimentTracker("p", output_dir=str(tmp_path / "json"))
+    row = ROWS[1]
+    result = asyncio.run(exact().evaluate(row))
+    with GllmEvalsTracker("p", store=tmp_path / "d.db") as ours:
+        for tracker in (theirs, ours):
+            tracker.log(result, "ds", row, run_id="one", metadata={"k": 1})
+            asyncio.run(tracker.alog(result, "ds", row, run_id="one"))
+            asyncio.run(tracker.log_batch([[result]], "ds", [row], run_id="one"))
+    with GllmEvalsTracker("p", store=tmp_path / "d.db") as fresh:
+        (a,), (b,) = theirs.get_run_results("one"), fresh.get_run_results("one")
+        assert [e.metadata for e in b["individual_results"]] == [{"k": 1}, None, None]
+        assert_same_entries(a["individual_results"], b["individual_results"])
+        assert b["average_score"] == a["average_score"] == 1.0
+        (ha,), (hb,) = theirs.get_experiment_history(), fresh.get_experiment_history()
+        assert {**hb, "timestamp": None} == {**ha, "timestamp": None}
+        assert hb["run_aggregators_result"] == {}
+
+
 def test_evaltrace_records_stay_available(tmp_path: Path) -> None:
     """iter_run_results gives evaltrace's exact per-result records; run_summaries its stats."""
     _, ours, result = run_side_by_side(tmp_path, "evaluate")

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
@@ -55,6 +56,9 @@ _log = logging.getLogger("evaltrace")
 RUN_AGGREGATORS_KEY: Final = "gllm_evals.run_aggregators_result"
 """Context key under which each ``log_batch`` stores the run's cumulative aggregator summary
 (in ``eval.context``, beside ``log_context`` values), so a new process reads it back."""
+
+_NO_METADATA_KEY: Final = "gllm_evals.metadata_none"
+"""Context key marking results logged with ``metadata=None`` (the store keeps ``{}``)."""
 
 _SUITE_NAME: Final = "suite_name"
 _HOUR_US: Final = 3600 * 1_000_000
@@ -136,8 +140,10 @@ class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignor
         **kwargs: Any,
     ) -> str:
         """``log``, taking gllm-evals' keyword arguments (``suite_name``)."""
-        kwargs = _gllm_kwargs(kwargs)
-        return super().log(evaluation_result, dataset_name, data, run_id, metadata, **kwargs)
+        with self._marks(metadata, None):
+            return super().log(
+                evaluation_result, dataset_name, data, run_id, metadata, **_gllm_kwargs(kwargs)
+            )
 
     async def alog(
         self,
@@ -149,8 +155,10 @@ class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignor
         **kwargs: Any,
     ) -> str:
         """``alog``, taking gllm-evals' keyword arguments (``suite_name``)."""
-        kwargs = _gllm_kwargs(kwargs)
-        return await super().alog(evaluation_result, dataset_name, data, run_id, metadata, **kwargs)
+        with self._marks(metadata, None):
+            return await super().alog(
+                evaluation_result, dataset_name, data, run_id, metadata, **_gllm_kwargs(kwargs)
+            )
 
     async def log_batch(
         self,
@@ -163,26 +171,32 @@ class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignor
     ) -> str:
         """``log_batch``, then the run aggregators over the run so far (as gllm-evals' trackers
         do); their cumulative summary is stored with the batch's results."""
-        kwargs = _gllm_kwargs(kwargs)
-        if not self.run_aggregators:
+        summary = None
+        if self.run_aggregators:
+            check_batch(evaluation_results, data)  # the aggregators see only a valid batch
+            run_id = run_id if run_id is not None else self.current_run_id(dataset_name)
+            self._store_batch_summaries(run_id, evaluation_results, data)
+            summary = GllmBase.get_batch_summaries(self, run_id)
+        with self._marks(metadata, summary):
             return await super().log_batch(
-                evaluation_results, dataset_name, data, run_id, metadata, **kwargs
+                evaluation_results, dataset_name, data, run_id, metadata, **_gllm_kwargs(kwargs)
             )
-        check_batch(evaluation_results, data)  # the aggregators see only a valid batch
-        run = run_id if run_id is not None else self.current_run_id(dataset_name)
-        self._store_batch_summaries(run, evaluation_results, data)
-        summary = GllmBase.get_batch_summaries(self, run)
-        try:
-            dumps(summary, RUN_AGGREGATORS_KEY, None)
-        except (TypeError, ValueError) as exc:
-            _log.warning("evaltrace: run aggregator summary not stored (not JSON): %s", exc)
-            return await super().log_batch(
-                evaluation_results, dataset_name, data, run, metadata, **kwargs
-            )
-        with self.context(**{RUN_AGGREGATORS_KEY: summary}):
-            return await super().log_batch(
-                evaluation_results, dataset_name, data, run, metadata, **kwargs
-            )
+
+    def _marks(
+        self, metadata: dict[str, Any] | None, summary: dict[str, Any] | None
+    ) -> AbstractContextManager[None]:
+        """What gllm-evals reads back but evaltrace's schema has no field for, stored in the
+        results' context: the aggregators' summary, and that ``metadata`` was None."""
+        marks: dict[str, Any] = {}
+        if metadata is None:
+            marks[_NO_METADATA_KEY] = True
+        if summary is not None:
+            try:
+                dumps(summary, RUN_AGGREGATORS_KEY, None)
+                marks[RUN_AGGREGATORS_KEY] = summary
+            except (TypeError, ValueError) as exc:
+                _log.warning("evaltrace: run aggregator summary not stored (not JSON): %s", exc)
+        return self.context(**marks) if marks else nullcontext()
 
     def set_run_aggregators(self, aggregators: list[Any]) -> None:
         """Run these ``(evaluation_results, data) -> dict`` callables after each batch."""
@@ -364,7 +378,7 @@ def _run_entry(record: ResultRecord) -> Any:
             else group
             for group in _groups(record["evaluation_result"])
         ],
-        metadata=record["metadata"],
+        metadata=None if record["context"].get(_NO_METADATA_KEY) is True else record["metadata"],
         dataset_name=record["dataset_name"],
         timestamp=_local(record["timestamp"]),
     )
