@@ -47,7 +47,9 @@ def _plain(value: object) -> Any:
     if callable(dump):
         return dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        # One level, as asdict gives it for JSON: the encoders convert what is inside as they
+        # walk (asdict's own recursion, and its deepcopy, would overflow on deep values).
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, uuid.UUID):
@@ -64,125 +66,122 @@ _ENCODER = json.JSONEncoder(
 _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True, indent=2)
 
 
-def _bad_path(value: Any, path: str, depth: int = 0) -> tuple[str, str, type[Exception]] | None:
-    """The first value JSON cannot carry exactly, why, and which error class says so; the slow
-    path, used only to explain a refusal."""
-    if depth > MAX_DEPTH:
-        return (
+_NESTED = (dict, list, tuple)
+_SEQUENCES = (list, tuple)
+_CONTAINERS = (dict, list, tuple, Mapping)
+_INT_LIMIT = 10**_INT_DIGITS if _INT_DIGITS else 0
+"""The first integer too long for ``str`` (and so for ``json``) to write and read back."""
+
+
+class _Refused(Exception):
+    """Why ``_copy`` refuses a value: the field path, the reason and the error class."""
+
+    def __init__(
+        self, path: str, reason: str, kind: type[InvalidInputError | InvalidInputTypeError]
+    ):
+        super().__init__(path, reason)
+        self.path, self.reason, self.kind = path, reason, kind
+
+
+def _text(value: str, path: str, what: str) -> str:
+    """``value`` as an exact ``str`` (a subclass's own characters, never its ``__str__``)."""
+    text = value if type(value) is str else str.__str__(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _Refused(
+            path, f"{what} that is not valid UTF-8 (lone surrogate)", InvalidInputError
+        ) from None
+    return text
+
+
+def _copy(value: Any, path: str, depth: int) -> Any:
+    """``value`` as plain JSON data (exact dicts of ``str`` keys, lists, str, int, float, bool,
+    None), converted as the fast path converts it; raises ``_Refused`` naming the first value
+    JSON cannot carry exactly. The exact path's one walk: nothing else decides a refusal."""
+    if value is None or value is True or value is False:
+        return value
+    kind = type(value)
+    if kind is float:
+        return value
+    if isinstance(value, str):
+        return _text(value, path, "a string")
+    if isinstance(value, int):
+        number = int.__int__(value)
+        if _INT_LIMIT and not -_INT_LIMIT < number < _INT_LIMIT:
+            raise _Refused(
+                path, f"an integer with more than {_INT_DIGITS} digits", InvalidInputError
+            )
+        return number
+    if isinstance(value, float):
+        return float.__float__(value)
+    if depth > MAX_DEPTH and isinstance(value, _CONTAINERS):
+        raise _Refused(
             path,
             f"nesting deeper than {MAX_DEPTH} levels (or a circular reference)",
-            (InvalidInputError),
+            InvalidInputError,
         )
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path, "a string that is not valid UTF-8 (lone surrogate)", InvalidInputError
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value.bit_length() > _INT_DIGITS * 3.3:
-            return path, f"an integer with more than {_INT_DIGITS} digits", InvalidInputError
-        return None
-    if value is None or isinstance(value, bool | float):
-        return None
-    if isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            found = _bad_path(item, f"{path}[{i}]", depth + 1)
-            if found:
-                return found
-        return None
+    if isinstance(value, _SEQUENCES):
+        return [_copy(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
     if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                return (
+                raise _Refused(
                     f"{path}[{safe_repr(key)}]",
                     f"a {type(key).__name__} key (keys must be strings)",
                     InvalidInputTypeError,
                 )
-            found = _bad_path(item, f"{path}.{key}", depth + 1)
-            if found:
-                return found
-        return None
+            name = _text(key, f"{path}[{safe_repr(key)}]", "a key")
+            if name in out:
+                raise _Refused(
+                    f"{path}[{safe_repr(name)}]",
+                    "a key given twice (a str subclass)",
+                    InvalidInputError,
+                )
+            out[name] = _copy(item, f"{path}.{name}", depth + 1)
+        return out
     try:
-        return _bad_path(_plain(value), path, depth + 1)
-    except Exception:
-        return (
+        converted = _plain(value)
+    except TypeError:
+        raise _Refused(
             path,
             f"an object of type {type(value).__name__} that is not JSON-serializable",
             InvalidInputTypeError,
-        )
+        ) from None
+    except Exception as exc:  # a model_dump (or a user's Mapping) that raises
+        raise _Refused(
+            path,
+            f"a {type(value).__name__} that cannot be converted to JSON ({safe_repr(exc)})",
+            InvalidInputError,
+        ) from None
+    return _copy(converted, path, depth)
 
 
-_NESTED = (dict, list, tuple)
-_SEQUENCES = (list, tuple)
 _PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
-_REFUSED, _CONVERTED, _PLAIN = 0, 1, 2
 
 
-def _scan(value: Any) -> int:
-    """One walk over the dicts, lists and tuples of ``value``.
-
-    ``_REFUSED`` when a dict key is not a string (``json`` would silently turn ``1`` into
-    ``"1"``) or the nesting is deeper than ``MAX_DEPTH`` (which also ends a cycle); else
-    ``_PLAIN`` when everything in it is exactly a dict, list, str, int, float, bool or None, so
-    it equals its own JSON round trip; else ``_CONVERTED``.
-    """
-    plain = True
-    stack = [(value, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, depth = pop()
-        if depth > MAX_DEPTH:
-            return _REFUSED
-        if plain and type(item) not in _PLAIN_TYPES:
-            plain = False
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if type(key) is not str:
-                    if not isinstance(key, str):
-                        return _REFUSED
-                    plain = False
-                if isinstance(child, _NESTED):
-                    push((child, depth + 1))
-                elif plain and type(child) not in _PLAIN_TYPES:
-                    plain = False
-        elif isinstance(item, _SEQUENCES):
-            for child in item:
-                if isinstance(child, _NESTED):
-                    push((child, depth + 1))
-                elif plain and type(child) not in _PLAIN_TYPES:
-                    plain = False
-    return _PLAIN if plain else _CONVERTED
-
-
-def _refuse(value: Any, field: str, row: int | None) -> InvalidInputError | InvalidInputTypeError:
-    """The error naming the field path, the row and the reason a value is refused."""
+def _exact(value: Any, field: str, row: int | None) -> str:
+    """The standard library's encoding of ``value`` converted to plain JSON data (exact for
+    everything JSON can carry); else the error naming the field path and row."""
     try:
-        found = _bad_path(value, field)
+        plain = _copy(value, field, 0)
+    except _Refused as refused:
+        raise refused.kind(f"{where(refused.path, row)}: {refused.reason}") from None
+    except RecursionError:  # only a user's own recursive model_dump or asdict gets here
+        raise InvalidInputError(f"{where(field, row)}: a circular reference") from None
+    return _ENCODER.encode(plain)
+
+
+def _exact_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
+    """``_exact``, and the plain JSON data it encoded."""
+    try:
+        plain = _copy(value, field, 0)
+    except _Refused as refused:
+        raise refused.kind(f"{where(refused.path, row)}: {refused.reason}") from None
     except RecursionError:
-        found = (field, "a circular reference", InvalidInputError)
-    path, reason, kind = (
-        found if found else (field, "a value that cannot be encoded as JSON", InvalidInputError)
-    )
-    error = kind(f"{where(path, row)}: {reason}")
-    assert isinstance(error, InvalidInputError | InvalidInputTypeError)
-    return error
-
-
-def _exact(value: Any, field: str, row: int | None) -> tuple[str, bool]:
-    """The standard library's encoding (exact for everything JSON can carry), and whether
-    ``value`` is plain JSON data already (see ``_scan``); else the error naming the field."""
-    try:
-        scan = _scan(value)
-        if scan != _REFUSED:
-            text = _ENCODER.encode(value)
-            text.encode("utf-8")
-            return text, scan == _PLAIN
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError, OverflowError):
-        pass
-    except Exception:  # a model_dump or __iter__ of the user's that raises
-        pass
-    raise _refuse(value, field, row)
+        raise InvalidInputError(f"{where(field, row)}: a circular reference") from None
+    return _ENCODER.encode(plain), plain
 
 
 def _fast(value: Any) -> bytes | None:
@@ -190,7 +189,7 @@ def _fast(value: Any) -> bytes | None:
     nesting past 254, and every error, which the exact path then names)."""
     try:
         return orjson.dumps(value, default=_plain, option=_ORJSON_OPTIONS)
-    except TypeError:
+    except Exception:  # JSONEncodeError, or whatever a user's model_dump raised
         return None
 
 
@@ -243,14 +242,13 @@ def dumps(value: Any, field: str, row: int | None, *, finite: bool | None = None
     fast = _fast(value)
     if fast is not None and (b"null" not in fast or (_finite(value) if finite is None else finite)):
         return fast.decode()
-    return _exact(value, field, row)[0]
+    return _exact(value, field, row)
 
 
 def dumps_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
-    """``dumps(value)``, and ``loads`` of it: ``value`` itself when it is plain JSON data
-    already (exactly dicts, lists, str, int, float, bool, None), which it then equals."""
-    text, plain = _exact(value, field, row)
-    return text, (value if plain else loads(text))
+    """``dumps(value)`` by the exact path, and the plain JSON data it encodes (what ``loads``
+    of it returns), so that a caller can walk that instead of ``value``."""
+    return _exact_plain(value, field, row)
 
 
 def dumps_text(value: Any, *, indent: bool = False) -> str:

@@ -23,7 +23,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ._codec import dumps
-from ._exceptions import InvalidInputError
+from ._exceptions import InvalidInputError, InvalidInputTypeError
+from ._validate import safe_repr
 
 __all__ = ["EvalContext", "current", "scoped", "snapshot", "with_values"]
 
@@ -44,11 +45,19 @@ class EvalContext:
 
 def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanContext | None:
     if "traceparent" in kwargs:
-        carrier = {key: str(kwargs[key]) for key in _W3C_KEYS if key in kwargs}
+        carrier: dict[str, str] = {}
+        for key in _W3C_KEYS:
+            if key in kwargs:
+                value = kwargs[key]
+                if not isinstance(value, str):
+                    raise InvalidInputTypeError(
+                        f"context.{key}: expected a string, got {type(value).__name__}"
+                    )
+                carrier[key] = str.__str__(value)
         span_context = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
         if not span_context.is_valid:
             raise InvalidInputError(
-                f"context.traceparent: not a W3C traceparent: {kwargs['traceparent']!r}"
+                f"context.traceparent: not a W3C traceparent: {safe_repr(carrier['traceparent'])}"
             )
         return span_context
     active = trace.get_current_span(ctx).get_span_context()
@@ -58,8 +67,8 @@ def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanC
 def with_values(ctx: otel_context.Context, kwargs: dict[str, Any]) -> otel_context.Context:
     """A context that adds ``kwargs`` to any eval context already in ``ctx``."""
     values = {k: v for k, v in kwargs.items() if k not in _W3C_KEYS}
-    for key, value in values.items():
-        dumps(value, f"context.{key}", None)
+    if values:
+        dumps(values, "context", None)  # names the key or value refused: context.key...
     previous = current(ctx)
     link = _link_from(kwargs, ctx) or (previous.link if previous else None)
     merged = {**(previous.values if previous else {}), **values}

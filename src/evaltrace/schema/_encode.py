@@ -15,7 +15,7 @@ from uuid import UUID
 
 from opentelemetry.util.types import AttributeValue
 
-from .._codec import MAX_DEPTH, dumps, dumps_plain, unwrap
+from .._codec import MAX_DEPTH, dumps, dumps_plain, loads, unwrap
 from ._names import (
     ATTR_BATCH_CHUNK_SIZE,
     ATTR_BATCH_CHUNK_START,
@@ -329,11 +329,28 @@ def sample_id_of(data: Any, data_json: str) -> str:
     """The row's own id when it has one, else a stable hash of its JSON (64-bit BLAKE2b:
     a pairing key, not a security boundary)."""
     if type(data) is dict or isinstance(data, Mapping):
-        for key in SAMPLE_ID_KEYS:
-            value = data.get(key)
-            if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
-                return str(value)
+        try:
+            own = _own_id(data)
+        except Exception:  # a user's Mapping.get, or a key's __eq__, that raises
+            own = _own_id(loads(data_json))
+        if own is not None:
+            return own
     return blake2b(data_json.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _own_id(data: Mapping[str, Any]) -> str | None:
+    """The first ``SAMPLE_ID_KEYS`` value that is an id, as the stored JSON spells it (never
+    through a subclass's own ``__str__``)."""
+    for key in SAMPLE_ID_KEYS:
+        value = data.get(key)
+        if value is None or type(value) is bool or not isinstance(value, _ID_TYPES):
+            continue
+        if isinstance(value, str):
+            return str.__str__(value)
+        if isinstance(value, int):
+            return int.__repr__(value)
+        return UUID.__str__(value)
+    return None
 
 
 def encode_result(
@@ -353,7 +370,7 @@ def encode_result(
     try:
         attributes, omitted, events, finite = walk_result(result, limits)
         result_json = dumps(result, "evaluation_result", row, finite=finite)
-    except NotPlainError:
+    except Exception:  # NotPlainError, or a user's key whose __eq__ raised ("score" in node)
         result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
         attributes, omitted, events, _ = walk_result(plain_result, limits)
     data = unwrap(data)
