@@ -4,6 +4,7 @@ whatever is stored reads back (library and CLI)."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import time
 import uuid
@@ -227,6 +228,9 @@ def test_hostile_input_is_stored_exactly_or_refused(tmp_path: Path) -> None:
     for run_id in accepted:
         shown = runner.invoke(main, ["results", run_id, "--store", str(store), "--json"])
         assert shown.exit_code == 0, (run_id, shown.output, shown.exception)
+    for run_a, run_b in itertools.pairwise(accepted[:201]):
+        compared = runner.invoke(main, ["compare", run_a, run_b, "--store", str(store), "--json"])
+        assert compared.exit_code == 0, (run_a, run_b, compared.output, compared.exception)
     total = refused.total()
     print(f"fuzz: {EXAMPLES} examples, {len(accepted)} stored, {total} refused, {fuzzed:.0f}s")
     for reason, count in refused.most_common():

@@ -260,6 +260,22 @@ def test_a_str_subclass_key_given_twice_is_refused(tracker: Tracker) -> None:
     )
 
 
+def test_context_keys_whose_str_and_repr_raise_are_stored_as_text(tracker: Tracker) -> None:
+    """``context(**{Key("k"): v})`` with a str subclass whose str() and repr() raise: stored
+    as its characters. (One whose == raises cannot get in: Python's own call machinery
+    compares keyword names with ``==``.)"""
+
+    class Key(str):
+        def __repr__(self) -> str:
+            raise RuntimeError("repr")
+
+        __str__ = __repr__
+
+    with tracker.context(**{Key("k"): SubStr("v"), Key("tracestate"): "a=1"}):
+        back = stored(tracker, {"m": 1}, {"q": 1}, "ctx-keys")
+    assert same(back["context"], {"k": "v"})
+
+
 def test_a_traceparent_whose_str_raises_is_refused(tracker: Tracker) -> None:
     """``context(traceparent=...)`` takes a string; anything else is a named type error."""
     with (
@@ -299,3 +315,39 @@ def test_models_and_dataclasses_with_big_ints_and_nan_round_trip(tracker: Tracke
     assert same(back["data"], {"q": {"x": [math.inf]}})
     message = refused(tracker, {"m": Model(x=Hostile())}, {"q": 1})
     assert message.startswith("evaluation_result.m: a Model that cannot be converted to JSON (")
+
+
+# -- statistics over values near and past the double range ------------------------------------
+
+
+def test_history_of_values_at_the_double_range_does_not_overflow(tracker: Tracker) -> None:
+    """Two 1e308 sum past the double range (fsum raised OverflowError); -1e308..1e308 is a
+    spread past it (the median interpolated to inf*0 = nan)."""
+    for run_id, values in (("top", [1e308, 1e308]), ("spread", [-1e308, 1e308])):
+        tracker.log_batch_sync(
+            [{"m": v} for v in values], "ds", [{"q": v} for v in values], run_id=run_id
+        )
+    history = {run["run_id"]: run["metrics"]["m"] for run in tracker.get_experiment_history()}
+    assert history["top"] == {
+        "count": 2,
+        "mean": 1e308,
+        "min": 1e308,
+        "max": 1e308,
+        "p50": 1e308,
+        "p90": 1e308,
+    }
+    assert history["spread"]["mean"] == 0.0 and history["spread"]["p50"] == 0.0
+    assert history["spread"]["p90"] == pytest.approx(0.8e308)
+
+
+def test_compare_of_runs_with_ints_past_the_double_range(store_path: Path) -> None:
+    """``evaltrace compare`` pairs 10**400 with 1.0 (float() of it raised OverflowError)."""
+    with Tracker("p", store=store_path) as tracker:
+        tracker.log({"m": 1.0}, "ds", {"id": "s"}, run_id="a")
+        tracker.log({"m": 10**400}, "ds", {"id": "s"}, run_id="b")
+    result = CliRunner().invoke(main, ["compare", "a", "b", "--store", str(store_path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (metric,) = report["metrics"]
+    assert (metric["metric"], metric["mean_a"], metric["mean_b"]) == ("m", 1.0, None)
+    assert metric["improved"] == 1

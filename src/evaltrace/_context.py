@@ -66,6 +66,11 @@ def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanC
 
 def with_values(ctx: otel_context.Context, kwargs: dict[str, Any]) -> otel_context.Context:
     """A context that adds ``kwargs`` to any eval context already in ``ctx``."""
+    # Keys as plain str first: a str subclass's ==, hash or str() of the user's never runs.
+    plain = {k if type(k) is str else str.__str__(k): v for k, v in kwargs.items()}
+    if len(plain) < len(kwargs):
+        raise InvalidInputError("context: a key given twice (a str subclass)")
+    kwargs = plain
     values = {k: v for k, v in kwargs.items() if k not in _W3C_KEYS}
     if values:
         dumps(values, "context", None)  # names the key or value refused: context.key...

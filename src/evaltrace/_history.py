@@ -10,7 +10,14 @@ from typing import Any
 from ._types import MetricStats, ResultRecord, RunSummary
 from .schema import NotPlainError, metric_leaves
 
-__all__ = ["history_row", "metrics_of", "summarize_run", "summarize_runs"]
+__all__ = [
+    "as_float",
+    "finite_mean",
+    "history_row",
+    "metrics_of",
+    "summarize_run",
+    "summarize_runs",
+]
 
 _log = logging.getLogger("evaltrace")
 
@@ -20,25 +27,38 @@ def _percentile(ordered: list[float], q: float) -> float:
     position = (len(ordered) - 1) * q
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    value = ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    if math.isinf(value):  # the difference overflowed (-1e308 to 1e308): weigh the ends
+        value = ordered[low] * (1 - (position - low)) + ordered[high] * (position - low)
+    return value
 
 
-def _as_float(value: float | int) -> float | None:
+def as_float(value: float | int) -> float | None:
+    """``float(value)``; None for an int past the double range (10**400)."""
     try:
         return float(value)
     except OverflowError:  # an int past the double range: not a statistic
         return None
 
 
+def finite_mean(finite: list[float]) -> float:
+    """The exactly rounded sum over the count; summed pre-divided when the sum itself would
+    pass the double range (two values of 1e308)."""
+    try:
+        return math.fsum(finite) / len(finite)
+    except OverflowError:
+        return math.fsum(v / len(finite) for v in finite)
+
+
 def _metric_stats(values: list[float | bool]) -> MetricStats:
     stats: MetricStats = {}
     flags = [v for v in values if isinstance(v, bool)]
-    numbers = [f for v in values if not isinstance(v, bool) and (f := _as_float(v)) is not None]
+    numbers = [f for v in values if not isinstance(v, bool) and (f := as_float(v)) is not None]
     finite = sorted(v for v in numbers if math.isfinite(v))
     if numbers:
         stats["count"] = len(finite)
         if finite:
-            stats["mean"] = math.fsum(finite) / len(finite)
+            stats["mean"] = finite_mean(finite)
             stats["min"] = finite[0]
             stats["max"] = finite[-1]
             stats["p50"] = _percentile(finite, 0.5)
