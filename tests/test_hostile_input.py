@@ -351,3 +351,33 @@ def test_compare_of_runs_with_ints_past_the_double_range(store_path: Path) -> No
     (metric,) = report["metrics"]
     assert (metric["metric"], metric["mean_a"], metric["mean_b"]) == ("m", 1.0, None)
     assert metric["improved"] == 1
+
+
+# -- what orjson must never see ------------------------------------------------------------------
+
+
+def tuples(depth: int) -> Any:
+    """``1`` inside ``depth`` nested tuples."""
+    value: Any = 1
+    for _ in range(depth):
+        value = (value,)
+    return value
+
+
+def test_a_tuple_chain_100000_deep_is_refused_not_a_crash(tracker: Tracker) -> None:
+    """orjson does not count tuples toward its depth limit: 100,000 nested tuples crashed the
+    interpreter (heap corruption). In data, metadata, context and a record: refused by path."""
+    deep = "[0]" * 254 + f": {DEEP}"
+    assert refused(tracker, {"m": 1}, {"q": tuples(100_000)}) == "data.q" + deep
+    assert refused(tracker, {"m": 1}, {"q": 1}, metadata={"t": tuples(100_000)}) == (
+        "metadata.t" + deep
+    )
+    assert refused(tracker, {"m": 1}, {"q": Record(x=tuples(100_000))}) == (
+        "data.q.x" + "[0]" * 253 + f": {DEEP}"
+    )
+    assert refused(tracker, {"m": tuples(100_000)}, {"q": 1}) == "evaluation_result.m" + deep
+    with pytest.raises(evaltrace.InvalidInputError) as error, tracker.context(t=tuples(100_000)):
+        pass
+    assert str(error.value) == "context.t" + deep
+    back = stored(tracker, {"m": 1}, {"q": tuples(200)}, "tuples-ok")
+    assert back["data"] == {"q": nest(200, 1, True)}

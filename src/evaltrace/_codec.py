@@ -66,131 +66,178 @@ _ENCODER = json.JSONEncoder(
 _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True, indent=2)
 
 
-_NESTED = (dict, list, tuple)
 _SEQUENCES = (list, tuple)
 _CONTAINERS = (dict, list, tuple, Mapping)
+_PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
 _INT_LIMIT = 10**_INT_DIGITS if _INT_DIGITS else 0
 """The first integer too long for ``str`` (and so for ``json``) to write and read back."""
 
 
 class _Refused(Exception):
-    """Why ``_copy`` refuses a value: the field path, the reason and the error class."""
+    """Why ``_copy`` refuses a value, and where: the path's segments, innermost first, each
+    added by its container as the refusal passes up (paths are built only for a refusal)."""
 
     def __init__(
-        self, path: str, reason: str, kind: type[InvalidInputError | InvalidInputTypeError]
-    ):
-        super().__init__(path, reason)
-        self.path, self.reason, self.kind = path, reason, kind
+        self, reason: str, kind: type[InvalidInputError | InvalidInputTypeError], at: str = ""
+    ) -> None:
+        super().__init__(reason)
+        self.reason, self.kind = reason, kind
+        self.segments = [at] if at else []
+
+    def error(self, field: str, row: int | None) -> InvalidInputError | InvalidInputTypeError:
+        """The error to raise: ``{field}{path} (row {row}): {reason}``."""
+        path = field + "".join(reversed(self.segments))
+        return self.kind(f"{where(path, row)}: {self.reason}")
 
 
-def _text(value: str, path: str, what: str) -> str:
+_DEEP = f"nesting deeper than {MAX_DEPTH} levels (or a circular reference)"
+
+
+def _text(value: str, what: str, at: str = "") -> str:
     """``value`` as an exact ``str`` (a subclass's own characters, never its ``__str__``)."""
     text = value if type(value) is str else str.__str__(value)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _Refused(
-            path, f"{what} that is not valid UTF-8 (lone surrogate)", InvalidInputError
-        ) from None
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _Refused(
+                f"{what} that is not valid UTF-8 (lone surrogate)", InvalidInputError, at
+            ) from None
     return text
 
 
-def _copy(value: Any, path: str, depth: int) -> Any:
+def _copy(value: Any, depth: int) -> Any:
     """``value`` as plain JSON data (exact dicts of ``str`` keys, lists, str, int, float, bool,
-    None), converted as the fast path converts it; raises ``_Refused`` naming the first value
-    JSON cannot carry exactly. The exact path's one walk: nothing else decides a refusal."""
-    if value is None or value is True or value is False:
-        return value
+    None), converted as the fast path converts it; raises ``_Refused`` at the first value JSON
+    cannot carry exactly. The exact path's one walk: nothing else decides a refusal."""
     kind = type(value)
-    if kind is float:
+    if kind is str:
+        return value if value.isascii() else _text(value, "a string")
+    if kind is float or value is None or kind is bool:
         return value
+    if kind is int and -_INT_LIMIT < value < _INT_LIMIT:
+        return value
+    if kind is dict or kind is list or isinstance(value, _CONTAINERS):
+        if depth > MAX_DEPTH:
+            raise _Refused(_DEEP, InvalidInputError)
+        if isinstance(value, _SEQUENCES):
+            return _copy_items(value, depth + 1)
+        return _copy_mapping(value, depth + 1)
     if isinstance(value, str):
-        return _text(value, path, "a string")
+        return _text(value, "a string")
     if isinstance(value, int):
         number = int.__int__(value)
         if _INT_LIMIT and not -_INT_LIMIT < number < _INT_LIMIT:
-            raise _Refused(
-                path, f"an integer with more than {_INT_DIGITS} digits", InvalidInputError
-            )
+            raise _Refused(f"an integer with more than {_INT_DIGITS} digits", InvalidInputError)
         return number
     if isinstance(value, float):
         return float.__float__(value)
-    if depth > MAX_DEPTH and isinstance(value, _CONTAINERS):
-        raise _Refused(
-            path,
-            f"nesting deeper than {MAX_DEPTH} levels (or a circular reference)",
-            InvalidInputError,
-        )
-    if isinstance(value, _SEQUENCES):
-        return [_copy(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise _Refused(
-                    f"{path}[{safe_repr(key)}]",
-                    f"a {type(key).__name__} key (keys must be strings)",
-                    InvalidInputTypeError,
-                )
-            name = _text(key, f"{path}[{safe_repr(key)}]", "a key")
-            if name in out:
-                raise _Refused(
-                    f"{path}[{safe_repr(name)}]",
-                    "a key given twice (a str subclass)",
-                    InvalidInputError,
-                )
-            out[name] = _copy(item, f"{path}.{name}", depth + 1)
-        return out
     try:
         converted = _plain(value)
     except TypeError:
         raise _Refused(
-            path,
             f"an object of type {type(value).__name__} that is not JSON-serializable",
             InvalidInputTypeError,
         ) from None
     except Exception as exc:  # a model_dump (or a user's Mapping) that raises
         raise _Refused(
-            path,
             f"a {type(value).__name__} that cannot be converted to JSON ({safe_repr(exc)})",
             InvalidInputError,
         ) from None
-    return _copy(converted, path, depth)
+    return _copy(converted, depth)
 
 
-_PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+def _copy_items(items: Any, depth: int) -> list[Any]:
+    out: list[Any] = []
+    append = out.append
+    for i, item in enumerate(items):
+        try:
+            append(_copy(item, depth))
+        except _Refused as refused:
+            refused.segments.append(f"[{i}]")
+            raise
+    return out
 
 
-def _exact(value: Any, field: str, row: int | None) -> str:
+def _copy_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in mapping.items():
+        if type(key) is str and key.isascii():
+            name = key
+        elif isinstance(key, str):
+            name = _text(key, "a key", f"[{safe_repr(key)}]")
+        else:
+            raise _Refused(
+                f"a {type(key).__name__} key (keys must be strings)",
+                InvalidInputTypeError,
+                f"[{safe_repr(key)}]",
+            )
+        if name in out:
+            raise _Refused(
+                "a key given twice (a str subclass)", InvalidInputError, f"[{safe_repr(name)}]"
+            )
+        try:
+            out[name] = _copy(item, depth)
+        except _Refused as refused:
+            refused.segments.append(f".{name}")
+            raise
+    return out
+
+
+def _exact(value: Any, field: str, row: int | None) -> tuple[str, Any]:
     """The standard library's encoding of ``value`` converted to plain JSON data (exact for
-    everything JSON can carry); else the error naming the field path and row."""
+    everything JSON can carry), and that data; else the error naming the field path and row."""
     try:
-        plain = _copy(value, field, 0)
+        plain = _copy(value, 0)
     except _Refused as refused:
-        raise refused.kind(f"{where(refused.path, row)}: {refused.reason}") from None
-    except RecursionError:  # only a user's own recursive model_dump or asdict gets here
-        raise InvalidInputError(f"{where(field, row)}: a circular reference") from None
-    return _ENCODER.encode(plain)
-
-
-def _exact_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
-    """``_exact``, and the plain JSON data it encoded."""
-    try:
-        plain = _copy(value, field, 0)
-    except _Refused as refused:
-        raise refused.kind(f"{where(refused.path, row)}: {refused.reason}") from None
-    except RecursionError:
-        raise InvalidInputError(f"{where(field, row)}: a circular reference") from None
+        raise refused.error(field, row) from None
+    except RecursionError:  # the caller's own stack was deep already, or a user's model_dump
+        raise InvalidInputError(
+            f"{where(field, row)}: nested too deep for Python's recursion limit"
+        ) from None
     return _ENCODER.encode(plain), plain
+
+
+def _converted(value: Any) -> Any:
+    """orjson's ``default``: a record converted whole, by ``_copy``: what orjson is handed back
+    never holds a tuple (see ``_no_tuples``)."""
+    return _copy(_plain(value), 0)
 
 
 def _fast(value: Any) -> bytes | None:
     """orjson's encoding, or None for what it refuses (ints beyond 64 bits, str-subclass keys,
     nesting past 254, and every error, which the exact path then names)."""
     try:
-        return orjson.dumps(value, default=_plain, option=_ORJSON_OPTIONS)
+        return orjson.dumps(value, default=_converted, option=_ORJSON_OPTIONS)
     except Exception:  # JSONEncodeError, or whatever a user's model_dump raised
         return None
+
+
+_SCAN_BUDGET = 100_000
+"""Containers ``_no_tuples`` looks at before it leaves a value to the exact path (a cycle of
+dicts or lists, which orjson itself refuses by depth, ends there)."""
+
+
+def _no_tuples(value: Any) -> bool:
+    """True when no tuple is among the dicts and lists of ``value``. orjson counts its depth
+    limit in dicts and lists, never tuples: a chain of tuples 100,000 deep crashes the
+    interpreter (orjson 3.11, heap corruption), so orjson is never handed one. Records met on
+    the way are converted by orjson's ``default`` (``_converted``), which leaves no tuple."""
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    budget = _SCAN_BUDGET
+    while stack:
+        item = pop()
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                budget -= 1
+                if not budget:
+                    return False
+                push(child)
+            elif kind is tuple:
+                return False
+    return True
 
 
 def _finite(value: Any) -> bool:
@@ -223,6 +270,10 @@ def unwrap(value: Any) -> Any:
     if kind is list:
         return value if all(type(x) is dict for x in value) else [unwrap(x) for x in value]
     try:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # Whole, so that nested dataclasses stay on the encoder's fast walk; asdict
+            # recurses (RecursionError when deep or circular): then the exact path decides.
+            return dataclasses.asdict(value)
         return _plain(value)
     except Exception:
         return value
@@ -237,18 +288,23 @@ def dumps(value: Any, field: str, row: int | None, *, finite: bool | None = None
     ``finite`` is given by a caller that has walked ``value`` and proved it plain JSON data
     (at most ``MAX_DEPTH`` deep): whether all its floats are finite.
     """
-    if value.__class__ is dict and not value:
+    kind = value.__class__
+    if kind is dict and not value:
         return "{}"
+    if finite is None and (
+        kind is tuple or ((kind is dict or kind is list) and not _no_tuples(value))
+    ):
+        return _exact(value, field, row)[0]
     fast = _fast(value)
     if fast is not None and (b"null" not in fast or (_finite(value) if finite is None else finite)):
         return fast.decode()
-    return _exact(value, field, row)
+    return _exact(value, field, row)[0]
 
 
 def dumps_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
     """``dumps(value)`` by the exact path, and the plain JSON data it encodes (what ``loads``
     of it returns), so that a caller can walk that instead of ``value``."""
-    return _exact_plain(value, field, row)
+    return _exact(value, field, row)
 
 
 def dumps_text(value: Any, *, indent: bool = False) -> str:
