@@ -44,8 +44,14 @@ def often(
     return st.one_of([usual] * (odds * len(rare)) + list(rare))
 
 
-chars = often(st.characters(), st.characters(categories=["Cs"]))
-texts = st.text(chars, max_size=12)
+texts = often(
+    st.text(max_size=12),
+    st.tuples(st.text(max_size=4), st.characters(categories=["Cs"]), st.text(max_size=4)).map(
+        "".join
+    ),
+    odds=8,
+)
+"""Text, one in nine with a lone surrogate in it."""
 HUGE_INTS = (2**63, -(2**63) - 1, 2**64, 2**200, 10**308, 10**400, -(10**400), 10**4299, 10**4300)
 HUGE_STRINGS = ("x" * 100_000, "é🚀" * 30_000)
 # Indexes, not the values: hypothesis reprs a sampled_from's elements (and repr(10**4300) raises).
@@ -145,8 +151,9 @@ def _first_refusal(
 
 @pytest.mark.slow
 def test_hostile_input_is_stored_exactly_or_refused(tmp_path: Path) -> None:
-    """10,000 hostile log/log_batch_sync calls: stored exactly or refused naming field and row;
-    the tracker stays usable; the store holding all accepted examples reads back everywhere."""
+    """10,000 hostile log / log_batch_sync (flat and row-grouped) calls: each stored exactly or
+    refused naming field and row; the tracker stays usable; the store holding every accepted
+    example reads back through get_run_results, history and the CLI."""
     store = tmp_path / "fuzz.db"
     accepted: list[str] = []
     refused: Counter[str] = Counter()
@@ -161,7 +168,7 @@ def test_hostile_input_is_stored_exactly_or_refused(tmp_path: Path) -> None:
         )
         @given(
             rows=st.lists(st.tuples(records, records), min_size=1, max_size=3),
-            batch=st.booleans(),
+            mode=st.sampled_from(["log", "batch", "grouped"]),
             metadata=st.none() | st.lists(st.tuples(keys, hostile), max_size=3).map(_mapping),
             context=contexts,
             twist=twists,
@@ -169,18 +176,21 @@ def test_hostile_input_is_stored_exactly_or_refused(tmp_path: Path) -> None:
         )
         def example(
             rows: list[tuple[Any, Any]],
-            batch: bool,
+            mode: str,
             metadata: dict[Any, Any] | None,
             context: dict[str, Any] | None,
             twist: Any,
             spot: int,
         ) -> None:
+            batch = mode != "log"
             if not batch:
                 rows = rows[:1]
             if twist is not None:
                 target = [rows[-1][0], rows[-1][1], metadata, context][spot]
                 if type(target) is dict:
                     target["twist"] = twist
+            if mode == "grouped":  # gllm-evals 0.1.x: a list of {evaluator: output} per row
+                rows = [([result, {"other": 0.5}], data) for result, data in rows]
             run_id = f"run-{uuid.uuid4().hex}"
             refusal = _first_refusal(context, metadata, rows, batch)
             try:

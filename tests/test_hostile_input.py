@@ -381,3 +381,26 @@ def test_a_tuple_chain_100000_deep_is_refused_not_a_crash(tracker: Tracker) -> N
     assert str(error.value) == "context.t" + deep
     back = stored(tracker, {"m": 1}, {"q": tuples(200)}, "tuples-ok")
     assert back["data"] == {"q": nest(200, 1, True)}
+
+
+def test_a_mapping_whose_iteration_raises_is_refused(tracker: Tracker) -> None:
+    """A user's Mapping whose ``__iter__`` raises: an input error naming the field, not the
+    user's own exception."""
+    from collections.abc import Iterator, Mapping
+
+    class Broken(Mapping[str, Any]):
+        def __getitem__(self, key: str) -> Any:
+            raise KeyError(key)
+
+        def __iter__(self) -> Iterator[str]:
+            raise RuntimeError("iter")
+
+        def __len__(self) -> int:
+            return 1
+
+    assert refused(tracker, {"m": 1}, Broken()) == (
+        "data: a Broken whose own methods raised (RuntimeError('iter'))"
+    )
+    assert refused(tracker, {"m": {"x": [Broken()]}}, {"q": 1}) == (
+        "evaluation_result.m.x[0]: a Broken whose own methods raised (RuntimeError('iter'))"
+    )

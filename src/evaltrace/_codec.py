@@ -1,10 +1,13 @@
 """The one JSON codec: what users pass (mappings, pydantic models, dataclasses) to exact JSON and
 back.
 
-orjson encodes; the standard library takes over where only it is exact (NaN and the
-infinities, which orjson writes as ``null``; ints beyond 64 bits; str-subclass keys) and decodes
-everything (orjson reads an int past 64 bits as a float). Nothing else in evaltrace configures
-a JSON encoder: use ``dumps`` / ``loads`` / ``dumps_text`` from here.
+orjson encodes; the exact path takes over where only it is exact (NaN and the infinities,
+which orjson writes as ``null``; ints beyond 64 bits; str-subclass keys; tuples, which orjson
+does not count toward its depth limit) or where a value must be refused: ``_copy`` converts the
+value to plain JSON data in one walk, refusing by field path, and the standard library encodes
+that. The standard library decodes everything (orjson reads an int past 64 bits as a float).
+Nothing else in evaltrace configures a JSON encoder: use ``dumps`` / ``loads`` /
+``dumps_text`` from here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import enum
 import json
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import orjson
@@ -53,13 +56,13 @@ def _plain(value: object) -> Any:
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, uuid.UUID):
-        return str(value)
+        return uuid.UUID.__str__(value)  # as the sample id spells it, whatever a subclass says
     raise TypeError(type(value).__name__)
 
 
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-"""Dataclasses and datetimes go through ``_plain`` as with the standard library, so both
-encoders accept and convert exactly the same values."""
+"""Dataclasses and datetimes go through ``default`` (``_converted``), as on the exact path, so
+both paths accept and convert exactly the same values."""
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=True, separators=(",", ":"), default=_plain
 )
@@ -120,9 +123,18 @@ def _copy(value: Any, depth: int) -> Any:
     if kind is dict or kind is list or isinstance(value, _CONTAINERS):
         if depth > MAX_DEPTH:
             raise _Refused(_DEEP, InvalidInputError)
-        if isinstance(value, _SEQUENCES):
+        sequence = isinstance(value, _SEQUENCES)
+        if kind is not dict and kind is not list and kind is not tuple:
+            try:  # a user's own container: what its methods give, once
+                value = list(value) if sequence else list(value.items())
+            except Exception as exc:
+                raise _Refused(
+                    f"a {kind.__name__} whose own methods raised ({safe_repr(exc)})",
+                    InvalidInputError,
+                ) from None
+        if sequence:
             return _copy_items(value, depth + 1)
-        return _copy_mapping(value, depth + 1)
+        return _copy_pairs(value.items() if kind is dict else value, depth + 1)
     if isinstance(value, str):
         return _text(value, "a string")
     if isinstance(value, int):
@@ -159,9 +171,9 @@ def _copy_items(items: Any, depth: int) -> list[Any]:
     return out
 
 
-def _copy_mapping(mapping: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+def _copy_pairs(pairs: Iterable[tuple[Any, Any]], depth: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, item in mapping.items():
+    for key, item in pairs:
         if type(key) is str and key.isascii():
             name = key
         elif isinstance(key, str):
@@ -221,7 +233,7 @@ dicts or lists, which orjson itself refuses by depth, ends there)."""
 def _no_tuples(value: Any) -> bool:
     """True when no tuple is among the dicts and lists of ``value``. orjson counts its depth
     limit in dicts and lists, never tuples: a chain of tuples 100,000 deep crashes the
-    interpreter (orjson 3.11, heap corruption), so orjson is never handed one. Records met on
+    interpreter (orjson 3.13.0: heap corruption), so orjson is never handed one. Records met on
     the way are converted by orjson's ``default`` (``_converted``), which leaves no tuple."""
     stack = [value]
     pop, push = stack.pop, stack.append
