@@ -4,8 +4,10 @@ store for each (or where it must refuse it)."""
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 import sys
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,6 +67,20 @@ class HostileInt(int):
     __str__ = __repr__
 
 
+class Verdict(enum.Enum):
+    """An enum stored as its value."""
+
+    PASS = "pass"
+    SCORE = 0.5
+    NESTED = ("a", (1, 2))
+
+
+class Level(enum.IntEnum):
+    """An int enum (an int subclass)."""
+
+    HIGH = 3
+
+
 class Model(pydantic.BaseModel):
     """A pydantic model holding anything."""
 
@@ -104,6 +120,10 @@ def expected(value: Any, path: str, depth: int = 0) -> Any:
         return number
     if isinstance(value, float):
         return float.__float__(value)
+    if isinstance(value, enum.Enum):
+        return expected(value.value, path, depth)
+    if isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, pydantic.BaseModel):
         try:
             dumped = value.model_dump(mode="json")

@@ -25,9 +25,11 @@ from tests.hostile import (
     Hostile,
     HostileInt,
     HostileKey,
+    Level,
     Model,
     Record,
     SubStr,
+    Verdict,
     expected,
     nest,
     same,
@@ -44,14 +46,11 @@ def often(
     return st.one_of([usual] * (odds * len(rare)) + list(rare))
 
 
-texts = often(
-    st.text(max_size=12),
-    st.tuples(st.text(max_size=4), st.characters(categories=["Cs"]), st.text(max_size=4)).map(
-        "".join
-    ),
-    odds=8,
-)
-"""Text, one in nine with a lone surrogate in it."""
+surrogated = st.tuples(
+    st.text(max_size=4), st.characters(categories=["Cs"]), st.text(max_size=4)
+).map("".join)
+"""Text with a lone surrogate in it."""
+texts = often(st.text(max_size=12), surrogated, odds=8)
 HUGE_INTS = (2**63, -(2**63) - 1, 2**64, 2**200, 10**308, 10**400, -(10**400), 10**4299, 10**4300)
 HUGE_STRINGS = ("x" * 100_000, "é🚀" * 30_000)
 # Indexes, not the values: hypothesis reprs a sampled_from's elements (and repr(10**4300) raises).
@@ -66,12 +65,14 @@ scalars = often(
     st.binary(max_size=6),
     st.builds(Hostile),
     st.integers(-5, 5).map(HostileInt),
+    st.sampled_from([*Verdict, *Level]) | st.uuids(),
     odds=6,
 )
 keys = often(
-    texts,
-    texts.map(SubStr),
-    texts.map(HostileKey),
+    st.text(max_size=12),
+    surrogated,
+    st.text(max_size=12).map(SubStr),
+    st.text(max_size=12).map(HostileKey),
     st.integers(),
     st.none(),
     st.tuples(st.integers(0, 3)),
