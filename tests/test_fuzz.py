@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -35,14 +36,15 @@ from tests.hostile import (
     same,
 )
 
-EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", "10000"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10000"))
+"""10,000 (the issue's floor) unless ``FUZZ_EXAMPLES`` says otherwise, for a quick local run."""
 
 
 def often(
     usual: st.SearchStrategy[Any], *rare: st.SearchStrategy[Any], odds: int = 3
 ) -> st.SearchStrategy[Any]:
-    """``usual`` ``odds`` times as often as all of ``rare`` together: enough hostile values
-    that each kind is hit hundreds of times, few enough that many examples are stored."""
+    """``usual`` in ``odds`` branches for each of ``rare``'s: hypothesis picks branches by its
+    own lights, not uniformly, but this keeps the hostile kinds from crowding out the rest."""
     return st.one_of([usual] * (odds * len(rare)) + list(rare))
 
 
