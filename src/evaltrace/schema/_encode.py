@@ -330,27 +330,22 @@ def sample_id_of(data: Any, data_json: str) -> str:
     a pairing key, not a security boundary)."""
     if type(data) is dict or isinstance(data, Mapping):
         try:
-            own = _own_id(data)
+            for key in SAMPLE_ID_KEYS:
+                value = data.get(key)
+                if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
+                    return value if type(value) is str else _id_text(value)
         except Exception:  # a user's Mapping.get, or a key's __eq__, that raises
-            own = _own_id(loads(data_json))
-        if own is not None:
-            return own
+            return sample_id_of(loads(data_json), data_json)
     return blake2b(data_json.encode("utf-8"), digest_size=8).hexdigest()
 
 
-def _own_id(data: Mapping[str, Any]) -> str | None:
-    """The first ``SAMPLE_ID_KEYS`` value that is an id, as the stored JSON spells it (never
-    through a subclass's own ``__str__``)."""
-    for key in SAMPLE_ID_KEYS:
-        value = data.get(key)
-        if value is None or type(value) is bool or not isinstance(value, _ID_TYPES):
-            continue
-        if isinstance(value, str):
-            return str.__str__(value)
-        if isinstance(value, int):
-            return int.__repr__(value)
-        return UUID.__str__(value)
-    return None
+def _id_text(value: str | int | UUID) -> str:
+    """An id as the stored JSON spells it, never through a subclass's own ``__str__``."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return UUID.__str__(value)
 
 
 def encode_result(
