@@ -16,12 +16,31 @@ from ._types import MetricStats, ResultRecord, RunSummary
 __all__ = [
     "MetricAggregate",
     "aggregate",
+    "as_float",
+    "finite_mean",
     "history_row",
     "metrics_of",
     "stats_of",
     "summarize_run",
     "summarize_runs",
 ]
+
+
+def as_float(value: float | int) -> float | None:
+    """``float(value)``; None for an int past the double range (10**400)."""
+    try:
+        return float(value)
+    except OverflowError:  # an int past the double range: not a statistic
+        return None
+
+
+def finite_mean(finite: list[float]) -> float:
+    """The exactly rounded sum over the count; summed pre-divided when the sum itself would
+    pass the double range (two values of 1e308)."""
+    try:
+        return math.fsum(finite) / len(finite)
+    except OverflowError:
+        return math.fsum(v / len(finite) for v in finite)
 
 
 _ACCURACY: Final = 0.01
@@ -65,7 +84,8 @@ class MetricAggregate:
     """
 
     count: int = 0
-    total: float = 0.0
+    mean: float = 0.0
+    """A running mean, not a sum: values near the double range (1e308) cannot overflow it."""
     low: float = math.inf
     high: float = -math.inf
     non_finite: int = 0
@@ -79,23 +99,24 @@ class MetricAggregate:
             self.flags += 1
             self.passes += value
             return
-        try:
-            number = float(value)
-        except OverflowError:  # an int past the double range: not a statistic
+        number = as_float(value)
+        if number is None:  # an int past the double range: not a statistic
             return
         if not math.isfinite(number):
             self.non_finite += 1
             return
         self.count += 1
-        self.total += number
+        self.mean += number / self.count - self.mean / self.count
         self.low = min(self.low, number)
         self.high = max(self.high, number)
         self.buckets[_bucket(number)] += 1
 
     def merge(self, other: MetricAggregate) -> None:
         """Fold another aggregate of the same metric into this one."""
-        self.count += other.count
-        self.total += other.total
+        count = self.count + other.count
+        if count:
+            self.mean = self.mean * (self.count / count) + other.mean * (other.count / count)
+        self.count = count
         self.low = min(self.low, other.low)
         self.high = max(self.high, other.high)
         self.non_finite += other.non_finite
@@ -118,7 +139,7 @@ class MetricAggregate:
         if self.count or self.non_finite:
             stats["count"] = self.count
             if self.count:
-                stats["mean"] = self.total / self.count
+                stats["mean"] = self.mean
                 stats["min"] = self.low
                 stats["max"] = self.high
                 for name, q in _QUANTILES:

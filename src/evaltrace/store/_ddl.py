@@ -96,7 +96,7 @@ CREATE TABLE IF NOT EXISTS run_metrics (
     run_id TEXT NOT NULL,
     path TEXT NOT NULL,
     count INTEGER NOT NULL,
-    total REAL NOT NULL,
+    mean REAL NOT NULL,
     low REAL,
     high REAL,
     non_finite INTEGER NOT NULL,

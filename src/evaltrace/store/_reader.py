@@ -129,14 +129,14 @@ class StoreReader:
         """The run's score aggregates as commits left them: one row per metric, one per
         sketch bucket, whatever the number of results."""
         out: dict[str, MetricAggregate] = {}
-        for path, count, total, low, high, non_finite, flags, passes in self._page(
-            "SELECT path, count, total, low, high, non_finite, flags, passes FROM run_metrics "
+        for path, count, mean, low, high, non_finite, flags, passes in self._page(
+            "SELECT path, count, mean, low, high, non_finite, flags, passes FROM run_metrics "
             "WHERE run_id = ?",
             (run_id,),
         ):
             out[path] = MetricAggregate(
                 count,
-                total,
+                mean,
                 math.inf if low is None else low,
                 -math.inf if high is None else high,
                 non_finite,

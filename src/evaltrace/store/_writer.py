@@ -48,11 +48,13 @@ ON CONFLICT (run_id) DO UPDATE SET
     num_results = num_results + excluded.num_results
 """
 _UPSERT_METRIC = """
-INSERT INTO run_metrics (run_id, path, count, total, low, high, non_finite, flags, passes)
+INSERT INTO run_metrics (run_id, path, count, mean, low, high, non_finite, flags, passes)
 VALUES (?,?,?,?,?,?,?,?,?)
 ON CONFLICT (run_id, path) DO UPDATE SET
     count = count + excluded.count,
-    total = total + excluded.total,
+    mean = CASE WHEN count + excluded.count = 0 THEN 0.0 ELSE
+        mean * (CAST(count AS REAL) / (count + excluded.count))
+        + excluded.mean * (CAST(excluded.count AS REAL) / (count + excluded.count)) END,
     low = min(coalesce(low, excluded.low), coalesce(excluded.low, low)),
     high = max(coalesce(high, excluded.high), coalesce(excluded.high, high)),
     non_finite = non_finite + excluded.non_finite,
@@ -196,7 +198,7 @@ class StoreWriter:
                                 run_id,
                                 path,
                                 m.count,
-                                m.total,
+                                m.mean,
                                 m.low if m.count else None,
                                 m.high if m.count else None,
                                 m.non_finite,
