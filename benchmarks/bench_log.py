@@ -125,8 +125,9 @@ def run(sizes: Sizes) -> list[Row]:
         )
     for key, label, n, make in cases:
         results, data = _data.results_and_rows(n)
-        got = _compare(make(results, data), list(zip(results, data, strict=True)), sizes.reps,
-                       sizes.warmup)
+        got = _compare(
+            make(results, data), list(zip(results, data, strict=True)), sizes.reps, sizes.warmup
+        )
         cmp, spans = got["cmp"], got["spans"]
         notes = (
             f"spans handed to the exporter: evaltrace {spans.get('evaltrace')}, floor "
@@ -140,8 +141,12 @@ def run(sizes: Sizes) -> list[Row]:
                 "committed in SQLite WAL once per call",
                 "ratio <= 1.3",
             ),
-            ("span", "bare_span", "bare SDK span alone (BatchSpanProcessor into memory)",
-             "(reported)"),
+            (
+                "span",
+                "bare_span",
+                "bare SDK span alone (BatchSpanProcessor into memory)",
+                "(reported)",
+            ),
         ):
             ratio = cmp.ratio("evaltrace", baseline)
             out.append(

@@ -106,7 +106,9 @@ def test_evaltrace_runner_speaks_the_peer_protocol(tmp_path: Path) -> None:
 
 
 @pytest.mark.peers
-@pytest.mark.skipif(not PEER_PYTHON.exists(), reason="no peer venv: make peers (make bench runs these)")
+@pytest.mark.skipif(
+    not PEER_PYTHON.exists(), reason="no peer venv: make peers (make bench runs these)"
+)
 @pytest.mark.parametrize(
     ("script", "variant"),
     [

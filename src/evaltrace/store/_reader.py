@@ -20,9 +20,11 @@ __all__ = ["RunRow", "StoreReader"]
 
 _PAGE = 2000
 
+# The payload comes back as UTF-8 bytes (CAST AS BLOB), which the decoder reads as they are:
+# no str built by sqlite3 and encoded again by ``loads`` (~1 us a result of 1.1 kB).
 _RUN_PAGE = """
 SELECT id, call_id, trace_id, span_id, start_ns, sample_id,
-       '{"r":' || result || ',"d":' || data || '}'
+       CAST('{"r":' || result || ',"d":' || data || '}' AS BLOB)
 FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?
 """
 _CALL = """
