@@ -98,12 +98,13 @@ test-pythons:
 test: install lint test-gllm chromium test-pythons
 	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends; \
 	else echo "go not found: Jaeger/collector tests will skip (and fail under CI=true)"; fi
-	$(BIN)/python -m pytest -m "not gllm"
+	$(BIN)/python -m pytest -m "not gllm and not peers"
 
 ## bench: benchmarks/ -> table + benchmarks/results.json (Jaeger rows need Go for the backends)
 bench: install peers
 	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends-up; \
 	else echo "go not found: the jaeger rows will be reported as skipped"; fi
+	$(BIN)/python -m pytest -q -m peers tests/test_benchmarks_smoke.py
 	$(BIN)/python -m benchmarks
 
 ## clean: build and test leftovers (venvs, caches); never ./.evaltrace, which holds your runs

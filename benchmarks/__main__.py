@@ -24,7 +24,8 @@ from typing import Any
 from ._report import FULL, QUICK, Row, Skipped, table, write_json
 
 HERE = Path(__file__).resolve().parent
-GROUPS = ("log", "readback", "memory", "history", "wire", "jaeger", "peers")
+GROUPS = ("log", "store", "readback", "memory", "history", "wire", "jaeger", "peers")
+JAEGER_ROWS = ("readback.jaeger.grpc", "readback.jaeger.http", "throughput.collector_jaeger")
 
 
 def _say(message: str) -> None:
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bench_memory,
         bench_peers,
         bench_readback,
+        bench_store,
         bench_wire,
     )
 
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     runners: dict[str, Callable[[], list[Any]]] = {
         "log": lambda: bench_log.run(sizes),
+        "store": lambda: bench_store.run(sizes),
         "readback": lambda: bench_readback.run(sizes),
         "memory": lambda: bench_memory.run(sizes),
         "history": lambda: bench_history.run(sizes),
@@ -100,6 +103,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     load_start = _load()
     for group in GROUPS:
         if group not in selected:
+            if group == "jaeger":
+                skipped.extend(
+                    Skipped(row_id, "jaeger", "not measured in this pass (jaeger not selected)")
+                    for row_id in JAEGER_ROWS
+                )
             continue
         _say(f"== {group}")
         t0 = time.monotonic()

@@ -33,6 +33,7 @@ class Sizes:
     history_big: int
     history_small: int
     wire_n: int
+    store_n: int
     peers: bool
     peer_reps: int = 3
 
@@ -43,13 +44,14 @@ FULL = Sizes(
     log_n=3_000,
     batch_n=3_000,
     batch_sizes=(100, 10_000),
-    readback_n=20_000,
+    readback_n=200_000,
     memory_n=100_000,
     memory_batch=1_000,
-    history_runs=50,
+    history_runs=30,
     history_big=2_000,
     history_small=20,
     wire_n=500,
+    store_n=20_000,
     peers=True,
 )
 
@@ -66,6 +68,7 @@ QUICK = Sizes(
     history_big=50,
     history_small=2,
     wire_n=20,
+    store_n=200,
     peers=False,
 )
 

@@ -27,12 +27,16 @@ from pathlib import Path
 from ._timing import alternate
 
 REPO = Path(__file__).resolve().parents[1]
+READS = ("readback", "stream", "history")
+"""Workloads sized by ``--readback-n``."""
 WORKLOADS = {
     "log.discard": "log() per result, discarding exporter, + flush",
     "log.sqlite": "log() per result into the embedded store, + flush",
     "log_batch100.sqlite": "log_batch_sync of 100 rows into the embedded store, + flush",
     "export.sqlite": "SQLiteSpanExporter.export of captured spans (512 per call)",
     "readback.sqlite": "get_run_results of one run from the embedded store",
+    "stream.sqlite": "iter_run_results of one run from the embedded store, a fresh adapter",
+    "history.sqlite": "get_experiment_history of 10 runs of n/10, a fresh reader-only tracker",
 }
 
 
@@ -72,16 +76,36 @@ def _child(workload: str, n: int) -> float:
             )
         else:
             tracker = OpenTelemetryExperimentTracker("ab", store=store)
-        if workload == "readback.sqlite":
+        if workload == "history.sqlite":
+            for i in range(0, n, n // 10):
+                tracker.log_batch_sync(
+                    results[i : i + n // 10], "ab", rows[i : i + n // 10], run_id=f"ab-{i}"
+                )
+            tracker.close()
+            from evaltrace import SQLiteQueryAdapter
+
+            reader = OpenTelemetryExperimentTracker("ab", query=SQLiteQueryAdapter(store))
+            start = time.perf_counter()
+            assert len(reader.get_experiment_history()) == 10
+            seconds = time.perf_counter() - start
+            reader.close()
+        elif workload in ("readback.sqlite", "stream.sqlite"):
             for i in range(0, n, 1000):
                 tracker.log_batch_sync(
                     results[i : i + 1000], "ab", rows[i : i + 1000], run_id="ab-run"
                 )
-            tracker.flush()
+            tracker.close()
+            from evaltrace import SQLiteQueryAdapter
+
+            adapter = SQLiteQueryAdapter(store)
             start = time.perf_counter()
-            got = tracker.get_run_results("ab-run")
+            if workload == "stream.sqlite":
+                count = sum(1 for _ in adapter.iter_run_results("ab-run"))
+            else:
+                count = len(adapter.run_results("ab-run"))
             seconds = time.perf_counter() - start
-            assert len(got) == n
+            adapter.close()
+            assert count == n
         else:
             start = time.perf_counter()
             if workload == "log_batch100.sqlite":
@@ -155,7 +179,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, object]]:
             f"median of {args.reps} alternating reps)"
         )
         for workload in args.only.split(","):
-            n = args.readback_n if workload == "readback.sqlite" else args.n
+            n = args.readback_n if workload.split(".")[0] in READS else args.n
             cmp = alternate(
                 {
                     "before": partial(_sample, before, workload, n),

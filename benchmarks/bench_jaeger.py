@@ -23,11 +23,12 @@ from typing import Any
 
 import httpx
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
 
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
-from evaltrace._schema import query_terms
+from evaltrace.schema import query_terms
 
-from . import _floor
+from . import _data, _floor
 from ._report import Row, Sizes, Skipped
 from ._timing import Stopwatch, alternate
 from .bench_readback import fill, readback_row
@@ -38,6 +39,8 @@ COLLECTOR = os.environ.get("EVALTRACE_TEST_COLLECTOR_OTLP", "http://127.0.0.1:43
 JAEGER_HTTP = os.environ.get("EVALTRACE_TEST_JAEGER_URL", "http://127.0.0.1:16686")
 JAEGER_GRPC = os.environ.get("EVALTRACE_TEST_JAEGER_GRPC", "127.0.0.1:16685")
 JAEGER_OTLP = os.environ.get("EVALTRACE_TEST_JAEGER_OTLP", "http://127.0.0.1:14317")
+JAEGER_N = 20_000
+"""Results per Jaeger run (the store's read-back rows use ``readback_n``)."""
 VISIBLE_WITHIN = 180.0
 """Seconds a logged run may take to become fully readable before the row fails."""
 
@@ -122,7 +125,7 @@ def _raw_http(adapter: JaegerQueryAdapter, run_id: str) -> Callable[[], int]:
 
 
 def _readback(sizes: Sizes) -> list[Row]:
-    n = sizes.readback_n
+    n = min(sizes.readback_n, JAEGER_N)
     service, run_id = _service(), f"bench-jaeger-{uuid.uuid4().hex[:8]}"
     _log_run(JAEGER_OTLP, service, run_id, n)
     rows: list[Row] = []
@@ -170,8 +173,12 @@ def _readback(sizes: Sizes) -> list[Row]:
 
 
 def _throughput(sizes: Sizes) -> Row:
-    n = sizes.readback_n
-    template = _floor.capture(lambda tracker: fill(tracker, n, "bench-tput-template"))
+    n = min(sizes.readback_n, JAEGER_N)
+    pairs = list(zip(*_data.results_and_rows(min(n, 1_000)), strict=True))
+    template = _floor.capture(
+        lambda tracker: fill(tracker, n, "bench-tput-template"),
+        [pairs[i % len(pairs)] for i in range(n)],
+    )
     counts: dict[str, int] = {}
 
     def evaltrace_side() -> float:
@@ -188,14 +195,18 @@ def _throughput(sizes: Sizes) -> Row:
 
     def floor_side() -> float:
         service, run_id = _service(), f"bench-tput-{uuid.uuid4().hex[:8]}"
-        spans = _floor.with_run_id(template, run_id)
+        calls = [
+            _floor.FloorCall(tuple(_floor.with_run_id(c.spans, run_id)), c.rows) for c in template
+        ]
         adapter = JaegerQueryAdapter(f"grpc://{JAEGER_GRPC}", service_name=service)
-        pipeline = _floor.floor_pipeline(
-            OTLPSpanExporter(endpoint=COLLECTOR, insecure=True), service_name=service
+        pipeline = _floor.Floor(
+            OTLPSpanExporter(endpoint=COLLECTOR, insecure=True),
+            None,
+            Resource.create({"service.name": service}),
         )
         try:
             with Stopwatch() as sw:
-                _floor.replay(pipeline, spans)
+                _floor.replay(pipeline, calls)
                 _wait_for(adapter, run_id, n)
             counts["floor"] = len(adapter.run_results(run_id))
         finally:

@@ -1,19 +1,20 @@
-"""Where the time goes: step-by-step timings of the three hot paths the targets are about.
+"""Where the time goes: step-by-step timings of the hot paths the targets are about.
 
-    .venv/bin/python -m benchmarks.breakdown encode      # one log(): encoding steps, us/result
-    .venv/bin/python -m benchmarks.breakdown export      # the store: rows / INSERT / COMMIT
-    .venv/bin/python -m benchmarks.breakdown readback    # get_run_results of 20,000, step by step
+    .venv/bin/python -m benchmarks.breakdown encode      # one result's encoding steps, us
+    .venv/bin/python -m benchmarks.breakdown commit      # one log() commit: statements, WAL frames
+    .venv/bin/python -m benchmarks.breakdown readback    # iter_run_results, step by step
 
-Each step is timed on its own (``timeit`` best of 5 for ``encode``; medians of 3 passes with
-the garbage collector off for the others), so the steps add up to slightly less than the
-whole. These are the figures RESULTS.md cites for the missed targets.
+Each step is timed on its own (``timeit`` best of 5 for ``encode``; medians of 3 passes for
+the others), so the steps add up to slightly less than the whole. For a profile of the whole
+path, run cProfile or pyinstrument over ``benchmarks.bench_log`` / ``bench_readback`` (the
+commands are in RESULTS.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
+import os
 import shutil
 import sqlite3
 import statistics
@@ -22,16 +23,15 @@ import time
 import timeit
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from evaltrace import OpenTelemetryExperimentTracker
+from evaltrace._codec import dumps, loads
+from evaltrace.schema import Limits, call_attributes, encode_result, iso, sample_id_of, walk_result
+from evaltrace.store import StoreWriter
+from evaltrace.store import _writer as writer_sql
 
-from evaltrace import OpenTelemetryExperimentTracker, SQLiteSpanExporter, _records, _schema
-from evaltrace.store import _exporter
-
-from . import _data, _floor
-
-RUN_ID = "breakdown"
+from . import _data
+from .bench_readback import RUN_ID, fill
 
 
 def _best(stmt: Callable[[], object], number: int = 5000) -> float:
@@ -39,141 +39,130 @@ def _best(stmt: Callable[[], object], number: int = 5000) -> float:
 
 
 def encode() -> None:
-    """The encoding steps of one result (what ``_schema.encode_result`` does), in us."""
+    """The encoding steps of one result (what ``encode_result`` does), in us."""
     result, row = _data.result(1), _data.data_row(1)
-    limits = _schema.Limits()
-    shared = _floor.call_attributes()
-    result_json = _records.dumps(result, "evaluation_result", None)
-    data_json = _records.dumps(row, "data", None)
+    limits = Limits()
+    shared = call_attributes(
+        project_name="bench",
+        run_id="bench-run",
+        dataset_name="bench-dataset",
+        metadata_json="{}",
+        context_json="{}",
+        link=None,
+        batch_id=None,
+    )
+    data_json = dumps(row, "data", None)
     steps: dict[str, Callable[[], object]] = {
-        "encode_result (whole)": lambda: _schema.encode_result(
+        "encode_result (whole)": lambda: encode_result(
             result, row, shared=shared, seq=1, row=None, limits=limits
         ),
-        "  walk (flat attributes, events)": lambda: _schema.walk_result(result, limits),
-        "  dumps(result)": lambda: _records.dumps(result, "r", None, finite=True),
-        "  dumps(data)": lambda: _records.dumps(row, "d", None),
-        "  sample id (blake2b)": lambda: _schema.sample_id_of(row, data_json),
-        "JSON payload sizes (bytes)": lambda: None,
+        "  walk (flat attributes, events)": lambda: walk_result(result, limits),
+        "  dumps(result)": lambda: dumps(result, "r", None, finite=True),
+        "  dumps(data)": lambda: dumps(row, "d", None),
+        "  sample id": lambda: sample_id_of(row, data_json),
     }
     for name, stmt in steps.items():
-        if name.startswith("JSON"):
-            print(f"{name:30} result {len(result_json)}, data {len(data_json)}")
-        else:
-            print(f"{name:30} {_best(stmt):8.2f} us")
+        print(f"{name:34} {_best(stmt):8.2f} us")
 
 
-def _captured(n: int) -> list[Any]:
-    memory = InMemorySpanExporter()
-    tracker = OpenTelemetryExperimentTracker("breakdown", store=False, exporters=[memory])
-    results, rows = _data.results_and_rows(n)
-    for start in range(0, n, 100):
-        tracker.log_batch_sync(results[start : start + 100], "d", rows[start : start + 100])
-    tracker.close()
-    return list(memory.get_finished_spans())
-
-
-def _median_ms(passes: list[dict[str, float]]) -> dict[str, float]:
-    return {k: statistics.median(p[k] for p in passes) * 1e3 for k in passes[0]}
-
-
-def export(n: int = 3000) -> None:
-    """The embedded store's export of ``n`` result spans: rows, INSERT, COMMIT."""
-    spans = _captured(n)
-    workdir = Path(tempfile.mkdtemp(prefix="evaltrace-breakdown-"))
-    passes = []
-    try:
-        for i in range(3):
-            exporter = SQLiteSpanExporter(workdir / f"{i}.db")
-            took = {"build rows (JSON)": 0.0, "INSERT": 0.0, "COMMIT": 0.0}
-            gc.disable()
-            for start in range(0, len(spans), 512):
-                batch = spans[start : start + 512]
-                t0 = time.perf_counter()
-                attrs = [_exporter._span_attributes(s) for s in batch]
-                index = [_schema.result_index(s.name, a) for s, a in zip(batch, attrs, strict=True)]
-                rows = [exporter._row(s, a, x) for s, a, x in zip(batch, attrs, index, strict=True)]
-                t1 = time.perf_counter()
-                exporter._conn.execute("BEGIN IMMEDIATE")
-                exporter._conn.executemany(_exporter._INSERT_SPAN, rows)
-                t2 = time.perf_counter()
-                exporter._conn.execute("COMMIT")
-                t3 = time.perf_counter()
-                took["build rows (JSON)"] += t1 - t0
-                took["INSERT"] += t2 - t1
-                took["COMMIT"] += t3 - t2
-            gc.enable()
-            exporter.shutdown()
-            passes.append(took)
-    finally:
+def commit(n: int = 3000) -> None:
+    """One log()-sized commit, statement by statement, and the WAL frames it writes (no
+    auto-checkpoint, so the WAL's growth counts the frames)."""
+    result_json = dumps(_data.result(1), "r", None)
+    data_json = dumps(_data.data_row(1), "d", None)
+    passes: list[dict[str, float]] = []
+    frames = 0.0
+    for _ in range(3):
+        workdir = Path(tempfile.mkdtemp(prefix="evaltrace-breakdown-"))
+        writer = StoreWriter(str(workdir / "e.db"))
+        conn = writer._conn
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        resource = writer._resource_id(conn, "{}")
+        steps = ("BEGIN", "INSERT calls", "INSERT results", "UPSERT runs", "COMMIT")
+        took = dict.fromkeys(steps, 0.0)
+        wal = workdir / "e.db-wal"
+        size0 = 0
+        for i in range(n):
+            if i == 100:
+                size0 = wal.stat().st_size
+            marks = [time.perf_counter()]
+            conn.execute("BEGIN IMMEDIATE")
+            marks.append(time.perf_counter())
+            call = (*("run", "bench", "d", "{}", "{}"), None, None, None, None, resource)
+            call_id = conn.execute(writer_sql._INSERT_CALL, call).lastrowid
+            marks.append(time.perf_counter())
+            ids = (os.urandom(16), os.urandom(8))
+            conn.execute(
+                writer_sql._INSERT_RESULT,
+                (call_id, "run", *ids, None, 1, 2, i, None, "s", result_json, data_json),
+            )
+            marks.append(time.perf_counter())
+            conn.execute(writer_sql._UPSERT_RUN, ("run", "bench", "d", 1, 2, 1, "{}"))
+            marks.append(time.perf_counter())
+            conn.execute("COMMIT")
+            marks.append(time.perf_counter())
+            for k, step in enumerate(steps):
+                took[step] += marks[k + 1] - marks[k]
+        frames = (wal.stat().st_size - size0) / (4096 + 24) / (n - 100)
+        writer.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    for name, ms in _median_ms(passes).items():
-        print(f"{name:22} {ms / len(spans) * 1e3:8.1f} us/span")
-    row = rows[0]
-    print(f"{'stored row':22} {sum(len(str(c)) for c in row):8d} bytes (attributes {len(row[8])})")
+        passes.append(took)
+    for step in passes[0]:
+        us = statistics.median(p[step] for p in passes) / n * 1e6
+        print(f"{step:16} {us:8.1f} us")
+    print(f"{'WAL frames':16} {frames:8.2f} per commit (4 kB each)")
 
 
-def readback(n: int = 20_000) -> None:
-    """``get_run_results`` of ``n`` results, step by step, against the raw fetch."""
+def readback(n: int = 50_000) -> None:
+    """``iter_run_results`` of ``n`` results, step by step, against the raw fetch."""
+    from evaltrace import SQLiteQueryAdapter
+
     workdir = Path(tempfile.mkdtemp(prefix="evaltrace-breakdown-"))
     path = workdir / "evaltrace.db"
-    tracker = OpenTelemetryExperimentTracker("breakdown", store=path)
-    results, rows = _data.results_and_rows(1000)
-    for _ in range(0, n, 1000):
-        tracker.log_batch_sync(results, "d", rows, run_id=RUN_ID)
-    tracker.flush()
-    conn = sqlite3.connect(path)
+    with OpenTelemetryExperimentTracker("breakdown", store=path) as tracker:
+        fill(tracker, n)
     sql = (
-        "SELECT name, trace_id, span_id, start_ns, attributes FROM spans "
-        "WHERE run_id = ? ORDER BY start_ns, seq"
+        "SELECT trace_id, span_id, start_ns, sample_id, result, data FROM results "
+        "WHERE run_id = ? ORDER BY id"
     )
     passes = []
     try:
         for _ in range(3):
-            gc.collect()
-            gc.disable()
+            conn = sqlite3.connect(path)
             t: dict[str, float] = {}
-            t0 = time.perf_counter()
+            s = time.perf_counter()
             fetched = conn.execute(sql, (RUN_ID,)).fetchall()
-            t1 = time.perf_counter()
-            attrs = [json.loads(r[4]) for r in fetched]
-            t2 = time.perf_counter()
-            t["raw: SELECT"], t["raw: json.loads(attributes)"] = t1 - t0, t2 - t1
-            kept = [a for r, a in zip(fetched, attrs, strict=True) if _schema.result_index(r[0], a)]
-            t3 = time.perf_counter()
-            t["result_index filter"] = t3 - t2
-            for key, name in ((_schema.ATTR_RESULT, "result"), (_schema.ATTR_DATA, "data")):
-                s = time.perf_counter()
-                _ = [json.loads(a[key]) for a in kept]
-                t[f"json.loads(eval.{name})"] = time.perf_counter() - s
+            t["raw: SELECT"] = time.perf_counter() - s
             s = time.perf_counter()
-            _ = [_schema.iso(r[3]) for r in fetched]
+            _ = [(json.loads(r[4]), json.loads(r[5])) for r in fetched]
+            t["raw: json.loads x2"] = time.perf_counter() - s
+            s = time.perf_counter()
+            _ = [(loads(r[4]), loads(r[5])) for r in fetched]
+            t["evaltrace loads x2"] = time.perf_counter() - s
+            s = time.perf_counter()
+            _ = [iso(r[2]) for r in fetched]
             t["iso timestamps"] = time.perf_counter() - s
+            conn.close()
+            adapter = SQLiteQueryAdapter(path)
             s = time.perf_counter()
-            _ = [
-                _schema.decode_result(a, trace_id=r[1], span_id=r[2], start_ns=r[3])
-                for r, a in zip(fetched, attrs, strict=True)
-            ]
-            t["decode_result (whole)"] = time.perf_counter() - s
-            gc.enable()
-            s = time.perf_counter()
-            got = tracker.get_run_results(RUN_ID)
-            t["get_run_results, gc on"] = time.perf_counter() - s
-            assert len(got) == n
-            del got, fetched, attrs, kept, _
+            count = sum(1 for _ in adapter.iter_run_results(RUN_ID))
+            t["iter_run_results (whole)"] = time.perf_counter() - s
+            adapter.close()
+            assert count == n
+            del fetched, _
             passes.append(t)
     finally:
-        conn.close()
-        tracker.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    for name, ms in _median_ms(passes).items():
-        print(f"{name:30} {ms:8.0f} ms  ({ms / n * 1e3:6.1f} us/result)")
+    for name in passes[0]:
+        ms = statistics.median(p[name] for p in passes) * 1e3
+        print(f"{name:28} {ms:8.0f} ms  ({ms / n * 1e3:6.2f} us/result)")
 
 
 def main() -> None:
     """Run one breakdown."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.breakdown", description=__doc__)
-    parser.add_argument("path", choices=("encode", "export", "readback"))
-    {"encode": encode, "export": export, "readback": readback}[parser.parse_args().path]()
+    parser.add_argument("path", choices=("encode", "commit", "readback"))
+    {"encode": encode, "commit": commit, "readback": readback}[parser.parse_args().path]()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """CPU instructions per result, counted by valgrind: the noise-free view of the log path.
 
-    .venv/bin/python -m benchmarks.instructions            # log() and its floor, 2,000 results
+    .venv/bin/python -m benchmarks.instructions            # log(), its floors, 2,000 results
     .venv/bin/python -m benchmarks.instructions --n 500
     PYTHONPATH=/tmp/old/src .venv/bin/python -m benchmarks.instructions --workloads log,floor
         # another version's src/evaltrace (e.g. from git archive), against the same floor
@@ -25,35 +25,47 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WORKLOADS = ("log", "floor", "encode")
+WORKLOADS = ("log", "floor", "span", "encode")
 
 
 def _child(workload: str, n: int, size: int) -> None:
-    """Do ``n`` results' work; ``size`` inputs are built (and, for the floor, captured) either
+    """Do ``n`` results' work; ``size`` inputs are built (and, for the floors, captured) either
     way, so that the n = 0 run subtracts exactly the set-up."""
-    from evaltrace import _schema
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from evaltrace import OpenTelemetryExperimentTracker
+    from evaltrace.schema import Limits, call_attributes, encode_result
 
     from . import _data, _floor
 
     results, rows = _data.results_and_rows(size)
+    workdir = Path(tempfile.mkdtemp(prefix="evaltrace-instructions-"))
     if workload == "encode":
-        shared = _floor.call_attributes()
-        limits = _schema.Limits()
+        shared = call_attributes(
+            project_name="bench",
+            run_id="bench-run",
+            dataset_name=_floor.DATASET,
+            metadata_json="{}",
+            context_json="{}",
+            link=None,
+            batch_id=None,
+        )
+        limits = Limits()
         for i in range(n):
-            _schema.encode_result(
-                results[i], rows[i], shared=shared, seq=i, row=None, limits=limits
-            )
+            encode_result(results[i], rows[i], shared=shared, seq=i, row=None, limits=limits)
         return
     if workload == "log":
-        tracker, _ = _floor.make_tracker("discard", Path(tempfile.gettempdir()))
+        tracker = OpenTelemetryExperimentTracker(
+            "bench", store=workdir / "e.db", exporters=[InMemorySpanExporter()]
+        )
         for i in range(n):
             tracker.log(results[i], _floor.DATASET, rows[i])
         tracker.flush()
         return
-    spans = _floor.capture(
-        lambda t: [t.log(r, _floor.DATASET, d) for r, d in zip(results, rows, strict=True)]
-    )
-    _floor.replay(_floor.floor_pipeline(_floor.DiscardExporter()), spans[:n])
+    pairs = list(zip(results, rows, strict=True))
+    calls = _floor.capture(lambda t: [t.log(r, _floor.DATASET, d) for r, d in pairs], pairs)
+    floor, _ = _floor.memory_floor(workdir / "f.db" if workload == "floor" else None)
+    _floor.replay(floor, calls[:n])
 
 
 def _count(workload: str, n: int, size: int) -> int:
@@ -91,7 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", choices=WORKLOADS, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--workloads", default=",".join(WORKLOADS), help="comma-separated among log,floor,encode"
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help="comma-separated among " + ",".join(WORKLOADS),
     )
     args = parser.parse_args(argv)
     if args.child:
@@ -104,8 +118,9 @@ def main(argv: list[str] | None = None) -> None:
         done, setup = _count(workload, args.n, args.n), _count(workload, 0, args.n)
         per[workload] = (done - setup) / args.n
         print(f"{workload:8} {per[workload]:>12,.0f} instructions/result")
-    if "log" in per and "floor" in per:
-        print(f"log / floor  {per['log'] / per['floor']:.3f}")
+    for floor in ("floor", "span"):
+        if "log" in per and floor in per:
+            print(f"log / {floor}  {per['log'] / per[floor]:.3f}")
 
 
 if __name__ == "__main__":

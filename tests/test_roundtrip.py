@@ -150,3 +150,17 @@ def test_enums_and_uuids_are_converted_alike_on_every_path(
         (row,) = tracker.get_run_results(run_id)
         assert row["evaluation_result"] == {"m": {"verdict": "pass"}}
         assert row["data"]["id"] == str(sample) and row["data"]["verdict"] == "pass"
+
+
+def test_ints_at_the_64_bit_edges_read_back_exactly(
+    tracker: evaltrace.OpenTelemetryExperimentTracker,
+) -> None:
+    """Reads decode with orjson where it is exact: ints at and past 64 bits, and long digit
+    runs inside strings (the check's false alarm), still come back exactly."""
+    edges = [2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63), -(2**63) - 1, 10**18, 10**19, 10**30]
+    result = {"edges": edges, "digits": "1234567890123456789012", "score": 0.5}
+    run_id = tracker.log(result, "ds", {"q": "x", "n": 2**64})
+    (row,) = tracker.get_run_results(run_id)
+    assert same(row["evaluation_result"], result)
+    assert same(row["data"], {"q": "x", "n": 2**64})
+    assert [type(x) for x in row["evaluation_result"]["edges"]] == [int] * len(edges)

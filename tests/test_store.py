@@ -157,3 +157,36 @@ def test_a_span_id_already_stored_is_never_overwritten(store_path: Path) -> None
     writer.close()
     rows = evaltrace.SQLiteQueryAdapter(store_path).run_results("r")
     assert [r["evaluation_result"] for r in rows] == [{"m": 1}]
+
+
+def test_log_calls_alike_share_one_calls_row(store_path: Path) -> None:
+    """Consecutive log() calls with the same run, metadata and context share a calls row;
+    any difference gets its own, and every result reads back with its own call's values."""
+    with Tracker("p", store=store_path) as tracker:
+        for i in range(3):
+            tracker.log({"m": i}, "qa", {"id": i}, run_id="r")
+        tracker.log({"m": 3}, "qa", {"id": 3}, run_id="r", metadata={"k": 1})
+        tracker.log({"m": 4}, "qa", {"id": 4}, run_id="r")
+        rows = tracker.get_run_results("r")
+    assert [r["metadata"] for r in rows] == [{}, {}, {}, {"k": 1}, {}]
+    with sqlite3.connect(store_path) as conn:
+        calls = [c for (c,) in conn.execute("SELECT call_id FROM results ORDER BY id")]
+        (count,) = conn.execute("SELECT num_results FROM runs WHERE run_id = 'r'").fetchone()
+    assert calls[0] == calls[1] == calls[2] != calls[3] != calls[4]
+    assert count == 5
+
+
+def test_a_call_that_starts_earlier_moves_the_runs_start(store_path: Path) -> None:
+    """The run's started/ended times span every call's results, whatever order they commit in."""
+    from evaltrace.store import CallRecord, ResultRow, StoreWriter
+
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    writer = StoreWriter(str(store_path))
+    call = CallRecord("r", "p", "qa", "{}", "{}", None, None, None, "{}")
+    for span_id, start in ((1, 200), (2, 100), (3, 150)):
+        row = ResultRow(span_id, span_id, None, start, start + 1, span_id, None, "s", "1", "{}")
+        writer.commit(call, [row], [], forward=False)
+    writer.close()
+    with sqlite3.connect(store_path) as conn:
+        times = conn.execute("SELECT started_ns, ended_ns, num_results FROM runs").fetchall()
+    assert times == [(100, 200, 3)]

@@ -21,7 +21,7 @@ from evaltrace import OpenTelemetryExperimentTracker
 def _facts(workdir: Path) -> dict[str, Any]:
     """Results stored, and bytes on disk (the database and its write-ahead log)."""
     with sqlite3.connect(workdir / "evaltrace.db") as conn:
-        stored = conn.execute("SELECT count(*) FROM spans WHERE run_id IS NOT NULL").fetchone()
+        stored = conn.execute("SELECT count(*) FROM results").fetchone()
     files = workdir.glob("evaltrace.db*")
     return {"stored": stored[0], "bytes_on_disk": sum(p.stat().st_size for p in files)}
 

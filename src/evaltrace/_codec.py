@@ -5,7 +5,9 @@ orjson encodes; the exact path takes over where only it is exact (NaN and the in
 which orjson writes as ``null``; ints beyond 64 bits; str-subclass keys; tuples, which orjson
 does not count toward its depth limit) or where a value must be refused: ``_copy`` converts the
 value to plain JSON data in one walk, refusing by field path, and the standard library encodes
-that. The standard library decodes everything (orjson reads an int past 64 bits as a float).
+that. Decoding is orjson's too, except where only the standard library is exact: a text with a run
+of 19 or more digits (orjson reads an int past 64 bits as a float) and whatever orjson refuses
+(``NaN``, ``Infinity``, lone surrogates, nesting past 1,024).
 Nothing else in evaltrace configures a JSON encoder: use ``dumps`` / ``loads`` /
 ``dumps_text`` from here.
 """
@@ -326,6 +328,23 @@ def dumps_text(value: Any, *, indent: bool = False) -> str:
     return _ENCODER.encode(value)
 
 
+_DIGITS_TO_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER: Final = b"0" * 19
+"""The shortest int orjson reads inexactly (past 64 bits) has 19 digits (-2**63 - 1)."""
+
+
 def loads(text: str | bytes) -> Any:
-    """Decode what ``dumps`` wrote (``NaN``/``Infinity`` included), exactly."""
+    """Decode what ``dumps`` wrote (``NaN``/``Infinity`` included), exactly.
+
+    orjson when it is exact (3x faster than ``json.loads`` on a result row: 1.4 vs 4.5 us for
+    the benchmark's 1.1 kB), else the standard library. The 19-digit check on the UTF-8 bytes
+    costs 0.8 us (a regular expression: 13 us); a false alarm (a long number in a string) only
+    costs the slower, equally exact path.
+    """
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
+    if _LONG_NUMBER not in data.translate(_DIGITS_TO_ZERO):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     return json.loads(text)

@@ -79,6 +79,11 @@ def _reader(store: str | None) -> Iterator[SQLiteQueryAdapter]:
         raise click.ClickException(str(exc)) from exc
     except sqlite3.Error as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
+    except RecursionError as exc:  # a row an older writer let through, too deep to print
+        raise click.ClickException(
+            f"{path}: a stored result is nested too deep to decode or print; the store's "
+            "other runs are unaffected"
+        ) from exc
 
 
 def _streamed(reader: SQLiteQueryAdapter, run_id: str) -> Iterator[ResultRecord]:

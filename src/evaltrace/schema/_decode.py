@@ -44,10 +44,22 @@ __all__ = [
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_LAST_SECOND: tuple[int | None, str] = (None, "")
+"""The last whole second formatted (without its offset): results of a run are read in logging
+order, many per second, and formatting only the microseconds is 0.3 us instead of 3.5 us per
+result (profile of a 200,000-result ``iter_run_results``)."""
+
+
 def iso(ns: int) -> str:
     """ISO 8601 UTC timestamp of a nanosecond epoch time, cut (not rounded) to the
-    microsecond, so that filtering by a timestamp a read returned finds that result again."""
-    return (_EPOCH + timedelta(microseconds=ns // 1000)).isoformat()
+    microsecond, so that filtering by a timestamp a read returned finds that result again.
+    ``datetime.isoformat`` exactly (no fraction when it is zero)."""
+    global _LAST_SECOND
+    seconds, micro = divmod(ns // 1000, 1_000_000)
+    cached = _LAST_SECOND
+    if cached[0] != seconds:
+        cached = _LAST_SECOND = (seconds, (_EPOCH + timedelta(seconds=seconds)).isoformat()[:-6])
+    return f"{cached[1]}.{micro:06d}+00:00" if micro else f"{cached[1]}+00:00"
 
 
 def epoch_ns(moment: datetime) -> int:

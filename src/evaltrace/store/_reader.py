@@ -23,7 +23,8 @@ __all__ = ["RunRow", "StoreReader"]
 _PAGE = 2000
 
 _COLUMNS = """id, call_id, trace_id, span_id, start_ns, sample_id,
-       '{"r":' || result || ',"d":' || data || '}', link_trace_id, link_span_id, run_id"""
+       CAST('{"r":' || result || ',"d":' || data || '}' AS BLOB), link_trace_id, link_span_id,
+       run_id"""
 _RUN_PAGE = f"SELECT {_COLUMNS} FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
 _LINKED_PAGE = f"""SELECT {_COLUMNS} FROM results
 WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id > ? ORDER BY id LIMIT ?"""

@@ -39,11 +39,14 @@ _INSERT_ROOT = """
 INSERT INTO batch_roots (trace_id, span_id, call_id, chunk_start, chunk_size, start_ns, end_ns)
 VALUES (?,?,?,?,?,?,?)
 """
+# ``started_ns`` is indexed (``runs_by_start``): setting it, even to its own value, rewrites the
+# index page, one more 4 kB WAL frame per commit (6.8 -> 5.8 frames for a log() call, measured
+# with wal_autocheckpoint=0). It moves only when a call's results start before the run did,
+# so the upsert leaves it alone and ``_EARLIER_START`` moves it when that happens.
 _UPSERT_RUN = """
 INSERT INTO runs (run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata)
 VALUES (?,?,?,?,?,?,?)
 ON CONFLICT (run_id) DO UPDATE SET
-    started_ns = min(started_ns, excluded.started_ns),
     ended_ns = max(ended_ns, excluded.ended_ns),
     num_results = num_results + excluded.num_results
 """
@@ -65,6 +68,7 @@ _UPSERT_BUCKET = """
 INSERT INTO run_buckets (run_id, path, bucket, count) VALUES (?,?,?,?)
 ON CONFLICT (run_id, path, bucket) DO UPDATE SET count = count + excluded.count
 """
+_EARLIER_START = "UPDATE runs SET started_ns = ? WHERE run_id = ? AND started_ns > ?"
 _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns) VALUES (?,?,?,?,?)
 """
@@ -89,6 +93,12 @@ class StoreWriter:
         self._conn = connect_writer(path)
         self._lock = threading.Lock()
         self._resources: dict[str, int] = {}
+        # Consecutive log() calls of one run usually share everything a calls row holds; they
+        # then share the row: one 4 kB WAL frame less per log() commit (5.8 -> 4.8, measured
+        # with wal_autocheckpoint=0), and less for readers to look up. Only in a store: a
+        # spool's close deletes calls whose results were delivered, which another process
+        # sharing the spool could do under a cached id.
+        self._last_call: tuple[tuple[object, ...], int] | None = None
 
     def _resource_id(self, conn: sqlite3.Connection, attributes: str) -> int:
         known = self._resources.get(attributes)
@@ -123,21 +133,23 @@ class StoreWriter:
         last = max((r.start_ns for r in results), default=0)
         try:
             with self._lock, atomic(self._conn) as conn:
-                call_id = conn.execute(
-                    _INSERT_CALL,
-                    (
-                        call.run_id,
-                        call.project_name,
-                        call.dataset_name,
-                        call.metadata_json,
-                        call.context_json,
-                        link_trace,
-                        link_span,
-                        call.batch_id,
-                        call.batch_size,
-                        self._resource_id(conn, call.resource_json),
-                    ),
-                ).lastrowid
+                values = (
+                    call.run_id,
+                    call.project_name,
+                    call.dataset_name,
+                    call.metadata_json,
+                    call.context_json,
+                    link_trace,
+                    link_span,
+                    call.batch_id,
+                    call.batch_size,
+                    self._resource_id(conn, call.resource_json),
+                )
+                cached = self._last_call
+                if cached is not None and cached[0] == values:
+                    call_id: int | None = cached[1]
+                else:
+                    call_id = conn.execute(_INSERT_CALL, values).lastrowid
                 run_id = call.run_id
                 conn.executemany(
                     _INSERT_RESULT,
@@ -190,6 +202,7 @@ class StoreWriter:
                             call.metadata_json,
                         ),
                     )
+                    conn.execute(_EARLIER_START, (first, run_id, first))
                 if metrics:
                     conn.executemany(
                         _UPSERT_METRIC,
@@ -228,6 +241,8 @@ class StoreWriter:
                         outbox[trace_id] = conn.execute(
                             _INSERT_OUTBOX, (_blob(trace_id, 16), call_id, count, now, due)
                         ).lastrowid  # type: ignore[assignment]
+            if self.keep_delivered and call.batch_id is None and call_id is not None:
+                self._last_call = (values, call_id)  # committed: safe to refer to
         except sqlite3.IntegrityError as exc:
             raise StoreWriteError(
                 f"{self.path}: a span id of this call is already stored with other content "
