@@ -5,8 +5,10 @@
 # again); Jaeger's memory store is lost on any stop.
 #   --clean       also delete the data: logs, the collector's persistent queues (spans not yet
 #                 delivered are lost) and the OpenSearch node dirs (every stored trace)
-#   --ephemeral   stop only the servers a test session started (marked by
-#                 EVALTRACE_BACKENDS_EPHEMERAL=1); leave everyone else's running
+#   --test-owned  stop only the servers a test session started (EVALTRACE_BACKENDS_OWNER=test,
+#                 see backends-lib.sh); leave the user's running
+# Run by a test session (EVALTRACE_BACKENDS_OWNER=test), a full stop keeps the owner records,
+# so what it starts again stays whoever's it was; run by a user, it forgets them.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,25 +16,25 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SCRIPT_DIR/backends-lib.sh"
 
 clean=0
-ephemeral=0
+test_owned=0
 for arg in "$@"; do
   case "$arg" in
     --clean) clean=1 ;;
-    --ephemeral) ephemeral=1 ;;
-    *) die "unknown argument '$arg' (expected: --clean, --ephemeral)" ;;
+    --test-owned) test_owned=1 ;;
+    *) die "unknown argument '$arg' (expected: --clean, --test-owned)" ;;
   esac
 done
-[ "$clean" = 0 ] || [ "$ephemeral" = 0 ] || die "--clean and --ephemeral do not go together"
+[ "$clean" = 0 ] || [ "$test_owned" = 0 ] || die "--clean and --test-owned do not go together"
 
 # stop NAME DIR [GRACE]: the server whose pid file is DIR/pid.
 stop() {
   local name=$1 dir=$2 grace=${3:-20}
-  if [ "$ephemeral" = 1 ] && [ ! -f "$dir/ephemeral" ]; then
-    if pid_alive "$dir/pid"; then log "$name: left running (not started by a test session)"; fi
+  if [ "$test_owned" = 1 ] && [ "$(cat "$dir/owner" 2>/dev/null || echo user)" != test ]; then
+    if pid_alive "$dir/pid"; then log "$name: left running (the user's, not the test session's)"; fi
     return 0
   fi
   stop_pid "$name" "$dir/pid" "$grace"
-  rm -f "$dir/ephemeral"
+  if [ "$OWNER" = user ]; then rm -f "$dir/owner"; fi
 }
 
 # Collector first so it can hand its last batches to Jaeger (or persist them).

@@ -102,3 +102,23 @@ port_busy() {
   # bash's /dev/tcp: succeeds when something listens on $HOST:$1
   (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
 }
+
+# Who owns a server (file NAME_DIR/owner): `user` (make backends-up, the default) or `test`
+# (started by a test session, EVALTRACE_BACKENDS_OWNER=test). A test session stops only its
+# own at the end (backends-down.sh --test-owned); whatever it stops and restarts on the way
+# (a restart test, a killed node) keeps its owner.
+OWNER=${EVALTRACE_BACKENDS_OWNER:-user}
+case "$OWNER" in
+  user|test) ;;
+  *) _die "EVALTRACE_BACKENDS_OWNER must be user or test, not '$OWNER'" ;;
+esac
+
+# claim_started DIR: the server in DIR was just started.
+claim_started() {
+  if [ "$OWNER" = user ] || [ ! -f "$1/owner" ]; then echo "$OWNER" >"$1/owner"; fi
+}
+
+# claim_running DIR: the server in DIR was found running; a user asking for it adopts it.
+claim_running() {
+  if [ "$OWNER" = user ]; then echo user >"$1/owner"; fi
+}

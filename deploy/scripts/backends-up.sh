@@ -11,9 +11,9 @@
 #   EVALTRACE_BACKENDS_STORAGE  Jaeger's storage: memory (default; lost on stop) or opensearch
 #                               (`make backends-up STORAGE=opensearch`). The same ports either
 #                               way: a running Jaeger with the other storage is restarted.
-#   EVALTRACE_BACKENDS_EPHEMERAL =1: mark servers started here as the test session's own, for
-#                               `backends-down.sh --ephemeral`; servers already running keep
-#                               their owner (without it, running servers are adopted: unmarked)
+#   EVALTRACE_BACKENDS_OWNER    user (default) or test: who owns the servers started here
+#                               (see backends-lib.sh; a test session stops only its own with
+#                               `backends-down.sh --test-owned`); a user asking adopts running ones
 #   EVALTRACE_BACKENDS_RUN      runtime dir: pid files, logs, queue storage
 #                               (default $EVALTRACE_BACKENDS_CACHE/run, shared by every checkout)
 #   EVALTRACE_BACKENDS_CACHE    binary cache (default $HOME/.cache/evaltrace)
@@ -36,7 +36,6 @@ case "$STORAGE" in
   opensearch) jaeger_config=$JAEGER_OPENSEARCH_CONFIG ;;
   *) die "unknown storage '$STORAGE' (EVALTRACE_BACKENDS_STORAGE / STORAGE: memory or opensearch)" ;;
 esac
-EPHEMERAL=${EVALTRACE_BACKENDS_EPHEMERAL:-}
 
 if [ ! -x "$JAEGER_BIN" ] || [ ! -x "$COLLECTOR_BIN" ]; then
   log "binaries missing, building them first"
@@ -70,7 +69,7 @@ start() {
   shift
   local dir="$RUN_DIR/$name" logf="$RUN_DIR/$name/$name.log"
   if is_running "$name"; then
-    if [ "$EPHEMERAL" != 1 ]; then rm -f "$dir/ephemeral"; fi # adopted by whoever asked
+    claim_running "$dir"
     if http_ok "$url"; then
       log "$name: already running (pid $(cat "$dir/pid"))"
       return 0
@@ -91,7 +90,7 @@ start() {
     # setsid: the server outlives this shell and make's process group.
     (cd "$REPO_ROOT" && exec setsid "$@" >>"$logf" 2>&1 </dev/null) &
     echo $! >"$dir/pid"
-    if [ "$EPHEMERAL" = 1 ]; then touch "$dir/ephemeral"; else rm -f "$dir/ephemeral"; fi
+    claim_started "$dir"
   fi
   local deadline=$(( $(date +%s) + TIMEOUT ))
   while ! http_ok "$url"; do
@@ -120,14 +119,12 @@ if [ "$STORAGE" = opensearch ]; then
 fi
 
 # One Jaeger at a time on these ports: replace one running with the other storage (it keeps
-# its owner: a session's own stays ephemeral, a user's stays the user's).
+# its owner).
 if is_running jaeger; then
   running_storage=$(cat "$RUN_DIR/jaeger/storage" 2>/dev/null || echo memory)
   if [ "$running_storage" != "$STORAGE" ]; then
     log "jaeger: running with $running_storage storage, restarting it with $STORAGE storage"
-    was_ephemeral=$([ -f "$RUN_DIR/jaeger/ephemeral" ] && echo 1 || true)
     stop_pid jaeger "$RUN_DIR/jaeger/pid"
-    EPHEMERAL=$was_ephemeral
   fi
 fi
 
@@ -142,7 +139,6 @@ start jaeger "http://$HOST:$JAEGER_QUERY_HTTP_PORT/api/v3/services" \
       "${jaeger_args[@]}" \
   "$JAEGER_BIN" --config "$jaeger_config"
 echo "$STORAGE" >"$RUN_DIR/jaeger/storage"
-EPHEMERAL=${EVALTRACE_BACKENDS_EPHEMERAL:-}
 
 if [ -z "${EVALTRACE_COLLECTOR_TRACES_EXPORTERS:-}" ]; then
   if [ -n "${TEMPO_OTLP_ENDPOINT:-}" ]; then

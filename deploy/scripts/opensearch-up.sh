@@ -13,8 +13,8 @@
 #   OPENSEARCH_JAVA_HOME          JDK to run on (default: the one `java` on PATH resolves to)
 #   EVALTRACE_OPENSEARCH_USER     unprivileged user the nodes run as when invoked as root
 #                                 (default nobody; OpenSearch refuses to run as root)
-#   EVALTRACE_BACKENDS_EPHEMERAL  =1: mark the nodes started here as the test session's own
-#                                 (see backends-down.sh --ephemeral)
+#   EVALTRACE_BACKENDS_OWNER      user (default) or test: who owns the nodes started here
+#                                 (see backends-lib.sh and backends-down.sh --test-owned)
 #
 # Node N: $OPENSEARCH_DIR/node-N/{config,data,logs,node.log,pid} (OPENSEARCH_DIR: see
 # backends-lib.sh); data kept by backends-down.sh unless --clean.
@@ -103,7 +103,7 @@ start_node() { # start_node I
   logf="$dir/node.log"
   if is_node "$dir/pid"; then
     log "opensearch node-$i: already running (pid $(cat "$dir/pid"))"
-    if [ "${EVALTRACE_BACKENDS_EPHEMERAL:-}" != 1 ]; then rm -f "$dir/ephemeral"; fi
+    claim_running "$dir"
     return 0
   fi
   rm -f "$dir/pid"
@@ -124,7 +124,7 @@ start_node() { # start_node I
     OPENSEARCH_JAVA_OPTS="-Xms$HEAP -Xmx$HEAP" \
     "$OPENSEARCH_HOME/bin/opensearch" >>"$logf" 2>&1 </dev/null) &
   echo $! >"$dir/pid"
-  if [ "${EVALTRACE_BACKENDS_EPHEMERAL:-}" = 1 ]; then touch "$dir/ephemeral"; else rm -f "$dir/ephemeral"; fi
+  claim_started "$dir"
 }
 
 fail_node() { # fail_node I MESSAGE
