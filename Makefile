@@ -45,9 +45,16 @@ peers: $(PEERS_VENV)/.installed
 test-gllm: peers
 	$(PEERS_VENV)/bin/python -m pytest -m gllm tests/integrations
 
-## test: lint, the gllm-evals bridge, build the backends (when Go is present), the whole suite
-test: install lint test-gllm
-	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends; \
+## test: lint, the gllm-evals bridge, build the backends (when Go is present), the whole suite.
+## The OpenSearch nodes start first, in the background (their JVMs boot while lint runs); the
+## test session stops them, and every server it started, when it ends (docs/backends.md).
+TEST_DOWN = $(EVALTRACE_BACKENDS_SCRIPTS)/backends-down.sh --test-owned
+test: install
+	@if command -v java >/dev/null 2>&1; then \
+	  EVALTRACE_BACKENDS_OWNER=test $(EVALTRACE_BACKENDS_SCRIPTS)/opensearch-up.sh --no-wait || true; \
+	else echo "java not found: OpenSearch tests will skip (and fail under CI=true)"; fi
+	@$(MAKE) --no-print-directory lint test-gllm || { $(TEST_DOWN); exit 1; }
+	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends || { $(TEST_DOWN); exit 1; }; \
 	else echo "go not found: Jaeger/collector tests will skip (and fail under CI=true)"; fi
 	$(BIN)/python -m pytest -m "not gllm"
 

@@ -74,7 +74,7 @@ pid_alive() {
 
 # stop_pid NAME PIDFILE [GRACE_SECONDS]: SIGTERM, wait (bounded), then SIGKILL; idempotent.
 stop_pid() {
-  local name=$1 pidf=$2 grace=${3:-20} pid i
+  local name=$1 pidf=$2 grace=${3:-20} pid _
   if [ ! -f "$pidf" ]; then
     log "$name: not running (no $pidf)"
     return 0
@@ -86,7 +86,7 @@ stop_pid() {
     return 0
   fi
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 $((grace * 5))); do
+  for _ in $(seq 1 $((grace * 5))); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.2
   done

@@ -53,7 +53,8 @@ def script(name: str, *args: str, storage: str | None = None, timeout: float = 9
         timeout=timeout,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{name} {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        output = f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        raise RuntimeError(f"{name} {' '.join(args)} failed:\n{output}")
     return done.stdout
 
 
