@@ -11,9 +11,13 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from pydantic import BaseModel
 
 from evaltrace import OpenTelemetryExperimentTracker, SQLiteQueryAdapter
+from evaltrace._compare import compare_runs
 from evaltrace.cli import main
+
+from .gllm_shapes import generation, llm_test_case
 
 SCORES_A = {"s1": 0.2, "s2": 0.8, "s3": 0.5}
 SCORES_B = {"s1": 0.6, "s2": 0.1, "s4": 0.3}
@@ -56,8 +60,8 @@ def library_results(store: Path, run_id: str) -> list[dict[str, Any]]:
 
 
 def test_runs_lists_runs_of_every_project(store: Path) -> None:
-    """runs shows every run of every project, with metric means."""
-    out = cli(store, "runs")
+    """runs shows every run of every project, with score means."""
+    out = cli(store, "runs", env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     assert all(run in out.stdout for run in ("run-a", "run-b", "run-other"))
     assert "qa.f1.score" in out.stdout.splitlines()[0]
@@ -85,11 +89,11 @@ def test_results_prints_one_line_per_result(store: Path) -> None:
     out = cli(store, "results", "run-a")
     assert out.exit_code == 0, out.output
     header, *lines = out.stdout.splitlines()
-    assert header.split() == ["#", "sample_id", "qa.f1.score", "qa.passed"]
-    assert [line.split()[:3] for line in lines] == [
-        ["0", "s1", "0.200"],
-        ["1", "s2", "0.800"],
-        ["2", "s3", "0.500"],
+    assert header.split() == ["#", "sample_id", "qa.passed", "qa.f1.score"]
+    assert [line.split() for line in lines] == [
+        ["0", "s1", "false", "0.200"],
+        ["1", "s2", "true", "0.800"],
+        ["2", "s3", "true", "0.500"],
     ]
 
 
@@ -102,20 +106,22 @@ def test_results_json_is_the_library_output(store: Path) -> None:
 
 def test_compare_fails_on_regression(store: Path) -> None:
     """compare --fail-on-regression exits 1 when a mean drops, naming the metric."""
-    out = cli(store, "compare", "run-a", "run-b", "--fail-on-regression")
+    out = cli(store, "compare", "run-a", "run-b", "--fail-on-regression", "--allow-missing", "1")
     assert out.exit_code == 1
-    assert "REGRESSION" in out.stdout and "qa.passed" in out.stderr
+    assert "REGRESSION" in out.stdout and "FAIL: qa.passed regressed" in out.stderr
 
 
 def test_compare_passes_without_regression(store: Path) -> None:
     """compare --fail-on-regression exits 0 when no mean drops (B against itself or better)."""
-    assert cli(store, "compare", "run-b", "run-a", "--fail-on-regression").exit_code == 0
+    gate = ["--fail-on-regression", "--allow-missing", "1"]
+    assert cli(store, "compare", "run-b", "run-a", *gate).exit_code == 0
     assert cli(store, "compare", "run-a", "run-a", "--fail-on-regression").exit_code == 0
 
 
 def test_compare_threshold_tolerates_small_drops(store: Path) -> None:
     """Only drops larger than --threshold are regressions."""
-    args = ["compare", "run-a", "run-b", "--fail-on-regression", "--threshold"]
+    args = ["compare", "run-a", "run-b", "--fail-on-regression", "--allow-missing", "1"]
+    args.append("--threshold")
     some = cli(store, *args, "0.2")
     assert some.exit_code == 1
     assert "qa.passed" in some.stderr and "qa.f1.score" not in some.stderr
@@ -221,7 +227,7 @@ def test_big_export_shows_progress_on_stderr_only(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A large export reports progress on stderr and leaves stdout exactly the data."""
-    monkeypatch.setattr("evaltrace.cli.PROGRESS_FROM", 1)
+    monkeypatch.setattr("evaltrace.cli.PROGRESS_EVERY", 1)
     out = cli(store, "export", "run-a", "--format", "jsonl")
     assert "exporting run-a" in out.stderr
     assert [json.loads(line) for line in out.stdout.splitlines()] == library_results(store, "run-a")
@@ -231,3 +237,216 @@ def test_small_export_leaves_stderr_empty(store: Path) -> None:
     """A small export writes nothing but the data: no progress label on stderr."""
     out = cli(store, "export", "run-a", "--format", "csv")
     assert out.exit_code == 0 and out.stderr == "" and out.stdout.count("\n") == 4
+
+
+class LLMTestCase(BaseModel):
+    """gllm-evals' test case as a model: no id field, as in gllm-evals."""
+
+    input: str
+    actual_output: str
+    expected_output: str
+    retrieved_context: list[str]
+    expected_context: list[str]
+
+
+def cases(answer: str, n: int = 20, start: int = 0) -> list[LLMTestCase]:
+    """n id-less test cases whose generated answer is ``answer``."""
+    return [
+        LLMTestCase(
+            **{
+                k: v
+                for k, v in llm_test_case(i, f"{answer} {i}").items()
+                if v is not None and k != "attachments"
+            }
+        )
+        for i in range(start, start + n)
+    ]
+
+
+@pytest.fixture
+def gllm_store(tmp_path: Path) -> Path:
+    """gllm-evals-shaped runs over 20 id-less rows; each run's answers differ.
+
+    g-base: verbosity 0.17; g-again: same scores; g-verbose: verbosity 0.90;
+    g-nocomp: the completeness metric dropped; g-few: 5 rows; g-other: another dataset.
+    """
+    path = tmp_path / "gllm.db"
+    without_completeness = generation(0.8, 0.17)
+    del without_completeness[0]["generation"]["completeness"]
+    runs = {
+        "g-base": ("faq", [generation(0.8, 0.17)] * 20, cases("base")),
+        "g-again": ("faq", [generation(0.8, 0.17)] * 20, cases("again")),
+        "g-verbose": ("faq", [generation(0.8, 0.90)] * 20, cases("verbose")),
+        "g-nocomp": ("faq", [without_completeness] * 20, cases("nocomp")),
+        "g-few": ("faq", [generation(0.8, 0.17)] * 5, cases("few", n=5)),
+        "g-other": ("legal", [generation(0.8, 0.17)] * 20, cases("other", start=100)),
+    }
+    with OpenTelemetryExperimentTracker("gllm", store=path) as tracker:
+        for run_id, (dataset, results, data) in runs.items():
+            tracker.log_batch_sync(results, dataset, data, run_id=run_id)
+    return path
+
+
+def gate(store: Path, a: str, b: str, *args: str) -> Result:
+    """compare A B --fail-on-regression, with any further options."""
+    return cli(store, "compare", a, b, "--fail-on-regression", *args)
+
+
+def test_id_less_rows_pair_though_answers_differ(gllm_store: Path) -> None:
+    """Rows without an id pair by their inputs: all 20 pair, nothing regressed, exit 0."""
+    out = gate(gllm_store, "g-base", "g-again", "--json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["samples"]["paired"] == 20 and data["gate"] == {"passed": True, "reasons": []}
+
+
+def test_lower_is_better_flag_in_the_result_fails_a_rise(gllm_store: Path) -> None:
+    """verbosity (higher_is_better: false) 0.17 -> 0.90 is a regression, not an improvement."""
+    out = gate(gllm_store, "g-base", "g-verbose")
+    assert out.exit_code == 1
+    assert (
+        "FAIL: generation.verbosity.score regressed: 0.170 -> 0.900 "
+        "(+0.730, lower is better, threshold 0)"
+    ) in out.stderr.splitlines()
+    assert "generation.completeness.score" not in out.stderr
+
+
+def test_vanished_metric_fails(gllm_store: Path) -> None:
+    """A score in every baseline row and in no candidate row fails with one line naming it."""
+    out = gate(gllm_store, "g-base", "g-nocomp")
+    assert out.exit_code == 1
+    tail = "vanished: in 20 results of g-base, in none of g-nocomp"
+    assert out.stderr.splitlines() == [
+        f"FAIL: generation.completeness.score {tail}",
+        f"FAIL: generation.completeness.success {tail}",
+    ]
+
+
+def test_missing_baseline_samples_fail_unless_allowed(gllm_store: Path) -> None:
+    """15 of 20 baseline rows missing from the candidate fail; --allow-missing 15 lets it pass."""
+    out = gate(gllm_store, "g-base", "g-few")
+    assert out.exit_code == 1
+    [line] = out.stderr.splitlines()
+    assert line.startswith("FAIL: 15 of 20 samples of g-base are missing from g-few")
+    assert gate(gllm_store, "g-base", "g-few", "--allow-missing", "15").exit_code == 0
+    assert gate(gllm_store, "g-base", "g-few", "--allow-missing", "14").exit_code == 1
+
+
+def test_runs_of_different_datasets_fail(gllm_store: Path) -> None:
+    """Nothing pairs across datasets: the gate fails whatever --allow-missing says."""
+    out = gate(gllm_store, "g-base", "g-other", "--allow-missing", "1000")
+    assert out.exit_code == 1 and out.stderr.startswith("FAIL: no sample pairs")
+
+
+def test_without_the_flag_compare_reports_and_exits_0(gllm_store: Path) -> None:
+    """Without --fail-on-regression, the report states the verdict and the command exits 0."""
+    out = cli(gllm_store, "compare", "g-base", "g-nocomp")
+    assert out.exit_code == 0 and out.stderr == ""
+    assert "VANISHED" in out.stdout and "gate: FAIL (2 reasons)" in out.stdout
+
+
+def test_lower_is_better_option(store: Path) -> None:
+    """--lower-is-better PATTERN makes f1's drop an improvement and keeps pass rate's regression."""
+    args = ["--json", "--allow-missing", "1", "--lower-is-better", "qa.f1.*"]
+    data = json.loads(cli(store, "compare", "run-a", "run-b", *args).stdout)
+    directions = {m["metric"]: m["direction"] for m in data["metrics"]}
+    assert directions == {"qa.f1.score": "lower", "qa.passed": "higher"}
+    assert data["regressions"] == ["qa.passed"]
+
+
+def test_compare_metrics_option_limits_the_gate(gllm_store: Path) -> None:
+    """--metrics compares matching scores only; one matching nothing fails the gate."""
+    assert gate(gllm_store, "g-base", "g-verbose", "--metrics", "*completeness*").exit_code == 0
+    out = gate(gllm_store, "g-base", "g-verbose", "--metrics", "nothing.*")
+    assert out.exit_code == 1 and "no scores to compare" in out.stderr
+
+
+def test_compare_json_is_the_library_output(gllm_store: Path) -> None:
+    """compare --json prints exactly Comparison.to_dict of the library's own comparison."""
+    args = [
+        "--json",
+        "--threshold",
+        "0.1",
+        "--allow-missing",
+        "3",
+        "--lower-is-better",
+        "*.aggregate_score",
+    ]
+    out = cli(gllm_store, "compare", "g-base", "g-few", *args)
+    expected = compare_runs(
+        library_results(gllm_store, "g-base"),
+        library_results(gllm_store, "g-few"),
+        lower_is_better=["*.aggregate_score"],
+    ).to_dict(threshold=0.1, allow_missing=3)
+    assert json.loads(out.stdout) == expected
+
+
+def test_history_metrics_are_scores_only(gllm_store: Path) -> None:
+    """get_experiment_history (runs --json) aggregates scores, not thresholds or token counts."""
+    [run] = json.loads(cli(gllm_store, "runs", "--json", "--dataset", "legal").stdout)
+    assert sorted(run["metrics"]) == [
+        "generation.aggregate_score",
+        "generation.aggregate_success",
+        "generation.completeness.score",
+        "generation.completeness.success",
+        "generation.verbosity.score",
+        "generation.verbosity.success",
+    ]
+
+
+@pytest.mark.parametrize("columns", [60, 80, 132])
+def test_runs_table_fits_the_terminal(gllm_store: Path, columns: int) -> None:
+    """runs never prints a line wider than the terminal and counts the metrics it hid."""
+    out = cli(gllm_store, "runs", env={"COLUMNS": str(columns)})
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    header = lines[0]
+    assert header.split()[4].endswith("aggregate_score")  # the aggregate first
+    assert not any(word in header for word in ("threshold", "higher_is_better", "rubric", "token"))
+    hidden = 6 - (len(header.split()) - 4)  # after run_id dataset started_at n
+    assert hidden > 0 and lines[-1] == f"(+{hidden} more metrics; see --metrics or --json)"
+
+
+def test_runs_metrics_and_until(gllm_store: Path) -> None:
+    """runs --metrics picks the columns; --until before every run matches nothing."""
+    out = cli(gllm_store, "runs", "--metrics", "*.verbosity.*", env={"COLUMNS": "200"})
+    assert out.stdout.splitlines()[0].split()[4:] == [
+        "generation.verbosity.score",
+        "generation.verbosity.success",
+    ]
+    none = cli(gllm_store, "runs", "--until", "2000-01-01")
+    assert none.exit_code == 0 and none.stdout == "" and "no runs match" in none.stderr
+
+
+def test_results_table_is_bounded(gllm_store: Path) -> None:
+    """results shows --limit rows within the terminal width, and says what it left out."""
+    out = cli(gllm_store, "results", "g-base", "--limit", "5", env={"COLUMNS": "100"})
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert [line.split()[0] for line in lines[1:6]] == ["0", "1", "2", "3", "4"]
+    assert lines[-1] == "(+15 more results; --limit 0 shows all)"
+    assert "more score columns" in lines[-2]
+    every = cli(gllm_store, "results", "g-base", "--limit", "0", "--metrics", "*.verbosity.score")
+    assert every.stdout.splitlines()[0].split() == ["#", "sample_id", "generation.verbosity.score"]
+    assert len(every.stdout.splitlines()) == 21
+
+
+def test_results_cuts_long_cells(tmp_path: Path) -> None:
+    """A 300-character label is cut with an ellipsis; the line stays within the terminal."""
+    path = tmp_path / "long.db"
+    with OpenTelemetryExperimentTracker("p", store=path) as tracker:
+        tracker.log(
+            {"judge": {"score": 0.5, "label": "x" * 300}}, "d", {"id": "r" * 60}, run_id="r"
+        )
+    out = cli(path, "results", "r", env={"COLUMNS": "80"})
+    [header, line] = out.stdout.splitlines()
+    assert header.split() == ["#", "sample_id", "judge.score", "judge.label"]
+    assert len(line) <= 80 and line.count("…") == 2
+
+
+def test_results_json_ignores_the_table_options(gllm_store: Path) -> None:
+    """results --json prints every result exactly as the library returns it."""
+    out = cli(gllm_store, "results", "g-base", "--json", "--limit", "2", "--metrics", "x")
+    assert [json.loads(line) for line in out.stdout.splitlines()] == library_results(
+        gllm_store, "g-base"
+    )

@@ -9,6 +9,8 @@ import pytest
 
 from evaltrace._compare import compare_runs
 
+from .gllm_shapes import generation
+
 
 def result(sample_id: str, run_id: str = "a", **metrics: Any) -> dict[str, Any]:
     """A result dict shaped like get_run_results output, with the given metric leaves."""
@@ -101,11 +103,12 @@ def test_nan_is_left_out_of_means_and_counts() -> None:
     assert (metric.improved, metric.regressed, metric.unchanged) == (0, 0, 1)
 
 
-def test_metric_missing_from_one_run_is_not_a_regression() -> None:
-    """A metric logged in only one run has no delta and never counts as a regression."""
+def test_metric_missing_from_one_run_vanishes_without_a_mean_regression() -> None:
+    """A metric in A only has no delta; it is listed as vanished (B's own as new)."""
     comparison = compare_runs([result("s", old=1.0)], [result("s", new=0.0)])
     assert {m.metric: m.delta for m in comparison.metrics} == {"m.new": None, "m.old": None}
     assert comparison.regressions() == []
+    assert (comparison.vanished, comparison.new) == (["m.old"], ["m.new"])
 
 
 def test_to_dict_is_json_ready() -> None:
@@ -114,3 +117,124 @@ def test_to_dict_is_json_ready() -> None:
     assert data["regressions"] == ["m.f1"] and data["threshold"] == 0.1
     assert data["metrics"][0]["delta"] == pytest.approx(-0.6)
     assert data["samples"]["changes"][0]["sample_id"] == "s"
+
+
+def gllm(
+    sample_id: str, completeness: float | None, verbosity: float | None, run_id: str = "a"
+) -> dict[str, Any]:
+    """A get_run_results dict holding a row-grouped gllm-evals result."""
+    return {
+        "run_id": run_id,
+        "sample_id": sample_id,
+        "evaluation_result": generation(completeness, verbosity),
+    }
+
+
+def test_only_scores_are_compared() -> None:
+    """threshold, strict_mode, higher_is_better, rubric and token counts are not metrics."""
+    comparison = compare_runs([gllm("s", 0.8, 0.2)], [gllm("s", 0.8, 0.2)])
+    assert [m.metric for m in comparison.metrics] == [
+        "generation.aggregate_score",
+        "generation.aggregate_success",
+        "generation.completeness.score",
+        "generation.completeness.success",
+        "generation.verbosity.score",
+        "generation.verbosity.success",
+    ]
+
+
+def test_higher_is_better_false_makes_a_rise_a_regression() -> None:
+    """verbosity (higher_is_better: false) going 0.17 -> 0.90 regresses; its sample too."""
+    a = [gllm(f"s{i}", 0.8, 0.17) for i in range(3)]
+    b = [gllm(f"s{i}", 0.8, 0.90, "b") for i in range(3)]
+    comparison = compare_runs(a, b)
+    by_name = {m.metric: m for m in comparison.metrics}
+    verbosity = by_name["generation.verbosity.score"]
+    assert (verbosity.direction, verbosity.regressed, verbosity.improved) == ("lower", 3, 0)
+    assert verbosity.delta == pytest.approx(0.73) and verbosity.gain == pytest.approx(-0.73)
+    # success of a lower-is-better metric: 0.17 passed (below 0.5), 0.90 fails
+    assert [m.metric for m in comparison.regressions()] == [
+        "generation.verbosity.score",
+        "generation.verbosity.success",
+    ]
+    assert comparison.samples["regressed"] == 3
+    gate = comparison.gate()
+    assert not gate.passed
+    assert any(r.startswith("generation.verbosity.score regressed") for r in gate.reasons)
+
+
+def test_lower_is_better_pattern_turns_a_drop_into_an_improvement() -> None:
+    """With --lower-is-better on its path, a falling score improves and passes the gate."""
+    a, b = [result("s", hallucination=0.4)], [result("s", hallucination=0.2)]
+    assert not compare_runs(a, b).gate().passed
+    comparison = compare_runs(a, b, lower_is_better=["m.halluc*"])
+    [metric] = comparison.metrics
+    assert (metric.direction, metric.improved) == ("lower", 1)
+    assert comparison.gate().passed and comparison.samples["improved"] == 1
+
+
+def test_vanished_metric_fails_the_gate() -> None:
+    """A score every result of A has and no result of B has fails, naming it."""
+    a = [result(f"s{i}", f1=0.5, recall=0.5) for i in range(4)]
+    b = [result(f"s{i}", "b", f1=0.6) for i in range(4)]
+    gate = compare_runs(a, b).gate()
+    assert gate.reasons == ["m.recall vanished: in 4 results of a, in none of b"]
+
+
+def test_judge_erroring_on_every_row_is_a_vanished_score() -> None:
+    """gllm-evals writes score None for an errored metric: no score in B, so it vanished."""
+    a = [gllm(f"s{i}", 0.8, 0.2) for i in range(3)]
+    b = [gllm(f"s{i}", None, 0.2, "b") for i in range(3)]
+    assert "generation.completeness.score" in compare_runs(a, b).vanished
+
+
+def test_new_metric_alone_passes() -> None:
+    """A score only B has is reported as new and does not fail the gate."""
+    comparison = compare_runs([result("s", f1=0.5)], [result("s", f1=0.5, extra=0.1)])
+    assert comparison.new == ["m.extra"] and comparison.gate().passed
+
+
+@pytest.mark.parametrize(("allow", "passed"), [(0, False), (44, False), (45, True), (99, True)])
+def test_missing_samples_fail_beyond_allow_missing(allow: int, passed: bool) -> None:
+    """45 of 50 baseline samples missing from B fails unless --allow-missing is 45 or more."""
+    a = [result(f"s{i}", f1=0.5) for i in range(50)]
+    b = [result(f"s{i}", "b", f1=0.5) for i in range(5)]
+    comparison = compare_runs(a, b)
+    gate = comparison.gate(allow_missing=allow)
+    assert gate.passed is passed
+    assert comparison.samples["paired"] == 5 and len(comparison.only_in_a) == 45
+    if not passed:
+        [reason] = gate.reasons
+        assert reason.startswith("45 of 50 samples of a are missing from b")
+        assert "s5, s6, s7, s8, s9, … (+40)" in reason
+
+
+def test_nothing_paired_fails_whatever_is_allowed() -> None:
+    """Runs of different datasets pair no sample: the gate fails even with a huge allowance."""
+    a = [result(f"a{i}", f1=0.5) for i in range(3)]
+    b = [result(f"b{i}", "b", f1=0.9) for i in range(3)]
+    gate = compare_runs(a, b).gate(allow_missing=1000)
+    assert [r.split(":")[0] for r in gate.reasons] == ["no sample pairs"]
+
+
+def test_metrics_patterns_pick_what_is_compared() -> None:
+    """--metrics keeps matching scores only; a pattern matching nothing fails the gate."""
+    a, b = [result("s", f1=0.9, recall=0.5)], [result("s", f1=0.1, recall=0.6)]
+    picked = compare_runs(a, b, metrics=["*.recall"])
+    assert [m.metric for m in picked.metrics] == ["m.recall"] and picked.gate().passed
+    nothing = compare_runs(a, b, metrics=["nope.*"])
+    assert nothing.metrics == [] and not nothing.gate().passed
+
+
+def test_to_dict_carries_direction_missing_samples_and_gate() -> None:
+    """The JSON form has each metric's direction, vanished metrics, missing ids and the verdict."""
+    a = [gllm("s1", 0.8, 0.2), gllm("s2", 0.8, 0.2)]
+    b = [gllm("s1", 0.8, 0.6, "b")]
+    data = compare_runs(a, b).to_dict(threshold=0.0, allow_missing=1)
+    directions = {m["metric"]: m["direction"] for m in data["metrics"]}
+    assert directions["generation.verbosity.score"] == "lower"
+    assert directions["generation.completeness.score"] == "higher"
+    assert data["samples"]["missing"] == 1 and data["samples"]["only_in_a"] == ["s2"]
+    assert data["gate"]["passed"] is False and data["allow_missing"] == 1
+    assert data["regressions"] == ["generation.verbosity.score", "generation.verbosity.success"]
+    assert len(data["gate"]["reasons"]) == 2 and data["vanished"] == []

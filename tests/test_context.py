@@ -54,16 +54,22 @@ def test_active_app_span_is_linked(tracker: Tracker) -> None:
 def test_context_does_not_leak_to_sibling_tasks(tracker: Tracker) -> None:
     """A task's log_context is invisible to a concurrently running sibling task."""
 
-    async def with_context() -> str:
-        await tracker.log_context(user="a")
-        await asyncio.sleep(0.01)
-        return await tracker.alog({"m": 1}, "qa", {"q": "a"}, run_id="ra")
-
-    async def without_context() -> str:
-        await asyncio.sleep(0.005)
-        return await tracker.alog({"m": 2}, "qa", {"q": "b"}, run_id="rb")
-
     async def main() -> None:
+        context_set, sibling_logged = asyncio.Event(), asyncio.Event()
+
+        async def with_context() -> str:
+            await tracker.log_context(user="a")
+            context_set.set()
+            await sibling_logged.wait()  # the sibling logs while this context is in force
+            return await tracker.alog({"m": 1}, "qa", {"q": "a"}, run_id="ra")
+
+        async def without_context() -> str:
+            await context_set.wait()
+            try:
+                return await tracker.alog({"m": 2}, "qa", {"q": "b"}, run_id="rb")
+            finally:
+                sibling_logged.set()
+
         await asyncio.gather(with_context(), without_context())
         assert baggage.get_baggage("user") is None  # nor did the parent task
 

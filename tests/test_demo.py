@@ -17,7 +17,7 @@ from evaltrace._demo import (
     score,
     token_f1,
 )
-from evaltrace._history import HistoryFilter
+from evaltrace.query import HistoryFilter
 
 METRICS = {"qa.exact_match.score", "qa.token_f1.score", "qa.context_recall.score", "qa.passed"}
 

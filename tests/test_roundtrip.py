@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def test_batch_roundtrip_is_exact_and_ordered(
     data = [d for _, d in rows]
     with evaltrace.OpenTelemetryExperimentTracker("p", store=tmp_path / "b.db") as tracker:
         run_id = asyncio.run(
-            tracker.log_batch(results, "ds", data, run_id=f"run-{id(rows)}-{grouped}")
+            tracker.log_batch(results, "ds", data, run_id=f"run-{uuid.uuid4().hex}")
         )
         back = tracker.get_run_results(run_id)
     assert len(back) == len(rows)

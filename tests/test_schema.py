@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaltrace import _schema
+from evaltrace import schema as _schema
+from evaltrace._scores import score_paths
+from evaltrace.schema import _encode
 
 LIMITS = _schema.Limits(max_metric_attributes=8, max_metric_string=10)
 NAME, VALUE, LABEL, EXPLANATION = (
@@ -53,17 +55,50 @@ def reference_events(value: Any, path: str = "") -> list[dict[str, Any]]:
     return out
 
 
-def reference_attributes(value: Any) -> tuple[dict[str, Any], int]:
-    """Every flattened leaf that has a flat form, up to the cap; the rest counted."""
-    attributes: dict[str, Any] = {}
-    omitted = 0
-    for path, leaf in _schema.flatten(value).items():
-        flat = _schema._flat_value(leaf, LIMITS.max_metric_string)
-        if flat is None or len(attributes) >= LIMITS.max_metric_attributes:
-            omitted += 1
+def _dict_leaves(value: dict[str, Any], prefix: str) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, child in value.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(child, dict):
+            out += _dict_leaves(child, path)
         else:
-            attributes["eval.metric." + path] = flat
-    return attributes, omitted
+            out.append((path or "value", child))
+    return out
+
+
+def reference_leaves(value: Any) -> list[tuple[str, Any]]:
+    """docs/schema.md, literally: every leaf by its dotted path, in order (a row-grouped
+    result's parts merged, a path seen in an earlier part suffixed ``#i``)."""
+    if isinstance(value, dict):
+        return _dict_leaves(value, "")
+    if not isinstance(value, list):
+        return [("value", value)]
+    out: list[tuple[str, Any]] = []
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        for path, leaf in _dict_leaves(item if isinstance(item, dict) else {"value": item}, ""):
+            path = f"{path}#{i}" if path in seen else path
+            seen.add(path)
+            out.append((path, leaf))
+    return out
+
+
+def reference_attributes(value: Any) -> tuple[dict[str, Any], int]:
+    """Every leaf that has a flat form, up to the cap, scores first when they do not all fit
+    (which leaves are scores is ``_scores``' rule, tested on its own); the rest counted."""
+    leaves = reference_leaves(value)
+    candidates = [
+        (path, flat)
+        for path, leaf in leaves
+        if (flat := _encode._flat_value(leaf, LIMITS.max_metric_string)) is not None
+    ]
+    if len(candidates) > LIMITS.max_metric_attributes:
+        scores = score_paths(value)
+        candidates = [c for c in candidates if c[0] in scores] + [
+            c for c in candidates if c[0] not in scores
+        ]
+    kept = dict(("eval.metric." + p, f) for p, f in candidates[: LIMITS.max_metric_attributes])
+    return kept, len(leaves) - len(kept)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -118,3 +153,44 @@ def test_colliding_paths_are_counted() -> None:
 def test_walk_refuses_what_is_not_plain_json(value: Any) -> None:
     with pytest.raises(_schema.NotPlainError):
         _schema.walk_result(value, LIMITS)
+
+
+def test_scores_take_the_attribute_budget_before_config_leaves() -> None:
+    """A gllm-evals-like result with a config leaf per k and metric: when the flat budget runs
+    out, every score, pass/fail and label is still a searchable attribute."""
+    config = {
+        f"map@{k}": {"threshold": 0.5, "strict_mode": False, "higher_is_better": True, "k": k}
+        for k in range(1, 40)
+    }
+    result = {**config, "qa": {"token_f1": {"score": 0.2}, "passed": False, "label": "bad"}}
+    limits = _schema.Limits(max_metric_attributes=96)
+    attributes, omitted, _, _ = _schema.walk_result(result, limits)
+    assert attributes["eval.metric.qa.token_f1.score"] == 0.2
+    assert attributes["eval.metric.qa.passed"] is False
+    assert attributes["eval.metric.qa.label"] == "bad"
+    assert len(attributes) == 96 and omitted == 4 * 39 + 3 - 96
+
+
+def test_an_errored_metric_gets_an_event_with_its_error_type() -> None:
+    """A metric that failed to evaluate is not silent in the GenAI events: ``error.type``."""
+    _, _, events, _ = _schema.walk_result(
+        {"faith": {"score": None, "error": "TimeoutError: judge took too long"}, "qa": 0.5},
+        _schema.Limits(),
+    )
+    assert events == [
+        {NAME: "faith", "error.type": "TimeoutError"},
+        {NAME: "qa", VALUE: 0.5},
+    ]
+
+
+def test_events_carry_the_rows_response_id() -> None:
+    """``gen_ai.response.id`` ties each evaluation event to the response it judged."""
+    encoded = _schema.encode_result(
+        {"judge": {"score": 1}},
+        {"id": "q1", "response_id": "chatcmpl-42"},
+        shared={},
+        seq=1,
+        row=None,
+        limits=_schema.Limits(),
+    )
+    assert [e["gen_ai.response.id"] for e in encoded.events] == ["chatcmpl-42"]

@@ -1,36 +1,159 @@
-"""The embedded store's own contracts: records, old layouts, per-run rows."""
+"""The embedded store's promises: private files, read-only reads, foreign files left alone."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import sqlite3
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
-from evaltrace import SQLiteQueryAdapter
+from evaltrace.cli import main
 
 
-def test_record_column_and_attribute_decoding_agree(store_path: Path) -> None:
-    """Rows without the record column (older stores) decode to exactly the same results."""
-    with Tracker("p", store=store_path) as tracker:
-        tracker.log({"m": {"score": 1, "x": None}}, "qa", {"id": 1}, run_id="r", metadata={"k": 2})
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def immutable_store(tmp_path: Path) -> Iterator[Path]:
+    """A store on a medium that refuses every write, even root's: chattr +i on the file and
+    on its folder (ext4's immutable attribute)."""
+    folder = tmp_path / "ro"
+    store = folder / "e.db"
+    with Tracker("p", store=store) as tracker:
         tracker.log_batch_sync(
-            [{"m": float("inf")}, {"m": 2}], "qa", [{"id": 2}, {"id": 3}], run_id="r"
+            [{"m": i} for i in range(5)], "qa", [{"id": i} for i in range(5)], run_id="r"
         )
-        fast = tracker.get_run_results("r")
-    with sqlite3.connect(store_path) as conn:
-        conn.execute("UPDATE spans SET record = NULL")
-    slow = SQLiteQueryAdapter(store_path).run_results("r")
-    assert repr(slow) == repr(fast)
-    assert len(fast) == 3
+    if shutil.which("chattr") is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("chattr is required under CI=true (e2fsprogs)")
+        pytest.skip("chattr is not installed")
+    files = [str(p) for p in folder.iterdir()]
+    made = subprocess.run(["chattr", "+i", *files, str(folder)], capture_output=True, text=True)
+    if made.returncode != 0:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"chattr +i failed under CI=true: {made.stderr}")
+        pytest.skip(f"this filesystem has no immutable attribute: {made.stderr}")
+    try:
+        yield store
+    finally:
+        subprocess.run(["chattr", "-i", *files, str(folder)], check=True)
 
 
-def test_store_without_record_column_is_migrated(tmp_path: Path) -> None:
-    """Opening a store made before the record column adds it and keeps old rows readable."""
-    path = tmp_path / "old.db"
-    with Tracker("p", store=path) as tracker:
+def test_an_immutable_store_is_fully_readable(immutable_store: Path) -> None:
+    """Library and every CLI read command work on it, and nothing in its folder changes."""
+    before = _digest(immutable_store.parent)
+    assert list(before) == ["e.db"]  # the writer's close checkpointed and removed its WAL
+    with pytest.raises(PermissionError):
+        immutable_store.write_bytes(b"")  # truly read-only, even for root
+    with pytest.raises(evaltrace.StoreWriteError, match="cannot open the store"):
+        Tracker("p", store=immutable_store)  # a writer says why it cannot write
+    with Tracker("p", query=evaltrace.SQLiteQueryAdapter(immutable_store)) as reader:
+        assert len(reader.get_run_results("r")) == 5
+        assert [r["num_results"] for r in reader.get_experiment_history()] == [5]
+    runner = CliRunner()
+    for args in (["runs"], ["results", "r"], ["export", "r"], ["compare", "r", "r"]):
+        done = runner.invoke(main, [*args, "--store", str(immutable_store)])
+        assert done.exit_code == 0, (args, done.output)
+    assert _digest(immutable_store.parent) == before
+
+
+def test_reading_never_writes_a_byte(tmp_path: Path) -> None:
+    """Reads leave the database as they found it (no cache written back, no migration)."""
+    store = tmp_path / "e.db"
+    with Tracker("p", store=store) as tracker:
         tracker.log({"m": 1}, "qa", {"id": 1}, run_id="r")
-    with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE spans DROP COLUMN record")
-    with Tracker("p", store=path) as tracker:
-        tracker.log({"m": 2}, "qa", {"id": 2}, run_id="r")
-        assert [r["evaluation_result"]["m"] for r in tracker.get_run_results("r")] == [1, 2]
+    before = _digest(tmp_path)
+    with evaltrace.SQLiteQueryAdapter(store) as reader:
+        assert len(reader.run_results("r")) == 1
+        reader.history(evaltrace.HistoryFilter())
+    assert CliRunner().invoke(main, ["runs", "--store", str(store)]).exit_code == 0
+    after = _digest(tmp_path)
+    # SQLite's own coordination files may appear (an empty -wal, the -shm index readers
+    # share); the database itself is byte for byte what it was.
+    assert after.pop("e.db") == before.pop("e.db") and before == {}
+    assert (tmp_path / "e.db-wal").stat().st_size == 0 if "e.db-wal" in after else True
+
+
+def test_a_foreign_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    """Somebody else's database: a clear error, no table added, no WAL switched on."""
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)")
+        conn.execute("INSERT INTO invoices (total) VALUES (9.5)")
+    conn.close()
+    before = _digest(tmp_path)
+    with pytest.raises(evaltrace.StoreFormatError, match="not an evaltrace store"):
+        Tracker("p", store=other)
+    with pytest.raises(evaltrace.StoreFormatError, match="not an evaltrace store"):
+        evaltrace.SQLiteQueryAdapter(other)
+    done = CliRunner().invoke(main, ["runs", "--store", str(other)])
+    assert done.exit_code == 1 and "not an evaltrace store" in done.output
+    assert _digest(tmp_path) == before
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    """A text file at the store path is an error naming it, and stays as it was."""
+    text = tmp_path / "notes.db"
+    text.write_text("not a database at all, but a perfectly good note\n" * 10)
+    before = text.read_bytes()
+    with pytest.raises(evaltrace.StoreFormatError, match=r"notes\.db"):
+        Tracker("p", store=text)
+    assert text.read_bytes() == before
+
+
+@pytest.mark.parametrize("word", ["false", "0", "none", "No"])
+def test_store_variable_words_that_look_like_off_are_refused(
+    word: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EVALTRACE_STORE=false does not create a file named "false"."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVALTRACE_STORE", word)
+    with pytest.raises(evaltrace.ConfigurationError, match="write 'off'"):
+        Tracker("p")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_off_turns_the_store_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EVALTRACE_STORE=off: no file anywhere, and reading says why."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("EVALTRACE_STORE", "off")
+    with Tracker("p") as tracker:
+        tracker.log({"m": 1}, "qa", {"id": 1})
+        with pytest.raises(evaltrace.ConfigurationError, match="no query adapter"):
+            tracker.get_run_results("r")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_home_is_expanded_in_store_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``~/runs.db`` is under the home folder, not a folder named "~"."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with Tracker("p", store="~/evals/runs.db") as tracker:
+        tracker.log({"m": 1}, "qa", {"id": 1})
+    assert (tmp_path / "evals" / "runs.db").is_file() and not (tmp_path / "~").exists()
+
+
+def test_a_span_id_already_stored_is_never_overwritten(store_path: Path) -> None:
+    """Re-committing a span id with other content fails the call and stores nothing of it."""
+    from evaltrace.store import CallRecord, ResultRow, StoreWriter
+
+    writer = StoreWriter(str(store_path))
+    call = CallRecord("r", "p", "qa", "{}", "{}", None, None, None, "{}")
+    row = ResultRow(1, 2, None, 10, 11, 1, None, "s", '{"m":1}', "{}")
+    writer.commit(call, [row], [], forward=False)
+    other = ResultRow(1, 2, None, 10, 11, 2, None, "s", '{"m":2}', "{}")
+    fresh = ResultRow(1, 3, None, 12, 13, 3, None, "t", '{"m":3}', "{}")
+    with pytest.raises(evaltrace.StoreWriteError, match="already stored with other content"):
+        writer.commit(call, [fresh, other], [], forward=False)
+    writer.close()
+    rows = evaltrace.SQLiteQueryAdapter(store_path).run_results("r")
+    assert [r["evaluation_result"] for r in rows] == [{"m": 1}]

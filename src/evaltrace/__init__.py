@@ -13,14 +13,22 @@ from ._exceptions import (
     InvalidInputError,
     InvalidInputTypeError,
     QueryError,
+    StoreFormatError,
+    StoreWriteError,
     TrackerClosedError,
 )
 from ._tracker import OpenTelemetryExperimentTracker, TrackerStats
-from .query.base import QueryAdapter
-from .query.jaeger import JaegerQueryAdapter
-from .query.memory import InMemoryQueryAdapter
-from .query.sqlite import SQLiteQueryAdapter
-from .query.tempo import TempoQueryAdapter
+from .query import (
+    ClientOptions,
+    HistoryFilter,
+    InMemoryQueryAdapter,
+    JaegerQueryAdapter,
+    QueryAdapter,
+    ResultRecord,
+    RunSummary,
+    SQLiteQueryAdapter,
+    TempoQueryAdapter,
+)
 from .store import SQLiteSpanExporter
 
 __version__ = "0.1.0"
@@ -29,9 +37,11 @@ __all__ = [
     "BackendResponseError",
     "BackendUnavailableError",
     "BaseExperimentTracker",
+    "ClientOptions",
     "ConfigurationError",
     "EvalTraceError",
     "EvaluationOutput",
+    "HistoryFilter",
     "InMemoryQueryAdapter",
     "IncompleteResultsError",
     "InvalidInputError",
@@ -41,8 +51,12 @@ __all__ = [
     "OpenTelemetryExperimentTracker",
     "QueryAdapter",
     "QueryError",
+    "ResultRecord",
+    "RunSummary",
     "SQLiteQueryAdapter",
     "SQLiteSpanExporter",
+    "StoreFormatError",
+    "StoreWriteError",
     "TempoQueryAdapter",
     "TrackerClosedError",
     "TrackerStats",

@@ -8,14 +8,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ._compare import Comparison
-from ._schema import flatten, metric_leaves
+from ._compare import Comparison, MetricDelta
+from ._scores import matches_any, score_paths
+from .schema import flatten
 
 __all__ = [
     "CSV_COLUMNS",
+    "clip",
     "compare_report",
     "export_lines",
     "results_table",
@@ -26,8 +29,20 @@ __all__ = [
 CSV_COLUMNS = ("run_id", "sample_id", "timestamp", "trace_id", "span_id")
 """The fixed leading columns of a CSV export; metric columns follow, then data and metadata."""
 
-RUNS_METRICS = 4
-"""How many metric means ``runs`` shows; ``--json`` has them all."""
+MAX_HEADER = 30
+"""Longest column header; a longer metric path keeps its end (``…completeness.score``)."""
+MIN_HEADER = 10
+"""Narrowest metric column worth showing (``…f1.score``)."""
+MAX_CELL = 24
+"""Longest table cell; a longer one is cut with an ellipsis (a label, a long sample id)."""
+RESULTS_LIMIT = 20
+"""Results ``results`` lists unless told otherwise; ``--json`` has them all."""
+GAP = "  "
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (``$COLUMNS``, else the tty, else 80 when piped)."""
+    return shutil.get_terminal_size().columns
 
 
 def to_json(value: Any, indent: int | None = 2) -> str:
@@ -35,25 +50,63 @@ def to_json(value: Any, indent: int | None = 2) -> str:
     return json.dumps(value, indent=indent, allow_nan=True, ensure_ascii=False)
 
 
-def cell(value: Any) -> str:
-    """One table cell: numbers to 3 decimals, booleans lower-case, missing as ``-``."""
+def clip(text: str, width: int, keep_end: bool = False) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis (at the start with ``keep_end``)."""
+    if len(text) <= width:
+        return text
+    return "…" + text[len(text) - width + 1 :] if keep_end else text[: width - 1] + "…"
+
+
+def cell(value: Any, max_cell: int = MAX_CELL) -> str:
+    """One table cell: numbers to 3 decimals, booleans lower-case, missing as ``-``, clipped."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.3f}"
-    return str(value)
+    return clip(str(value), max_cell)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Left-aligned columns two spaces apart, with a header line."""
-    cells = [list(headers), *([cell(v) for v in row] for row in rows)]
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_cell: int = MAX_CELL) -> str:
+    """Left-aligned columns two spaces apart, with a header line; cells cut at ``max_cell``."""
+    cells = [list(headers), *([cell(v, max_cell) for v in row] for row in rows)]
     widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
     return "\n".join(
-        "  ".join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
+        GAP.join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
         for line in cells
     )
+
+
+def _column_width(header: str, values: Sequence[Any]) -> int:
+    return max(len(header), *(len(cell(v)) for v in values)) if values else len(header)
+
+
+def fit_columns(
+    fixed: Sequence[tuple[str, Sequence[Any]]],
+    optional: Sequence[tuple[str, Sequence[Any]]],
+    width: int,
+) -> tuple[list[str], list[list[Any]], int]:
+    """Headers and rows of the ``fixed`` columns plus as many ``optional`` ones (in order) as
+    fit in ``width`` characters, headers cut to the room left; and how many were left out."""
+    used = sum(_column_width(h, v) for h, v in fixed) + len(GAP) * (len(fixed) - 1)
+    chosen = list(fixed)
+    for header, values in optional:
+        room = min(MAX_HEADER, width - used - len(GAP))
+        need = _column_width("", values)
+        if room < max(need, MIN_HEADER):
+            break
+        header = clip(header, room, keep_end=True)
+        chosen.append((header, values))
+        used += len(GAP) + max(need, len(header))
+    n_rows = len(fixed[0][1]) if fixed else 0
+    rows = [[values[i] for _, values in chosen] for i in range(n_rows)]
+    return [h for h, _ in chosen], rows, len(fixed) + len(optional) - len(chosen)
+
+
+def order_scores(paths: Sequence[str]) -> list[str]:
+    """Shallow paths (an evaluator's aggregate score) before deep ones, else as given."""
+    return sorted(paths, key=lambda path: path.count("."))
 
 
 def _summary(stats: Mapping[str, Any]) -> float | None:
@@ -62,84 +115,138 @@ def _summary(stats: Mapping[str, Any]) -> float | None:
     return value if isinstance(value, float | int) else None
 
 
-def runs_table(runs: Sequence[Mapping[str, Any]]) -> str:
-    """History as a table: ids, start, size, and the means of the first few metrics."""
-    metrics = sorted({path for run in runs for path in run["metrics"]})
-    shown = metrics[:RUNS_METRICS]
-    headers = ["run_id", "project", "dataset", "started_at", "n", *shown]
-    rows = [
-        [
-            run["run_id"],
-            run["project_name"],
-            run["dataset_name"],
-            run["started_at"][:19],
-            run["num_results"],
-            *(_summary(run["metrics"].get(path, {})) for path in shown),
-        ]
-        for run in runs
-    ]
-    more = len(metrics) - len(shown)
-    note = f"\n(+{more} more metrics: use --json)" if more > 0 else ""
-    return table(headers, rows) + note
+def _hidden(count: int, what: str, how: str) -> str:
+    return f"\n(+{count} more {what}; {how})" if count > 0 else ""
 
 
-def results_table(results: Sequence[Mapping[str, Any]]) -> str:
-    """One line per result: its index, sample id and numeric or boolean metric values."""
-    leaves = [metric_leaves(r["evaluation_result"]) for r in results]
-    paths = list(dict.fromkeys(path for row in leaves for path in row))
-    rows = [
-        [i, r["sample_id"], *(row.get(p) for p in paths)]
-        for i, (r, row) in enumerate(zip(results, leaves, strict=True))
+def runs_table(
+    runs: Sequence[Mapping[str, Any]],
+    width: int | None = None,
+    metrics: Sequence[str] = (),
+) -> str:
+    """History as a table fitting ``width``: ids, start, size, and as many score means (pass
+    rates for booleans) as fit; the project column only when runs of several are listed."""
+    paths = sorted({path for run in runs for path in run["metrics"]})
+    paths = order_scores([p for p in paths if not metrics or matches_any(p, metrics)])
+    fixed: list[tuple[str, Sequence[Any]]] = [("run_id", [r["run_id"] for r in runs])]
+    if len({r["project_name"] for r in runs}) > 1:
+        fixed.append(("project", [r["project_name"] for r in runs]))
+    fixed += [
+        ("dataset", [r["dataset_name"] for r in runs]),
+        ("started_at", [r["started_at"][:16].replace("T", " ") for r in runs]),
+        ("n", [r["num_results"] for r in runs]),
     ]
-    return table(["#", "sample_id", *paths], rows)
+    optional = [(p, [_summary(r["metrics"].get(p, {})) for r in runs]) for p in paths]
+    headers, rows, hidden = fit_columns(fixed, optional, width or terminal_width())
+    return table(headers, rows) + _hidden(hidden, "metrics", "see --metrics or --json")
+
+
+def results_table(
+    results: Sequence[Mapping[str, Any]],
+    width: int | None = None,
+    metrics: Sequence[str] = (),
+    limit: int | None = RESULTS_LIMIT,
+    total: int | None = None,
+) -> str:
+    """The first ``limit`` results, one line each: index, sample id and as many scores as
+    fit ``width`` (numbers, pass/fail booleans, labels; never config leaves). ``total`` is
+    the run's size when ``results`` holds only its first ones (a streamed read)."""
+    shown = results[:limit] if limit else results
+    scores = [score_paths(r["evaluation_result"]) for r in shown]
+    paths = list(dict.fromkeys(path for row in scores for path in row))
+    paths = order_scores([p for p in paths if not metrics or matches_any(p, metrics)])
+    fixed: list[tuple[str, Sequence[Any]]] = [
+        ("#", list(range(len(shown)))),
+        ("sample_id", [r["sample_id"] for r in shown]),
+    ]
+    optional = [
+        (p, [row[p].value if p in row else None for row in scores[: len(shown)]]) for p in paths
+    ]
+    headers, rows, hidden = fit_columns(fixed, optional, width or terminal_width())
+    return (
+        table(headers, rows)
+        + _hidden(hidden, "score columns", "see --metrics or --json")
+        + _hidden((total or len(results)) - len(shown), "results", "--limit 0 shows all")
+    )
 
 
 def _signed(value: float | None) -> str:
     return "-" if value is None else f"{value:+.3f}"
 
 
-def compare_report(comparison: Comparison, threshold: float, samples: int = 10) -> str:
-    """``compare`` as text: a metric table, sample counts, the largest per-sample moves."""
+def _names(names: Sequence[str], shown: int = 8) -> str:
+    more = f", … (+{len(names) - shown})" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _flag(metric: MetricDelta, threshold: float, vanished: Sequence[str]) -> str:
+    if metric.is_regression(threshold):
+        return "REGRESSION"
+    return "VANISHED" if metric.metric in vanished else ""
+
+
+def compare_report(
+    comparison: Comparison,
+    threshold: float,
+    samples: int = 10,
+    allow_missing: int = 0,
+    width: int | None = None,
+) -> str:
+    """``compare`` as text: a metric table (names cut to fit ``width``), sample counts,
+    vanished and new metrics, the largest per-sample moves, and the gate's verdict."""
     c = comparison
+    room = max(MAX_HEADER, (width or terminal_width()) - 74)  # the other columns take 74
     rows = [
         [
-            m.metric + (" (pass rate)" if m.kind == "boolean" else ""),
+            clip(m.metric + (" (pass rate)" if m.kind == "boolean" else ""), room, keep_end=True),
+            m.direction,
             m.mean_a,
             m.mean_b,
             _signed(m.delta),
             m.improved,
             m.regressed,
             m.unchanged,
-            "REGRESSION" if m.is_regression(threshold) else "",
+            _flag(m, threshold, c.vanished),
         ]
         for m in c.metrics
     ]
-    headers = ["metric", "A", "B", "delta", "improved", "regressed", "unchanged", ""]
+    headers = ["metric", "better", "A", "B", "delta", "improved", "regressed", "unchanged", ""]
     s = c.samples
     lines = [
         f"A = {c.run_a}",
         f"B = {c.run_b}",
         "",
-        table(headers, rows),
+        table(headers, rows, max_cell=room),
         "",
         f"samples: {s['paired']} paired ({s['improved']} improved, {s['regressed']} regressed, "
-        f"{s['mixed']} mixed, {s['unchanged']} unchanged); "
-        f"{len(c.only_in_a)} only in A, {len(c.only_in_b)} only in B",
+        f"{s['mixed']} mixed, {s['unchanged']} unchanged)",
+        f"         {len(c.only_in_a)} only in A (missing from B), {len(c.only_in_b)} only in B",
     ]
+    if c.vanished:
+        lines.append("vanished metrics (in A, not in B): " + _names(c.vanished))
+    if c.new:
+        lines.append("new metrics (in B only): " + _names(c.new))
     if samples and c.changes:
         shown = c.changes[:samples]
         lines += ["", f"largest per-sample changes ({len(shown)} of {len(c.changes)}):"]
-        lines.append(
-            table(
-                ["sample_id", "metric", "A", "B", "delta"],
-                [[ch.sample_id, ch.metric, ch.a, ch.b, _signed(ch.delta)] for ch in shown],
-            )
-        )
+        moves = [
+            [
+                clip(ch.sample_id, MAX_CELL),
+                clip(ch.metric, room, keep_end=True),
+                ch.a,
+                ch.b,
+                _signed(ch.delta),
+            ]
+            for ch in shown
+        ]
+        lines.append(table(["sample_id", "metric", "A", "B", "delta"], moves, max_cell=room))
     regressions = c.regressions(threshold)
+    gate = c.gate(threshold, allow_missing)
     lines += [
         "",
         f"regressions (threshold {threshold:g}): "
-        + (", ".join(m.metric for m in regressions) if regressions else "none"),
+        + (_names([m.metric for m in regressions], 12) if regressions else "none"),
+        "gate: " + ("pass" if gate.passed else f"FAIL ({len(gate.reasons)} reasons)"),
     ]
     return "\n".join(lines)
 
@@ -156,23 +263,32 @@ def _csv_value(value: Any) -> str:
     return value if isinstance(value, str) else to_json(value, indent=None)
 
 
-def export_lines(results: Sequence[Mapping[str, Any]], fmt: str) -> Iterator[str]:
-    """Lines of an export, each ending in a newline.
+def export_lines(
+    results: Iterable[Mapping[str, Any]],
+    fmt: str,
+    again: Callable[[], Iterable[Mapping[str, Any]]] | None = None,
+) -> Iterator[str]:
+    """Lines of an export, each ending in a newline, produced as ``results`` streams by.
 
     ``jsonl``: each result dict as one JSON line. ``csv``: a header, then one row per result:
     the ``CSV_COLUMNS``, every flattened metric (union over the run, first-seen order), then
     ``data`` and ``metadata`` as JSON. A metric named like a fixed column gets ``metric.``.
+    The header needs every path first: with ``again`` (a fresh stream of the same results)
+    that is one pass to collect the paths and one to write, in bounded memory.
     """
     if fmt == "jsonl":
         for result in results:
             yield to_json(result, indent=None) + "\n"
         return
-    flat = [flatten(r["evaluation_result"]) for r in results]
-    paths = list(dict.fromkeys(path for row in flat for path in row))
+    if again is None:
+        results = list(results)
+        again = lambda: results  # noqa: E731
+    paths = list(dict.fromkeys(path for r in results for path in flatten(r["evaluation_result"])))
     fixed = {*CSV_COLUMNS, "data", "metadata"}
     names = [f"metric.{p}" if p in fixed else p for p in paths]
     yield _csv_line([*CSV_COLUMNS, *names, "data", "metadata"])
-    for result, row in zip(results, flat, strict=True):
+    for result in again():
+        row = flatten(result["evaluation_result"])
         yield _csv_line(
             [
                 *(str(result[column]) for column in CSV_COLUMNS),

@@ -22,10 +22,11 @@ from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from ._codec import dumps
 from ._exceptions import InvalidInputError
-from ._records import dumps
+from ._validate import safe_repr
 
-__all__ = ["EvalContext", "current", "scoped", "snapshot", "with_values"]
+__all__ = ["EvalContext", "current", "parse_traceparent", "scoped", "snapshot", "with_values"]
 
 _KEY = otel_context.create_key("evaltrace.eval_context")
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -42,15 +43,20 @@ class EvalContext:
     """``values`` encoded once, when set, rather than on every logged result."""
 
 
+def parse_traceparent(carrier: Mapping[str, Any], field: str) -> trace.SpanContext:
+    """The span a W3C ``traceparent`` (and ``tracestate``) names; raises naming ``field``."""
+    text = {key: str(carrier[key]) for key in _W3C_KEYS if key in carrier}
+    span_context = trace.get_current_span(_PROPAGATOR.extract(text)).get_span_context()
+    if not span_context.is_valid:
+        raise InvalidInputError(
+            f"{field}: not a W3C traceparent: {safe_repr(carrier.get('traceparent'))}"
+        )
+    return span_context
+
+
 def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanContext | None:
     if "traceparent" in kwargs:
-        carrier = {key: str(kwargs[key]) for key in _W3C_KEYS if key in kwargs}
-        span_context = trace.get_current_span(_PROPAGATOR.extract(carrier)).get_span_context()
-        if not span_context.is_valid:
-            raise InvalidInputError(
-                f"context.traceparent: not a W3C traceparent: {kwargs['traceparent']!r}"
-            )
-        return span_context
+        return parse_traceparent(kwargs, "context.traceparent")
     active = trace.get_current_span(ctx).get_span_context()
     return active if active.is_valid else None
 

@@ -8,7 +8,9 @@ keep working::
     ├── InvalidInputError (ValueError)       a value is wrong: names field and row
     ├── InvalidInputTypeError (TypeError)    a value has the wrong type: names field and row
     ├── ConfigurationError (ValueError)      a constructor argument or EVALTRACE_* is wrong
+    │   └── StoreFormatError                 the file is not an evaltrace store (left untouched)
     ├── TrackerClosedError (RuntimeError)    logging after close(): nothing is written
+    ├── StoreWriteError (OSError)            the store refused the commit: nothing was stored
     └── QueryError                           reading back failed
         ├── BackendUnavailableError          the backend is unreachable (connect, timeout, TLS)
         ├── BackendResponseError             the backend answered an error; carries its message
@@ -26,6 +28,8 @@ __all__ = [
     "InvalidInputError",
     "InvalidInputTypeError",
     "QueryError",
+    "StoreFormatError",
+    "StoreWriteError",
     "TrackerClosedError",
 ]
 
@@ -44,6 +48,15 @@ class InvalidInputTypeError(EvalTraceError, TypeError):
 
 class ConfigurationError(EvalTraceError, ValueError):
     """A constructor argument or environment variable is invalid."""
+
+
+class StoreFormatError(ConfigurationError):
+    """The file is not an evaltrace store of this version; it is left untouched."""
+
+
+class StoreWriteError(EvalTraceError, OSError):
+    """The embedded store could not commit a log call (disk full, read-only, locked too long,
+    a span id already stored with other content); nothing of the call was stored."""
 
 
 class TrackerClosedError(EvalTraceError, RuntimeError):

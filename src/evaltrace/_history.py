@@ -3,92 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from typing import Any
 
-from ._exceptions import InvalidInputError, InvalidInputTypeError
-from ._schema import metric_leaves
+from ._scores import numeric_scores
+from ._types import MetricStats, ResultRecord, RunSummary
 
-__all__ = ["HistoryFilter", "history_row", "metrics_of", "summarize_run", "summarize_runs"]
-
-
-def _instant(value: Any, field: str) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidInputError(f"{field}: not an ISO 8601 time: {value!r}") from None
-    if not isinstance(value, datetime):
-        raise InvalidInputTypeError(f"{field}: expected a datetime or ISO 8601 string")
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryFilter:
-    """The filters ``get_experiment_history`` accepts."""
-
-    project_name: str | None = None
-    dataset_name: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    metadata: Mapping[str, Any] | None = None
-    limit: int | None = None
-
-    @classmethod
-    def from_kwargs(cls, project_name: str | None, kwargs: Mapping[str, Any]) -> HistoryFilter:
-        """Validate ``get_experiment_history(**kwargs)``; unknown names are an error."""
-        known = {"dataset_name", "since", "until", "metadata", "limit", "project_name"}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise InvalidInputTypeError(
-                f"get_experiment_history got unknown filter(s) {unknown}; known: {sorted(known)}"
-            )
-        limit = kwargs.get("limit")
-        if limit is not None and (
-            not isinstance(limit, int) or isinstance(limit, bool) or limit < 1
-        ):
-            raise InvalidInputError(f"limit: expected a positive integer, got {limit!r}")
-        metadata = kwargs.get("metadata")
-        if metadata is not None and not isinstance(metadata, Mapping):
-            raise InvalidInputTypeError("metadata: expected a mapping of values to match")
-        for name in ("dataset_name", "project_name"):
-            if kwargs.get(name) is not None and not isinstance(kwargs[name], str):
-                raise InvalidInputTypeError(f"{name}: expected a string")
-        return cls(
-            project_name=kwargs.get("project_name", project_name),
-            dataset_name=kwargs.get("dataset_name"),
-            since=_instant(kwargs.get("since"), "since"),
-            until=_instant(kwargs.get("until"), "until"),
-            metadata=metadata,
-            limit=limit,
-        )
-
-    def matches(self, run: Mapping[str, Any]) -> bool:
-        """True when a run summary passes every filter (started_at within since/until)."""
-        if self.project_name is not None and run["project_name"] != self.project_name:
-            return False
-        if self.dataset_name is not None and run["dataset_name"] != self.dataset_name:
-            return False
-        started = datetime.fromisoformat(run["started_at"])
-        if self.since is not None and started < self.since:
-            return False
-        if self.until is not None and started > self.until:
-            return False
-        if self.metadata:
-            meta = run.get("metadata") or {}
-            return all(key in meta and meta[key] == value for key, value in self.metadata.items())
-        return True
-
-    def apply(self, runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Filter, order newest first, and cut to ``limit``."""
-        kept = sorted(
-            (r for r in runs if self.matches(r)), key=lambda r: r["started_at"], reverse=True
-        )
-        return kept[: self.limit] if self.limit else kept
+__all__ = ["history_row", "metrics_of", "summarize_run", "summarize_runs"]
 
 
 def _percentile(ordered: list[float], q: float) -> float:
@@ -99,21 +20,26 @@ def _percentile(ordered: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _metric_stats(values: list[float | bool]) -> dict[str, Any]:
-    stats: dict[str, Any] = {}
+def _as_float(value: float | int) -> float | None:
+    try:
+        return float(value)
+    except OverflowError:  # an int past the double range: not a statistic
+        return None
+
+
+def _metric_stats(values: list[float | bool]) -> MetricStats:
+    stats: MetricStats = {}
     flags = [v for v in values if isinstance(v, bool)]
-    numbers = [float(v) for v in values if not isinstance(v, bool)]
+    numbers = [f for v in values if not isinstance(v, bool) and (f := _as_float(v)) is not None]
     finite = sorted(v for v in numbers if math.isfinite(v))
     if numbers:
         stats["count"] = len(finite)
         if finite:
-            stats.update(
-                mean=math.fsum(finite) / len(finite),
-                min=finite[0],
-                max=finite[-1],
-                p50=_percentile(finite, 0.5),
-                p90=_percentile(finite, 0.9),
-            )
+            stats["mean"] = math.fsum(finite) / len(finite)
+            stats["min"] = finite[0]
+            stats["max"] = finite[-1]
+            stats["p50"] = _percentile(finite, 0.5)
+            stats["p90"] = _percentile(finite, 0.9)
         if len(finite) < len(numbers):
             stats["non_finite"] = len(numbers) - len(finite)
     if flags:
@@ -123,12 +49,17 @@ def _metric_stats(values: list[float | bool]) -> dict[str, Any]:
     return stats
 
 
-def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, dict[str, Any]]:
-    """``metrics`` of a history row: statistics per numeric or boolean leaf path."""
+def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, MetricStats]:
+    """``metrics`` of a history row: statistics per numeric or boolean *score* path.
+
+    Config leaves beside the scores (``threshold``, ``strict_mode``, token counts) are left
+    out: their means would crowd out the scores and say nothing about quality. A result that
+    holds no score (``None``: undecodable) adds nothing; nothing here raises on odd data.
+    """
     values: dict[str, list[float | bool]] = {}
     for evaluation_result in evaluation_results:
-        for path, leaf in metric_leaves(evaluation_result).items():
-            values.setdefault(path, []).append(leaf)
+        for path, (value, _) in numeric_scores(evaluation_result).items():
+            values.setdefault(path, []).append(value)
     return {path: _metric_stats(vals) for path, vals in sorted(values.items())}
 
 
@@ -141,8 +72,8 @@ def history_row(
     ended_at: str,
     num_results: int,
     metadata: Any,
-    metrics: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
+    metrics: dict[str, MetricStats],
+) -> RunSummary:
     """One row of ``get_experiment_history``: its keys, in their order, spelled only here."""
     return {
         "run_id": run_id,
@@ -156,7 +87,7 @@ def history_row(
     }
 
 
-def summarize_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+def summarize_run(results: list[ResultRecord]) -> RunSummary:
     """One history row from a run's decoded results (in logging order)."""
     first = results[0]
     stamps = [r["timestamp"] for r in results]
@@ -172,9 +103,9 @@ def summarize_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     )
 
 
-def summarize_runs(results: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarize_runs(results: Iterable[ResultRecord]) -> list[RunSummary]:
     """History rows for results of any number of runs."""
-    runs: dict[str, list[dict[str, Any]]] = {}
+    runs: dict[str, list[ResultRecord]] = {}
     for result in results:
         runs.setdefault(result["run_id"], []).append(result)
     return [summarize_run(rows) for rows in runs.values()]

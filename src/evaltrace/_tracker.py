@@ -1,98 +1,106 @@
-"""``OpenTelemetryExperimentTracker``: every logged result becomes an OpenTelemetry span."""
+"""``OpenTelemetryExperimentTracker``: every logged result becomes an OpenTelemetry span,
+committed to the local store before the call returns, then forwarded over OTLP."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SpanExporter
-from opentelemetry.trace import Link, format_span_id, format_trace_id
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from . import _context, _schema
+from . import _context, _exit
 from ._base import BaseExperimentTracker, EvaluationOutput, MetricInput
+from ._capture import MODES, Redact
+from ._codec import dumps
 from ._config import Settings
 from ._exceptions import (
+    ConfigurationError,
     IncompleteResultsError,
-    InvalidInputError,
-    InvalidInputTypeError,
     TrackerClosedError,
 )
-from ._history import HistoryFilter
-from ._pipeline import Pipeline
-from ._records import dumps
-from ._validate import check_batch, check_single, text_arg
-from .query.base import QueryAdapter
-from .query.sqlite import SQLiteQueryAdapter
+from ._forward import Forwarder
+from ._ids import OsRandomIdGenerator
+from ._otlp import build_exporter, describe, port_hint
+from ._plan import Content, plan_call
+from ._spans import Emitted, Rebuilder, emit
+from ._validate import (
+    check_batch,
+    check_single,
+    mapping_arg,
+    text_arg,
+    warn_unknown,
+)
+from .query import HistoryFilter, QueryAdapter, ResultRecord, RunSummary, SQLiteQueryAdapter
+from .schema import RESERVED_ATTRIBUTES, SCOPE_NAME, Limits
+from .store import StoreWriter
 
 __all__ = ["OpenTelemetryExperimentTracker", "TrackerStats"]
 
 _log = logging.getLogger("evaltrace")
-_SEQ = itertools.count(1)
-_WARNED: set[str] = set()
-_ROOT = otel_context.Context()
-_INSTANT_NS = 1_000
-"""Result spans last 1 µs: Jaeger flags zero-duration spans as 'negative duration'."""
 
 
 @dataclass
 class TrackerStats:
-    """What the tracker logged, and everything it had to leave out (never silently)."""
+    """What the tracker logged, stored and delivered, and everything it had to leave out
+    (never silently): a snapshot, taken when ``tracker.stats`` is read."""
 
     results_logged: int = 0
+    """Results of calls that returned."""
+    results_stored: int = 0
+    """Of those, committed to the local store (or spool) before the call returned."""
     spans_emitted: int = 0
+    spans_exported: int = 0
+    """Spans the OTLP collector acknowledged."""
+    spans_pending: int = 0
+    """Spans committed but not yet acknowledged (in memory or in the outbox)."""
+    spans_resent: int = 0
+    """Spans delivered from the outbox rather than from memory (after a failure, a restart)."""
+    export_attempts_failed: int = 0
+    spans_dropped: dict[str, int] = field(default_factory=dict)
+    """Spans given up on, by reason (``outbox_full``, ``outbox_expired``, ``queue_full``,
+    ``shutdown``)."""
     metric_attributes_omitted: int = 0
     events_omitted: int = 0
     attributes_dropped_by_sdk: int = 0
-    flushes_for_backpressure: int = 0
     spans_failed_to_export: int = 0
+    """Spans an ``exporters=`` exporter refused."""
 
 
-@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
-class _Row:
-    encoded: _schema.EncodedResult
-    start_ns: int
+def _resource(extra: Mapping[str, Any] | None) -> Resource:
+    resource = Resource.create(dict(extra or {}))
+    if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+        resource = resource.merge(Resource({SERVICE_NAME: "evaltrace"}))
+    return resource
 
 
-@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
-class _Plan:
-    """A validated, encoded log call, ready to become spans; nothing is emitted before this."""
-
-    run_id: str
-    dataset_name: str
-    rows: list[_Row]
-    links: list[Link]
-    batch_id: str | None
-    metadata_json: str
-
-
-def _warn_ignored(kwargs: Mapping[str, Any]) -> None:
-    unknown = set(kwargs) - _WARNED
-    if unknown:
-        _WARNED.update(unknown)
-        _log.warning("evaltrace: ignoring keyword arguments %s (said once)", sorted(unknown))
+_CONSTRUCTOR = "OpenTelemetryExperimentTracker()"
 
 
 class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     """An experiment tracker whose results are OpenTelemetry spans.
 
-    Spans go to the embedded SQLite store (``store=PATH``, ``EVALTRACE_STORE``, default
-    ``./.evaltrace/evaltrace.db``; ``store=False`` turns it off) and, given ``otlp_endpoint`` or
-    the ``OTEL_EXPORTER_OTLP_*`` variables, over OTLP too. Reads go through ``query`` (default:
-    the store). Pass ``tracer_provider`` to use an application's provider: then the tracker adds
-    only what is explicitly asked for (``store=``, ``otlp_endpoint=``, ``exporters=``).
+    Every ``log`` / ``alog`` / ``log_batch`` call returns once its results are committed, in
+    one transaction, to the embedded SQLite store (``store=PATH``, ``EVALTRACE_STORE``, default
+    ``./.evaltrace/evaltrace.db``; ``store=False`` turns it off). Given ``otlp_endpoint`` or the
+    ``OTEL_EXPORTER_OTLP_*`` variables, committed spans are forwarded over OTLP and marked
+    delivered only when the collector acknowledges them; without a store they wait in a spool
+    file (``spool=``, ``EVALTRACE_SPOOL``; ``spool=False``: memory only). Reads go through
+    ``query`` (default: the store). Pass ``tracer_provider`` to log through an application's
+    provider: the tracker then takes a tracer of its own from it (with evaltrace's id
+    generator) and adds only what is explicitly asked for (``store=``, ``otlp_endpoint=``,
+    ``exporters=``).
     """
 
     def __init__(
@@ -100,6 +108,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         project_name: str,
         *,
         store: str | os.PathLike[str] | bool | None = None,
+        spool: str | os.PathLike[str] | bool | None = None,
         otlp_endpoint: str | None = None,
         otlp_protocol: str | None = None,
         otlp_headers: Mapping[str, str] | None = None,
@@ -107,37 +116,103 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         exporters: Sequence[SpanExporter] = (),
         query: QueryAdapter | None = None,
         resource_attributes: Mapping[str, Any] | None = None,
+        capture_content: str | None = None,
+        redact: Redact | None = None,
         **kwargs: Any,
     ) -> None:
         text_arg("project_name", project_name)
-        super().__init__(project_name, **kwargs)
-        if tracer_provider is not None and store is None:
-            store = False
+        warn_unknown(_CONSTRUCTOR, kwargs)
+        super().__init__(project_name)
+        if capture_content is not None and capture_content not in MODES:
+            raise ConfigurationError(
+                f"capture_content={capture_content!r}: expected one of {MODES}"
+            )
+        if redact is not None and not callable(redact):
+            raise ConfigurationError("redact: expected a callable redact(field, value) -> value")
         reader_only = (
             query is not None and store is None and otlp_endpoint is None and not exporters
         )
-        self._settings = Settings.from_env(
+        if tracer_provider is not None and store is None:
+            store = False
+        self._settings = settings = Settings.from_env(
+            project_name=project_name,
             store=False if reader_only else store,
+            spool=False if reader_only else spool,
             otlp_endpoint=otlp_endpoint,
             otlp_protocol=otlp_protocol,
+            capture_content=capture_content,
         )
-        self._pipeline = Pipeline.build(
-            self._settings,
-            tracer_provider=tracer_provider,
-            exporters=exporters,
-            otlp_explicit=otlp_endpoint is not None,
-            otlp_headers=otlp_headers,
-            resource_attributes=resource_attributes,
+        forward = bool(settings.otlp_endpoint) and not reader_only
+        if tracer_provider is not None and otlp_endpoint is None:
+            forward = False  # the application's provider exports; OTLP only when asked
+        self.exit_timeout = settings.exit_timeout
+        self._content = Content(settings.capture_content, redact)
+        self._owns_provider = tracer_provider is None
+        if tracer_provider is None:
+            tracer_provider = TracerProvider(
+                resource=_resource(resource_attributes),
+                id_generator=OsRandomIdGenerator(),
+                span_limits=SpanLimits(
+                    max_span_attributes=settings.max_metric_attributes + RESERVED_ATTRIBUTES,
+                    max_attribute_length=SpanLimits.UNSET,
+                    max_span_attribute_length=SpanLimits.UNSET,
+                ),
+            )
+        self._provider = tracer_provider
+        self._tracer = tracer_provider.get_tracer(SCOPE_NAME)
+        if hasattr(self._tracer, "id_generator"):
+            # This tracer only: the application's other tracers keep their generator.
+            self._tracer.id_generator = OsRandomIdGenerator()
+        span_limits = getattr(tracer_provider, "_span_limits", None)
+        max_attrs = getattr(span_limits, "max_span_attributes", None) or 128
+        self._limits = Limits(
+            max_metric_attributes=max(
+                0, min(settings.max_metric_attributes, max_attrs - RESERVED_ATTRIBUTES)
+            ),
+            max_metric_string=settings.max_metric_string,
+            max_events=getattr(span_limits, "max_events", None) or 128,
         )
-        if query is None and self._settings.store:
-            query = SQLiteQueryAdapter(self._settings.store)
+        self._resource_json = dumps(
+            dict(getattr(tracer_provider, "resource", Resource.get_empty()).attributes),
+            "resource_attributes",
+            None,
+        )
+        self._chunk = max(1, settings.results_per_trace)
+        self._writer: StoreWriter | None = None
+        if settings.store:
+            self._writer = StoreWriter(settings.store)
+        elif forward and settings.spool:
+            self._writer = StoreWriter(settings.spool, keep_delivered=False)
+        self._forwarder: Forwarder | None = None
+        if forward:
+            hint = port_hint(settings.otlp_endpoint, settings.otlp_protocol)
+            if hint:
+                _log.warning(
+                    "evaltrace: otlp_endpoint %s with protocol %s: %s",
+                    describe(settings.otlp_endpoint, settings.otlp_protocol),
+                    settings.otlp_protocol,
+                    hint,
+                )
+            self._forwarder = Forwarder(
+                build_exporter(otlp_endpoint or None, settings.otlp_protocol, otlp_headers),
+                destination=describe(settings.otlp_endpoint, settings.otlp_protocol),
+                hint=hint,
+                outbox=self._writer,
+                rebuild=Rebuilder(self._limits, self._content),
+                memory_spans=settings.queue_size,
+                max_spans=settings.outbox_max_spans,
+                max_age_s=settings.outbox_max_age,
+            )
+        self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
+        if query is None and settings.store:
+            query = SQLiteQueryAdapter(settings.store)
         self._query = query
         self._runs: dict[str, str] = {}
         self._logged: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._chunk = max(1, min(self._settings.results_per_trace, self._pipeline.flush_every - 1))
-        self.stats = TrackerStats()
+        self._counts: Counter[str] = Counter()
         self._closed = False
+        _exit.register(self)
 
     # -- run ids ---------------------------------------------------------------------------
 
@@ -156,9 +231,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 self._runs[dataset_name] = run_id
             return run_id
 
-    # -- planning (validation and encoding: pure, shared by sync and async) -----------------
+    # -- one call: plan and emit (pure, on the caller's thread), then commit ----------------
 
-    def _plan(
+    def _prepare(
         self,
         results: Sequence[Any],
         dataset_name: object,
@@ -167,133 +242,87 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         metadata: object,
         kwargs: Mapping[str, Any],
         batch: bool,
-    ) -> _Plan:
+        call: str,
+    ) -> Emitted:
         if self._closed:
             raise TrackerClosedError(f"tracker {self.project_name!r} is closed: nothing was logged")
         if type(dataset_name) is not str or not dataset_name:
             text_arg("dataset_name", dataset_name)
-        assert isinstance(dataset_name, str)
         if run_id is not None:
             text_arg("run_id", run_id)
-        if metadata is not None and not isinstance(metadata, Mapping):
-            raise InvalidInputTypeError(
-                f"metadata: expected a mapping, got {type(metadata).__name__}"
-            )
+        mapping_arg("metadata", metadata)
         if kwargs:
-            _warn_ignored(kwargs)
-        resolved_run = run_id if isinstance(run_id, str) else self.current_run_id(dataset_name)
+            warn_unknown(call, kwargs)
+        name: str = dataset_name  # type: ignore[assignment]
         context_json, link = _context.snapshot()
-        link_ids = (format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None
-        batch_id = uuid.uuid4().hex if batch else None
-        metadata_json = dumps(metadata, "metadata", None) if metadata else "{}"
-        shared = _schema.call_attributes(
+        plan = plan_call(
             project_name=self.project_name,
-            run_id=resolved_run,
-            dataset_name=dataset_name,
-            metadata_json=metadata_json,
+            run_id=run_id if isinstance(run_id, str) else self.current_run_id(name),
+            dataset_name=name,
+            results=results,
+            data=data,
+            metadata=metadata,  # type: ignore[arg-type]
             context_json=context_json,
-            link=link_ids,
-            batch_id=batch_id,
+            link=link,
+            batch_id=uuid.uuid4().hex if batch else None,
+            limits=self._limits,
+            content=self._content,
         )
-        encode, limits = _schema.encode_result, self._pipeline.limits
-        if not batch:
-            (result,), (row_data,) = results, data
-            encoded = encode(
-                result, row_data, shared=shared, seq=next(_SEQ), row=None, limits=limits
+        return emit(self._tracer, plan, chunk=self._chunk, resource_json=self._resource_json)
+
+    def _commit(self, emitted: Emitted) -> str:
+        """The commit point, then the hand-off to the forwarder and exporters."""
+        call = emitted.call
+        spans = sum(len(trace) for trace in emitted.traces.values())
+        forwarder = self._forwarder
+        stored = 0
+        if self._writer is not None:
+            leased = forwarder.room_for(spans) if forwarder else False
+            outbox_ids = self._writer.commit(
+                call, emitted.results, emitted.roots, forward=forwarder is not None, leased=leased
             )
-            rows = [_Row(encoded, time.time_ns())]
-        else:
-            rows = [
-                _Row(
-                    encode(result, row_data, shared=shared, seq=next(_SEQ), row=i, limits=limits),
-                    time.time_ns(),
-                )
-                for i, (result, row_data) in enumerate(zip(results, data, strict=True))
-            ]
-        links = [Link(link)] if link else []
-        return _Plan(resolved_run, dataset_name, rows, links, batch_id, metadata_json)
-
-    # -- emitting (spans; yields True when a backpressure flush is due) ----------------------
-
-    def _emit_one(self, plan: _Plan) -> bool:
-        """``log``'s one span (its own trace); True when a backpressure flush is due."""
-        self._emit_result(plan.rows[0], _ROOT, plan.links)
-        self._account(plan, 1)
-        return self._pipeline.note_spans(1)
-
-    def _emit(self, plan: _Plan) -> Iterator[bool]:
-        """A batch's traces, one chunk at a time; yields True when a flush is due."""
-        tracer = self._pipeline.tracer
-        total = len(plan.rows)
-        assert plan.batch_id is not None
-        for start in range(0, total, self._chunk):
-            chunk = plan.rows[start : start + self._chunk]
-            root = tracer.start_span(
-                _schema.BATCH_SPAN,
-                context=_ROOT,
-                links=plan.links,
-                start_time=chunk[0].start_ns,
-                attributes=_schema.batch_attributes(
-                    project_name=self.project_name,
-                    run_id=plan.run_id,
-                    dataset_name=plan.dataset_name,
-                    batch_id=plan.batch_id,
-                    batch_size=total,
-                    chunk_start=start,
-                    chunk_size=len(chunk),
-                    metadata_json=plan.metadata_json,
-                ),
-            )
-            parent = trace.set_span_in_context(root, _ROOT)
-            for row in chunk:
-                self._emit_result(row, parent, ())
-            root.end(end_time=max(time.time_ns(), chunk[-1].start_ns))
-            self._account(plan, len(chunk))
-            yield self._pipeline.note_spans(len(chunk) + 1)
-
-    def _emit_result(self, row: _Row, parent: otel_context.Context, links: Sequence[Link]) -> None:
-        span = self._pipeline.tracer.start_span(
-            _schema.RESULT_SPAN,
-            context=parent,
-            links=links,
-            start_time=row.start_ns,
-            attributes=row.encoded.attributes,
-        )
-        for event in row.encoded.events:
-            span.add_event(_schema.EVALUATION_EVENT, event, timestamp=row.start_ns)
-        span.end(end_time=row.start_ns + _INSTANT_NS)
-        dropped = getattr(span, "dropped_attributes", 0)
-        stats = self.stats
-        if row.encoded.omitted_attributes or row.encoded.omitted_events:
-            stats.metric_attributes_omitted += row.encoded.omitted_attributes
-            stats.events_omitted += row.encoded.omitted_events
-        if dropped:
-            stats.attributes_dropped_by_sdk += dropped
-            _log.warning("evaltrace: the SDK dropped %d attributes of a result span", dropped)
-
-    def _account(self, plan: _Plan, count: int) -> None:
+            stored = len(emitted.results)
+            if forwarder is not None:
+                if leased:
+                    forwarder.submit(emitted.traces, outbox_ids)
+                else:
+                    forwarder.wake_outbox()
+        elif forwarder is not None:
+            forwarder.submit(emitted.traces, {})
+        if self._exporters:
+            self._export(emitted)
         with self._lock:
-            self._logged[plan.run_id] += count
-            self.stats.results_logged += count
-            self.stats.spans_emitted += count + (1 if plan.batch_id else 0)
+            self._logged[call.run_id] += len(emitted.results)
+            counts = self._counts
+            counts["results_logged"] += len(emitted.results)
+            counts["results_stored"] += stored
+            counts["spans_emitted"] += spans
+            counts["metric_attributes_omitted"] += emitted.omitted_attributes
+            counts["events_omitted"] += emitted.omitted_events
+            counts["attributes_dropped_by_sdk"] += emitted.dropped_by_sdk
+        if emitted.dropped_by_sdk:
+            _log.warning(
+                "evaltrace: the SDK's span limits dropped %d attributes of result spans",
+                emitted.dropped_by_sdk,
+            )
+        return call.run_id
 
-    def _emissions(self, plan: _Plan) -> Iterable[bool]:
-        """Emit the plan's spans; one bool per step: whether a backpressure flush is due."""
-        return (self._emit_one(plan),) if plan.batch_id is None else self._emit(plan)
-
-    def _run_sync(self, plan: _Plan) -> str:
-        for flush_due in self._emissions(plan):
-            if flush_due:
-                self.stats.flushes_for_backpressure += 1
-                self._pipeline.flush()
-        return plan.run_id
-
-    async def _run_async(self, plan: _Plan) -> str:
-        for flush_due in self._emissions(plan):
-            if flush_due:
-                self.stats.flushes_for_backpressure += 1
-                await asyncio.to_thread(self._pipeline.flush)
-        return plan.run_id
+    def _export(self, emitted: Emitted) -> None:
+        """``exporters=`` get each call's spans once it is committed, on the calling thread."""
+        spans: list[ReadableSpan] = [s for trace in emitted.traces.values() for s in trace]
+        for exporter, lock in self._exporters:
+            with lock:
+                try:
+                    ok = exporter.export(spans) is SpanExportResult.SUCCESS
+                except Exception:
+                    _log.exception("evaltrace: exporter %r raised", exporter)
+                    ok = False
+            if not ok:
+                with self._lock:
+                    first = not self._counts["spans_failed_to_export"]
+                    self._counts["spans_failed_to_export"] += len(spans)
+                if first:
+                    _log.error("evaltrace: exporter %r refused %d spans", exporter, len(spans))
 
     # -- the seed interface ----------------------------------------------------------------
 
@@ -306,12 +335,12 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> str:
-        """Log one result as one span (its own trace); returns the run id."""
+        """Log one result as one span (its own trace); returns the run id once it is stored."""
         check_single(evaluation_result, data)
-        plan = self._plan(
-            [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False
+        emitted = self._prepare(
+            [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False, "log()"
         )
-        return self._run_sync(plan)
+        return self._commit(emitted)
 
     async def alog(
         self,
@@ -322,12 +351,12 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> str:
-        """``log`` for async code: a due backpressure flush runs off the event loop."""
+        """``log`` for async code: the commit runs off the event loop."""
         check_single(evaluation_result, data)
-        plan = self._plan(
-            [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False
+        emitted = self._prepare(
+            [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False, "alog()"
         )
-        return await self._run_async(plan)
+        return await asyncio.to_thread(self._commit, emitted)
 
     async def log_batch(
         self,
@@ -341,11 +370,14 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         """Log rows as traces of up to ``results_per_trace`` result spans under a batch span.
 
         Accepts a flat list (one result per row) or a row-grouped ``list[list[result]]``. The
-        whole batch is validated before the first span: a rejected batch stores nothing.
+        whole batch is validated before the first span and committed in one transaction (off
+        the event loop): it is stored whole or not at all.
         """
         check_batch(evaluation_results, data)
-        plan = self._plan(evaluation_results, dataset_name, data, run_id, metadata, kwargs, True)
-        return await self._run_async(plan)
+        emitted = self._prepare(
+            evaluation_results, dataset_name, data, run_id, metadata, kwargs, True, "log_batch()"
+        )
+        return await asyncio.to_thread(self._commit, emitted)
 
     def log_batch_sync(
         self,
@@ -356,10 +388,19 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> str:
-        """``log_batch`` for code without an event loop."""
+        """``log_batch`` for code without an event loop (scripts, notebooks)."""
         check_batch(evaluation_results, data)
-        plan = self._plan(evaluation_results, dataset_name, data, run_id, metadata, kwargs, True)
-        return self._run_sync(plan)
+        emitted = self._prepare(
+            evaluation_results,
+            dataset_name,
+            data,
+            run_id,
+            metadata,
+            kwargs,
+            True,
+            "log_batch_sync()",
+        )
+        return self._commit(emitted)
 
     async def log_context(self, **kwargs: Any) -> None:
         """Set values (and, with ``traceparent``, the app span to link) for what is logged next.
@@ -377,17 +418,17 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     def _reader(self) -> QueryAdapter:
         if self._query is None:
-            raise InvalidInputError(
+            raise ConfigurationError(
                 "this tracker has no query adapter: pass query=... (or keep the embedded store)"
             )
         return self._query
 
     def _until_complete(
         self,
-        read: Callable[[], list[dict[str, Any]]],
-        complete: Callable[[list[dict[str, Any]]], bool],
+        read: Callable[[], list[Any]],
+        complete: Callable[[list[Any]], bool],
         what: str,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Any]:
         """Re-read until the backend holds all this tracker logged, or raise: never partial."""
         self.flush()
         deadline = time.monotonic() + self._settings.read_timeout
@@ -412,13 +453,44 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     def get_run_results(self, run_id: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Every result of ``run_id`` in logging order, exactly as logged."""
         text_arg("run_id", run_id)
+        warn_unknown("get_run_results()", kwargs)
         reader = self._reader()
         expected = self._logged.get(run_id, 0)
-        return self._until_complete(
+        rows: list[ResultRecord] = self._until_complete(
             lambda: reader.run_results(run_id),
             lambda rows: len(rows) >= expected,
             f"run {run_id!r}",
         )
+        return rows  # type: ignore[return-value]
+
+    def iter_run_results(self, run_id: str) -> Iterator[ResultRecord]:
+        """``get_run_results`` as a stream: results in logging order, bounded memory."""
+        text_arg("run_id", run_id)
+        if self._logged.get(run_id):
+            self.flush()
+        return self._reader().iter_run_results(run_id)
+
+    def results_dataframe(self, run_id: str) -> Any:
+        """``iter_run_results`` as a pandas DataFrame: ids, time, one column per score, data and
+        metadata (needs ``evaltrace[pandas]``)."""
+        from ._frames import results_frame
+
+        return results_frame(self.iter_run_results(run_id))
+
+    def history_dataframe(self, **kwargs: Any) -> Any:
+        """``get_experiment_history(**kwargs)`` as a pandas DataFrame, one row per run, one
+        ``<metric>.<stat>`` column per statistic (needs ``evaltrace[pandas]``)."""
+        from ._frames import history_frame
+
+        return history_frame(self.get_experiment_history(**kwargs))  # type: ignore[arg-type]
+
+    def get_linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """Every evaluation (of any run) linked to the application trace ``trace_id`` (hex), or
+        to its span ``span_id``: from a request's trace to how it was judged."""
+        text_arg("trace_id", trace_id)
+        text_arg("span_id", span_id, optional=True)
+        self.flush()
+        return self._reader().linked_results(trace_id, span_id)
 
     def get_experiment_history(self, **kwargs: Any) -> list[dict[str, Any]]:
         """One summary per run, newest first.
@@ -429,31 +501,68 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         reader = self._reader()
         logged = dict(self._logged)
 
-        def complete(runs: list[dict[str, Any]]) -> bool:
+        def complete(runs: list[RunSummary]) -> bool:
             return all(run["num_results"] >= logged.get(run["run_id"], 0) for run in runs)
 
-        return self._until_complete(lambda: reader.history(filters), complete, "history")
+        rows: list[RunSummary] = self._until_complete(
+            lambda: reader.history(filters), complete, "history"
+        )
+        return rows  # type: ignore[return-value]
 
-    # -- lifecycle -----------------------------------------------------------------------------
+    # -- delivery, statistics, lifecycle -----------------------------------------------------
 
-    def flush(self) -> bool:
-        """Export everything logged so far; reads call this first."""
-        done = self._pipeline.flush()
-        failed = self._pipeline.export_failures()
-        if failed > self.stats.spans_failed_to_export:
-            _log.error("evaltrace: %d spans could not be exported (see errors above)", failed)
-        self.stats.spans_failed_to_export = failed
-        return done
+    @property
+    def stats(self) -> TrackerStats:
+        """Counts of what was logged, stored, delivered, dropped and left out."""
+        with self._lock:
+            counts = dict(self._counts)
+        out = TrackerStats()
+        for name, value in counts.items():
+            setattr(out, name, value)
+        forwarder = self._forwarder
+        if forwarder is not None:
+            out.spans_exported = forwarder.stats.exported
+            out.spans_resent = forwarder.stats.resent
+            out.export_attempts_failed = forwarder.stats.failed_attempts
+            out.spans_dropped = dict(+forwarder.stats.dropped)
+            if not self._closed:
+                out.spans_pending = forwarder.pending()
+        return out
 
-    def close(self) -> None:
-        """Flush, then release the provider (if the tracker owns it) and the reader; idempotent."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until the collector acknowledged everything committed (True), or ``timeout``
+        (default ``EVALTRACE_READ_TIMEOUT``) passes (False: it stays pending, not lost)."""
+        if self._forwarder is None or self._closed:
+            return True
+        return self._forwarder.drain(self._settings.read_timeout if timeout is None else timeout)
+
+    def close(self, timeout: float | None = None) -> None:
+        """Deliver what is pending within ``timeout`` (default ``EVALTRACE_EXIT_TIMEOUT``), then
+        release everything; idempotent. Undelivered spans stay in the outbox for next time."""
         if self._closed:
             return
         self._closed = True
-        self._pipeline.shutdown()
-        self.stats.spans_failed_to_export = self._pipeline.export_failures()
+        _exit.unregister(self)
+        if self._forwarder is not None:
+            self._forwarder.close(self.exit_timeout if timeout is None else timeout)
+        for exporter, lock in self._exporters:
+            with lock:
+                exporter.shutdown()
         if self._query is not None:
             self._query.close()
+        if self._writer is not None:  # last: the last connection checkpoints and drops the WAL
+            self._writer.close()
+        if self._owns_provider:
+            self._provider.shutdown()
+
+    def flush_for_signal(self, deadline: float) -> None:
+        """On SIGTERM: wait (until ``deadline``) for the collector, taking no lock."""
+        if self._forwarder is not None and not self._closed:
+            self._forwarder.drain(max(0.0, deadline - time.monotonic()))
+
+    def close_for_exit(self, deadline: float) -> None:
+        """``close`` at interpreter exit or on SIGTERM, by ``deadline`` (``time.monotonic``)."""
+        self.close(timeout=max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> OpenTelemetryExperimentTracker:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import sys
@@ -12,20 +13,27 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from ._cli_format import compare_report, export_lines, results_table, runs_table, to_json
+from ._cli_format import (
+    RESULTS_LIMIT,
+    compare_report,
+    export_lines,
+    results_table,
+    runs_table,
+    terminal_width,
+    to_json,
+)
 from ._compare import compare_runs
-from ._config import Settings
+from ._config import store_path
 from ._demo import run_demo
 from ._exceptions import EvalTraceError
-from ._history import HistoryFilter
-from .query.sqlite import SQLiteQueryAdapter
+from .query import HistoryFilter, ResultRecord, SQLiteQueryAdapter
 
 __all__ = ["main"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PROGRESS_FROM = 5000
-"""Exports of at least this many results show a progress bar on stderr."""
+PROGRESS_EVERY = 50_000
+"""An export says how far it got on stderr every this many lines."""
 
 
 def store_option(f: F) -> F:
@@ -45,7 +53,7 @@ def json_option(f: F) -> F:
 def _store_path(store: str | None) -> str:
     """Resolve --store over $EVALTRACE_STORE over the default, as the tracker does."""
     try:
-        path = Settings.from_env(store=store).store
+        path = store_path(store)
     except EvalTraceError as exc:
         raise click.ClickException(str(exc)) from exc
     if path is None:
@@ -73,7 +81,18 @@ def _reader(store: str | None) -> Iterator[SQLiteQueryAdapter]:
         raise click.ClickException(f"{path}: {exc}") from exc
 
 
-def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[dict[str, Any]]:
+def _streamed(reader: SQLiteQueryAdapter, run_id: str) -> Iterator[ResultRecord]:
+    """The run's results as a stream; an unknown run is an error before the first line."""
+    stream = reader.iter_run_results(run_id)
+    first = next(stream, None)
+    if first is None:
+        raise click.ClickException(
+            f"no results for run {run_id!r} in {reader.path} (`evaltrace runs` lists the runs)"
+        )
+    return itertools.chain([first], stream)
+
+
+def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
     results = reader.run_results(run_id)
     if not results:
         raise click.ClickException(
@@ -92,54 +111,93 @@ def main() -> None:
     """
 
 
+def metrics_option(f: F) -> F:
+    """``--metrics PATTERN``: only the scores whose dotted path matches (repeatable)."""
+    return click.option(
+        "--metrics",
+        "metrics",
+        multiple=True,
+        metavar="PATTERN",
+        help="Only scores whose dotted path matches this glob, e.g. 'generation.*' (repeatable).",
+    )(f)
+
+
 @main.command()
 @click.option("--dataset", help="Only runs of this dataset.")
 @click.option("--project", help="Only runs of this project [default: every project].")
 @click.option(
     "--since", metavar="ISO", help="Only runs started at or after this time (UTC if no offset)."
 )
+@click.option(
+    "--until", metavar="ISO", help="Only runs started at or before this time (UTC if no offset)."
+)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many runs.")
+@metrics_option
 @json_option
 @store_option
 def runs(
     dataset: str | None,
     project: str | None,
     since: str | None,
+    until: str | None,
     limit: int | None,
+    metrics: tuple[str, ...],
     as_json: bool,
     store: str | None,
 ) -> None:
-    """List runs, newest first, with the mean of their first metrics.
+    """List runs, newest first, with the means of as many of their scores as fit the terminal.
 
-    A boolean metric shows its pass rate. --json prints every run summary with every metric
-    (count, mean, min, max, p50, p90; count and pass_rate for booleans).
+    Only scores are shown (config leaves such as threshold are not metrics), evaluators'
+    aggregate scores first; a boolean shows its pass rate. --json prints every run summary
+    with every score (count, mean, min, max, p50, p90; count and pass_rate for booleans),
+    exactly as get_experiment_history returns it; --metrics picks the table's columns.
     """
-    filters = {"dataset_name": dataset, "project_name": project, "since": since, "limit": limit}
+    filters = {
+        "dataset_name": dataset,
+        "project_name": project,
+        "since": since,
+        "until": until,
+        "limit": limit,
+    }
     with _reader(store) as reader:
         history = reader.history(HistoryFilter.from_kwargs(None, filters))
     if as_json:
         click.echo(to_json(history))
     elif history:
-        click.echo(runs_table(history))
+        click.echo(runs_table(history, terminal_width(), metrics))
     else:
         click.echo("no runs match", err=True)
 
 
 @main.command()
 @click.argument("run_id")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=RESULTS_LIMIT,
+    help="Show at most this many results, 0 for all (the table only).",
+)
+@metrics_option
 @json_option
 @store_option
-def results(run_id: str, as_json: bool, store: str | None) -> None:
-    """Show the results of RUN_ID in logging order: index, sample_id and metric values.
+def results(
+    run_id: str, limit: int, metrics: tuple[str, ...], as_json: bool, store: str | None
+) -> None:
+    """Show the results of RUN_ID in logging order: index, sample_id and their scores.
 
-    --json prints each result dict as one JSON line, as `export --format jsonl` does.
+    The table fits the terminal: long cells are cut with an ellipsis and the score columns
+    that do not fit are counted below it (--metrics picks them). --json prints each result
+    dict as one JSON line, every result, as `export --format jsonl` does.
     """
     with _reader(store) as reader:
-        rows = _run_results(reader, run_id)
-    if as_json:
-        click.echo("".join(export_lines(rows, "jsonl")), nl=False)
-    else:
-        click.echo(results_table(rows))
+        stream = _streamed(reader, run_id)
+        if as_json:
+            for line in export_lines(stream, "jsonl"):
+                click.echo(line, nl=False)
+            return
+        shown = list(itertools.islice(stream, limit) if limit else stream)
+        total = len(shown) + sum(1 for _ in stream)  # counted as they stream by, not kept
+    click.echo(results_table(shown, terminal_width(), metrics, limit, total=total))
 
 
 @main.command()
@@ -149,11 +207,28 @@ def results(run_id: str, as_json: bool, store: str | None) -> None:
     "--threshold",
     type=click.FloatRange(min=0),
     default=0.0,
-    help="How far a mean may drop before it counts as a regression.",
+    help="How far a mean may move the wrong way before it counts as a regression.",
 )
 @click.option(
-    "--fail-on-regression", is_flag=True, help="Exit with status 1 if any metric regressed."
+    "--fail-on-regression",
+    is_flag=True,
+    help="Exit with status 1 on a regression, a vanished metric, missing samples or no pairs.",
 )
+@click.option(
+    "--lower-is-better",
+    "lower_is_better",
+    multiple=True,
+    metavar="PATTERN",
+    help="Scores whose dotted path matches this glob are better low, e.g. '*.verbosity.score' "
+    "(repeatable; a higher_is_better flag in the result wins).",
+)
+@click.option(
+    "--allow-missing",
+    type=click.IntRange(min=0),
+    default=0,
+    help="How many samples of RUN_A may be missing from RUN_B before the gate fails.",
+)
+@metrics_option
 @click.option(
     "--samples",
     type=click.IntRange(min=0),
@@ -167,26 +242,39 @@ def compare(
     run_b: str,
     threshold: float,
     fail_on_regression: bool,
+    lower_is_better: tuple[str, ...],
+    allow_missing: int,
+    metrics: tuple[str, ...],
     samples: int,
     as_json: bool,
     store: str | None,
 ) -> None:
-    """Compare RUN_B against RUN_A: metric means and per-sample changes.
+    """Compare RUN_B against RUN_A: score means and per-sample changes, and a CI gate.
 
-    Every metric is taken as higher-is-better; a boolean metric is compared by its pass
-    rate. Samples are paired by sample_id (a repeated id pairs by occurrence). A regression
-    is a metric whose mean in RUN_B is more than --threshold below its mean in RUN_A.
+    Only scores are compared, each in its direction: a higher_is_better flag beside the
+    score (as gllm-evals writes it), else lower-is-better for --lower-is-better paths, else
+    higher. A boolean score is compared by its pass rate. Samples are paired by sample_id (a
+    repeated id pairs by occurrence). With --fail-on-regression the command exits 1, one
+    reason per line on stderr, when a mean moves the wrong way by more than --threshold, a
+    score of RUN_A is missing from RUN_B, more than --allow-missing samples of RUN_A are
+    missing from RUN_B, or no sample pairs at all.
     """
     with _reader(store) as reader:
-        comparison = compare_runs(_run_results(reader, run_a), _run_results(reader, run_b))
+        comparison = compare_runs(
+            _run_results(reader, run_a),
+            _run_results(reader, run_b),
+            lower_is_better=lower_is_better,
+            metrics=metrics or None,
+        )
     if as_json:
-        click.echo(to_json(comparison.to_dict(threshold)))
+        click.echo(to_json(comparison.to_dict(threshold, allow_missing)))
     else:
-        click.echo(compare_report(comparison, threshold, samples))
-    regressions = comparison.regressions(threshold)
-    if fail_on_regression and regressions:
-        names = ", ".join(m.metric for m in regressions)
-        raise click.ClickException(f"{len(regressions)} metric(s) regressed: {names}")
+        click.echo(compare_report(comparison, threshold, samples, allow_missing, terminal_width()))
+    gate = comparison.gate(threshold, allow_missing)
+    if fail_on_regression and not gate.passed:
+        for reason in gate.reasons:
+            click.echo(f"FAIL: {reason}", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -204,16 +292,14 @@ def export(run_id: str, fmt: str, output: str | None, store: str | None) -> None
     qa.token_f1.score), then data and metadata as JSON.
     """
     with _reader(store) as reader:
-        rows = _run_results(reader, run_id)
-    bar = click.progressbar(
-        export_lines(rows, fmt),
-        length=len(rows) + (1 if fmt == "csv" else 0),
-        label=f"exporting {run_id}",
-        hidden=len(rows) < PROGRESS_FROM,
-        file=sys.stderr,
-    )
-    with click.open_file(output or "-", "w", encoding="utf-8", atomic=bool(output)) as out, bar:
-        out.writelines(bar)
+        lines = export_lines(
+            _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
+        )
+        with click.open_file(output or "-", "w", encoding="utf-8", atomic=bool(output)) as out:
+            for count, line in enumerate(lines, 1):  # streamed: memory stays bounded
+                out.write(line)
+                if count % PROGRESS_EVERY == 0:
+                    click.echo(f"exporting {run_id}: {count} lines", err=True)
 
 
 @main.command()
@@ -232,3 +318,136 @@ def demo(store: str | None, rows: int, seed: int) -> None:
         run_demo(path, rows=rows, seed=seed)
     except (EvalTraceError, sqlite3.Error, OSError) as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
+
+
+@main.command()
+@store_option
+@click.option(
+    "--endpoint", metavar="URL", help="OTLP endpoint [default: $OTEL_EXPORTER_OTLP_ENDPOINT]."
+)
+@click.option(
+    "--protocol",
+    type=click.Choice(["grpc", "http/protobuf"]),
+    help="OTLP protocol [default: $OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf].",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(min=0), default=60.0, help="Seconds to keep trying."
+)
+@click.option("--spool", "spool", is_flag=True, help="--store is a spool (delivered is deleted).")
+def sync(
+    store: str | None, endpoint: str | None, protocol: str | None, timeout: float, spool: bool
+) -> None:
+    """Send what the store's outbox holds to the collector; exit 1 if some stays pending."""
+    from ._sync import sync as run_sync
+
+    with _reader(store) as reader:  # refuses a missing or foreign file before writing
+        path = reader.path
+    try:
+        report = run_sync(path, endpoint=endpoint, protocol=protocol, timeout=timeout, spool=spool)
+    except EvalTraceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{report.exported} spans delivered to {report.destination}; "
+        f"{report.pending_after} pending (of {report.pending_before})"
+        + (f"; dropped {report.dropped}" if report.dropped else ""),
+        err=True,
+    )
+    if report.pending_after:
+        raise click.ClickException(f"{report.pending_after} spans are still pending")
+
+
+def backend_options(f: F) -> F:
+    """``--store PATH | --jaeger URL | --tempo URL``: where ``ui`` and ``report`` read runs."""
+    f = click.option("--tempo", metavar="URL", help="Read from Tempo (http://host:3200).")(f)
+    f = click.option(
+        "--jaeger", metavar="URL", help="Read from Jaeger (grpc://host:16685 or http://host:16686)."
+    )(f)
+    return store_option(f)
+
+
+def _ui_source(store: str | None, jaeger: str | None, tempo: str | None) -> Any:
+    """An ``evaltrace.ui.Source`` over the one backend asked for (the store by default)."""
+    if sum(x is not None for x in (store, jaeger, tempo)) > 1:
+        raise click.UsageError("pass at most one of --store, --jaeger, --tempo")
+    try:
+        from . import ui
+    except ImportError as exc:
+        raise click.ClickException(f"{exc.name} is missing: pip install 'evaltrace[ui]'") from exc
+    if jaeger or tempo:
+        return ui.open_source(jaeger=jaeger, tempo=tempo)
+    path = _store_path(store)
+    if not os.path.isfile(path):
+        raise click.ClickException(f"no evaltrace store at {path}: pass --store PATH")
+    return ui.open_source(store=path)
+
+
+@main.command()
+@backend_options
+@click.option("--host", default="127.0.0.1", help="Address to listen on (0.0.0.0: every one).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, help="Port to listen on.")
+def ui(store: str | None, jaeger: str | None, tempo: str | None, host: str, port: int) -> None:
+    """Serve the runs, run and compare pages of a store, Jaeger or Tempo (needs evaltrace[ui]).
+
+    Every page's state is in its URL: /?dataset=D, /runs/RUN_ID?sort=M&where=M<0.5,
+    /compare?a=RUN_A&b=RUN_B&lower=*latency*. Samples link to their traces when
+    EVALTRACE_JAEGER_UI_URL or EVALTRACE_GRAFANA_URL is set.
+    """
+    source = _ui_source(store, jaeger, tempo)
+    from .ui import serve
+
+    click.echo(f"evaltrace ui on http://{host}:{port}/ reading {source.label} (Ctrl-C stops)")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: listening on {host}: other machines can read these runs", err=True)
+    try:
+        serve(source, host, port)
+    finally:
+        source.close()
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--compare", "baseline", metavar="RUN", help="Compare RUN_ID against this run (A).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="HTML file.")
+@backend_options
+def report(
+    run_id: str,
+    baseline: str | None,
+    output: str,
+    store: str | None,
+    jaeger: str | None,
+    tempo: str | None,
+) -> None:
+    """Write RUN_ID's page (and its comparison with --compare) as one self-contained HTML file.
+
+    No network reference: styles, scripts, charts and data are inline, for CI artefacts.
+    """
+    source = _ui_source(store, jaeger, tempo)
+    from ._config import TraceLinks
+    from .ui import UnknownRunError, report_html
+
+    try:
+        html = report_html(source, run_id, baseline, TraceLinks.from_env())
+    except (UnknownRunError, EvalTraceError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        source.close()
+    with click.open_file(output, "w", encoding="utf-8", atomic=True) as out:
+        out.write(html)
+    click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("trace_id")
+@click.option("--span", "span_id", metavar="SPAN_ID", help="Only results linked to this span.")
+@json_option
+@store_option
+def linked(trace_id: str, span_id: str | None, as_json: bool, store: str | None) -> None:
+    """List the evaluations (of any run) linked to the application trace TRACE_ID."""
+    with _reader(store) as reader:
+        rows = reader.linked_results(trace_id, span_id)
+    if as_json:
+        click.echo("".join(export_lines(rows, "jsonl")), nl=False)
+    elif rows:
+        click.echo(results_table(rows))
+    else:
+        raise click.ClickException(f"no results are linked to trace {trace_id}")

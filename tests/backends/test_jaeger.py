@@ -102,13 +102,19 @@ def test_twenty_thousand_results_come_back_complete(backends: Backends) -> None:
 def test_paging_past_search_depth(backends: Backends) -> None:
     """Single-result traces beyond search_depth are fetched by splitting the time window."""
     run_id = _run_id("paging")
-    with _tracker(backends, search_depth=40) as tracker:
+    adapter = JaegerQueryAdapter(backends.jaeger_grpc, search_depth=40)
+    with Tracker(
+        "e2e",
+        store=False,
+        otlp_endpoint=backends.collector_grpc,
+        otlp_protocol="grpc",
+        query=adapter,
+    ) as tracker:
         for i in range(300):
             tracker.log({"i": i}, "paging", {"id": i}, run_id=run_id)
         rows = tracker.get_run_results(run_id)
-        searches = tracker._query.searches  # type: ignore[union-attr]
     assert [r["evaluation_result"]["i"] for r in rows] == list(range(300))
-    assert searches > 1
+    assert adapter.searches > 1
 
 
 NASTY_RUN_IDS = ('q"uote', "back\\slash", "{brace}", "new\nline", "run", "run-1", "run-10")

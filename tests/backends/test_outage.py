@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from evaltrace import JaegerQueryAdapter
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 
+from ..support.wait import wait_for
 from .conftest import SCRIPTS, Backends
 
 pytestmark = pytest.mark.backends
@@ -21,13 +21,17 @@ pytestmark = pytest.mark.backends
 def test_results_logged_while_jaeger_is_down_arrive_after_restart(backends: Backends) -> None:
     """Stop Jaeger, log through the collector, restart Jaeger: every result is there, exact."""
     pid_file = backends.run_dir / "jaeger" / "pid"
-    os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
-    for _ in range(100):
-        if subprocess.run(
-            ["bash", "-c", f"kill -0 $(cat {pid_file})"], capture_output=True
-        ).returncode:
-            break
-        time.sleep(0.1)
+    pid = int(pid_file.read_text().strip())
+    os.kill(pid, signal.SIGTERM)
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(gone, 30, "Jaeger to stop")
     run_id = f"e2e-outage-{uuid.uuid4().hex[:8]}"
     results = [{"judge": {"score": i / 100, "success": i % 2 == 0}} for i in range(200)]
     with Tracker(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 from evaltrace.query._otlp_json import _value, hex_id, span_views
-from evaltrace.query.tempo import traceql
+from evaltrace.query._tempo import traceql
 
 
 def test_ids_hex_or_base64() -> None:
@@ -62,10 +62,12 @@ def test_traceql_quotes_cannot_escape() -> None:
 
 def test_auth_options_become_one_header() -> None:
     """Bearer and basic auth become the Authorization header both transports send."""
-    from evaltrace.query._http import auth_headers
+    from evaltrace import ClientOptions
 
-    assert auth_headers({"X-Org": "1"}, "tok", None) == {
+    assert ClientOptions(headers={"X-Org": "1"}, bearer_token="tok").auth_headers() == {
         "X-Org": "1",
         "Authorization": "Bearer tok",
     }
-    assert auth_headers(None, None, ("u", "p")) == {"Authorization": "Basic dTpw"}
+    assert ClientOptions(basic_auth=("u", "p")).auth_headers() == {"Authorization": "Basic dTpw"}
+    assert "s3cr3t" not in repr(ClientOptions(bearer_token="s3cr3t", headers={"X-Key": "v"}))
+    assert "secret" not in repr(ClientOptions(headers={"X-Key": "secret"}))

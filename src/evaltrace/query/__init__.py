@@ -1,0 +1,27 @@
+"""Reading results back: one interface (``QueryAdapter``), one typed contract, one adapter per
+backend (each in its private module): the embedded store, Jaeger v2, Tempo, and memory (for
+users' own tests)."""
+
+from .._types import LinkRecord, MetricStats, ResultRecord, RunSummary
+from ._base import QueryAdapter, SpanView
+from ._filter import HistoryFilter
+from ._http import ClientOptions
+from ._jaeger import JaegerQueryAdapter
+from ._memory import InMemoryQueryAdapter
+from ._sqlite import SQLiteQueryAdapter
+from ._tempo import TempoQueryAdapter
+
+__all__ = [
+    "ClientOptions",
+    "HistoryFilter",
+    "InMemoryQueryAdapter",
+    "JaegerQueryAdapter",
+    "LinkRecord",
+    "MetricStats",
+    "QueryAdapter",
+    "ResultRecord",
+    "RunSummary",
+    "SQLiteQueryAdapter",
+    "SpanView",
+    "TempoQueryAdapter",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -18,8 +19,9 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
 from .._exceptions import BackendResponseError, BackendUnavailableError
-from .._schema import READ_KEYS
-from .base import SpanView
+from ..schema import READ_KEYS
+from ._base import SpanView
+from ._http import ClientOptions, _Retryable, retrying
 
 __all__ = ["JaegerGrpc"]
 
@@ -117,10 +119,13 @@ class JaegerGrpc:
         target: str,
         *,
         secure: bool,
-        root_certificates: bytes | None,
-        metadata: Mapping[str, str],
-        timeout: float,
+        options: ClientOptions,
     ) -> None:
+        verify = options.verify
+        root_certificates = Path(verify).read_bytes() if isinstance(verify, str) else None
+        metadata = options.auth_headers()
+        timeout = options.timeout
+        self.options = options
         self.target = target
         self.channel = (
             grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates))
@@ -154,18 +159,27 @@ class JaegerGrpc:
         self, service: str, terms: Mapping[str, str], start: datetime, end: datetime, depth: int
     ) -> list[SpanView]:
         """Spans of every trace with one span matching all terms, as ``SpanView``s."""
-        try:
-            chunks = self.traces(service, terms, start, end, depth)
-            return [view for chunk in chunks for view in span_views(chunk)]
-        except grpc.RpcError as exc:
-            code = exc.code() if hasattr(exc, "code") else None
-            details = exc.details() if hasattr(exc, "details") else str(exc)
-            if code == grpc.StatusCode.NOT_FOUND:
-                return []
-            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                raise BackendUnavailableError(f"Jaeger gRPC at {self.target}: {details}") from exc
-            status = code.name if code else "UNKNOWN"
-            raise BackendResponseError("Jaeger", status, str(details)) from exc
+
+        def once() -> list[SpanView]:
+            try:
+                chunks = self.traces(service, terms, start, end, depth)
+                return [view for chunk in chunks for view in span_views(chunk)]
+            except grpc.RpcError as exc:
+                code = exc.code() if hasattr(exc, "code") else None
+                details = exc.details() if hasattr(exc, "details") else str(exc)
+                if code == grpc.StatusCode.NOT_FOUND:
+                    return []
+                if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                    raise _Retryable(
+                        BackendUnavailableError(f"Jaeger gRPC at {self.target}: {details}")
+                    ) from None
+                status = code.name if code else "UNKNOWN"
+                error = BackendResponseError("Jaeger", status, str(details))
+                if code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN):
+                    raise _Retryable(error) from None
+                raise error from None
+
+        return retrying(self.options, once)
 
     def close(self) -> None:
         """Close the channel."""

@@ -7,8 +7,8 @@ import binascii
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._schema import READ_KEYS
-from .base import SpanView
+from ..schema import READ_KEYS
+from ._base import SpanView
 
 __all__ = ["hex_id", "span_views"]
 

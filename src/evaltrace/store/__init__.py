@@ -1,5 +1,25 @@
-"""The embedded SQLite span store: a real OpenTelemetry ``SpanExporter`` and its database."""
+"""The embedded SQLite store: the commit point of every log call, its OTLP outbox, its reader.
 
+Nothing outside this package knows the SQLite layout (``_ddl``); the writer (``_writer``)
+commits calls and runs the outbox, the reader (``_reader``) never writes.
+"""
+
+from ._ddl import FORMAT, VERSION
 from ._exporter import SQLiteSpanExporter
+from ._reader import RunRow, StoreReader
+from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
+from ._writer import LEASE_NS, StoreWriter
 
-__all__ = ["SQLiteSpanExporter"]
+__all__ = [
+    "FORMAT",
+    "LEASE_NS",
+    "VERSION",
+    "BatchRoot",
+    "CallRecord",
+    "ResultRow",
+    "RunRow",
+    "SQLiteSpanExporter",
+    "StoreReader",
+    "StoreWriter",
+    "StoredTrace",
+]

@@ -1,163 +1,146 @@
-"""``SQLiteSpanExporter``: the zero-infrastructure default destination of spans."""
+"""``SQLiteSpanExporter``: evaltrace result spans from any ``TracerProvider`` into a store.
+
+For applications that log through their own provider and want the embedded store as one of
+its exporters. Unlike the tracker's own commit point, spans arrive here when the provider's
+processor exports them (a ``BatchSpanProcessor`` may still drop or delay them).
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import sqlite3
-import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.trace import format_span_id, format_trace_id
 
-from .._schema import ResultIndex, result_index, stored_record
-from ._db import atomic, connect
+from .._codec import dumps
+from .._exceptions import EvalTraceError
+from ..schema import (
+    ATTR_BATCH_CHUNK_START,
+    ATTR_BATCH_ID,
+    ATTR_BATCH_ROW,
+    ATTR_BATCH_SIZE,
+    ATTR_CONTEXT,
+    ATTR_DATA,
+    ATTR_DATASET,
+    ATTR_LINK_SPAN_ID,
+    ATTR_LINK_TRACE_ID,
+    ATTR_METADATA,
+    ATTR_PROJECT,
+    ATTR_RESULT,
+    ATTR_RUN_ID,
+    ATTR_SAMPLE_ID,
+    ATTR_SEQ,
+    chunk_size,
+    is_result,
+)
+from ._records import BatchRoot, CallRecord, ResultRow
+from ._writer import StoreWriter
 
 __all__ = ["SQLiteSpanExporter"]
 
 _log = logging.getLogger("evaltrace")
 
-_INSERT_SPAN = """
-INSERT OR REPLACE INTO spans (trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns,
-    status, attributes, events, links, resource, run_id, seq, record)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-"""
-_UPSERT_RUN = """
-INSERT INTO runs (run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata)
-VALUES (?,?,?,?,?,?,?)
-ON CONFLICT (run_id) DO UPDATE SET
-    started_ns = min(started_ns, excluded.started_ns),
-    ended_ns = max(ended_ns, excluded.ended_ns),
-    num_results = num_results + excluded.num_results
-"""
+
+def _text(attributes: Mapping[str, Any], key: str, default: str = "") -> str:
+    value = attributes.get(key)
+    return value if isinstance(value, str) else default
 
 
-_ATTRIBUTES_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_EVENTS_JSON = json.JSONEncoder(ensure_ascii=False)
+def _int(attributes: Mapping[str, Any], key: str) -> int | None:
+    value = attributes.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-_PROXIED = ReadableSpan.attributes
-"""The SDK's property: a read-only proxy of ``span._attributes``."""
-
-
-def _plain(attributes: Any) -> dict[str, Any]:
-    """The attributes as a dict; an SDK ``BoundedAttributes`` hands over its own dict, without a
-    Python-level ``__getitem__`` call per key (the export's hot spot). Never mutated."""
-    if type(attributes) is dict:
-        return attributes
-    inner = getattr(attributes, "_dict", None)
-    return inner if type(inner) is dict else dict(attributes or {})
-
-
-def _span_attributes(span: ReadableSpan) -> dict[str, Any]:
-    """``span.attributes`` as a dict, read behind the SDK's proxy when the property is the SDK's."""
-    if type(span).attributes is _PROXIED:
-        return _plain(span._attributes)
-    return _plain(span.attributes)
-
-
-def _attrs(attributes: Any) -> str:
-    return _ATTRIBUTES_JSON.encode(_plain(attributes))
+def _call(attributes: Mapping[str, Any], resource_json: str) -> CallRecord:
+    trace_id, span_id = attributes.get(ATTR_LINK_TRACE_ID), attributes.get(ATTR_LINK_SPAN_ID)
+    return CallRecord(
+        _text(attributes, ATTR_RUN_ID),
+        _text(attributes, ATTR_PROJECT),
+        _text(attributes, ATTR_DATASET),
+        _text(attributes, ATTR_METADATA, "{}"),
+        _text(attributes, ATTR_CONTEXT, "{}"),
+        (trace_id, span_id) if isinstance(trace_id, str) and isinstance(span_id, str) else None,
+        attributes.get(ATTR_BATCH_ID) if isinstance(attributes.get(ATTR_BATCH_ID), str) else None,
+        _int(attributes, ATTR_BATCH_SIZE),
+        resource_json,
+    )
 
 
 class SQLiteSpanExporter(SpanExporter):
-    """Writes each export batch in one transaction; failures are counted, never raised."""
+    """Writes the evaltrace spans of each export in one transaction per log call; other
+    spans are skipped and counted (``spans_skipped``). Failures are counted, never raised."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._conn = connect(self.path)
-        self._lock = threading.Lock()
+        self.path = str(Path(path).expanduser())
+        self._writer = StoreWriter(self.path)
         self.spans_written = 0
         self.spans_failed = 0
-        self._resource: tuple[object, str] = (None, "")
-
-    def _resource_json(self, span: ReadableSpan) -> str:
-        """A provider's spans share one resource: encode it once, not once per span."""
-        resource, text = self._resource
-        if span.resource is not resource:
-            resource, text = span.resource, _attrs(span.resource.attributes)
-            self._resource = (resource, text)
-        return text
-
-    def _row(
-        self, span: ReadableSpan, attributes: dict[str, Any], index: ResultIndex | None
-    ) -> tuple[Any, ...]:
-        ctx = span.get_span_context()
-        assert ctx is not None
-        return (
-            format_trace_id(ctx.trace_id),
-            format_span_id(ctx.span_id),
-            format_span_id(span.parent.span_id) if span.parent else None,
-            span.name,
-            span.kind.name,
-            span.start_time or 0,
-            span.end_time or 0,
-            span.status.status_code.name,
-            _ATTRIBUTES_JSON.encode(attributes),
-            _EVENTS_JSON.encode(
-                [
-                    {"name": e.name, "time_ns": e.timestamp, "attributes": _plain(e.attributes)}
-                    for e in span.events
-                ]
-            ),
-            json.dumps(
-                [
-                    {
-                        "trace_id": format_trace_id(link.context.trace_id),
-                        "span_id": format_span_id(link.context.span_id),
-                        "attributes": dict(link.attributes or {}),
-                    }
-                    for link in span.links
-                ]
-            ),
-            self._resource_json(span),
-            index.run_id if index else None,
-            index.seq if index else None,
-            stored_record(attributes) if index else None,
-        )
+        self.spans_skipped = 0
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """Store a batch atomically and fold its results into the per-run rows."""
-        try:
-            attributes = [_span_attributes(span) for span in spans]
-            indexes = [
-                result_index(span.name, attrs)
-                for span, attrs in zip(spans, attributes, strict=True)
-            ]
-            rows = [
-                self._row(span, attrs, index)
-                for span, attrs, index in zip(spans, attributes, indexes, strict=True)
-            ]
-            runs: dict[str, list[Any]] = {}
-            for index, row in zip(indexes, rows, strict=True):
-                if index is None:
-                    continue
-                run = runs.get(index.run_id)
-                if run is None:
-                    runs[index.run_id] = [
-                        index.run_id,
-                        index.project_name,
-                        index.dataset_name,
-                        row[5],
-                        row[5],
-                        1,
-                        index.metadata_json,
-                    ]
-                else:
-                    run[3], run[4], run[5] = min(run[3], row[5]), max(run[4], row[5]), run[5] + 1
-            with self._lock, atomic(self._conn) as conn:
-                conn.executemany(_INSERT_SPAN, rows)
-                conn.executemany(_UPSERT_RUN, list(runs.values()))
-        except (sqlite3.Error, TypeError, ValueError) as exc:
-            self.spans_failed += len(spans)
-            _log.error("evaltrace: could not store %d spans in %s: %s", len(spans), self.path, exc)
-            return SpanExportResult.FAILURE
-        self.spans_written += len(spans)
-        return SpanExportResult.SUCCESS
+        """Group the result spans by log call and commit each group whole."""
+        groups: dict[tuple[Any, ...], tuple[CallRecord, list[ResultRow], list[BatchRoot]]] = {}
+        skipped = 0
+        for span in spans:
+            attributes = dict(span.attributes or {})
+            ctx = span.get_span_context()
+            if ctx is None:
+                skipped += 1
+                continue
+            resource_json = dumps(dict(span.resource.attributes), "resource", None)
+            call = _call(attributes, resource_json)
+            key = (
+                call.run_id,
+                call.batch_id or f"trace:{ctx.trace_id}",
+                call.metadata_json,
+                call.context_json,
+            )
+            group = groups.setdefault(key, (call, [], []))
+            size = chunk_size(span.name, attributes)
+            if size is not None:
+                group[2].append(
+                    BatchRoot(
+                        ctx.trace_id,
+                        ctx.span_id,
+                        _int(attributes, ATTR_BATCH_CHUNK_START) or 0,
+                        size,
+                        span.start_time or 0,
+                        span.end_time or 0,
+                    )
+                )
+            elif is_result(span.name, attributes):
+                group[1].append(
+                    ResultRow(
+                        ctx.trace_id,
+                        ctx.span_id,
+                        span.parent.span_id if span.parent else None,
+                        span.start_time or 0,
+                        span.end_time or 0,
+                        _int(attributes, ATTR_SEQ) or 0,
+                        _int(attributes, ATTR_BATCH_ROW),
+                        _text(attributes, ATTR_SAMPLE_ID),
+                        _text(attributes, ATTR_RESULT, "null"),
+                        _text(attributes, ATTR_DATA, "null"),
+                    )
+                )
+            else:
+                skipped += 1
+        self.spans_skipped += skipped
+        result = SpanExportResult.SUCCESS
+        for call, results, roots in groups.values():
+            if not results and not roots:
+                continue
+            try:
+                self._writer.commit(call, results, roots, forward=False)
+                self.spans_written += len(results) + len(roots)
+            except EvalTraceError as exc:
+                self.spans_failed += len(results) + len(roots)
+                _log.error("evaltrace: %s", exc)
+                result = SpanExportResult.FAILURE
+        return result
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Every export is already committed when it returns."""
@@ -165,5 +148,4 @@ class SQLiteSpanExporter(SpanExporter):
 
     def shutdown(self) -> None:
         """Close the connection."""
-        with self._lock:
-            self._conn.close()
+        self._writer.close()

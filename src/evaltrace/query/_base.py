@@ -2,22 +2,25 @@
 
 An adapter finds the result spans (by run, or all of a project) and hands them to
 ``decode_spans``; decoding, ordering and run summaries are shared, so every backend returns the
-same shapes and values. An adapter may override ``history`` when its backend can summarise
-runs more cheaply (the embedded store caches summaries per run).
+same shapes and values. Delivery to a backend is at-least-once (a collector re-sends after a
+restart, the outbox after an outage), so spans are de-duplicated by (trace id, span id) before
+anything is counted; completeness is checked on the traces of the run asked for only.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from .._history import HistoryFilter, summarize_runs
-from .._schema import batch_id_of, chunk_size, decode_result, is_result, sort_key
+from .._history import summarize_runs
+from .._types import ResultRecord, RunSummary
+from ..schema import batch_id_of, chunk_size, decode_result, is_result, sort_key
+from ._filter import HistoryFilter
 
-__all__ = ["QueryAdapter", "SpanView", "check_complete", "decode_spans"]
+__all__ = ["QueryAdapter", "SpanView", "check_complete", "decode_spans", "unique"]
 
 
 @dataclass(slots=True)  # not frozen: readers build one per span, and frozen costs a setattr each
@@ -31,7 +34,15 @@ class SpanView:
     attributes: Mapping[str, Any]
 
 
-def decode_spans(spans: Iterable[SpanView]) -> list[dict[str, Any]]:
+def unique(spans: Iterable[SpanView]) -> list[SpanView]:
+    """Each (trace id, span id) once: a re-sent span is the same span."""
+    seen: dict[tuple[str, str], SpanView] = {}
+    for span in spans:
+        seen.setdefault((span.trace_id, span.span_id), span)
+    return list(seen.values())
+
+
+def decode_spans(spans: Iterable[SpanView]) -> list[ResultRecord]:
     """Result dicts of the result spans among ``spans``, in logging order."""
     kept = [s for s in spans if is_result(s.name, s.attributes)]
     kept.sort(key=lambda s: sort_key(s.attributes, s.start_ns))
@@ -42,7 +53,8 @@ def decode_spans(spans: Iterable[SpanView]) -> list[dict[str, Any]]:
 
 
 def check_complete(spans: list[SpanView], what: str) -> None:
-    """Raise unless every batch trace holds its root and exactly the result spans it announces.
+    """Raise unless every batch trace among ``spans`` (de-duplicated) holds its root and
+    exactly the result spans it announces.
 
     Backends ingest spans one by one, so a trace can be seen half-stored; never return that.
     """
@@ -66,17 +78,26 @@ class QueryAdapter(ABC):
     """Reads evaltrace results back from one backend."""
 
     @abstractmethod
-    def run_results(self, run_id: str) -> list[dict[str, Any]]:
+    def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of ``run_id`` in logging order; ``[]`` for an unknown run.
 
         Raises ``IncompleteResultsError`` rather than return part of a run.
         """
 
+    def iter_run_results(self, run_id: str) -> Iterator[ResultRecord]:
+        """``run_results`` as a stream; adapters that can page override it."""
+        return iter(self.run_results(run_id))
+
+    def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """Every result (of any run) linked to the application trace ``trace_id`` (or to its
+        span ``span_id``), in logging order: from an app trace to its evaluations."""
+        raise NotImplementedError(f"{type(self).__name__} cannot find results by their link")
+
     @abstractmethod
-    def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+    def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Results of every run that may match ``filters`` (a superset is fine)."""
 
-    def history(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+    def history(self, filters: HistoryFilter) -> list[RunSummary]:
         """Run summaries matching ``filters``, newest first."""
         return filters.apply(summarize_runs(self.project_results(filters)))
 

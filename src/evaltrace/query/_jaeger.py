@@ -6,15 +6,14 @@ import json
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from .._exceptions import IncompleteResultsError
-from ._http import HttpBackend, auth_headers
+from .._exceptions import BackendResponseError, IncompleteResultsError
+from ._base import SpanView
+from ._http import ClientOptions, HttpBackend
 from ._jaeger_grpc import JaegerGrpc
 from ._otlp_json import span_views
 from ._search import SearchQueryAdapter
-from .base import SpanView
 
 __all__ = ["JaegerQueryAdapter"]
 
@@ -54,7 +53,15 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         basic_auth: tuple[str, str] | None = None,
         verify: bool | str | ssl.SSLContext = True,
         timeout: float = 30.0,
+        options: ClientOptions | None = None,
     ) -> None:
+        options = options or ClientOptions(
+            headers=headers,
+            bearer_token=bearer_token,
+            basic_auth=basic_auth,
+            verify=verify,
+            timeout=timeout,
+        )
         self.service_name = service_name
         self.search_depth = search_depth
         self.lookback = lookback
@@ -66,20 +73,10 @@ class JaegerQueryAdapter(SearchQueryAdapter):
             self._grpc = JaegerGrpc(
                 target.rstrip("/"),
                 secure=scheme == "grpcs",
-                root_certificates=Path(verify).read_bytes() if isinstance(verify, str) else None,
-                metadata=auth_headers(headers, bearer_token, basic_auth),
-                timeout=timeout,
+                options=options,
             )
         else:
-            self._http = HttpBackend(
-                "Jaeger",
-                base_url,
-                headers=headers,
-                bearer_token=bearer_token,
-                basic_auth=basic_auth,
-                verify=verify,
-                timeout=timeout,
-            )
+            self._http = HttpBackend("Jaeger", base_url, options)
 
     def _http_params(self, terms: dict[str, str], start: datetime, end: datetime) -> dict[str, Any]:
         """Query parameters of ``GET /api/v3/traces`` for one search."""
@@ -89,6 +86,13 @@ class JaegerQueryAdapter(SearchQueryAdapter):
             "query.start_time_max": _rfc3339(end),
             "query.num_traces": self.search_depth,
             "query.raw_traces": "true",  # no clock-skew adjustment: values exactly as stored
+            # The same in the names newer Jaeger reads first (the snake_case ones are
+            # deprecated aliases, to be removed in v2.20); v2.13 ignores these.
+            "query.serviceName": self.service_name,
+            "query.startTimeMin": _rfc3339(start),
+            "query.startTimeMax": _rfc3339(end),
+            "query.searchDepth": self.search_depth,
+            "query.rawTraces": "true",
             # Honoured by Jaeger versions whose HTTP gateway maps it (v2.13 ignores it, so
             # results are always filtered again client-side).
             "query.attributes": json.dumps(terms, ensure_ascii=False),
@@ -98,11 +102,17 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         self.searches += 1
         if self._grpc is not None:
             return self._grpc.find(self.service_name, terms, start, end, self.search_depth)
-        assert self._http is not None
+        if self._http is None:  # pragma: no cover - one of the two is always set
+            raise RuntimeError("JaegerQueryAdapter has no transport")
         status, body = self._http.get_json("/api/v3/traces", self._http_params(terms, start, end))
         if status == 404:
             return []
-        return list(span_views(body.get("result", {}).get("resourceSpans", [])))
+        result = body.get("result") if isinstance(body, dict) else None
+        if not isinstance(result, dict):
+            raise BackendResponseError(
+                "Jaeger", status, "the answer is not an OTLP/JSON trace list"
+            )
+        return list(span_views(result.get("resourceSpans") or []))
 
     def _collect(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         spans = self._search(terms, start, end)

@@ -5,14 +5,13 @@ For users' own tests: no files, no servers, the same result shapes as every othe
 
 from __future__ import annotations
 
-from typing import Any
-
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from .._history import HistoryFilter
-from .._schema import query_terms
-from .base import QueryAdapter, SpanView, decode_spans
+from .._types import ResultRecord
+from ..schema import ATTR_LINK_SPAN_ID, ATTR_LINK_TRACE_ID, query_terms
+from ._base import QueryAdapter, SpanView, decode_spans, unique
+from ._filter import HistoryFilter
 
 __all__ = ["InMemoryQueryAdapter"]
 
@@ -29,7 +28,8 @@ class InMemoryQueryAdapter(QueryAdapter):
             attributes = span.attributes or {}
             if all(attributes.get(k) == v for k, v in terms.items()):
                 ctx = span.get_span_context()
-                assert ctx is not None
+                if ctx is None:
+                    continue
                 views.append(
                     SpanView(
                         span.name,
@@ -41,10 +41,17 @@ class InMemoryQueryAdapter(QueryAdapter):
                 )
         return views
 
-    def run_results(self, run_id: str) -> list[dict[str, Any]]:
+    def run_results(self, run_id: str) -> list[ResultRecord]:
         """Decode the run's spans from memory."""
-        return decode_spans(self._views(query_terms(run_id=run_id)))
+        return decode_spans(unique(self._views(query_terms(run_id=run_id))))
 
-    def project_results(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+    def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """Decode the result spans whose ``eval.link.*`` names the app span."""
+        terms = {ATTR_LINK_TRACE_ID: trace_id.lower()}
+        if span_id is not None:
+            terms[ATTR_LINK_SPAN_ID] = span_id.lower()
+        return decode_spans(unique(self._views(terms)))
+
+    def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Decode every result span of the project."""
-        return decode_spans(self._views(query_terms(project_name=filters.project_name)))
+        return decode_spans(unique(self._views(query_terms(project_name=filters.project_name))))

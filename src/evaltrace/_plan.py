@@ -1,0 +1,151 @@
+"""Planning one log call: validate and encode everything before a span exists.
+
+A plan is pure data (no spans, no I/O); the same plan serves ``log`` and ``alog``,
+``log_batch`` and ``log_batch_sync``. A plan that raises leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.trace import SpanContext, format_span_id, format_trace_id
+
+from . import _capture
+from ._codec import dumps, loads, unwrap
+from ._context import parse_traceparent
+from ._validate import where
+from .schema import (
+    ATTR_LINK_SPAN_ID,
+    ATTR_LINK_TRACE_ID,
+    ATTR_SAMPLE_ID,
+    EncodedResult,
+    Limits,
+    encode_result,
+)
+from .schema import call_attributes as _call_attributes
+
+__all__ = ["Content", "Plan", "Row", "encode_row", "plan_call"]
+
+_SEQ = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What of the text is kept where (see ``_capture``), and the user's redaction hook."""
+
+    mode: str = _capture.ALL
+    redact: _capture.Redact | None = None
+
+
+@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
+class Row:
+    """One result: the span's encoding, and the JSON the store keeps (equal unless ``local``)."""
+
+    encoded: EncodedResult
+    start_ns: int
+    seq: int
+    row: int | None
+    result_json: str
+    data_json: str
+    link: SpanContext | None
+    """The row's own ``traceparent``, else the call's link."""
+
+
+@dataclass(slots=True)
+class Plan:
+    """A validated, encoded log call, ready to become spans and one committed transaction."""
+
+    project_name: str
+    run_id: str
+    dataset_name: str
+    rows: list[Row]
+    link: SpanContext | None
+    batch_id: str | None
+    metadata_json: str
+    context_json: str
+
+
+def encode_row(
+    result: Any,
+    data: Any,
+    *,
+    shared: Mapping[str, Any],
+    seq: int,
+    row: int | None,
+    limits: Limits,
+    content: Content,
+) -> tuple[EncodedResult, str, str]:
+    """A result's span encoding and the JSON the store keeps, under the content policy."""
+    if content.redact is not None:
+        result = content.redact("evaluation_result", result)
+        data = content.redact("data", data)
+    if content.mode == _capture.ALL:
+        encoded = encode_result(result, data, shared=shared, seq=seq, row=row, limits=limits)
+        return encoded, encoded.result_json, encoded.data_json
+    plain_result = loads(dumps(unwrap(result), "evaluation_result", row))
+    plain_data = loads(dumps(unwrap(data), "data", row))
+    masked = encode_result(
+        _capture.mask_result(plain_result),
+        _capture.mask_data(plain_data),
+        shared=shared,
+        seq=seq,
+        row=row,
+        limits=limits,
+    )
+    if content.mode == _capture.NONE:
+        return masked, masked.result_json, masked.data_json
+    kept = encode_result(plain_result, plain_data, shared=shared, seq=seq, row=None, limits=limits)
+    masked.attributes[ATTR_SAMPLE_ID] = kept.sample_id  # pairs with the stored row
+    masked.sample_id = kept.sample_id
+    return masked, kept.result_json, kept.data_json
+
+
+def plan_call(
+    *,
+    project_name: str,
+    run_id: str,
+    dataset_name: str,
+    results: Sequence[Any],
+    data: Sequence[Any],
+    metadata: Mapping[str, Any] | None,
+    context_json: str,
+    link: SpanContext | None,
+    batch_id: str | None,
+    limits: Limits,
+    content: Content,
+) -> Plan:
+    """Encode every row of one call (raising, naming field and row, before any span)."""
+    if content.redact is not None and metadata:
+        metadata = content.redact("metadata", metadata)
+    metadata_json = dumps(metadata, "metadata", None) if metadata else "{}"
+    shared = _call_attributes(
+        project_name=project_name,
+        run_id=run_id,
+        dataset_name=dataset_name,
+        metadata_json=metadata_json,
+        context_json=context_json,
+        link=(format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None,
+        batch_id=batch_id,
+    )
+    rows: list[Row] = []
+    single = batch_id is None
+    for i, (result, row_data) in enumerate(zip(results, data, strict=True)):
+        seq = next(_SEQ)
+        index = None if single else i
+        row_link = link
+        if isinstance(row_data, Mapping) and "traceparent" in row_data:
+            row_link = parse_traceparent(row_data, where("data.traceparent", index))
+        encoded, result_json, data_json = encode_row(
+            result, row_data, shared=shared, seq=seq, row=index, limits=limits, content=content
+        )
+        if row_link is not link and row_link is not None:
+            encoded.attributes[ATTR_LINK_TRACE_ID] = format_trace_id(row_link.trace_id)
+            encoded.attributes[ATTR_LINK_SPAN_ID] = format_span_id(row_link.span_id)
+        rows.append(Row(encoded, time.time_ns(), seq, index, result_json, data_json, row_link))
+    return Plan(
+        project_name, run_id, dataset_name, rows, link, batch_id, metadata_json, context_json
+    )

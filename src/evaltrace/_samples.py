@@ -1,0 +1,90 @@
+"""What identifies a sample that has no id of its own: its inputs, never what was generated.
+
+gllm-evals' ``LLMTestCase`` has no ``id`` field, so its sample id used to be a hash of the
+whole row, generated answer included: two runs of the same dataset then paired only the rows
+whose answers happened to be identical (5 of 20 in one measured comparison). The key here is
+built from the fields a dataset gives (question, reference answer, reference context, ...),
+so a row pairs with the same question in another run whatever the pipeline answered or
+retrieved. The rule is written out in docs/schema.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+__all__ = ["INPUT_KEYS", "OUTPUT_KEYS", "sample_key"]
+
+INPUT_KEYS: Final = (
+    "input",
+    "query",
+    "question",
+    "prompt",
+    "instruction",
+    "messages",
+    "expected_output",
+    "expected_answer",
+    "reference",
+    "reference_answer",
+    "ground_truth",
+    "expected_context",
+    "reference_context",
+    "context",
+    "expected_tools",
+    "expected_agent_trajectory",
+    "ground_truth_chunk_ids",
+    "is_refusal",
+)
+"""Fields a dataset supplies: when a row has any of them, they alone make its key."""
+
+OUTPUT_KEYS: Final = frozenset(
+    {
+        "actual_output",
+        "answer",
+        "response",
+        "output",
+        "generated",
+        "generated_answer",
+        "generated_output",
+        "generation",
+        "completion",
+        "prediction",
+        "retrieved_context",
+        "retrieved_contexts",
+        "contexts",
+        "retrieved_chunks",
+        "tools_called",
+        "agent_trajectory",
+        "latency",
+        "latency_ms",
+        "cost",
+        "token_usage",
+        "attachments",
+    }
+)
+"""Fields the pipeline under test produces (retrieval included: comparing two retrievers is
+the point of many runs); left out of the key of a row that has no ``INPUT_KEYS``."""
+
+
+def sample_key(data: Any) -> str | None:
+    """The text a row without an id is identified by, or None when nothing but a hash of the
+    whole row can tell it apart (not a mapping, or nothing in it that is not generated).
+
+    The row's ``INPUT_KEYS`` that are set (not None), as canonical JSON; a row without any of
+    them: every field but the ``OUTPUT_KEYS``.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    inputs = {key: data[key] for key in INPUT_KEYS if data.get(key) is not None}
+    if not inputs:
+        inputs = {
+            str(key): value
+            for key, value in data.items()
+            if key not in OUTPUT_KEYS and value is not None
+        }
+        if not inputs:
+            return None
+    return json.dumps(
+        inputs, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )

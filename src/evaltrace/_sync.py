@@ -1,0 +1,80 @@
+"""``sync``: deliver what a store's (or spool's) outbox still holds, then stop.
+
+The same forwarder a tracker runs, on its own: for a pipeline that ended while the collector
+was down, or in CI after the job that logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._capture import ALL
+from ._config import Settings
+from ._exceptions import ConfigurationError
+from ._forward import Forwarder
+from ._otlp import build_exporter, describe, port_hint
+from ._plan import Content
+from ._spans import Rebuilder
+from .schema import Limits
+from .store import StoreWriter
+
+__all__ = ["SyncReport", "sync"]
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one ``sync`` did."""
+
+    destination: str
+    pending_before: int
+    exported: int
+    pending_after: int
+    dropped: dict[str, int]
+
+
+def sync(
+    path: str,
+    *,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    spool: bool = False,
+) -> SyncReport:
+    """Send the outbox of the store (or spool) at ``path`` to ``endpoint`` within ``timeout``.
+
+    Spans still pending afterwards stay in the outbox; ``SyncReport.pending_after`` says how
+    many. The endpoint and protocol default to the ``OTEL_EXPORTER_OTLP_*`` variables.
+    """
+    settings = Settings.from_env(
+        store=path, otlp_endpoint=endpoint, otlp_protocol=protocol, capture_content=None
+    )
+    if not settings.otlp_endpoint:
+        raise ConfigurationError(
+            "sync needs an OTLP endpoint: pass --endpoint URL or set OTEL_EXPORTER_OTLP_ENDPOINT"
+        )
+    writer = StoreWriter(path, keep_delivered=not spool)
+    _, before = writer.pending()
+    destination = describe(settings.otlp_endpoint, settings.otlp_protocol)
+    forwarder = Forwarder(
+        build_exporter(endpoint, settings.otlp_protocol, headers),
+        destination=destination,
+        hint=port_hint(settings.otlp_endpoint, settings.otlp_protocol),
+        outbox=writer,
+        rebuild=Rebuilder(
+            Limits(settings.max_metric_attributes, settings.max_metric_string),
+            Content(settings.capture_content if settings.capture_content else ALL),
+        ),
+        memory_spans=settings.queue_size,
+        max_spans=settings.outbox_max_spans,
+        max_age_s=settings.outbox_max_age,
+    )
+    try:
+        forwarder.close(timeout)
+    finally:
+        _, after = writer.pending()
+        writer.close()
+    return SyncReport(
+        destination, before, forwarder.stats.exported, after, dict(+forwarder.stats.dropped)
+    )

@@ -1,0 +1,100 @@
+"""``SQLiteQueryAdapter``: reads the embedded store, read-only (never writes a byte)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from .._codec import loads
+from .._history import history_row, metrics_of
+from .._types import ResultRecord, RunSummary
+from ..schema import epoch_ns, iso
+from ..store import StoreReader
+from ._base import QueryAdapter
+from ._filter import HistoryFilter
+
+__all__ = ["SQLiteQueryAdapter"]
+
+
+def _ns(moment: datetime, end_of_microsecond: bool = False) -> int:
+    """Epoch nanoseconds, clamped to SQLite's 64-bit integers (years past 2262 would overflow);
+    ``until`` covers its whole microsecond (timestamps are shown to the microsecond)."""
+    ns = epoch_ns(moment) + (999 if end_of_microsecond else 0)
+    return max(-(2**63), min(2**63 - 1, ns))
+
+
+class SQLiteQueryAdapter(QueryAdapter):
+    """Results by index, streamed page by page; history from the per-run table."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.path.expanduser(os.fspath(path))
+        # Opened now when the file is there (a foreign file is refused at once), else on the
+        # first read that finds it: a reader never creates the store.
+        self._reader: StoreReader | None = (
+            StoreReader(self.path) if Path(self.path).is_file() else None
+        )
+
+    @property
+    def _store(self) -> StoreReader:
+        if self._reader is None:
+            self._reader = StoreReader(self.path)
+        return self._reader
+
+    def iter_run_results(self, run_id: str) -> Iterator[ResultRecord]:
+        """Every result of the run in logging order, one page in memory at a time."""
+        if not Path(self.path).is_file():
+            return iter(())
+        return self._store.iter_run(run_id)
+
+    def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
+        """One indexed query on the results' link columns."""
+        if not Path(self.path).is_file():
+            return []
+        return list(self._store.iter_linked(trace_id, span_id))
+
+    def run_results(self, run_id: str) -> list[ResultRecord]:
+        """Every result of the run in logging order."""
+        return list(self.iter_run_results(run_id))
+
+    def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
+        """Every result of the matching runs."""
+        return [r for run in self.history(filters) for r in self.iter_run_results(run["run_id"])]
+
+    def history(self, filters: HistoryFilter) -> list[RunSummary]:
+        """Run rows filtered in SQL, each summarised from its results' ``evaluation_result``."""
+        if not Path(self.path).is_file():
+            return []
+        store = self._store
+        runs: list[RunSummary] = []
+        for run_id, project, dataset, started, ended, count, metadata_json in store.runs(
+            project_name=filters.project_name,
+            dataset_name=filters.dataset_name,
+            since_ns=_ns(filters.since) if filters.since else None,
+            until_ns=_ns(filters.until, True) if filters.until else None,
+        ):
+            metadata = loads(metadata_json)
+            if not filters.metadata_matches(metadata):
+                continue
+            runs.append(
+                history_row(
+                    run_id=run_id,
+                    project_name=project,
+                    dataset_name=dataset,
+                    started_at=iso(started),
+                    ended_at=iso(ended),
+                    num_results=count,
+                    metadata=metadata,
+                    metrics=metrics_of(store.iter_evaluations(run_id)),
+                )
+            )
+            if filters.limit and len(runs) >= filters.limit:
+                break
+        return filters.apply(runs)
+
+    def close(self) -> None:
+        """Close the reader's connection."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

@@ -1,0 +1,478 @@
+"""Encoding one logged result into span attributes and events, in one walk.
+
+A result becomes, in insertion order: flat ``eval.metric.<path>`` attributes (queryable,
+capped), the exact JSON payloads, then the identifiers (inserted last, so an attribute-count
+limit evicts flat metrics, which the JSON still holds, before identifiers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import blake2b
+from typing import Any
+from uuid import UUID
+
+from opentelemetry.util.types import AttributeValue
+
+from .._codec import MAX_DEPTH, dumps, dumps_plain, unwrap
+from .._samples import sample_key
+from ._names import (
+    ATTR_BATCH_CHUNK_SIZE,
+    ATTR_BATCH_CHUNK_START,
+    ATTR_BATCH_ID,
+    ATTR_BATCH_ROW,
+    ATTR_BATCH_SIZE,
+    ATTR_CONTEXT,
+    ATTR_DATA,
+    ATTR_DATASET,
+    ATTR_EVENTS_OMITTED,
+    ATTR_LINK_SPAN_ID,
+    ATTR_LINK_TRACE_ID,
+    ATTR_METADATA,
+    ATTR_METRIC_PREFIX,
+    ATTR_METRICS_OMITTED,
+    ATTR_PROJECT,
+    ATTR_RESULT,
+    ATTR_RUN_ID,
+    ATTR_SAMPLE_ID,
+    ATTR_SCHEMA,
+    ATTR_SEQ,
+    ERROR_TYPE,
+    GEN_AI_EVALUATION_EXPLANATION,
+    GEN_AI_EVALUATION_NAME,
+    GEN_AI_EVALUATION_SCORE_LABEL,
+    GEN_AI_EVALUATION_SCORE_VALUE,
+    GEN_AI_RESPONSE_ID,
+    SAMPLE_ID_KEYS,
+    SCHEMA_VERSION,
+)
+
+__all__ = [
+    "EncodedResult",
+    "Limits",
+    "NotPlainError",
+    "batch_attributes",
+    "call_attributes",
+    "encode_result",
+    "flatten",
+    "metric_leaves",
+    "sample_id_of",
+    "walk_result",
+]
+
+_ID_TYPES = (str, int, UUID)
+_NUMBERS = (int, float)
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Caps on what one span carries, so span limits never evict anything unannounced."""
+
+    max_metric_attributes: int = 96
+    max_metric_string: int = 256
+    max_events: int = 128
+
+
+@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
+class EncodedResult:
+    """A validated result, ready to become a span and a stored row."""
+
+    attributes: dict[str, AttributeValue]
+    events: list[dict[str, AttributeValue]]
+    omitted_attributes: int
+    omitted_events: int
+    result_json: str
+    data_json: str
+    sample_id: str
+
+
+class NotPlainError(Exception):
+    """A value holds more than exact dicts (of ``str`` keys), lists, str, int, float, bool,
+    None, or is nested past ``MAX_DEPTH``: it has to go through the codec's exact path."""
+
+
+def _double(number: int | float) -> float | None:
+    """A number as an attribute double; None for an int too large for one."""
+    try:
+        return float(number)
+    except OverflowError:
+        return None
+
+
+def _flat_value(leaf: Any, max_string: int) -> AttributeValue | None:
+    """The queryable attribute for one leaf, or None when it is not representable."""
+    if isinstance(leaf, bool):
+        return leaf
+    if isinstance(leaf, _NUMBERS):
+        return _double(leaf)
+    if isinstance(leaf, str):
+        return leaf if len(leaf) <= max_string else None
+    if isinstance(leaf, list) and leaf:
+        if all(isinstance(x, bool) for x in leaf):
+            return tuple(leaf)
+        if all(isinstance(x, _NUMBERS) and not isinstance(x, bool) for x in leaf):
+            doubles = tuple(_double(x) for x in leaf)
+            return None if None in doubles else doubles
+        if all(isinstance(x, str) and len(x) <= max_string for x in leaf):
+            return tuple(leaf)
+    return None
+
+
+def _event(node: dict[str, Any], path: str, score: float, max_string: int) -> dict[str, Any]:
+    event: dict[str, AttributeValue] = {
+        GEN_AI_EVALUATION_NAME: path or "score",
+        GEN_AI_EVALUATION_SCORE_VALUE: score,
+    }
+    label = node.get("label")
+    success = node.get("success")
+    if isinstance(label, str) and len(label) <= max_string:
+        event[GEN_AI_EVALUATION_SCORE_LABEL] = label
+    elif isinstance(success, bool):
+        event[GEN_AI_EVALUATION_SCORE_LABEL] = "pass" if success else "fail"
+    explanation = node.get("explanation")
+    if isinstance(explanation, str) and len(explanation) <= max_string:
+        event[GEN_AI_EVALUATION_EXPLANATION] = explanation
+    return event
+
+
+def _error_event(path: str, error: Any, max_string: int) -> dict[str, AttributeValue]:
+    """The evaluation event of a metric that failed to evaluate: ``error.type`` is the
+    error's ``type`` (or the ``Name`` of a ``"Name: message"`` string), low-cardinality."""
+    if isinstance(error, dict):
+        kind = error.get("type") or error.get("name") or "error"
+    elif isinstance(error, str):
+        head, sep, _ = error.partition(":")
+        kind = head if sep and head.isidentifier() else error
+    else:
+        kind = "error"
+    text = str(kind)
+    return {
+        GEN_AI_EVALUATION_NAME: path or "score",
+        ERROR_TYPE: text if len(text) <= max_string else text[:max_string],
+    }
+
+
+_EVENTS_ONLY, _ATTRIBUTES, _LEAVES = 0, 1, 2
+"""What ``_Walk.node`` keeps of a dict's leaves: nothing (inside lists: a list is one flat
+leaf, but dicts in it still carry events), flat attributes, or the raw leaves (row-grouped
+results and ``flatten``, merged afterwards)."""
+
+
+class _Walk:
+    """One pass over a result: its flat metric attributes, its evaluation events, whether every
+    float is finite, and the proof that it is plain JSON data (else ``NotPlainError``).
+
+    Events: one ``gen_ai.evaluation.result`` per dict with a numeric ``score``, and one per
+    bare numeric leaf of a dict without one.
+    """
+
+    __slots__ = (
+        "attributes",
+        "cap",
+        "events",
+        "finite",
+        "leaves",
+        "max_string",
+        "omitted",
+        "with_events",
+    )
+
+    def __init__(self, limits: Limits, with_events: bool = True) -> None:
+        self.attributes: dict[str, AttributeValue] = {}
+        self.leaves: dict[str, Any] = {}
+        self.events: list[dict[str, AttributeValue]] = []
+        self.omitted = 0
+        self.finite = True
+        self.cap = limits.max_metric_attributes
+        self.max_string = limits.max_metric_string
+        self.with_events = with_events
+
+    def node(self, node: dict[Any, Any], path: str, mode: int, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise NotPlainError
+        events = self.events
+        scored = self.with_events and "score" in node
+        unscored = self.with_events and not scored
+        if scored:
+            score = node["score"]
+            if type(score) is float or type(score) is int:
+                double = _double(score)
+                if double is not None:
+                    events.append(_event(node, path, double, self.max_string))
+        if self.with_events and "error" in node:
+            error = node["error"]
+            if error and not (scored and type(node["score"]) in (int, float)):
+                events.append(_error_event(path, error, self.max_string))
+        keep = mode == _ATTRIBUTES
+        if keep:  # hot: the names are built once per node, the counters kept local
+            attributes, cap, omitted = self.attributes, self.cap, 0
+            prefix = f"{ATTR_METRIC_PREFIX}{path}." if path else ATTR_METRIC_PREFIX
+        value: AttributeValue | None
+        for key, child in node.items():
+            if type(key) is not str:
+                raise NotPlainError
+            kind = type(child)
+            if kind is dict:
+                self.node(child, f"{path}.{key}" if path else key, mode, depth + 1)
+                continue
+            if kind is float or kind is int:
+                if kind is float:
+                    value = child
+                    if child - child:  # nan for NaN and the infinities
+                        self.finite = False
+                else:
+                    value = _double(child)
+                if unscored and value is not None:
+                    events.append(
+                        {
+                            GEN_AI_EVALUATION_NAME: f"{path}.{key}" if path else key,
+                            GEN_AI_EVALUATION_SCORE_VALUE: value,
+                        }
+                    )
+            elif kind is str:
+                value = child if len(child) <= self.max_string else None
+            elif kind is bool:
+                value = child
+            elif kind is list:
+                self.items(child, f"{path}.{key}" if path else key, depth + 1)
+                value = _flat_value(child, self.max_string) if keep else None
+            elif child is None:
+                value = None
+            else:
+                raise NotPlainError
+            if keep:
+                name = prefix + key if path or key else ATTR_METRIC_PREFIX + "value"
+                # A taken name keeps its first leaf. Only top-level names can be taken twice,
+                # through empty keys: {"a": 2, "": {"a": 1}}.
+                if value is None or len(attributes) >= cap or (not path and name in attributes):
+                    omitted += 1
+                else:
+                    attributes[name] = value
+            elif mode == _LEAVES:  # a taken path keeps its first leaf, as attributes do
+                self.leaves.setdefault((f"{path}.{key}" if path else key) or "value", child)
+        if keep:
+            self.omitted += omitted
+
+    def items(self, items: list[Any], path: str, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise NotPlainError
+        for item in items:
+            kind = type(item)
+            if kind is dict:
+                self.node(item, path, _EVENTS_ONLY, depth + 1)
+            elif kind is list:
+                self.items(item, path, depth + 1)
+            elif kind is float:
+                if item - item:
+                    self.finite = False
+            elif kind not in _LEAF_TYPES:
+                raise NotPlainError
+
+    def merged_leaves(self, value: list[Any]) -> dict[str, Any]:
+        """The leaves of a row-grouped result in one namespace; a key seen twice gets ``#i``
+        (its position) appended so nothing is overwritten."""
+        flat: dict[str, Any] = {}
+        for i, item in enumerate(value):
+            self.leaves = {}
+            if type(item) is dict:
+                self.node(item, "", _LEAVES, 1)
+            else:
+                self.items([item], "", 1)
+                self.leaves["value"] = item
+            for key, leaf in self.leaves.items():
+                flat[f"{key}#{i}" if key in flat else key] = leaf
+        return flat
+
+
+def _metric_attributes(
+    flat: dict[str, Any], result: Any, limits: Limits, total: int | None = None
+) -> tuple[dict[str, Any], int]:
+    """The flat attributes of ``flat``'s leaves under the cap; when they do not all fit,
+    scores, pass/fail booleans and labels go first (``_scores``), so that a failing sample
+    stays searchable however many config leaves a result carries. ``total`` is the number
+    of leaves the walk saw (collisions included), for the omitted count."""
+    max_string = limits.max_metric_string
+    candidates = [
+        (path, value)
+        for path, leaf in flat.items()
+        if (value := _flat_value(leaf, max_string)) is not None
+    ]
+    cap = limits.max_metric_attributes
+    if len(candidates) > cap:
+        from .._scores import score_paths  # the rare path; _scores imports this package
+
+        scores = score_paths(result)
+        candidates = [c for c in candidates if c[0] in scores] + [
+            c for c in candidates if c[0] not in scores
+        ]
+    attributes = {ATTR_METRIC_PREFIX + path: value for path, value in candidates[:cap]}
+    return attributes, (len(flat) if total is None else total) - len(attributes)
+
+
+def walk_result(
+    value: Any, limits: Limits
+) -> tuple[dict[str, AttributeValue], int, list[dict[str, AttributeValue]], bool]:
+    """Flat metric attributes, their omitted count, the evaluation events, and whether every
+    float is finite, in one walk; raises ``NotPlainError`` unless ``value`` is plain JSON data.
+    """
+    walk = _Walk(limits)
+    kind = type(value)
+    try:
+        if kind is dict:
+            walk.node(value, "", _ATTRIBUTES, 0)
+            if walk.omitted and len(walk.attributes) >= walk.cap:  # the cap was hit
+                attributes, omitted = _metric_attributes(
+                    flatten(value), value, limits, len(walk.attributes) + walk.omitted
+                )
+                return attributes, omitted, walk.events, walk.finite
+            return walk.attributes, walk.omitted, walk.events, walk.finite
+        if kind is list:
+            flat = walk.merged_leaves(value)
+        elif kind in _LEAF_TYPES:
+            walk.items([value], "", 0)
+            flat = {"value": value}
+        else:
+            raise NotPlainError
+    except RecursionError:
+        raise NotPlainError from None
+    attributes, omitted = _metric_attributes(flat, value, limits)
+    return attributes, omitted, walk.events, walk.finite
+
+
+_LEAF_LIMITS = Limits()
+
+
+def flatten(value: Any) -> dict[str, Any]:
+    """Scalar and list leaves of a decoded evaluation result by dotted path (the same walk that
+    encodes spans, so history, compare and flat attributes always agree on a path)."""
+    walk = _Walk(_LEAF_LIMITS, with_events=False)
+    kind = type(value)
+    if kind is dict:
+        walk.node(value, "", _LEAVES, 0)
+        return walk.leaves
+    if kind is list:
+        return walk.merged_leaves(value)
+    return {"value": value}
+
+
+def metric_leaves(evaluation_result: Any) -> dict[str, float | bool]:
+    """Numeric and boolean leaves, the values run history aggregates."""
+    return {
+        path: leaf
+        for path, leaf in flatten(evaluation_result).items()
+        if isinstance(leaf, bool | int | float)
+    }
+
+
+def sample_id_of(data: Any, data_json: str) -> str:
+    """The row's own id when it has one, else a stable hash of its inputs (``sample_key``:
+    never the generated answer, so reruns pair), else of its JSON (64-bit BLAKE2b: a
+    pairing key, not a security boundary)."""
+    if type(data) is dict or isinstance(data, Mapping):
+        for key in SAMPLE_ID_KEYS:
+            value = data.get(key)
+            if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
+                return str(value)
+    inputs = sample_key(data)
+    text = data_json if inputs is None else inputs
+    return blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def encode_result(
+    evaluation_result: Any,
+    data: Any,
+    *,
+    shared: Mapping[str, AttributeValue],
+    seq: int,
+    row: int | None,
+    limits: Limits,
+) -> EncodedResult:
+    """Validate and encode one result; raises naming the field and row, before any span.
+
+    ``shared`` is ``call_attributes``; ``row`` is the index in a batch (None for ``log``).
+    """
+    result = unwrap(evaluation_result)
+    try:
+        attributes, omitted, events, finite = walk_result(result, limits)
+        result_json = dumps(result, "evaluation_result", row, finite=finite)
+    except NotPlainError:
+        result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
+        attributes, omitted, events, _ = walk_result(plain_result, limits)
+    data = unwrap(data)
+    data_json = dumps(data, "data", row)
+    sample_id = sample_id_of(data, data_json)
+    if events and type(data) is dict:
+        response_id = data.get("response_id", data.get(GEN_AI_RESPONSE_ID))
+        if isinstance(response_id, str) and response_id:
+            for event in events:
+                event[GEN_AI_RESPONSE_ID] = response_id
+    attributes[ATTR_RESULT] = result_json
+    attributes[ATTR_DATA] = data_json
+    attributes.update(shared)
+    attributes[ATTR_SEQ] = seq
+    if row is not None:
+        attributes[ATTR_BATCH_ROW] = row
+    attributes[ATTR_SAMPLE_ID] = sample_id
+    if omitted:
+        attributes[ATTR_METRICS_OMITTED] = omitted
+    omitted_events = max(0, len(events) - limits.max_events)
+    if omitted_events:
+        del events[limits.max_events :]
+        attributes[ATTR_EVENTS_OMITTED] = omitted_events
+    return EncodedResult(
+        attributes, events, omitted, omitted_events, result_json, data_json, sample_id
+    )
+
+
+def call_attributes(
+    *,
+    project_name: str,
+    run_id: str,
+    dataset_name: str,
+    metadata_json: str,
+    context_json: str,
+    link: tuple[str, str] | None,
+    batch_id: str | None,
+) -> dict[str, AttributeValue]:
+    """What every result span of one log call shares: metadata and context payloads, then the
+    identifiers. Built once per call; ``encode_result`` adds each row's own."""
+    shared: dict[str, AttributeValue] = {
+        ATTR_METADATA: metadata_json,
+        ATTR_CONTEXT: context_json,
+        ATTR_SCHEMA: SCHEMA_VERSION,
+        ATTR_PROJECT: project_name,
+        ATTR_RUN_ID: run_id,
+        ATTR_DATASET: dataset_name,
+    }
+    if batch_id is not None:
+        shared[ATTR_BATCH_ID] = batch_id
+    if link is not None:
+        shared[ATTR_LINK_TRACE_ID], shared[ATTR_LINK_SPAN_ID] = link
+    return shared
+
+
+def batch_attributes(
+    *,
+    project_name: str,
+    run_id: str,
+    dataset_name: str,
+    batch_id: str,
+    batch_size: int,
+    chunk_start: int,
+    chunk_size: int,
+    metadata_json: str,
+) -> dict[str, AttributeValue]:
+    """Attributes of the ``evaltrace.batch`` root span of one trace of a batch."""
+    return {
+        ATTR_METADATA: metadata_json,
+        ATTR_SCHEMA: SCHEMA_VERSION,
+        ATTR_PROJECT: project_name,
+        ATTR_RUN_ID: run_id,
+        ATTR_DATASET: dataset_name,
+        ATTR_BATCH_ID: batch_id,
+        ATTR_BATCH_SIZE: batch_size,
+        ATTR_BATCH_CHUNK_START: chunk_start,
+        ATTR_BATCH_CHUNK_SIZE: chunk_size,
+    }

@@ -1,0 +1,160 @@
+"""Every span name, attribute key and result-dict key of the evaltrace schema, spelled once.
+
+See ``docs/schema.md`` for what each carries. Nothing outside ``evaltrace.schema`` spells an
+attribute name; other modules import these constants.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ATTR_BATCH_CHUNK_SIZE",
+    "ATTR_BATCH_CHUNK_START",
+    "ATTR_BATCH_ID",
+    "ATTR_BATCH_ROW",
+    "ATTR_BATCH_SIZE",
+    "ATTR_CONTEXT",
+    "ATTR_DATA",
+    "ATTR_DATASET",
+    "ATTR_EVENTS_OMITTED",
+    "ATTR_LINK_SPAN_ID",
+    "ATTR_LINK_TRACE_ID",
+    "ATTR_METADATA",
+    "ATTR_METRICS_OMITTED",
+    "ATTR_METRIC_PREFIX",
+    "ATTR_PROJECT",
+    "ATTR_RESULT",
+    "ATTR_RUN_ID",
+    "ATTR_SAMPLE_ID",
+    "ATTR_SCHEMA",
+    "ATTR_SEQ",
+    "BATCH_SPAN",
+    "ERROR_TYPE",
+    "EVALUATION_EVENT",
+    "GEN_AI_EVALUATION_EXPLANATION",
+    "GEN_AI_EVALUATION_NAME",
+    "GEN_AI_EVALUATION_SCORE_LABEL",
+    "GEN_AI_EVALUATION_SCORE_VALUE",
+    "GEN_AI_RESPONSE_ID",
+    "READ_KEYS",
+    "RESERVED_ATTRIBUTES",
+    "RESULT_KEYS",
+    "RESULT_SPAN",
+    "SAMPLE_ID_KEYS",
+    "SCHEMA_VERSION",
+    "SCOPE_NAME",
+]
+
+SCHEMA_VERSION: Final = 1
+"""Bumped when the meaning of an attribute changes; decoders check it."""
+SCOPE_NAME: Final = "evaltrace"
+"""Instrumentation scope of every span evaltrace writes."""
+
+RESULT_SPAN: Final = "evaltrace.result"
+"""One logged evaluation result."""
+BATCH_SPAN: Final = "evaltrace.batch"
+"""Root of one trace of a ``log_batch`` call: up to ``results_per_trace`` result children."""
+EVALUATION_EVENT: Final = "gen_ai.evaluation.result"
+"""OpenTelemetry GenAI evaluation event, one per scored metric."""
+
+# The GenAI evaluation event's attributes, as the semantic-conventions-genai repository
+# defines them (status: development). Spelled here rather than imported from the SDK's
+# private, deprecated ``_incubating`` module.
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+"""string (required): the metric's dotted path."""
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+"""double: the score."""
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+"""string: a low-cardinality label (the result's ``label``, else pass/fail from ``success``)."""
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+"""string: the evaluator's explanation, when short enough for an attribute."""
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+"""string: id of the evaluated response, when the data row has one."""
+ERROR_TYPE: Final = "error.type"
+"""string: why an evaluation failed (its error's type or message)."""
+
+ATTR_SCHEMA: Final = "eval.schema_version"
+"""int: the schema version that wrote the span."""
+ATTR_PROJECT: Final = "eval.project"
+"""string: the tracker's project name."""
+ATTR_RUN_ID: Final = "eval.run_id"
+"""string: the experiment run id; every result of a run carries it."""
+ATTR_DATASET: Final = "eval.dataset"
+"""string: the dataset name given to log / log_batch."""
+ATTR_SEQ: Final = "eval.seq"
+"""int: process-wide logging sequence number; orders results logged in the same nanosecond."""
+ATTR_SAMPLE_ID: Final = "eval.sample_id"
+"""string: the data row's id (``id``/``sample_id``/...) or a hash of the row; pairs runs."""
+ATTR_RESULT: Final = "eval.result"
+"""string: the evaluation result as JSON (a list of dicts for row-grouped batches)."""
+ATTR_DATA: Final = "eval.data"
+"""string: the evaluated input row as JSON."""
+ATTR_METADATA: Final = "eval.metadata"
+"""string: the metadata mapping as JSON."""
+ATTR_CONTEXT: Final = "eval.context"
+"""string: what ``log_context`` set, as JSON."""
+ATTR_METRIC_PREFIX: Final = "eval.metric."
+"""Prefix of the flat, queryable metric attributes."""
+ATTR_METRICS_OMITTED: Final = "eval.omitted.metric_attributes"
+"""int: metric leaves not copied to flat attributes (over the cap, long strings, None, mixed
+lists); present only when non-zero. The JSON payload still holds them exactly."""
+ATTR_EVENTS_OMITTED: Final = "eval.omitted.events"
+"""int: evaluation events not emitted because of the span's event limit."""
+ATTR_LINK_TRACE_ID: Final = "eval.link.trace_id"
+"""string: hex trace id of the application span this result is linked to (searchable copy)."""
+ATTR_LINK_SPAN_ID: Final = "eval.link.span_id"
+"""string: hex span id of that application span."""
+ATTR_BATCH_ID: Final = "eval.batch.id"
+"""string: id shared by every span of one log_batch call."""
+ATTR_BATCH_ROW: Final = "eval.batch.row"
+"""int: the row's index in its log_batch call."""
+ATTR_BATCH_SIZE: Final = "eval.batch.size"
+"""int: rows in the whole log_batch call."""
+ATTR_BATCH_CHUNK_START: Final = "eval.batch.chunk.start"
+"""int: first row index carried by this trace."""
+ATTR_BATCH_CHUNK_SIZE: Final = "eval.batch.chunk.size"
+"""int: result spans in this trace: lets readers prove a trace complete."""
+
+RESERVED_ATTRIBUTES: Final = 24
+"""Room a span's attribute limit must keep for the payload and identifier attributes above
+(there are 19); flat metrics get what is left."""
+
+READ_KEYS: Final = frozenset(
+    {
+        ATTR_RUN_ID,
+        ATTR_PROJECT,
+        ATTR_DATASET,
+        ATTR_SEQ,
+        ATTR_SAMPLE_ID,
+        ATTR_RESULT,
+        ATTR_DATA,
+        ATTR_METADATA,
+        ATTR_CONTEXT,
+        ATTR_LINK_TRACE_ID,
+        ATTR_LINK_SPAN_ID,
+        ATTR_BATCH_ID,
+        ATTR_BATCH_CHUNK_SIZE,
+    }
+)
+"""Every attribute a reader decodes: remote adapters convert these and skip the rest (the
+flat metrics, which the JSON payload already holds exactly)."""
+
+SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "question_id")
+"""Data keys taken, in this order, as the sample id before falling back to a hash."""
+
+RESULT_KEYS: Final = (
+    "run_id",
+    "project_name",
+    "dataset_name",
+    "evaluation_result",
+    "data",
+    "metadata",
+    "context",
+    "sample_id",
+    "timestamp",
+    "trace_id",
+    "span_id",
+    "link",
+)
+"""Keys of one result dict as ``get_run_results`` returns it, in their order."""

@@ -1,0 +1,198 @@
+"""The SQLite layout of the embedded store, and the two ways to open it (writer, reader).
+
+One row per result (``results``: ids, timestamps, the result and data JSON exactly as logged),
+one per log call (``calls``: what its results share: run, metadata, context, link, resource),
+one per batch trace root (``batch_roots``), one per run (``runs``), and the OTLP outbox
+(``outbox``: traces committed but not yet acknowledged by the collector). Results are ordered
+by their rowid: the order their calls committed in.
+
+A writer creates the file (0600, its folder 0700) and the tables; a reader never writes a byte:
+it opens read-only (``immutable`` on a read-only medium) and refuses a file that is not an
+evaltrace store instead of adding tables to it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+from urllib.parse import quote
+
+from .._exceptions import ConfigurationError, StoreFormatError, StoreWriteError
+
+__all__ = ["FORMAT", "VERSION", "atomic", "connect_reader", "connect_writer"]
+
+FORMAT: Final = "evaltrace-store"
+VERSION: Final = 2
+"""Bumped when the layout changes; a store of another version is refused, never rewritten."""
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS evaltrace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO evaltrace_meta VALUES ('format', '{FORMAT}'), ('version', '{VERSION}');
+CREATE TABLE IF NOT EXISTS resources (
+    id INTEGER PRIMARY KEY,
+    attributes TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    project_name TEXT NOT NULL,
+    dataset_name TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    context TEXT NOT NULL,
+    link_trace_id TEXT,
+    link_span_id TEXT,
+    batch_id TEXT,
+    batch_size INTEGER,
+    resource_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY,
+    call_id INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
+    trace_id BLOB NOT NULL,
+    span_id BLOB NOT NULL,
+    parent_span_id BLOB,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    row INTEGER,
+    sample_id TEXT NOT NULL,
+    result TEXT NOT NULL,
+    data TEXT NOT NULL,
+    link_trace_id TEXT,
+    link_span_id TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS results_by_span ON results (trace_id, span_id);
+CREATE INDEX IF NOT EXISTS results_by_link ON results (link_trace_id, link_span_id)
+    WHERE link_trace_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS results_by_run ON results (run_id, id);
+CREATE TABLE IF NOT EXISTS batch_roots (
+    trace_id BLOB NOT NULL,
+    span_id BLOB NOT NULL,
+    call_id INTEGER NOT NULL,
+    chunk_start INTEGER NOT NULL,
+    chunk_size INTEGER NOT NULL,
+    start_ns INTEGER NOT NULL,
+    end_ns INTEGER NOT NULL,
+    PRIMARY KEY (trace_id, span_id)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    project_name TEXT NOT NULL,
+    dataset_name TEXT NOT NULL,
+    started_ns INTEGER NOT NULL,
+    ended_ns INTEGER NOT NULL,
+    num_results INTEGER NOT NULL,
+    metadata TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (project_name, started_ns);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY,
+    trace_id BLOB NOT NULL,
+    call_id INTEGER NOT NULL,
+    spans INTEGER NOT NULL,
+    enqueued_ns INTEGER NOT NULL,
+    not_before_ns INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_by_trace ON outbox (trace_id);
+CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (not_before_ns);
+"""
+
+
+def _check_format(conn: sqlite3.Connection, path: str) -> bool:
+    """True for an evaltrace store of this version, False for an empty database; raises for
+    anything else (another application's database, another store version)."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not tables:
+        return False
+    if "evaltrace_meta" not in tables:
+        hint = (
+            " (a pre-release evaltrace store: delete it and log again)" if "spans" in tables else ""
+        )
+        raise StoreFormatError(f"{path} is not an evaltrace store{hint}; it was left untouched")
+    meta = dict(conn.execute("SELECT key, value FROM evaltrace_meta").fetchall())
+    if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
+        raise StoreFormatError(
+            f"{path}: store format {meta.get('format')!r} version {meta.get('version')!r}; this "
+            f"evaltrace reads version {VERSION}. It was left untouched."
+        )
+    return True
+
+
+def _create_private(path: Path) -> None:
+    """The store's folder (0700) and an empty file (0600): it holds prompts and answers."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+
+
+def connect_writer(path: str) -> sqlite3.Connection:
+    """Open (creating if needed) a store to write; WAL, so readers and writers overlap."""
+    target = Path(path)
+    if path != ":memory:" and not target.exists():
+        _create_private(target)
+    try:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
+        known = _check_format(conn, path)
+    except sqlite3.OperationalError as exc:
+        raise StoreWriteError(
+            f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
+            "pass query=SQLiteQueryAdapter(path) without store="
+        ) from exc
+    except sqlite3.DatabaseError as exc:
+        raise StoreFormatError(f"{path} is not an SQLite database ({exc}); left untouched") from exc
+    # WAL + synchronous=NORMAL: a committed transaction survives the process being killed
+    # (SIGKILL, OOM); an OS crash or power loss may lose the last ones (see docs/reliability.md).
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    if not known:
+        conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+    return conn
+
+
+def _uri(path: str, **params: str) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{quote(os.path.abspath(path))}?{query}"
+
+
+def connect_reader(path: str) -> sqlite3.Connection:
+    """Open a store read-only; reading never writes a byte (no table, no pragma, no cache).
+
+    On a read-only folder or medium SQLite cannot create the WAL index it wants, so the
+    store is then opened ``immutable`` (nothing may be writing it there anyway).
+    """
+    if not Path(path).is_file():
+        raise ConfigurationError(f"no evaltrace store at {path}")
+    conn: sqlite3.Connection | None = None
+    for params in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
+        try:
+            conn = sqlite3.connect(
+                _uri(path, **params), uri=True, check_same_thread=False, timeout=60
+            )
+            if not _check_format(conn, path):
+                raise StoreFormatError(f"{path} is an empty database, not an evaltrace store")
+            return conn
+        except sqlite3.OperationalError:
+            if conn is not None:
+                conn.close()
+            conn = None
+        except sqlite3.DatabaseError as exc:
+            raise StoreFormatError(f"{path} is not an SQLite database ({exc})") from exc
+    raise ConfigurationError(f"cannot open the evaltrace store at {path} for reading")
+
+
+@contextmanager
+def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction: everything inside commits together or not at all."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,155 @@
+"""Reading the embedded store: results of a run in logging order, runs, and their metrics.
+
+Reads page by rowid (keyset), each page one snapshot: a call commits whole, so a page never
+shows part of one, and memory stays bounded however large the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from .._codec import loads
+from .._exceptions import QueryError
+from .._types import ResultRecord
+from ..schema import decode_object, link_dict, result_dict
+from ._ddl import connect_reader
+
+__all__ = ["RunRow", "StoreReader"]
+
+_PAGE = 2000
+
+_COLUMNS = """id, call_id, trace_id, span_id, start_ns, sample_id,
+       '{"r":' || result || ',"d":' || data || '}', link_trace_id, link_span_id, run_id"""
+_RUN_PAGE = f"SELECT {_COLUMNS} FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
+_LINKED_PAGE = f"""SELECT {_COLUMNS} FROM results
+WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id > ? ORDER BY id LIMIT ?"""
+_CALL = "SELECT project_name, dataset_name, metadata, context FROM calls WHERE id = ?"
+
+RunRow = tuple[str, str, str, int, int, int, str]
+"""run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata JSON."""
+
+
+class StoreReader:
+    """A read-only connection to a store; never writes a byte."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn = connect_reader(path)
+        self._lock = threading.Lock()
+
+    def _page(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _decoded(self, sql: str, params: tuple[Any, ...], what: str) -> Iterator[ResultRecord]:
+        """Result dicts of a keyset-paged query (``params`` end with the last id and the page
+        size, which this fills in)."""
+        calls: dict[int, tuple[Any, ...]] = {}
+        after = 0
+        while True:
+            rows = self._page(sql, (*params, after, _PAGE))
+            for (
+                row_id,
+                call_id,
+                trace_id,
+                span_id,
+                start_ns,
+                sample_id,
+                payload,
+                link_t,
+                link_s,
+                run,
+            ) in rows:
+                call = calls.get(call_id)
+                if call is None:
+                    (call,) = self._page(_CALL, (call_id,))
+                    if len(calls) > 64:
+                        calls.clear()
+                    calls[call_id] = call
+                try:
+                    decoded = loads(payload)
+                except (ValueError, RecursionError) as exc:
+                    raise QueryError(
+                        f"{self.path}: result {row_id} of {what} cannot be decoded "
+                        f"({type(exc).__name__}); the store's other results are unaffected"
+                    ) from exc
+                yield result_dict(
+                    run_id=run,
+                    project_name=call[0],
+                    dataset_name=call[1],
+                    evaluation_result=decoded["r"],
+                    data=decoded["d"],
+                    metadata=decode_object(call[2]),
+                    context=decode_object(call[3]),
+                    sample_id=sample_id,
+                    start_ns=start_ns,
+                    trace_id=trace_id.hex(),
+                    span_id=span_id.hex(),
+                    link=link_dict(link_t, link_s),
+                )
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
+
+    def iter_run(self, run_id: str) -> Iterator[ResultRecord]:
+        """Every result of ``run_id`` in logging order, one page in memory at a time."""
+        return self._decoded(_RUN_PAGE, (run_id,), f"run {run_id!r}")
+
+    def iter_linked(self, trace_id: str, span_id: str | None) -> Iterator[ResultRecord]:
+        """Every result (of any run) linked to the application trace, or to one of its spans."""
+        return self._decoded(
+            _LINKED_PAGE,
+            (trace_id.lower(), span_id and span_id.lower(), span_id and span_id.lower()),
+            f"trace {trace_id}",
+        )
+
+    def iter_evaluations(self, run_id: str) -> Iterator[Any]:
+        """The decoded ``evaluation_result`` of every result of a run (what history needs);
+        an undecodable old row is skipped and counted by the caller through ``None``."""
+        after = 0
+        while True:
+            rows = self._page(
+                "SELECT id, result FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (run_id, after, _PAGE),
+            )
+            for _, text in rows:
+                try:
+                    yield loads(text)
+                except (ValueError, RecursionError):
+                    yield None
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1][0]
+
+    def runs(
+        self,
+        *,
+        project_name: str | None = None,
+        dataset_name: str | None = None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+    ) -> list[RunRow]:
+        """The run rows matching the filters, newest first."""
+        sql = (
+            "SELECT run_id, project_name, dataset_name, started_ns, ended_ns, num_results, "
+            "metadata FROM runs WHERE 1=1"
+        )
+        params: list[Any] = []
+        for clause, value in (
+            (" AND project_name = ?", project_name),
+            (" AND dataset_name = ?", dataset_name),
+            (" AND started_ns >= ?", since_ns),
+            (" AND started_ns <= ?", until_ns),
+        ):
+            if value is not None:
+                sql += clause
+                params.append(value)
+        rows: list[RunRow] = self._page(sql + " ORDER BY started_ns DESC", tuple(params))
+        return rows
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,63 @@
+"""What the tracker hands the store to commit, and what the outbox hands back to re-send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["BatchRoot", "CallRecord", "ResultRow", "StoredTrace"]
+
+
+@dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
+class CallRecord:
+    """What every result of one log call shares."""
+
+    run_id: str
+    project_name: str
+    dataset_name: str
+    metadata_json: str
+    context_json: str
+    link: tuple[str, str] | None
+    batch_id: str | None
+    batch_size: int | None
+    resource_json: str
+
+
+@dataclass(slots=True)
+class ResultRow:
+    """One result span: ids and times fixed when it was logged, payloads exactly as encoded."""
+
+    trace_id: int
+    span_id: int
+    parent_span_id: int | None
+    start_ns: int
+    end_ns: int
+    seq: int
+    row: int | None
+    sample_id: str
+    result_json: str
+    data_json: str
+    link: tuple[str, str] | None = None
+    """Hex (trace id, span id) of the application span this result is linked to."""
+
+
+@dataclass(slots=True)
+class BatchRoot:
+    """The ``evaltrace.batch`` root span of one trace of a batch."""
+
+    trace_id: int
+    span_id: int
+    chunk_start: int
+    chunk_size: int
+    start_ns: int
+    end_ns: int
+
+
+@dataclass(slots=True)
+class StoredTrace:
+    """One committed trace as the outbox re-sends it: its call, results and batch root."""
+
+    outbox_id: int
+    trace_id: int
+    call: CallRecord
+    results: list[ResultRow] = field(default_factory=list)
+    root: BatchRoot | None = None

@@ -1,0 +1,343 @@
+"""The commit point: one transaction per log call, and the outbox of traces to forward.
+
+A log call returns only after ``StoreWriter.commit`` did: its results, its batch roots, its
+run's row and (when the tracker forwards over OTLP) its outbox entries commit together or not
+at all. The outbox methods lease, acknowledge, retry, expire and trim entries; several
+processes may forward one store (a lease keeps them from sending the same trace at once; a
+lease that runs out is re-sent: delivery is at-least-once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from .._exceptions import StoreWriteError
+from ._ddl import atomic, connect_writer
+from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
+
+__all__ = ["LEASE_NS", "StoreWriter"]
+
+LEASE_NS: Final = 60 * 10**9
+"""How long a forwarder owns the outbox entries it is sending: past it, another may re-send."""
+
+_INSERT_CALL = """
+INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_trace_id,
+    link_span_id, batch_id, batch_size, resource_id) VALUES (?,?,?,?,?,?,?,?,?,?)
+"""
+_INSERT_RESULT = """
+INSERT INTO results (call_id, run_id, trace_id, span_id, parent_span_id, start_ns, end_ns, seq,
+    row, sample_id, result, data, link_trace_id, link_span_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+"""
+_INSERT_ROOT = """
+INSERT INTO batch_roots (trace_id, span_id, call_id, chunk_start, chunk_size, start_ns, end_ns)
+VALUES (?,?,?,?,?,?,?)
+"""
+_UPSERT_RUN = """
+INSERT INTO runs (run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata)
+VALUES (?,?,?,?,?,?,?)
+ON CONFLICT (run_id) DO UPDATE SET
+    started_ns = min(started_ns, excluded.started_ns),
+    ended_ns = max(ended_ns, excluded.ended_ns),
+    num_results = num_results + excluded.num_results
+"""
+_INSERT_OUTBOX = """
+INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns) VALUES (?,?,?,?,?)
+"""
+_CLAIM = """
+UPDATE outbox SET not_before_ns = ?, attempts = attempts + 1
+WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= ? ORDER BY id LIMIT ?)
+RETURNING id, trace_id, call_id
+"""
+
+
+def _blob(value: int, size: int) -> bytes:
+    return value.to_bytes(size, "big")
+
+
+class StoreWriter:
+    """The tracker's connection to its store (or spool): commits and the outbox."""
+
+    def __init__(self, path: str, *, keep_delivered: bool = True) -> None:
+        self.path = path
+        self.keep_delivered = keep_delivered
+        """False for a spool: delivered traces are deleted, the file holds only what is due."""
+        self._conn = connect_writer(path)
+        self._lock = threading.Lock()
+        self._resources: dict[str, int] = {}
+
+    def _resource_id(self, conn: sqlite3.Connection, attributes: str) -> int:
+        known = self._resources.get(attributes)
+        if known is None:
+            conn.execute("INSERT OR IGNORE INTO resources (attributes) VALUES (?)", (attributes,))
+            (known,) = conn.execute(
+                "SELECT id FROM resources WHERE attributes = ?", (attributes,)
+            ).fetchone()
+            self._resources[attributes] = known
+        return known
+
+    def commit(
+        self,
+        call: CallRecord,
+        results: Sequence[ResultRow],
+        roots: Sequence[BatchRoot],
+        *,
+        forward: bool,
+        leased: bool = True,
+    ) -> dict[int, int]:
+        """Store one log call whole, or raise ``StoreWriteError`` having stored nothing.
+
+        With ``forward``, each trace also gets an outbox entry, leased to this process when
+        ``leased`` (it sends them from memory), else due at once; returns trace id -> entry id.
+        """
+        outbox: dict[int, int] = {}
+        link_trace, link_span = call.link if call.link else (None, None)
+        first = min((r.start_ns for r in results), default=0)
+        last = max((r.start_ns for r in results), default=0)
+        try:
+            with self._lock, atomic(self._conn) as conn:
+                call_id = conn.execute(
+                    _INSERT_CALL,
+                    (
+                        call.run_id,
+                        call.project_name,
+                        call.dataset_name,
+                        call.metadata_json,
+                        call.context_json,
+                        link_trace,
+                        link_span,
+                        call.batch_id,
+                        call.batch_size,
+                        self._resource_id(conn, call.resource_json),
+                    ),
+                ).lastrowid
+                run_id = call.run_id
+                conn.executemany(
+                    _INSERT_RESULT,
+                    [
+                        (
+                            call_id,
+                            run_id,
+                            _blob(r.trace_id, 16),
+                            _blob(r.span_id, 8),
+                            None if r.parent_span_id is None else _blob(r.parent_span_id, 8),
+                            r.start_ns,
+                            r.end_ns,
+                            r.seq,
+                            r.row,
+                            r.sample_id,
+                            r.result_json,
+                            r.data_json,
+                            r.link[0] if r.link else None,
+                            r.link[1] if r.link else None,
+                        )
+                        for r in results
+                    ],
+                )
+                if roots:
+                    conn.executemany(
+                        _INSERT_ROOT,
+                        [
+                            (
+                                _blob(b.trace_id, 16),
+                                _blob(b.span_id, 8),
+                                call_id,
+                                b.chunk_start,
+                                b.chunk_size,
+                                b.start_ns,
+                                b.end_ns,
+                            )
+                            for b in roots
+                        ],
+                    )
+                if results:
+                    conn.execute(
+                        _UPSERT_RUN,
+                        (
+                            run_id,
+                            call.project_name,
+                            call.dataset_name,
+                            first,
+                            last,
+                            len(results),
+                            call.metadata_json,
+                        ),
+                    )
+                if forward:
+                    now = time.time_ns()
+                    spans: dict[int, int] = {}
+                    for r in results:
+                        spans[r.trace_id] = spans.get(r.trace_id, 0) + 1
+                    for b in roots:
+                        spans[b.trace_id] = spans.get(b.trace_id, 0) + 1
+                    due = now + LEASE_NS if leased else now
+                    for trace_id, count in spans.items():
+                        outbox[trace_id] = conn.execute(
+                            _INSERT_OUTBOX, (_blob(trace_id, 16), call_id, count, now, due)
+                        ).lastrowid  # type: ignore[assignment]
+        except sqlite3.IntegrityError as exc:
+            raise StoreWriteError(
+                f"{self.path}: a span id of this call is already stored with other content "
+                f"({exc}); nothing of the call was stored"
+            ) from exc
+        except sqlite3.Error as exc:
+            raise StoreWriteError(
+                f"{self.path}: could not commit {len(results)} results ({exc}); nothing of the "
+                "call was stored"
+            ) from exc
+        return outbox
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    def claim(self, limit: int, now_ns: int | None = None) -> list[StoredTrace]:
+        """Lease up to ``limit`` due outbox entries and load their traces."""
+        now = time.time_ns() if now_ns is None else now_ns
+        with self._lock, atomic(self._conn) as conn:
+            claimed = conn.execute(_CLAIM, (now + LEASE_NS, now, limit)).fetchall()
+            return self._load(conn, claimed)
+
+    def _load(
+        self, conn: sqlite3.Connection, claimed: Iterable[tuple[int, bytes, int]]
+    ) -> list[StoredTrace]:
+        calls: dict[int, CallRecord] = {}
+        traces: list[StoredTrace] = []
+        for outbox_id, trace_blob, call_id in claimed:
+            call = calls.get(call_id)
+            if call is None:
+                row = conn.execute(
+                    "SELECT c.run_id, c.project_name, c.dataset_name, c.metadata, c.context, "
+                    "c.link_trace_id, c.link_span_id, c.batch_id, c.batch_size, r.attributes "
+                    "FROM calls c JOIN resources r ON r.id = c.resource_id WHERE c.id = ?",
+                    (call_id,),
+                ).fetchone()
+                if row is None:
+                    continue
+                link = (row[5], row[6]) if row[5] and row[6] else None
+                call = CallRecord(
+                    row[0], row[1], row[2], row[3], row[4], link, row[7], row[8], row[9]
+                )
+                calls[call_id] = call
+            trace = StoredTrace(outbox_id, int.from_bytes(trace_blob, "big"), call)
+            for r in conn.execute(
+                "SELECT span_id, parent_span_id, start_ns, end_ns, seq, row, sample_id, result, "
+                "data, link_trace_id, link_span_id FROM results WHERE trace_id = ? ORDER BY id",
+                (trace_blob,),
+            ):
+                trace.results.append(
+                    ResultRow(
+                        trace.trace_id,
+                        int.from_bytes(r[0], "big"),
+                        None if r[1] is None else int.from_bytes(r[1], "big"),
+                        r[2],
+                        r[3],
+                        r[4],
+                        r[5],
+                        r[6],
+                        r[7],
+                        r[8],
+                        (r[9], r[10]) if r[9] and r[10] else None,
+                    )
+                )
+            root = conn.execute(
+                "SELECT span_id, chunk_start, chunk_size, start_ns, end_ns FROM batch_roots "
+                "WHERE trace_id = ?",
+                (trace_blob,),
+            ).fetchone()
+            if root is not None:
+                trace.root = BatchRoot(trace.trace_id, int.from_bytes(root[0], "big"), *root[1:])
+            traces.append(trace)
+        return traces
+
+    def outbox_ids(self, trace_ids: Iterable[int]) -> dict[int, int]:
+        """Outbox entry ids of these traces (those still pending)."""
+        blobs = [_blob(t, 16) for t in trace_ids]
+        out: dict[int, int] = {}
+        with self._lock:
+            for start in range(0, len(blobs), 500):
+                chunk = blobs[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for outbox_id, blob in self._conn.execute(
+                    f"SELECT id, trace_id FROM outbox WHERE trace_id IN ({marks})", chunk
+                ):
+                    out[int.from_bytes(blob, "big")] = outbox_id
+        return out
+
+    def acknowledge(self, outbox_ids: Sequence[int]) -> None:
+        """The collector accepted these traces: drop them from the outbox (and, in a spool,
+        drop the traces themselves)."""
+        if not outbox_ids:
+            return
+        with self._lock, atomic(self._conn) as conn:
+            for start in range(0, len(outbox_ids), 500):
+                chunk = list(outbox_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                if not self.keep_delivered:
+                    where = f"trace_id IN (SELECT trace_id FROM outbox WHERE id IN ({marks}))"
+                    conn.execute(f"DELETE FROM results WHERE {where}", chunk)
+                    conn.execute(f"DELETE FROM batch_roots WHERE {where}", chunk)
+                conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
+
+    def retry_later(self, outbox_ids: Sequence[int], not_before_ns: int) -> None:
+        """A send failed: these entries are due again at ``not_before_ns``."""
+        with self._lock, atomic(self._conn) as conn:
+            conn.executemany(
+                "UPDATE outbox SET not_before_ns = ? WHERE id = ?",
+                [(not_before_ns, i) for i in outbox_ids],
+            )
+
+    def drop_overflow(self, max_spans: int, max_age_ns: int) -> dict[str, int]:
+        """Bound the backlog: drop entries older than ``max_age_ns``, then the oldest ones past
+        ``max_spans`` pending spans. Returns spans dropped per reason."""
+        dropped = {"outbox_expired": 0, "outbox_full": 0}
+        now = time.time_ns()
+        with self._lock, atomic(self._conn) as conn:
+            (expired,) = conn.execute(
+                "SELECT total(spans) FROM outbox WHERE enqueued_ns < ?", (now - max_age_ns,)
+            ).fetchone()
+            if expired:
+                self._drop(conn, "enqueued_ns < ?", (now - max_age_ns,))
+                dropped["outbox_expired"] = int(expired)
+            (pending,) = conn.execute("SELECT total(spans) FROM outbox").fetchone()
+            if pending > max_spans:
+                excess, cut = int(pending) - max_spans, 0
+                ids = []
+                for outbox_id, spans in conn.execute("SELECT id, spans FROM outbox ORDER BY id"):
+                    if cut >= excess:
+                        break
+                    ids.append(outbox_id)
+                    cut += spans
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start : start + 500]
+                    self._drop(conn, f"id IN ({','.join('?' * len(chunk))})", chunk)
+                dropped["outbox_full"] = cut
+        return dropped
+
+    def _drop(self, conn: sqlite3.Connection, where: str, params: Sequence[object]) -> None:
+        if not self.keep_delivered:  # a spool's dropped traces are gone: say so, then drop
+            inner = f"trace_id IN (SELECT trace_id FROM outbox WHERE {where})"
+            conn.execute(f"DELETE FROM results WHERE {inner}", params)
+            conn.execute(f"DELETE FROM batch_roots WHERE {inner}", params)
+        conn.execute(f"DELETE FROM outbox WHERE {where}", params)
+
+    def pending(self) -> tuple[int, int]:
+        """Outbox entries (traces) and the spans they hold."""
+        with self._lock:
+            count, spans = self._conn.execute(
+                "SELECT count(*), total(spans) FROM outbox"
+            ).fetchone()
+        return int(count), int(spans)
+
+    def close(self) -> None:
+        """Close the connection (a spool also forgets calls whose traces are all delivered)."""
+        with self._lock:
+            if not self.keep_delivered:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute(
+                        "DELETE FROM calls WHERE id NOT IN (SELECT call_id FROM results) "
+                        "AND id NOT IN (SELECT call_id FROM batch_roots)"
+                    )
+            self._conn.close()

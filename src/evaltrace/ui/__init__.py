@@ -1,0 +1,43 @@
+"""``evaltrace ui`` and ``evaltrace report``: runs, one run and a comparison as web pages.
+
+Needs the ``ui`` extra (``pip install 'evaltrace[ui]'``: Starlette, uvicorn, Jinja2);
+``import evaltrace`` never imports this package. Charts are drawn by uPlot, shipped in
+``static/`` so no page loads anything from the network.
+"""
+
+from __future__ import annotations
+
+from .._config import TraceLinks
+from ._report import UnknownRunError, report_html
+from ._source import Source
+
+__all__ = ["Source", "UnknownRunError", "open_source", "report_html", "serve"]
+
+REMOTE_HISTORY_TTL = 30.0
+"""Seconds the runs page reuses a Jaeger or Tempo history (each reads every result span)."""
+
+
+def open_source(
+    store: str | None = None, jaeger: str | None = None, tempo: str | None = None
+) -> Source:
+    """A source over exactly one of an embedded store path, a Jaeger URL or a Tempo URL."""
+    from ..query import JaegerQueryAdapter, SQLiteQueryAdapter, TempoQueryAdapter
+
+    if jaeger:
+        return Source(JaegerQueryAdapter(jaeger), f"Jaeger {jaeger}", REMOTE_HISTORY_TTL)
+    if tempo:
+        return Source(TempoQueryAdapter(tempo), f"Tempo {tempo}", REMOTE_HISTORY_TTL)
+    if store:
+        return Source(SQLiteQueryAdapter(store), f"SQLite store {store}")
+    raise ValueError("open_source needs store, jaeger or tempo")
+
+
+def serve(source: Source, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve the UI until interrupted (uvicorn, one process)."""
+    import uvicorn
+
+    from ._app import create_app
+
+    uvicorn.run(
+        create_app(source, TraceLinks.from_env()), host=host, port=port, log_level="warning"
+    )

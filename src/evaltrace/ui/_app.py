@@ -1,0 +1,118 @@
+"""The ``evaltrace ui`` web app: Starlette routes that turn query parameters into views.
+
+Routes only parse the request, call the source and a pure view, and render; every view's
+state is in its URL, so a page can be pasted into a PR comment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .._config import TraceLinks
+from .._exceptions import EvalTraceError, InvalidInputError, InvalidInputTypeError
+from ._compare import CompareModel, CompareQuery, compare_view, comparison
+from ._render import STATIC, render
+from ._run import RunQuery, run_view
+from ._runs import RunsQuery, runs_view
+from ._source import Source
+
+__all__ = ["create_app"]
+
+
+def _params(request: Request) -> Mapping[str, Sequence[str]]:
+    query = request.query_params
+    return {key: query.getlist(key) for key in query}
+
+
+def create_app(source: Source, links: TraceLinks) -> Starlette:
+    """The app over ``source``; trace links per ``links``."""
+
+    memo_lock = threading.Lock()
+
+    def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(render(template, source=source.label, **context), status_code=status)
+
+    def problem(status: int, title: str, message: str) -> HTMLResponse:
+        return page("error.html", status, title=title, message=message)
+
+    memo: OrderedDict[tuple[int, int, tuple[str, ...], float], tuple[CompareModel, Any, Any]] = (
+        OrderedDict()
+    )
+
+    def compared(a: list[dict[str, Any]], b: list[dict[str, Any]], q: CompareQuery) -> CompareModel:
+        """``comparison``, kept while the source keeps both runs' results: comparing two 100k
+        runs takes ~5 s here, and the page is re-requested for every metric or swap click."""
+        key = (id(a), id(b), q.lower, q.threshold)
+        with memo_lock:
+            if key not in memo:
+                memo[key] = (comparison(a, b, q.lower, q.threshold), a, b)  # a, b pin the ids
+                while len(memo) > 4:
+                    memo.popitem(last=False)
+            return memo[key][0]
+
+    def runs(request: Request) -> Response:
+        query = RunsQuery.from_params(_params(request))
+        try:
+            history = source.history(query.history_filter())
+        except (InvalidInputError, InvalidInputTypeError) as exc:
+            return problem(400, "Bad filter", str(exc))
+        return page("runs.html", view=runs_view(history, query), title="Runs")
+
+    def run(request: Request) -> Response:
+        run_id = request.path_params["run_id"]
+        table = source.table(run_id)
+        if table is None:
+            return problem(404, "No such run", f"no results for run {run_id!r} in {source.label}")
+        view = run_view(table, RunQuery.from_params(_params(request)), links, request.url.path)
+        return page("run.html", view=view, title=run_id)
+
+    def compare(request: Request) -> Response:
+        query = CompareQuery.from_params(_params(request))
+        if not query.a or not query.b:
+            return problem(400, "Two runs needed", "open /compare?a=RUN_A&b=RUN_B")
+        results_a, results_b = source.results(query.a), source.results(query.b)
+        for run_id, results in ((query.a, results_a), (query.b, results_b)):
+            if not results:
+                return problem(
+                    404, "No such run", f"no results for run {run_id!r} in {source.label}"
+                )
+        model = compared(results_a, results_b, query)
+        return page(
+            "compare.html", view=compare_view(model, query), title=f"{query.a} vs {query.b}"
+        )
+
+    def threaded(handler: Any) -> Any:
+        """Adapters block (SQLite, HTTP): run each request in the thread pool; backend errors
+        become a page naming the backend's own message."""
+
+        async def endpoint(request: Request) -> Response:
+            try:
+                response: Response = await run_in_threadpool(handler, request)
+            except EvalTraceError as exc:
+                return problem(502, "Backend error", str(exc))
+            return response
+
+        return endpoint
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    return Starlette(
+        routes=[
+            Route("/", threaded(runs)),
+            Route("/runs/{run_id:path}", threaded(run)),
+            Route("/compare", threaded(compare)),
+            Route("/healthz", health),
+            Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+        ]
+    )

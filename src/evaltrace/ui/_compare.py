@@ -1,0 +1,281 @@
+"""The ``/compare`` view: run B against run A, per metric and per sample, with direction.
+
+``comparison`` is the one place that calls ``evaltrace._compare.compare_runs`` and reads its
+result; everything else here works on the neutral ``CompareModel`` it returns, so a new
+``compare_runs`` signature changes only that function.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._compare import compare_runs
+from ..schema import metric_leaves
+from ._links import href, run_path
+from ._metrics import fmt, fmt_delta, fmt_rate, is_config, lower_is_better, order_metrics
+
+__all__ = ["CompareModel", "CompareQuery", "compare_view", "comparison"]
+
+SHOWN = 25
+"""Per-sample regressions and improvements listed (the largest first), and unpaired ids."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricRow:
+    """One metric in both runs; ``better`` is the delta's sign made direction-aware."""
+
+    metric: str
+    boolean: bool
+    higher_is_better: bool
+    mean_a: float | None
+    mean_b: float | None
+    improved: int
+    regressed: int
+    unchanged: int
+    status: str
+    """``improved``, ``regressed``, ``unchanged``, ``vanished`` (only in A), ``new`` (only B)."""
+
+    @property
+    def delta(self) -> float | None:
+        """``mean_b - mean_a``, when both are known."""
+        if self.mean_a is None or self.mean_b is None:
+            return None
+        return self.mean_b - self.mean_a
+
+
+@dataclass(frozen=True, slots=True)
+class SampleMove:
+    """One metric of one paired sample that got better or worse."""
+
+    sample_id: str
+    metric: str
+    a: float | bool
+    b: float | bool
+    delta: float
+    better: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CompareModel:
+    """What the page shows, whatever ``compare_runs`` looks like."""
+
+    run_a: str
+    run_b: str
+    metrics: list[MetricRow]
+    moves: list[SampleMove]
+    """Every moved (sample, metric), largest move first."""
+    samples: dict[str, int]
+    only_in_a: list[str]
+    only_in_b: list[str]
+
+
+def comparison(
+    results_a: Sequence[Mapping[str, Any]],
+    results_b: Sequence[Mapping[str, Any]],
+    lower: Sequence[str] = (),
+    threshold: float = 0.0,
+) -> CompareModel:
+    """Compare with the library, then apply direction (``lower`` globs, or a sibling
+    ``higher_is_better: false``) and spot vanished/new metrics, which it does not yet do."""
+    c = compare_runs(results_a, results_b)
+    leaves_a = [metric_leaves(r["evaluation_result"]) for r in results_a]
+    leaves_b = [metric_leaves(r["evaluation_result"]) for r in results_b]
+    in_a = {p for row in leaves_a for p in row}
+    in_b = {p for row in leaves_b for p in row}
+    higher = {
+        m.metric: not lower_is_better(m.metric, lower, [*leaves_a, *leaves_b]) for m in c.metrics
+    }
+    rows = []
+    for m in c.metrics:
+        up = higher[m.metric]
+        improved, regressed = (m.improved, m.regressed) if up else (m.regressed, m.improved)
+        delta = m.delta
+        if m.metric not in in_b:
+            status = "vanished"
+        elif m.metric not in in_a:
+            status = "new"
+        elif delta is None or abs(delta) <= threshold:
+            status = "unchanged"
+        else:
+            status = "improved" if (delta > 0) == up else "regressed"
+        boolean = m.kind == "boolean"
+        rows.append(
+            MetricRow(
+                m.metric, boolean, up, m.mean_a, m.mean_b, improved, regressed, m.unchanged, status
+            )
+        )
+    moves = [
+        SampleMove(
+            ch.sample_id, ch.metric, ch.a, ch.b, ch.delta, (ch.delta > 0) == higher[ch.metric]
+        )
+        for ch in c.changes
+        if not is_config(ch.metric)
+    ]
+    per_sample: dict[str, set[bool]] = {}
+    for mv in moves:
+        per_sample.setdefault(mv.sample_id, set()).add(mv.better)
+    kinds = Counter(
+        "mixed" if len(s) == 2 else "improved" if True in s else "regressed"
+        for s in per_sample.values()
+    )
+    paired = c.samples["paired"]
+    samples = {
+        "paired": paired,
+        "improved": kinds["improved"],
+        "regressed": kinds["regressed"],
+        "mixed": kinds["mixed"],
+        "unchanged": paired - len(per_sample),
+    }
+    return CompareModel(c.run_a, c.run_b, rows, moves, samples, c.only_in_a, c.only_in_b)
+
+
+@dataclass(frozen=True, slots=True)
+class CompareQuery:
+    """The compare page's state, as it appears in its URL."""
+
+    a: str = ""
+    b: str = ""
+    lower: tuple[str, ...] = field(default=())
+    """Globs of metrics where lower is better (``lower=*.latency*``), repeatable."""
+    threshold: float = 0.0
+    metric: str = ""
+    """Only list per-sample moves of this metric."""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Sequence[str]]) -> CompareQuery:
+        """From parsed query parameters; a bad threshold reads as 0."""
+
+        def one(name: str) -> str:
+            return (params.get(name) or [""])[0].strip()
+
+        try:
+            threshold = max(0.0, float(one("threshold") or 0))
+        except ValueError:
+            threshold = 0.0
+        lower = tuple(
+            p.strip() for value in params.get("lower", []) for p in value.split(",") if p.strip()
+        )
+        return cls(
+            one("a"), one("b"), lower, threshold if math.isfinite(threshold) else 0.0, one("metric")
+        )
+
+    def params(self) -> dict[str, Any]:
+        """Back to query parameters."""
+        return {
+            "a": self.a,
+            "b": self.b,
+            "lower": list(self.lower),
+            "threshold": f"{self.threshold:g}" if self.threshold else None,
+            "metric": self.metric,
+        }
+
+
+def _delta(row: MetricRow) -> str:
+    """A mean's change; a pass rate's in percentage points."""
+    if row.boolean and row.delta is not None:
+        return f"{100 * row.delta:+.1f} pt".replace("-", "−")
+    return fmt_delta(row.delta)
+
+
+def _mean(row: MetricRow, value: float | None) -> str:
+    return fmt_rate(value) if row.boolean else fmt(value)
+
+
+def _moves(moves: Sequence[SampleMove], better: bool, run_b: str | None) -> list[dict[str, Any]]:
+    """The largest moves one way; each links to the sample in run B's table when served."""
+    return [
+        {
+            "sample_id": mv.sample_id,
+            "href": href(run_path(run_b), {}, q=mv.sample_id.split("#")[0]) if run_b else None,
+            "metric": mv.metric,
+            "a": fmt(mv.a),
+            "b": fmt(mv.b),
+            "delta": fmt_delta(mv.delta),
+        }
+        for mv in moves
+        if mv.better == better
+    ][:SHOWN]
+
+
+def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True) -> dict[str, Any]:
+    """Metric deltas (scores first), sample counts, regressed and improved samples, unpaired
+    samples, vanished metrics and an A-vs-B chart of the score means."""
+    order = {m: i for i, m in enumerate(order_metrics(r.metric for r in model.metrics))}
+    rows = sorted(model.metrics, key=lambda r: order[r.metric])
+    moves = [mv for mv in model.moves if not query.metric or mv.metric == query.metric]
+    scores = [r for r in rows if not is_config(r.metric) and r.status not in ("vanished", "new")]
+    state = query.params()
+    return {
+        "a": model.run_a,
+        "b": model.run_b,
+        "a_href": run_path(model.run_a) if links else None,
+        "b_href": run_path(model.run_b) if links else None,
+        "swap_href": href("/compare", state, a=model.run_b, b=model.run_a) if links else None,
+        "all_metrics_href": href("/compare", state, metric=None) if links else None,
+        "query": state,
+        "metrics": [
+            {
+                "metric": r.metric,
+                "direction": "higher" if r.higher_is_better else "lower",
+                "kind": "pass rate" if r.boolean else "mean",
+                "a": _mean(r, r.mean_a),
+                "b": _mean(r, r.mean_b),
+                "delta": _delta(r),
+                "improved": r.improved,
+                "regressed": r.regressed,
+                "unchanged": r.unchanged,
+                "status": r.status,
+                "href": href("/compare", state, metric=r.metric) if links else None,
+            }
+            for r in rows
+            if not is_config(r.metric)
+        ],
+        "config": [
+            {
+                "metric": r.metric,
+                "a": fmt(r.mean_a),
+                "b": fmt(r.mean_b),
+                "changed": r.mean_a != r.mean_b,
+            }
+            for r in rows
+            if is_config(r.metric)
+        ],
+        "regressed_metrics": [
+            r.metric for r in rows if r.status == "regressed" and not is_config(r.metric)
+        ],
+        "vanished": [r.metric for r in rows if r.status == "vanished"],
+        "new": [r.metric for r in rows if r.status == "new"],
+        "samples": model.samples,
+        "regressions": _moves(moves, False, model.run_b if links else None),
+        "improvements": _moves(moves, True, model.run_b if links else None),
+        "regression_count": sum(not mv.better for mv in moves),
+        "improvement_count": sum(mv.better for mv in moves),
+        "only_in_a": model.only_in_a[:SHOWN],
+        "only_in_b": model.only_in_b[:SHOWN],
+        "only_in_a_count": len(model.only_in_a),
+        "only_in_b_count": len(model.only_in_b),
+        "shown": SHOWN,
+        "charts": [
+            {
+                "id": "compare-means",
+                "title": "A vs B (mean, pass rate as 0–1)",
+                "type": "bars",
+                "x": list(range(len(scores))),
+                "xlabels": [r.metric for r in scores],
+                "series": [
+                    {"label": "A", "values": [_finite(r.mean_a) for r in scores]},
+                    {"label": "B", "values": [_finite(r.mean_b) for r in scores]},
+                ],
+            }
+        ]
+        if scores
+        else [],
+    }
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None

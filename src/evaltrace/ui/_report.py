@@ -1,0 +1,49 @@
+"""``evaltrace report``: the run page (and a comparison) as one self-contained HTML file.
+
+Assets and chart data are inlined and pages are not linked back to a server, so the file
+opens offline from a CI artefact. The sample table holds the first ``ROWS`` samples.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from .._config import TraceLinks
+from ._compare import CompareQuery, compare_view, comparison
+from ._render import render
+from ._run import RunQuery, SampleTable, run_view
+from ._source import Source
+
+__all__ = ["report_html"]
+
+ROWS = 500
+"""Samples in the report's table; ``evaltrace export`` has them all."""
+
+
+class UnknownRunError(LookupError):
+    """A run id with no results in the source."""
+
+
+def report_html(source: Source, run_id: str, baseline: str | None, links: TraceLinks) -> str:
+    """The report of ``run_id``, compared against ``baseline`` (as run A) when given."""
+    results = source.results(run_id)
+    if not results:
+        raise UnknownRunError(f"no results for run {run_id!r} in {source.label}")
+    table = SampleTable.build(results)
+    run = run_view(table, RunQuery(per=ROWS), links, "", pager=False)
+    compared = None
+    if baseline is not None:
+        results_a = source.results(baseline)
+        if not results_a:
+            raise UnknownRunError(f"no results for run {baseline!r} in {source.label}")
+        query = CompareQuery(a=baseline, b=run_id)
+        compared = compare_view(comparison(results_a, results, query.lower), query, links=False)
+    return render(
+        "report.html",
+        inline=True,
+        source=source.label,
+        title=f"Report: {run_id}",
+        view=run,
+        compare=compared,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )

@@ -1,0 +1,339 @@
+"""The ``/runs/{run_id}`` view: per-metric distributions and the per-sample table.
+
+``SampleTable.build`` flattens a run once (the app caches it); ``run_view`` then filters,
+sorts and cuts one page, so a 100k-row run sends a browser 50 rows, not 100k.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._config import TraceLinks
+from .._history import metrics_of
+from ..schema import metric_leaves
+from ._links import href, trace_links
+from ._metrics import fmt, fmt_rate, is_config, order_metrics
+
+__all__ = ["RunQuery", "SampleTable", "run_view"]
+
+PAGE_SIZES = (25, 50, 100, 250, 500)
+BINS = 20
+PREVIEW = 90
+"""Characters of a sample's data shown beside its id."""
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<=": operator.le,
+    ">=": operator.ge,
+    "!=": operator.ne,
+    "==": operator.eq,
+    "=": operator.eq,
+    "<": operator.lt,
+    ">": operator.gt,
+}
+_WHERE = re.compile(r"^\s*([^<>=!\s]+)\s*(<=|>=|!=|==|=|<|>)\s*(\S+)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One result as the table needs it."""
+
+    index: int
+    sample_id: str
+    preview: str
+    trace_id: str
+    leaves: Mapping[str, float | bool]
+
+
+def _preview(data: Any) -> str:
+    """The first text field of a sample's data that is not its id (often the question)."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if key != "id" and isinstance(value, str) and value.strip():
+                text = " ".join(value.split())
+                return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
+    return ""
+
+
+def _histogram(values: Sequence[float | bool]) -> dict[str, Any]:
+    if values and all(isinstance(v, bool) for v in values):
+        return {
+            "labels": ["false", "true"],
+            "x": [0, 1],
+            "y": [values.count(False), values.count(True)],
+            "width": 1,
+        }
+    finite = [float(v) for v in values if math.isfinite(v)]
+    if not finite:
+        return {"labels": None, "x": [], "y": [], "width": 1}
+    low, high = min(finite), max(finite)
+    bins = BINS if high > low else 1
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for v in finite:
+        counts[min(int((v - low) / width), bins - 1)] += 1
+    centers = [low + width * (i + 0.5) for i in range(bins)] if bins > 1 else [low]
+    return {"labels": None, "x": centers, "y": counts, "width": width}
+
+
+@dataclass(frozen=True, slots=True)
+class SampleTable:
+    """A run flattened once: its samples, metric columns (scores first) and statistics."""
+
+    run: Mapping[str, Any]
+    samples: Sequence[Sample]
+    columns: Sequence[str]
+    stats: Mapping[str, Mapping[str, Any]]
+    histograms: Mapping[str, Mapping[str, Any]]
+
+    @classmethod
+    def build(cls, results: Sequence[Mapping[str, Any]]) -> SampleTable:
+        """From ``run_results`` (non-empty, logging order)."""
+        samples = [
+            Sample(
+                i,
+                str(r["sample_id"]),
+                _preview(r.get("data")),
+                str(r["trace_id"]),
+                metric_leaves(r["evaluation_result"]),
+            )
+            for i, r in enumerate(results)
+        ]
+        columns = order_metrics(p for s in samples for p in s.leaves)
+        values: dict[str, list[float | bool]] = {c: [] for c in columns}
+        for s in samples:
+            for path, leaf in s.leaves.items():
+                values[path].append(leaf)
+        first, last = results[0], results[-1]
+        run = {
+            "run_id": first["run_id"],
+            "project": first["project_name"],
+            "dataset": first["dataset_name"],
+            "started": str(first["timestamp"])[:19].replace("T", " "),
+            "ended": str(last["timestamp"])[:19].replace("T", " "),
+            "metadata": first.get("metadata") or {},
+        }
+        return cls(
+            run=run,
+            samples=samples,
+            columns=columns,
+            stats=metrics_of(r["evaluation_result"] for r in results),
+            histograms={c: _histogram(values[c]) for c in columns if not is_config(c)},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """The run page's state, as it appears in its URL."""
+
+    sort: str = ""
+    """``sample_id``, a metric path, or empty for logging order."""
+    desc: bool = False
+    q: str = ""
+    """Case-insensitive text to find in a sample's id or data preview."""
+    where: str = ""
+    """``metric op value`` conditions joined by ``,``: ``qa.f1.score<0.5,qa.passed=false``."""
+    page: int = 1
+    per: int = 50
+    config: bool = False
+    """Show configuration leaves (threshold, strict_mode, ...) as sample columns too."""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Sequence[str]]) -> RunQuery:
+        """From parsed query parameters; bad numbers fall back to the defaults."""
+
+        def one(name: str) -> str:
+            return (params.get(name) or [""])[0].strip()
+
+        def number(name: str, default: int) -> int:
+            raw = one(name)
+            return int(raw) if raw.isdigit() and int(raw) > 0 else default
+
+        per = number("per", 50)
+        return cls(
+            sort=one("sort"),
+            desc=one("desc") in ("1", "true"),
+            q=one("q"),
+            where=one("where"),
+            page=number("page", 1),
+            per=per if per in PAGE_SIZES else 50,
+            config=one("config") in ("1", "true"),
+        )
+
+    def params(self) -> dict[str, Any]:
+        """Back to query parameters; defaults are left out of links."""
+        return {
+            "sort": self.sort,
+            "desc": self.desc,
+            "q": self.q,
+            "where": self.where,
+            "page": self.page if self.page > 1 else None,
+            "per": self.per if self.per != 50 else None,
+            "config": self.config,
+        }
+
+
+def _literal(raw: str) -> float | bool:
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    return float(raw)
+
+
+def parse_where(where: str) -> tuple[list[tuple[str, str, float | bool]], str | None]:
+    """Conditions of a ``where`` parameter, and an error message for the first bad one."""
+    conditions: list[tuple[str, str, float | bool]] = []
+    for part in filter(None, (p.strip() for p in where.split(","))):
+        match = _WHERE.match(part)
+        try:
+            if match is None:
+                raise ValueError
+            conditions.append((match[1], match[2], _literal(match[3])))
+        except ValueError:
+            return conditions, f"cannot read condition {part!r}: write metric<0.5 or metric=true"
+    return conditions, None
+
+
+def _keep(sample: Sample, needle: str, conditions: Sequence[tuple[str, str, float | bool]]) -> bool:
+    if needle and needle not in sample.sample_id.lower() and needle not in sample.preview.lower():
+        return False
+    for path, op, value in conditions:
+        leaf = sample.leaves.get(path)
+        if leaf is None or not _OPS[op](float(leaf), float(value)):
+            return False
+    return True
+
+
+def _sort_key(column: str) -> Callable[[Sample], tuple[int, Any]]:
+    if column == "sample_id":
+        return lambda s: (0, s.sample_id)
+
+    def key(s: Sample) -> tuple[int, Any]:
+        value = s.leaves.get(column)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return (1, 0.0)  # missing and NaN last, whichever way the column is sorted
+        return (0, float(value))
+
+    return key
+
+
+def _summary(path: str, stats: Mapping[str, Any]) -> dict[str, Any]:
+    boolean = "pass_rate" in stats and "mean" not in stats
+    headline = fmt_rate(stats.get("pass_rate")) if boolean else fmt(stats.get("mean"))
+    if boolean and is_config(path) and stats["pass_rate"] in (0, 1):
+        headline = fmt(bool(stats["pass_rate"]))  # a setting, not a rate: strict_mode = false
+    return {
+        "metric": path,
+        "kind": "boolean" if boolean else "number",
+        "headline": headline,
+        "count": fmt(stats.get("count")),
+        "p50": fmt(stats.get("p50")),
+        "min": fmt(stats.get("min")),
+        "max": fmt(stats.get("max")),
+        "pass_rate": fmt_rate(stats["pass_rate"])
+        if "pass_rate" in stats and not is_config(path)
+        else "",
+        "non_finite": stats.get("non_finite", 0),
+    }
+
+
+def run_view(
+    table: SampleTable,
+    query: RunQuery,
+    links: TraceLinks,
+    base: str,
+    *,
+    pager: bool = True,
+) -> dict[str, Any]:
+    """Run header, metric summaries with histograms, and one page of the sample table.
+
+    ``base`` is the page's own path (links keep the query state); ``pager=False`` (the
+    self-contained report) shows only the first page and no links back to a server.
+    """
+    conditions, error = parse_where(query.where)
+    needle = query.q.lower()
+    kept = [s for s in table.samples if _keep(s, needle, conditions)]
+    if query.sort in ("sample_id", *table.columns):
+        key = _sort_key(query.sort)
+        present = [s for s in kept if key(s)[0] == 0]
+        missing = [s for s in kept if key(s)[0] == 1]
+        kept = sorted(present, key=key, reverse=query.desc) + missing
+    pages = max(1, math.ceil(len(kept) / query.per))
+    page = min(query.page, pages)
+    shown = kept[(page - 1) * query.per : page * query.per]
+    state = query.params()
+    scores = [c for c in table.columns if not is_config(c)]
+    config = [c for c in table.columns if is_config(c)]
+    columns = table.columns if query.config else scores
+
+    def sort_link(column: str) -> str | None:
+        if not pager:
+            return None
+        desc = query.sort == column and not query.desc
+        return href(base, state, sort=column, desc=desc, page=None)
+
+    return {
+        "run": table.run,
+        "metrics": [_summary(c, table.stats.get(c, {})) for c in scores],
+        "config": [_summary(c, table.stats.get(c, {})) for c in config],
+        "charts": [
+            {
+                "id": f"dist-{i}",
+                "title": c,
+                "type": "bars",
+                "x": table.histograms[c]["x"],
+                "xlabels": table.histograms[c]["labels"],
+                "bin": table.histograms[c]["width"],
+                "series": [{"label": "samples", "values": table.histograms[c]["y"]}],
+            }
+            for i, c in enumerate(scores)
+        ],
+        "columns": [
+            {
+                "name": c,
+                "config": is_config(c),
+                "href": sort_link(c),
+                "sorted": ("desc" if query.desc else "asc") if query.sort == c else "",
+            }
+            for c in columns
+        ],
+        "config_toggle": href(base, state, config=not query.config) if pager and config else None,
+        "id_column": {
+            "href": sort_link("sample_id"),
+            "sorted": ("desc" if query.desc else "asc") if query.sort == "sample_id" else "",
+        },
+        "rows": [
+            {
+                "index": s.index,
+                "sample_id": s.sample_id,
+                "preview": s.preview,
+                "cells": [fmt(s.leaves.get(c)) for c in columns],
+                "traces": trace_links(links, s.trace_id),
+            }
+            for s in shown
+        ],
+        "query": state,
+        "error": error,
+        "total": len(table.samples),
+        "matched": len(kept),
+        "page": page,
+        "pages": pages,
+        "first": (page - 1) * query.per + 1 if shown else 0,
+        "last": (page - 1) * query.per + len(shown),
+        "prev": href(base, state, page=page - 1 if page > 2 else None)
+        if pager and page > 1
+        else None,
+        "next": href(base, state, page=page + 1) if pager and page < pages else None,
+        "page_sizes": [
+            {"size": n, "href": href(base, state, per=n if n != 50 else None, page=None)}
+            for n in PAGE_SIZES
+        ]
+        if pager
+        else [],
+        "per": query.per,
+        "pager": pager,
+    }

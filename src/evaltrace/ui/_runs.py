@@ -1,0 +1,153 @@
+"""The ``/`` view: run summaries (from ``history``) filtered, tabled and charted per metric.
+
+Pure: history rows and the query parameters in, a view-model out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..query import HistoryFilter
+from ._links import href, run_path
+from ._metrics import fmt, fmt_rate, main_metrics
+
+__all__ = ["RunsQuery", "runs_view"]
+
+MAIN_METRICS = 5
+"""Metric columns of the runs table; the run page has them all."""
+
+TREND_METRICS = 6
+"""Trend charts on the runs page."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunsQuery:
+    """The runs page's state, as it appears in its URL."""
+
+    project: str = ""
+    dataset: str = ""
+    since: str = ""
+    until: str = ""
+    meta: tuple[str, ...] = field(default=())
+    """``key=value`` pairs a run's metadata must hold (values compared as text)."""
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Sequence[str]]) -> RunsQuery:
+        """From parsed query parameters (each name to its list of values)."""
+
+        def one(name: str) -> str:
+            return (params.get(name) or [""])[0].strip()
+
+        meta = tuple(m.strip() for m in params.get("meta", []) if "=" in m)
+        return cls(one("project"), one("dataset"), one("since"), one("until"), meta)
+
+    def params(self) -> dict[str, Any]:
+        """Back to query parameters, for links that keep this state."""
+        return {
+            "project": self.project,
+            "dataset": self.dataset,
+            "since": self.since,
+            "until": self.until,
+            "meta": list(self.meta),
+        }
+
+    def history_filter(self) -> HistoryFilter:
+        """What the adapter filters on; dataset and metadata are matched in the view, so the
+        dataset menu still lists every dataset and ``seed=0`` matches an integer 0."""
+        return HistoryFilter.from_kwargs(
+            None,
+            {
+                "project_name": self.project or None,
+                "since": self.since or None,
+                # A date alone means that whole day.
+                "until": (self.until + "T23:59:59.999999" if len(self.until) == 10 else self.until)
+                or None,
+            },
+        )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _meta_matches(metadata: Any, pairs: Sequence[str]) -> bool:
+    meta = metadata if isinstance(metadata, Mapping) else {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in meta or _text(meta[key]) != value:
+            return False
+    return True
+
+
+def _headline(stats: Mapping[str, Any]) -> float | None:
+    value = stats.get("mean", stats.get("pass_rate"))
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _cell(stats: Mapping[str, Any] | None) -> str:
+    if not stats:
+        return "–"
+    if "mean" not in stats and "pass_rate" in stats:
+        return fmt_rate(stats["pass_rate"])
+    return fmt(_headline(stats))
+
+
+def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[str, Any]:
+    """Runs table (newest first), filter menus and one trend chart per main metric."""
+    datasets = sorted({str(r["dataset_name"]) for r in history})
+    projects = sorted({str(r["project_name"]) for r in history})
+    runs = [
+        r
+        for r in history
+        if (not query.dataset or r["dataset_name"] == query.dataset)
+        and _meta_matches(r.get("metadata"), query.meta)
+    ]
+    metrics = main_metrics((p for r in runs for p in r["metrics"]), MAIN_METRICS)
+    rows = [
+        {
+            "run_id": r["run_id"],
+            "href": run_path(str(r["run_id"])),
+            "project": r["project_name"],
+            "dataset": r["dataset_name"],
+            "started": str(r["started_at"])[:19].replace("T", " "),
+            "n": fmt(r["num_results"]),
+            "metadata": ", ".join(f"{k}={_text(v)}" for k, v in (r.get("metadata") or {}).items()),
+            "cells": [_cell(r["metrics"].get(m)) for m in metrics],
+        }
+        for r in runs
+    ]
+    oldest_first = list(reversed(runs))
+    trends = [
+        {
+            "id": f"trend-{i}",
+            "title": metric,
+            "type": "line",
+            "x": list(range(len(oldest_first))),
+            "xlabels": [str(r["started_at"])[5:16].replace("T", " ") for r in oldest_first],
+            "names": [str(r["run_id"]) for r in oldest_first],
+            "series": [
+                {
+                    "label": metric,
+                    "values": [_headline(r["metrics"].get(metric, {})) for r in oldest_first],
+                }
+            ],
+        }
+        for i, metric in enumerate(metrics[:TREND_METRICS])
+    ]
+    compare = (
+        href("/compare", {}, a=runs[1]["run_id"], b=runs[0]["run_id"]) if len(runs) > 1 else None
+    )
+    return {
+        "query": query.params(),
+        "datasets": datasets,
+        "projects": projects,
+        "metrics": metrics,
+        "runs": rows,
+        "total": len(history),
+        "charts": trends,
+        "compare_latest": compare,
+    }

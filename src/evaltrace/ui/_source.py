@@ -1,0 +1,92 @@
+"""Where the UI reads runs from: one query adapter, named for the page header, with a cache.
+
+A run page is paged, sorted and filtered on every click; reading a 100k-result run back
+takes seconds (5 s for 100k from the embedded store, measured here), so each run's results and
+its flattened table are kept for ``TTL`` seconds: long enough to page and sort without a
+re-read, short enough to see a run that is still being logged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from ..query import HistoryFilter, QueryAdapter
+from ._run import SampleTable
+
+__all__ = ["Source"]
+
+TTL = 120.0
+"""Seconds a run's results are reused before they are read again."""
+
+CACHED_RUNS = 4
+"""Runs kept at once (a compare page needs two)."""
+
+
+@dataclass
+class _Entry:
+    at: float
+    results: list[dict[str, Any]]
+    table: SampleTable | None = None
+
+
+@dataclass
+class Source:
+    """An adapter and how to name it (``SQLite store ./x.db``); safe to share across threads."""
+
+    adapter: QueryAdapter
+    label: str
+    history_ttl: float = 0.0
+    """Seconds a history answer is reused: 0 for the store (it caches run summaries itself);
+    remote backends summarise from every result span in the window, so they get some."""
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _cache: OrderedDict[str, _Entry] = field(default_factory=OrderedDict, repr=False)
+    _history: dict[HistoryFilter, tuple[float, list[dict[str, Any]]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def history(self, filters: HistoryFilter) -> list[dict[str, Any]]:
+        """Run summaries, newest first."""
+        with self._lock:
+            hit = self._history.get(filters)
+            if hit is not None and self.clock() - hit[0] <= self.history_ttl:
+                return hit[1]
+            runs = cast(list[dict[str, Any]], self.adapter.history(filters))
+            if self.history_ttl:
+                self._history = {filters: (self.clock(), runs)}
+            return runs
+
+    def _entry(self, run_id: str) -> _Entry:
+        with self._lock:
+            entry = self._cache.get(run_id)
+            if entry is None or self.clock() - entry.at > TTL:
+                entry = _Entry(
+                    self.clock(), cast(list[dict[str, Any]], self.adapter.run_results(run_id))
+                )
+                self._cache[run_id] = entry
+                while len(self._cache) > CACHED_RUNS:
+                    self._cache.popitem(last=False)
+            self._cache.move_to_end(run_id)
+            return entry
+
+    def results(self, run_id: str) -> list[dict[str, Any]]:
+        """Every result of ``run_id`` in logging order; ``[]`` for an unknown run."""
+        return self._entry(run_id).results
+
+    def table(self, run_id: str) -> SampleTable | None:
+        """The run flattened for its page, or None for an unknown run."""
+        entry = self._entry(run_id)
+        if not entry.results:
+            return None
+        if entry.table is None:
+            entry.table = SampleTable.build(entry.results)
+        return entry.table
+
+    def close(self) -> None:
+        """Close the adapter."""
+        self.adapter.close()

@@ -1,0 +1,69 @@
+// evaltrace ui: draws the charts described in <script id="charts"> with uPlot (shipped beside
+// this file). After each chart draws, it records how many of its canvas pixels are painted in
+// data-painted, so tests (and a curious reader) can tell a drawn chart from an empty box.
+(function () {
+  "use strict";
+  var COLORS = ["#2a5bd7", "#e07a1f", "#137a3d", "#8e44ad"];
+  var charts = JSON.parse(document.getElementById("charts").textContent || "[]");
+
+  function painted(u) {
+    var c = u.ctx.canvas, data;
+    try { data = u.ctx.getImageData(0, 0, c.width, c.height).data; } catch (e) { return -1; }
+    var n = 0;
+    for (var i = 3; i < data.length; i += 4) if (data[i] !== 0) n++;
+    return n;
+  }
+
+  function compact(v) {
+    var a = Math.abs(v);
+    if (a >= 1e6) return +(v / 1e6).toFixed(1) + "M";
+    if (a >= 1e4) return +(v / 1e3).toFixed(1) + "k";
+    return +v.toFixed(3) + "";
+  }
+
+  function options(spec, width) {
+    var bars = spec.type === "bars";
+    var groups = spec.series.length;
+    var labels = spec.xlabels;
+    var n = spec.x.length;
+    var series = [{ label: labels ? "" : "value", value: function (u, v) {
+      return v == null ? "" : labels ? (labels[v] === undefined ? "" : labels[v]) : v.toFixed(3);
+    } }].concat(spec.series.map(function (s, i) {
+      var color = COLORS[i % COLORS.length];
+      if (bars) {
+        var size = groups > 1 ? 0.8 / groups : 0.85;
+        var align = groups > 1 ? (i === 0 ? -1 : 1) : 0;
+        return { label: s.label, stroke: color, fill: color + "cc", width: 0,
+                 paths: uPlot.paths.bars({ size: [size, 80], align: align }), points: { show: false } };
+      }
+      return { label: s.label, stroke: color, width: 2, points: { show: true, size: 6, fill: color } };
+    }));
+    var x = { grid: { show: false } };
+    var xscale = { time: false };
+    if (labels) {
+      x.values = function (u, ticks) { return ticks.map(function (t) { return labels[t] === undefined ? "" : labels[t]; }); };
+      x.splits = function () { var step = Math.max(1, Math.ceil(n / 5)); return spec.x.filter(function (v, i) { return i % step === 0; }); };
+      xscale.range = [-0.6, n - 0.4];
+    } else if (bars) {
+      var half = (spec.bin || 1) / 2;
+      xscale.range = [spec.x[0] - half, spec.x[n - 1] + half];
+    }
+    return {
+      width: width, height: 170,
+      legend: { show: groups > 1, live: false },
+      cursor: { show: true, points: { show: false } },
+      scales: { x: xscale, y: bars ? { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } : {} },
+      axes: [x, { size: 52, grid: { stroke: "#eef0f3" }, values: function (u, ticks) { return ticks.map(compact); } }],
+      series: series,
+      hooks: { draw: [function (u) { u.root.parentNode.setAttribute("data-painted", String(painted(u))); }] }
+    };
+  }
+
+  charts.forEach(function (spec) {
+    var box = document.querySelector('[data-chart="' + spec.id + '"]');
+    if (!box || !spec.x.length) { if (box) box.textContent = "no values"; return; }
+    var data = [spec.x].concat(spec.series.map(function (s) { return s.values; }));
+    var width = Math.max(240, box.clientWidth || 300);
+    new uPlot(options(spec, width), data, box);
+  });
+})();

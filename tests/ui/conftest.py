@@ -1,0 +1,164 @@
+"""The UI's fixtures: a store filled through the public tracker, the real server, Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from evaltrace import OpenTelemetryExperimentTracker
+
+pytest.importorskip("starlette", reason="needs the ui extra: pip install -e '.[dev,ui]'")
+
+ARTIFACTS = Path(os.environ.get("EVALTRACE_TEST_ARTIFACTS") or Path(__file__).parent / "artifacts")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
+BASELINE, CANDIDATE, OTHER = "run-baseline", "run-candidate", "run-other-dataset"
+
+
+def _row(sid: str, f1: float, latency: float, extra: dict[str, Any] | None = None) -> Any:
+    result = {
+        "qa": {
+            "f1": {"score": f1, "threshold": 0.5, "strict_mode": False},
+            "passed": f1 >= 0.5,
+            "latency": {"score": latency, "higher_is_better": False},
+            **(extra or {}),
+        }
+    }
+    return result, {"id": sid, "question": f"What is {sid}?"}
+
+
+def fill(path: Path) -> None:
+    """Baseline and candidate of one dataset, and one run of another dataset.
+
+    Candidate vs baseline: ``s-regressed`` drops from 0.9 to 0.1, ``s-improved`` rises,
+    ``s-only-a`` / ``s-only-b`` are unpaired, latency (lower is better) goes down, and the
+    baseline's ``qa.rouge`` metric vanishes from the candidate.
+    """
+    base = [_row("s-regressed", 0.9, 2.0, {"rouge": {"score": 0.4}}), _row("s-improved", 0.2, 2.0)]
+    base += [_row(f"s{i:03d}", 0.6, 2.0) for i in range(60)] + [_row("s-only-a", 0.5, 2.0)]
+    cand = [_row("s-regressed", 0.1, 1.0), _row("s-improved", 0.95, 1.0)]
+    cand += [_row(f"s{i:03d}", 0.6 + (i % 5) / 20, 1.0) for i in range(60)]
+    cand += [_row("s-only-b", 0.7, 1.0)]
+    with OpenTelemetryExperimentTracker("ui-proj", store=path) as tracker:
+        for run_id, rows, model in ((BASELINE, base, "small"), (CANDIDATE, cand, "large")):
+            tracker.log_batch_sync(
+                [r for r, _ in rows],
+                "faq",
+                [d for _, d in rows],
+                run_id=run_id,
+                metadata={"model": model, "seed": 0},
+            )
+        tracker.log_batch_sync(
+            [_row("c1", 0.3, 1.0)[0]], "chat", [{"id": "c1"}], run_id=OTHER, metadata={"model": "x"}
+        )
+
+
+@pytest.fixture(scope="session")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the three runs of ``fill``."""
+    path = tmp_path_factory.mktemp("ui") / "evaltrace.db"
+    fill(path)
+    return path
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def server(store: Path) -> Iterator[str]:
+    """``evaltrace ui`` on a free loopback port, up once /healthz answers."""
+    port = free_port()
+    cli = Path(sys.executable).parent / "evaltrace"
+    env = {**os.environ, "EVALTRACE_JAEGER_UI_URL": "http://127.0.0.1:16686"}
+    proc = subprocess.Popen(
+        [str(cli), "ui", "--store", str(store), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"evaltrace ui exited {proc.returncode}: {proc.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("evaltrace ui did not answer /healthz within 30 s")
+            time.sleep(0.05)  # between polls of a condition, bounded by the deadline
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class Browser:
+    """Debian's Chromium, headless, a fresh profile per page."""
+
+    binary: str
+
+    def _run(self, *args: str) -> str:
+        with tempfile.TemporaryDirectory() as profile:
+            done = subprocess.run(
+                [self.binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                capture_output=True,
+                text=True,
+                timeout=90,
+                check=True,
+            )
+        return done.stdout
+
+    def dom(self, url: str) -> str:
+        """The DOM after the page's scripts ran."""
+        return self._run("--dump-dom", url)
+
+    def screenshot(self, url: str, name: str, height: int = 900) -> Path:
+        """A PNG of the page at 1280 px wide, kept under the artefacts folder."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / name
+        self._run(f"--screenshot={path}", f"--window-size=1280,{height}", url)
+        assert path.stat().st_size > 10_000, f"{path} looks empty"
+        return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Browser:
+    """Chromium, or a skip (a failure under CI=true, where it must be installed)."""
+    binary = os.environ.get("EVALTRACE_CHROMIUM") or shutil.which("chromium")
+    if binary is None:
+        message = "chromium not found: apt-get install -y chromium (or make chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return Browser(binary)

@@ -1,0 +1,121 @@
+"""Each page of ``evaltrace ui``, and the report file, as Chromium shows them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import quote
+
+from click.testing import CliRunner
+
+from evaltrace.cli import main
+
+from .conftest import BASELINE, CANDIDATE, OTHER, Browser
+
+PAINTED = re.compile(r'data-painted="(\d+)"')
+
+
+def first_sample(dom: str) -> str:
+    """The id in the first row of the samples table."""
+    body = dom.split('class="data samples"')[1].split("<tbody>")[1]
+    match = re.search(r'class="sid">([^<]+)<', body)
+    assert match, "no sample rows"
+    return match[1]
+
+
+def painted_charts(dom: str) -> list[int]:
+    """Painted-pixel counts the page's script recorded on each drawn chart."""
+    return [int(n) for n in PAINTED.findall(dom)]
+
+
+def test_runs_page_lists_runs_and_draws_trends(server: str, browser: Browser) -> None:
+    """/ shows every run with its scores and a drawn trend chart per metric."""
+    dom = browser.dom(server + "/")
+    for run_id in (BASELINE, CANDIDATE, OTHER):
+        assert run_id in dom
+    assert "qa.f1.score" in dom and "qa.latency.score" in dom
+    assert "qa.f1.threshold" not in dom  # config leaves are no run summary column
+    charts = painted_charts(dom)
+    assert charts and all(n > 500 for n in charts), charts
+    browser.screenshot(server + "/", "runs.png")
+
+
+def test_runs_page_filters_by_dataset_and_metadata(server: str, browser: Browser) -> None:
+    """?dataset= and ?meta= narrow the table; the filter survives in the URL."""
+    dom = browser.dom(server + "/?dataset=faq&meta=model%3Dlarge")
+    assert CANDIDATE in dom and BASELINE not in dom.split("<table")[1]
+    assert OTHER not in dom.split("<table")[1]
+    assert "1 of 3 runs" in dom
+
+
+def test_run_page_shows_distributions_and_paged_samples(server: str, browser: Browser) -> None:
+    """/runs/ID: metric table, drawn histograms, one page of samples with trace links."""
+    url = f"{server}/runs/{quote(CANDIDATE)}?sort=qa.f1.score&per=25"
+    dom = browser.dom(url)
+    assert "samples 1–25 of 63" in dom
+    assert "page 1 of 3" in dom
+    assert first_sample(dom) == "s-regressed"  # ascending f1: the regressed sample leads
+    assert "s-improved" not in dom  # 0.95, on the last page
+    assert "http://127.0.0.1:16686/trace/" in dom
+    charts = painted_charts(dom)
+    assert len(charts) >= 3 and all(n > 200 for n in charts), charts
+    browser.screenshot(url, "run.png", height=1600)
+
+
+def test_run_page_sorts_descending_and_pages(server: str, browser: Browser) -> None:
+    """desc=1 puts the best sample first; page=3 is the last page of 25."""
+    base = f"{server}/runs/{quote(CANDIDATE)}?sort=qa.f1.score&desc=1&per=25"
+    assert first_sample(browser.dom(base)) == "s-improved"
+    assert "samples 51–63 of 63" in browser.dom(base + "&page=3")
+
+
+def test_run_page_where_filter(server: str, browser: Browser) -> None:
+    """?where=qa.passed=false keeps only failing samples."""
+    dom = browser.dom(f"{server}/runs/{quote(CANDIDATE)}?where=qa.passed%3Dfalse")
+    assert "s-regressed" in dom and "s-improved" not in dom
+    assert "of 1 matching" in dom
+
+
+def test_compare_page_shows_direction_regressions_and_vanished(
+    server: str, browser: Browser
+) -> None:
+    """/compare: deltas with direction, the regressed sample, unpaired samples, vanished metric."""
+    url = f"{server}/compare?a={quote(BASELINE)}&b={quote(CANDIDATE)}"
+    dom = browser.dom(url)
+    regressions = dom.split("Regressions by sample")[1].split("Improvements by sample")[0]
+    assert "s-regressed" in regressions
+    assert "s-improved" in dom.split("Improvements by sample")[1]
+    assert "↓ lower" in dom  # qa.latency carries higher_is_better: false
+    latency = re.search(r'<tr class="(\w+)"><td><a [^>]+>qa\.latency\.score<', dom)
+    assert latency and latency[1] == "improved"  # 2.0 -> 1.0: better when lower is better
+    assert "s-only-a" in dom and "s-only-b" in dom
+    assert "vanished" in dom and "qa.rouge.score" in dom
+    assert painted_charts(dom), "A vs B chart not drawn"
+    browser.screenshot(url, "compare.png", height=1400)
+
+
+def test_unknown_run_is_a_404_page(server: str, browser: Browser) -> None:
+    """A mistyped run id says so, inside the same page frame."""
+    dom = browser.dom(f"{server}/runs/nope")
+    assert "No such run" in dom and "nope" in dom
+
+
+def test_report_is_self_contained_and_renders_offline(
+    store: Path, tmp_path: Path, browser: Browser
+) -> None:
+    """evaltrace report writes one HTML file with no http(s) reference that draws offline."""
+    out = tmp_path / "report.html"
+    no_links = {"EVALTRACE_JAEGER_UI_URL": None, "EVALTRACE_GRAFANA_URL": None}
+    result = CliRunner(env=no_links).invoke(
+        main, ["report", CANDIDATE, "--compare", BASELINE, "-o", str(out), "--store", str(store)]
+    )
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert not re.search(r"https?://", html), re.findall(r".{40}https?://.{40}", html)[:3]
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)
+    dom = browser.dom(out.as_uri())
+    assert CANDIDATE in dom and BASELINE in dom and "s-regressed" in dom
+    charts = painted_charts(dom)
+    assert len(charts) >= 4 and all(n > 200 for n in charts), charts
+    shot = browser.screenshot(out.as_uri(), "report.png", height=1800)
+    (shot.parent / "report.html").write_text(html, encoding="utf-8")
