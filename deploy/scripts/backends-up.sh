@@ -94,7 +94,7 @@ start() {
   fi
   local deadline=$(( $(date +%s) + TIMEOUT ))
   while ! http_ok "$url"; do
-    if ! is_running "$name"; then
+    if ! pid_alive "$dir/pid"; then # our own child: alive is enough (it may not have exec'd yet)
       echo "----- last lines of $logf -----" >&2
       tail -n 40 "$logf" >&2 || true
       rm -f "$dir/pid"

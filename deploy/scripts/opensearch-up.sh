@@ -146,7 +146,7 @@ health="http://$HOST:$OPENSEARCH_HTTP_PORT0/_cluster/health?wait_for_nodes=$OPEN
 deadline=$(( $(date +%s) + TIMEOUT ))
 while true; do
   for i in $(seq 0 $((OPENSEARCH_NODES - 1))); do
-    if ! is_node "$(node_dir "$i")/pid"; then
+    if ! pid_alive "$(node_dir "$i")/pid"; then
       rm -f "$(node_dir "$i")/pid"
       fail_node "$i" "opensearch node-$i exited during startup (see $(node_dir "$i")/node.log)"
     fi
