@@ -1,10 +1,13 @@
 """The one JSON codec: what users pass (mappings, pydantic models, dataclasses) to exact JSON and
 back.
 
-orjson encodes; the standard library takes over where only it is exact (NaN and the
-infinities, which orjson writes as ``null``; ints beyond 64 bits; str-subclass keys) and decodes
-everything (orjson reads an int past 64 bits as a float). Nothing else in evaltrace configures
-a JSON encoder: use ``dumps`` / ``loads`` / ``dumps_text`` from here.
+orjson encodes; the exact path takes over where only it is exact (NaN and the infinities,
+which orjson writes as ``null``; ints beyond 64 bits; str-subclass keys; tuples, which orjson
+does not count toward its depth limit) or where a value must be refused: ``_copy`` converts the
+value to plain JSON data in one walk, refusing by field path, and the standard library encodes
+that. The standard library decodes everything (orjson reads an int past 64 bits as a float).
+Nothing else in evaltrace configures a JSON encoder: use ``dumps`` / ``loads`` /
+``dumps_text`` from here.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import enum
 import json
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import orjson
@@ -47,151 +50,206 @@ def _plain(value: object) -> Any:
     if callable(dump):
         return dump(mode="json")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.asdict(value)
+        # One level, as asdict gives it for JSON: the encoders convert what is inside as they
+        # walk (asdict's own recursion, and its deepcopy, would overflow on deep values).
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, uuid.UUID):
-        return str(value)
+        return uuid.UUID.__str__(value)  # as the sample id spells it, whatever a subclass says
     raise TypeError(type(value).__name__)
 
 
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-"""Dataclasses and datetimes go through ``_plain`` as with the standard library, so both
-encoders accept and convert exactly the same values."""
+"""Dataclasses and datetimes go through ``default`` (``_converted``), as on the exact path, so
+both paths accept and convert exactly the same values."""
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, allow_nan=True, separators=(",", ":"), default=_plain
 )
 _TEXT_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=True, indent=2)
 
 
-def _bad_path(value: Any, path: str, depth: int = 0) -> tuple[str, str, type[Exception]] | None:
-    """The first value JSON cannot carry exactly, why, and which error class says so; the slow
-    path, used only to explain a refusal."""
-    if depth > MAX_DEPTH:
-        return (
-            path,
-            f"nesting deeper than {MAX_DEPTH} levels (or a circular reference)",
-            (InvalidInputError),
-        )
-    if isinstance(value, str):
+_SEQUENCES = (list, tuple)
+_CONTAINERS = (dict, list, tuple, Mapping)
+_PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
+_INT_LIMIT = 10**_INT_DIGITS if _INT_DIGITS else 0
+"""The first integer too long for ``str`` (and so for ``json``) to write and read back."""
+
+
+class _Refused(Exception):
+    """Why ``_copy`` refuses a value, and where: the path's segments, innermost first, each
+    added by its container as the refusal passes up (paths are built only for a refusal)."""
+
+    def __init__(
+        self, reason: str, kind: type[InvalidInputError | InvalidInputTypeError], at: str = ""
+    ) -> None:
+        super().__init__(reason)
+        self.reason, self.kind = reason, kind
+        self.segments = [at] if at else []
+
+    def error(self, field: str, row: int | None) -> InvalidInputError | InvalidInputTypeError:
+        """The error to raise: ``{field}{path} (row {row}): {reason}``."""
+        path = field + "".join(reversed(self.segments))
+        return self.kind(f"{where(path, row)}: {self.reason}")
+
+
+_DEEP = f"nesting deeper than {MAX_DEPTH} levels (or a circular reference)"
+
+
+def _text(value: str, what: str, at: str = "") -> str:
+    """``value`` as an exact ``str`` (a subclass's own characters, never its ``__str__``)."""
+    text = value if type(value) is str else str.__str__(value)
+    if not text.isascii():
         try:
-            value.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError:
-            return path, "a string that is not valid UTF-8 (lone surrogate)", InvalidInputError
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value.bit_length() > _INT_DIGITS * 3.3:
-            return path, f"an integer with more than {_INT_DIGITS} digits", InvalidInputError
-        return None
-    if value is None or isinstance(value, bool | float):
-        return None
-    if isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            found = _bad_path(item, f"{path}[{i}]", depth + 1)
-            if found:
-                return found
-        return None
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return (
-                    f"{path}[{safe_repr(key)}]",
-                    f"a {type(key).__name__} key (keys must be strings)",
-                    InvalidInputTypeError,
-                )
-            found = _bad_path(item, f"{path}.{key}", depth + 1)
-            if found:
-                return found
-        return None
+            raise _Refused(
+                f"{what} that is not valid UTF-8 (lone surrogate)", InvalidInputError, at
+            ) from None
+    return text
+
+
+def _copy(value: Any, depth: int) -> Any:
+    """``value`` as plain JSON data (exact dicts of ``str`` keys, lists, str, int, float, bool,
+    None), converted as the fast path converts it; raises ``_Refused`` at the first value JSON
+    cannot carry exactly. The exact path's one walk: nothing else decides a refusal."""
+    kind = type(value)
+    if kind is str:
+        return value if value.isascii() else _text(value, "a string")
+    if kind is float or value is None or kind is bool:
+        return value
+    if kind is int and -_INT_LIMIT < value < _INT_LIMIT:
+        return value
+    if kind is dict or kind is list or isinstance(value, _CONTAINERS):
+        if depth > MAX_DEPTH:
+            raise _Refused(_DEEP, InvalidInputError)
+        sequence = isinstance(value, _SEQUENCES)
+        if kind is not dict and kind is not list and kind is not tuple:
+            try:  # a user's own container: what its methods give, once
+                value = list(value) if sequence else list(value.items())
+            except Exception as exc:
+                raise _Refused(
+                    f"a {kind.__name__} whose own methods raised ({safe_repr(exc)})",
+                    InvalidInputError,
+                ) from None
+        if sequence:
+            return _copy_items(value, depth + 1)
+        return _copy_pairs(value.items() if kind is dict else value, depth + 1)
+    if isinstance(value, str):
+        return _text(value, "a string")
+    if isinstance(value, int):
+        number = int.__int__(value)
+        if _INT_LIMIT and not -_INT_LIMIT < number < _INT_LIMIT:
+            raise _Refused(f"an integer with more than {_INT_DIGITS} digits", InvalidInputError)
+        return number
+    if isinstance(value, float):
+        return float.__float__(value)
     try:
-        return _bad_path(_plain(value), path, depth + 1)
-    except Exception:
-        return (
-            path,
+        converted = _plain(value)
+    except TypeError:
+        raise _Refused(
             f"an object of type {type(value).__name__} that is not JSON-serializable",
             InvalidInputTypeError,
-        )
+        ) from None
+    except Exception as exc:  # a model_dump (or a user's Mapping) that raises
+        raise _Refused(
+            f"a {type(value).__name__} that cannot be converted to JSON ({safe_repr(exc)})",
+            InvalidInputError,
+        ) from None
+    return _copy(converted, depth)
 
 
-_NESTED = (dict, list, tuple)
-_SEQUENCES = (list, tuple)
-_PLAIN_TYPES = frozenset({dict, list, str, int, float, bool, type(None)})
-_REFUSED, _CONVERTED, _PLAIN = 0, 1, 2
+def _copy_items(items: Any, depth: int) -> list[Any]:
+    out: list[Any] = []
+    append = out.append
+    for i, item in enumerate(items):
+        try:
+            append(_copy(item, depth))
+        except _Refused as refused:
+            refused.segments.append(f"[{i}]")
+            raise
+    return out
 
 
-def _scan(value: Any) -> int:
-    """One walk over the dicts, lists and tuples of ``value``.
-
-    ``_REFUSED`` when a dict key is not a string (``json`` would silently turn ``1`` into
-    ``"1"``) or the nesting is deeper than ``MAX_DEPTH`` (which also ends a cycle); else
-    ``_PLAIN`` when everything in it is exactly a dict, list, str, int, float, bool or None, so
-    it equals its own JSON round trip; else ``_CONVERTED``.
-    """
-    plain = True
-    stack = [(value, 0)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item, depth = pop()
-        if depth > MAX_DEPTH:
-            return _REFUSED
-        if plain and type(item) not in _PLAIN_TYPES:
-            plain = False
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if type(key) is not str:
-                    if not isinstance(key, str):
-                        return _REFUSED
-                    plain = False
-                if isinstance(child, _NESTED):
-                    push((child, depth + 1))
-                elif plain and type(child) not in _PLAIN_TYPES:
-                    plain = False
-        elif isinstance(item, _SEQUENCES):
-            for child in item:
-                if isinstance(child, _NESTED):
-                    push((child, depth + 1))
-                elif plain and type(child) not in _PLAIN_TYPES:
-                    plain = False
-    return _PLAIN if plain else _CONVERTED
+def _copy_pairs(pairs: Iterable[tuple[Any, Any]], depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in pairs:
+        if type(key) is str and key.isascii():
+            name = key
+        elif isinstance(key, str):
+            name = _text(key, "a key", f"[{safe_repr(key)}]")
+        else:
+            raise _Refused(
+                f"a {type(key).__name__} key (keys must be strings)",
+                InvalidInputTypeError,
+                f"[{safe_repr(key)}]",
+            )
+        if name in out:
+            raise _Refused(
+                "a key given twice (a str subclass)", InvalidInputError, f"[{safe_repr(name)}]"
+            )
+        try:
+            out[name] = _copy(item, depth)
+        except _Refused as refused:
+            refused.segments.append(f".{name}")
+            raise
+    return out
 
 
-def _refuse(value: Any, field: str, row: int | None) -> InvalidInputError | InvalidInputTypeError:
-    """The error naming the field path, the row and the reason a value is refused."""
+def _exact(value: Any, field: str, row: int | None) -> tuple[str, Any]:
+    """The standard library's encoding of ``value`` converted to plain JSON data (exact for
+    everything JSON can carry), and that data; else the error naming the field path and row."""
     try:
-        found = _bad_path(value, field)
-    except RecursionError:
-        found = (field, "a circular reference", InvalidInputError)
-    path, reason, kind = (
-        found if found else (field, "a value that cannot be encoded as JSON", InvalidInputError)
-    )
-    error = kind(f"{where(path, row)}: {reason}")
-    assert isinstance(error, InvalidInputError | InvalidInputTypeError)
-    return error
+        plain = _copy(value, 0)
+    except _Refused as refused:
+        raise refused.error(field, row) from None
+    except RecursionError:  # the caller's own stack was deep already, or a user's model_dump
+        raise InvalidInputError(
+            f"{where(field, row)}: nested too deep for Python's recursion limit"
+        ) from None
+    return _ENCODER.encode(plain), plain
 
 
-def _exact(value: Any, field: str, row: int | None) -> tuple[str, bool]:
-    """The standard library's encoding (exact for everything JSON can carry), and whether
-    ``value`` is plain JSON data already (see ``_scan``); else the error naming the field."""
-    try:
-        scan = _scan(value)
-        if scan != _REFUSED:
-            text = _ENCODER.encode(value)
-            text.encode("utf-8")
-            return text, scan == _PLAIN
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError, OverflowError):
-        pass
-    except Exception:  # a model_dump or __iter__ of the user's that raises
-        pass
-    raise _refuse(value, field, row)
+def _converted(value: Any) -> Any:
+    """orjson's ``default``: a record converted whole, by ``_copy``: what orjson is handed back
+    never holds a tuple (see ``_no_tuples``)."""
+    return _copy(_plain(value), 0)
 
 
 def _fast(value: Any) -> bytes | None:
     """orjson's encoding, or None for what it refuses (ints beyond 64 bits, str-subclass keys,
     nesting past 254, and every error, which the exact path then names)."""
     try:
-        return orjson.dumps(value, default=_plain, option=_ORJSON_OPTIONS)
-    except TypeError:
+        return orjson.dumps(value, default=_converted, option=_ORJSON_OPTIONS)
+    except Exception:  # JSONEncodeError, or whatever a user's model_dump raised
         return None
+
+
+_SCAN_BUDGET = 100_000
+"""Containers ``_no_tuples`` looks at before it leaves a value to the exact path (a cycle of
+dicts or lists, which orjson itself refuses by depth, ends there)."""
+
+
+def _no_tuples(value: Any) -> bool:
+    """True when no tuple is among the dicts and lists of ``value``. orjson counts its depth
+    limit in dicts and lists, never tuples: a chain of tuples 100,000 deep crashes the
+    interpreter (orjson 3.13.0: heap corruption), so orjson is never handed one. Records met on
+    the way are converted by orjson's ``default`` (``_converted``), which leaves no tuple."""
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    budget = _SCAN_BUDGET
+    while stack:
+        item = pop()
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                budget -= 1
+                if not budget:
+                    return False
+                push(child)
+            elif kind is tuple:
+                return False
+    return True
 
 
 def _finite(value: Any) -> bool:
@@ -224,6 +282,10 @@ def unwrap(value: Any) -> Any:
     if kind is list:
         return value if all(type(x) is dict for x in value) else [unwrap(x) for x in value]
     try:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            # Whole, so that nested dataclasses stay on the encoder's fast walk; asdict
+            # recurses (RecursionError when deep or circular): then the exact path decides.
+            return dataclasses.asdict(value)
         return _plain(value)
     except Exception:
         return value
@@ -238,8 +300,13 @@ def dumps(value: Any, field: str, row: int | None, *, finite: bool | None = None
     ``finite`` is given by a caller that has walked ``value`` and proved it plain JSON data
     (at most ``MAX_DEPTH`` deep): whether all its floats are finite.
     """
-    if value.__class__ is dict and not value:
+    kind = value.__class__
+    if kind is dict and not value:
         return "{}"
+    if finite is None and (
+        kind is tuple or ((kind is dict or kind is list) and not _no_tuples(value))
+    ):
+        return _exact(value, field, row)[0]
     fast = _fast(value)
     if fast is not None and (b"null" not in fast or (_finite(value) if finite is None else finite)):
         return fast.decode()
@@ -247,10 +314,9 @@ def dumps(value: Any, field: str, row: int | None, *, finite: bool | None = None
 
 
 def dumps_plain(value: Any, field: str, row: int | None) -> tuple[str, Any]:
-    """``dumps(value)``, and ``loads`` of it: ``value`` itself when it is plain JSON data
-    already (exactly dicts, lists, str, int, float, bool, None), which it then equals."""
-    text, plain = _exact(value, field, row)
-    return text, (value if plain else loads(text))
+    """``dumps(value)`` by the exact path, and the plain JSON data it encodes (what ``loads``
+    of it returns), so that a caller can walk that instead of ``value``."""
+    return _exact(value, field, row)
 
 
 def dumps_text(value: Any, *, indent: bool = False) -> str:

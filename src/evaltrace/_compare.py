@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._history import as_float, finite_mean
 from ._scores import Direction, Numeric, matches_any, numeric_scores
 
 __all__ = ["Comparison", "Gate", "MetricDelta", "SampleChange", "compare_runs"]
@@ -211,13 +212,21 @@ def label(key: Key) -> str:
 
 
 def _mean(values: list[Numeric]) -> float | None:
-    finite = [float(v) for v in values if math.isfinite(v)]
-    return math.fsum(finite) / len(finite) if finite else None
+    doubles = (as_float(v) for v in values)
+    finite = [f for f in doubles if f is not None and math.isfinite(f)]
+    return finite_mean(finite) if finite else None
 
 
 def _difference(a: Numeric, b: Numeric) -> float | None:
     """``b - a``; 0.0 when equal; None when NaN makes the pair incomparable."""
-    fa, fb = float(a), float(b)
+    try:
+        fa, fb = float(a), float(b)
+    except OverflowError:  # an int past the double range; int-float comparison is exact
+        if a == b:
+            return 0.0
+        if (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+            return None
+        return math.inf if b > a else -math.inf
     if fa == fb:
         return 0.0
     if math.isnan(fa) or math.isnan(fb):

@@ -16,7 +16,14 @@ from typing import Final
 from ._capture import ALL, LOCAL, MODES
 from ._exceptions import ConfigurationError
 
-__all__ = ["ENVIRONMENT_VARIABLES", "Settings", "TraceLinks", "default_spool", "store_path"]
+__all__ = [
+    "ENVIRONMENT_VARIABLES",
+    "Settings",
+    "TraceLinks",
+    "default_spool",
+    "store_path",
+    "ui_url",
+]
 
 EVALTRACE_STORE: Final = "EVALTRACE_STORE"
 """Path of the embedded SQLite store, the commit point of every log call (default
@@ -70,6 +77,10 @@ EVALTRACE_GRAFANA_URL: Final = "EVALTRACE_GRAFANA_URL"
 each sample links to its trace in Grafana Explore. A ``?datasource=UID`` on it names the Tempo
 data source (default uid ``tempo``)."""
 
+EVALTRACE_UI_URL: Final = "EVALTRACE_UI_URL"
+"""Base URL where ``evaltrace ui`` is served (default ``http://127.0.0.1:8000``, its ``--host``
+/ ``--port`` defaults); the gllm-evals bridge links each run to ``{url}/runs/{run_id}``."""
+
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Standard OTLP endpoint; when set (or the traces-specific one), spans are also sent over OTLP."""
 
@@ -102,6 +113,7 @@ ENVIRONMENT_VARIABLES: Final = (
     EVALTRACE_READ_TIMEOUT,
     EVALTRACE_JAEGER_UI_URL,
     EVALTRACE_GRAFANA_URL,
+    EVALTRACE_UI_URL,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -110,6 +122,7 @@ ENVIRONMENT_VARIABLES: Final = (
 )
 
 DEFAULT_STORE: Final = os.path.join(".evaltrace", "evaltrace.db")
+DEFAULT_UI_URL: Final = "http://127.0.0.1:8000"
 PROTOCOLS: Final = ("grpc", "http/protobuf")
 _OFF: Final = "off"
 _LOOKS_LIKE_OFF: Final = frozenset({"false", "0", "no", "none", "null", "disable", "disabled"})
@@ -148,6 +161,14 @@ class TraceLinks:
     def from_env(cls) -> TraceLinks:
         """Read ``EVALTRACE_JAEGER_UI_URL`` and ``EVALTRACE_GRAFANA_URL`` (unset: no link)."""
         return cls(jaeger_ui=_url(EVALTRACE_JAEGER_UI_URL), grafana=_url(EVALTRACE_GRAFANA_URL))
+
+
+def ui_url(explicit: str | None = None) -> str:
+    """Where ``evaltrace ui`` answers: ``explicit``, else ``EVALTRACE_UI_URL``, else the default
+    (no trailing slash)."""
+    if explicit is not None and not explicit.startswith(("http://", "https://")):
+        raise ConfigurationError(f"ui_url={explicit!r} is not an http(s) URL")
+    return (explicit or _url(EVALTRACE_UI_URL) or DEFAULT_UI_URL).rstrip("/")
 
 
 def _float(name: str, default: float) -> float:

@@ -23,7 +23,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from ._codec import dumps
-from ._exceptions import InvalidInputError
+from ._exceptions import InvalidInputError, InvalidInputTypeError
 from ._validate import safe_repr
 
 __all__ = ["EvalContext", "current", "parse_traceparent", "scoped", "snapshot", "with_values"]
@@ -44,8 +44,19 @@ class EvalContext:
 
 
 def parse_traceparent(carrier: Mapping[str, Any], field: str) -> trace.SpanContext:
-    """The span a W3C ``traceparent`` (and ``tracestate``) names; raises naming ``field``."""
-    text = {key: str(carrier[key]) for key in _W3C_KEYS if key in carrier}
+    """The span a W3C ``traceparent`` (and ``tracestate``) names; raises naming ``field``
+    (the traceparent's; a bad tracestate is named alike). Only real strings are read: a
+    user's ``__str__`` is never called."""
+    text: dict[str, str] = {}
+    for key in _W3C_KEYS:
+        if key in carrier:
+            value = carrier[key]
+            if not isinstance(value, str):
+                raise InvalidInputTypeError(
+                    f"{field.replace('traceparent', key)}: expected a string, got "
+                    f"{type(value).__name__}"
+                )
+            text[key] = str.__str__(value)
     span_context = trace.get_current_span(_PROPAGATOR.extract(text)).get_span_context()
     if not span_context.is_valid:
         raise InvalidInputError(
@@ -63,9 +74,14 @@ def _link_from(kwargs: dict[str, Any], ctx: otel_context.Context) -> trace.SpanC
 
 def with_values(ctx: otel_context.Context, kwargs: dict[str, Any]) -> otel_context.Context:
     """A context that adds ``kwargs`` to any eval context already in ``ctx``."""
+    # Keys as plain str first: a str subclass's ==, hash or str() of the user's never runs.
+    plain = {k if type(k) is str else str.__str__(k): v for k, v in kwargs.items()}
+    if len(plain) < len(kwargs):
+        raise InvalidInputError("context: a key given twice (a str subclass)")
+    kwargs = plain
     values = {k: v for k, v in kwargs.items() if k not in _W3C_KEYS}
-    for key, value in values.items():
-        dumps(value, f"context.{key}", None)
+    if values:
+        dumps(values, "context", None)  # names the key or value refused: context.key...
     previous = current(ctx)
     link = _link_from(kwargs, ctx) or (previous.link if previous else None)
     merged = {**(previous.values if previous else {}), **values}

@@ -106,9 +106,8 @@ class Forwarder:
         """Spans not yet acknowledged: in memory, and in the outbox beyond them."""
         with self._cond:
             queued = self._queued + self._busy
-        if self._outbox is None:
-            return queued
-        return max(queued, self._outbox.pending()[1])
+        counts = self._outbox.pending() if self._outbox is not None else None
+        return queued if counts is None else max(queued, counts[1])
 
     def drain(self, timeout: float) -> bool:
         """Wait until nothing is pending (True) or ``timeout`` passes (False)."""
@@ -116,12 +115,20 @@ class Forwarder:
         with self._cond:
             self._outbox_due = self._outbox is not None
             self._cond.notify_all()
-            while self._queued or self._busy or self._outbox_due:
+            while self._queued or self._busy or self._outbox_due or not self._outbox_empty():
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stop:
                     return False
                 self._cond.wait(min(left, 0.5))
         return True
+
+    def _outbox_empty(self) -> bool:
+        """Nothing left in the outbox (entries retried later, or leased by another process,
+        count as pending); never waits for the store's lock."""
+        if self._outbox is None:
+            return True
+        counts = self._outbox.pending(blocking=False)
+        return counts is not None and counts[0] == 0
 
     def close(self, timeout: float) -> None:
         """Drain within ``timeout``, then stop; what is left stays in the outbox, due now."""

@@ -3,50 +3,166 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ddsketch.mapping import LogarithmicMapping
 
 from ._scores import numeric_scores
 from ._types import MetricStats, ResultRecord, RunSummary
 
-__all__ = ["history_row", "metrics_of", "summarize_run", "summarize_runs"]
+__all__ = [
+    "MetricAggregate",
+    "aggregate",
+    "as_float",
+    "finite_mean",
+    "history_row",
+    "metrics_of",
+    "stats_of",
+    "summarize_run",
+    "summarize_runs",
+]
 
 
-def _percentile(ordered: list[float], q: float) -> float:
-    """Linear interpolation between closest ranks (numpy's default method)."""
-    position = (len(ordered) - 1) * q
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def _as_float(value: float | int) -> float | None:
+def as_float(value: float | int) -> float | None:
+    """``float(value)``; None for an int past the double range (10**400)."""
     try:
         return float(value)
     except OverflowError:  # an int past the double range: not a statistic
         return None
 
 
-def _metric_stats(values: list[float | bool]) -> MetricStats:
-    stats: MetricStats = {}
-    flags = [v for v in values if isinstance(v, bool)]
-    numbers = [f for v in values if not isinstance(v, bool) and (f := _as_float(v)) is not None]
-    finite = sorted(v for v in numbers if math.isfinite(v))
-    if numbers:
-        stats["count"] = len(finite)
-        if finite:
-            stats["mean"] = math.fsum(finite) / len(finite)
-            stats["min"] = finite[0]
-            stats["max"] = finite[-1]
-            stats["p50"] = _percentile(finite, 0.5)
-            stats["p90"] = _percentile(finite, 0.9)
-        if len(finite) < len(numbers):
-            stats["non_finite"] = len(numbers) - len(finite)
-    if flags:
-        stats["pass_count"] = sum(flags)
-        stats["pass_rate"] = sum(flags) / len(flags)
-        stats.setdefault("count", len(flags))
-    return stats
+def finite_mean(finite: list[float]) -> float:
+    """The exactly rounded sum over the count; summed pre-divided when the sum itself would
+    pass the double range (two values of 1e308)."""
+    try:
+        return math.fsum(finite) / len(finite)
+    except OverflowError:
+        return math.fsum(v / len(finite) for v in finite)
+
+
+_ACCURACY: Final = 0.01
+"""Relative accuracy of the p50/p90 of history: DDSketch's logarithmic mapping."""
+_MAPPING: Final = LogarithmicMapping(_ACCURACY)
+_QUANTILES: Final = (("p50", 0.5), ("p90", 0.9))
+
+
+def _bucket(value: float) -> int:
+    """A signed sketch key: positive values above 0, negative ones below, zero (and values too
+    small to index) at 0, so that buckets of one metric sort by value."""
+    if value > _MAPPING.min_possible:
+        return _MAPPING.key(value) + _OFFSET
+    if value < -_MAPPING.min_possible:
+        return -(_MAPPING.key(-value) + _OFFSET)
+    return 0
+
+
+def _bucket_value(key: int) -> float:
+    if key > 0:
+        return float(_MAPPING.value(key - _OFFSET))
+    if key < 0:
+        return -float(_MAPPING.value(-key - _OFFSET))
+    return 0.0
+
+
+_OFFSET: Final = 1 - _MAPPING.key(_MAPPING.min_possible)
+"""Shifts every positive key above 0 (the smallest indexable value's key becomes 1)."""
+
+
+@dataclass
+class MetricAggregate:
+    """One metric of a run as it can be merged across calls and writer processes: exact count,
+    sum, min, max and pass counts, and a DDSketch of the finite values for p50/p90.
+
+    The p50/p90 of history are the sketch's quantiles: the sorted finite values' element at
+    index ⌊q·(n−1)⌋ (numpy's ``method="lower"``), within 1 % relative; everything else is
+    exact. The same
+    aggregate serves every backend, so a run's history reads the same from the store (which
+    keeps aggregates written at commit time) and from Jaeger or Tempo (computed from results).
+    """
+
+    count: int = 0
+    mean: float = 0.0
+    """A running mean, not a sum: values near the double range (1e308) cannot overflow it."""
+    low: float = math.inf
+    high: float = -math.inf
+    non_finite: int = 0
+    flags: int = 0
+    passes: int = 0
+    buckets: Counter[int] = field(default_factory=Counter)
+
+    def add(self, value: float | int | bool) -> None:
+        """Take one more value (a boolean counts as a pass or a fail)."""
+        if value is True or value is False:
+            self.flags += 1
+            self.passes += value
+            return
+        number = as_float(value)
+        if number is None:  # an int past the double range: not a statistic
+            return
+        if not math.isfinite(number):
+            self.non_finite += 1
+            return
+        self.count += 1
+        self.mean += number / self.count - self.mean / self.count
+        self.low = min(self.low, number)
+        self.high = max(self.high, number)
+        self.buckets[_bucket(number)] += 1
+
+    def merge(self, other: MetricAggregate) -> None:
+        """Fold another aggregate of the same metric into this one."""
+        count = self.count + other.count
+        if count:
+            self.mean = self.mean * (self.count / count) + other.mean * (other.count / count)
+        self.count = count
+        self.low = min(self.low, other.low)
+        self.high = max(self.high, other.high)
+        self.non_finite += other.non_finite
+        self.flags += other.flags
+        self.passes += other.passes
+        self.buckets.update(other.buckets)
+
+    def _quantile(self, q: float) -> float:
+        rank = q * (self.count - 1)
+        seen = 0
+        for key in sorted(self.buckets):
+            seen += self.buckets[key]
+            if seen > rank:
+                return min(max(_bucket_value(key), self.low), self.high)
+        return self.high
+
+    def stats(self) -> MetricStats:
+        """The metric as history shows it."""
+        stats: MetricStats = {}
+        if self.count or self.non_finite:
+            stats["count"] = self.count
+            if self.count:
+                stats["mean"] = self.mean
+                stats["min"] = self.low
+                stats["max"] = self.high
+                for name, q in _QUANTILES:
+                    stats[name] = self._quantile(q)  # type: ignore[literal-required]
+            if self.non_finite:
+                stats["non_finite"] = self.non_finite
+        if self.flags:
+            stats["pass_count"] = self.passes
+            stats["pass_rate"] = self.passes / self.flags
+            stats.setdefault("count", self.flags)
+        return stats
+
+
+def aggregate(evaluation_results: Iterable[Any]) -> dict[str, MetricAggregate]:
+    """Aggregates per numeric or boolean *score* path of some results."""
+    out: dict[str, MetricAggregate] = {}
+    for evaluation_result in evaluation_results:
+        for path, (value, _) in numeric_scores(evaluation_result).items():
+            agg = out.get(path)
+            if agg is None:
+                agg = out[path] = MetricAggregate()
+            agg.add(value)
+    return out
 
 
 def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, MetricStats]:
@@ -56,11 +172,12 @@ def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, MetricStats]:
     out: their means would crowd out the scores and say nothing about quality. A result that
     holds no score (``None``: undecodable) adds nothing; nothing here raises on odd data.
     """
-    values: dict[str, list[float | bool]] = {}
-    for evaluation_result in evaluation_results:
-        for path, (value, _) in numeric_scores(evaluation_result).items():
-            values.setdefault(path, []).append(value)
-    return {path: _metric_stats(vals) for path, vals in sorted(values.items())}
+    return stats_of(aggregate(evaluation_results))
+
+
+def stats_of(aggregates: dict[str, MetricAggregate]) -> dict[str, MetricStats]:
+    """History's ``metrics`` from merged aggregates, by path."""
+    return {path: agg.stats() for path, agg in sorted(aggregates.items())}
 
 
 def history_row(

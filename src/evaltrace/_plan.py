@@ -17,6 +17,7 @@ from opentelemetry.trace import SpanContext, format_span_id, format_trace_id
 from . import _capture
 from ._codec import dumps, loads, unwrap
 from ._context import parse_traceparent
+from ._history import MetricAggregate, aggregate
 from ._validate import where
 from .schema import (
     ATTR_LINK_SPAN_ID,
@@ -67,6 +68,8 @@ class Plan:
     batch_id: str | None
     metadata_json: str
     context_json: str
+    metrics: dict[str, MetricAggregate]
+    """The call's score aggregates, committed with it (history then costs runs)."""
 
 
 def encode_row(
@@ -147,5 +150,13 @@ def plan_call(
             encoded.attributes[ATTR_LINK_SPAN_ID] = format_span_id(row_link.span_id)
         rows.append(Row(encoded, time.time_ns(), seq, index, result_json, data_json, row_link))
     return Plan(
-        project_name, run_id, dataset_name, rows, link, batch_id, metadata_json, context_json
+        project_name,
+        run_id,
+        dataset_name,
+        rows,
+        link,
+        batch_id,
+        metadata_json,
+        context_json,
+        aggregate(loads(row.result_json) for row in rows),  # what is stored is what counts
     )

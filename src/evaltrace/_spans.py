@@ -19,6 +19,7 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags, format_span_id, f
 
 from . import _capture
 from ._codec import loads
+from ._history import MetricAggregate
 from ._plan import Content, Plan, encode_row
 from .schema import (
     ATTR_DATA,
@@ -54,6 +55,7 @@ class Emitted:
     omitted_attributes: int = 0
     omitted_events: int = 0
     dropped_by_sdk: int = 0
+    metrics: dict[str, MetricAggregate] = field(default_factory=dict)
 
 
 def _result_span(
@@ -119,7 +121,8 @@ def emit(tracer: trace.Tracer, plan: Plan, *, chunk: int, resource_json: str) ->
             plan.batch_id,
             total if plan.batch_id else None,
             resource_json,
-        )
+        ),
+        metrics=plan.metrics,
     )
     if plan.batch_id is None:
         _result_span(tracer, plan, 0, _ROOT, out)

@@ -55,7 +55,8 @@ def sync(
             "sync needs an OTLP endpoint: pass --endpoint URL or set OTEL_EXPORTER_OTLP_ENDPOINT"
         )
     writer = StoreWriter(path, keep_delivered=not spool)
-    _, before = writer.pending()
+    writer.make_all_due()
+    _, before = writer.pending() or (0, 0)
     destination = describe(settings.otlp_endpoint, settings.otlp_protocol)
     forwarder = Forwarder(
         build_exporter(endpoint, settings.otlp_protocol, headers),
@@ -73,7 +74,7 @@ def sync(
     try:
         forwarder.close(timeout)
     finally:
-        _, after = writer.pending()
+        _, after = writer.pending() or (0, 0)
         writer.close()
     return SyncReport(
         destination, before, forwarder.stats.exported, after, dict(+forwarder.stats.dropped)

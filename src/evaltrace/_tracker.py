@@ -279,7 +279,12 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         if self._writer is not None:
             leased = forwarder.room_for(spans) if forwarder else False
             outbox_ids = self._writer.commit(
-                call, emitted.results, emitted.roots, forward=forwarder is not None, leased=leased
+                call,
+                emitted.results,
+                emitted.roots,
+                forward=forwarder is not None,
+                leased=leased,
+                metrics=emitted.metrics,
             )
             stored = len(emitted.results)
             if forwarder is not None:

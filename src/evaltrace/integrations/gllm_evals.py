@@ -1,62 +1,57 @@
-"""gllm-evals bridge: an evaltrace tracker that ``gllm_evals.evaluate()`` accepts as its own.
+"""gllm-evals bridge: ``GllmEvalsTracker``, an evaltrace tracker that gllm-evals takes as its own.
 
-gllm-evals checks trackers against *its* ``BaseExperimentTracker`` (which adds
-``get_experiment_urls`` and ``supported_test_case_types`` to the seed interface), so the bridge
-is a class deriving from both, built on first use so that evaltrace never imports gllm-evals
-unless asked::
+Tested against gllm-evals-binary 0.1.41 (``pip install 'gllm-evals-binary[deepeval]==0.1.41'``)::
 
-    from evaltrace.integrations.gllm_evals import gllm_evals_tracker
-    tracker = gllm_evals_tracker("my-rag", store="runs.db")
-    result = await evaluate(data, evaluators, experiment_tracker=tracker)
+    from gllm_evals import evaluate
+    from evaltrace.integrations.gllm_evals import GllmEvalsTracker
+
+    result = await evaluate(data, evaluators, experiment_tracker=GllmEvalsTracker, store="runs.db")
+    # or an instance: experiment_tracker=GllmEvalsTracker("my-rag", store="runs.db")
+
+Reads answer as gllm-evals' ``JSONExperimentTracker`` does (``get_run_results``,
+``get_experiment_history``, ``get_batch_summaries``); evaltrace's exact per-result records are
+``iter_run_results``. The class is built on first access (module ``__getattr__``), so that
+``import evaltrace`` never imports gllm-evals; importing it registers it with gllm-evals'
+tracker factory.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from .._tracker import OpenTelemetryExperimentTracker
+if TYPE_CHECKING:
+    from ._gllm_evals_tracker import GllmEvalsTracker
 
-__all__ = ["gllm_evals_tracker", "tracker_class"]
+__all__ = ["GLLM_EVALS_VERSION", "GllmEvalsTracker", "gllm_evals_tracker", "tracker_class"]
+
+GLLM_EVALS_VERSION: Final = "0.1.41"
+"""The gllm-evals-binary release this bridge is tested against (``make test-gllm``)."""
+
+_INSTALL_HINT: Final = (
+    "evaltrace.integrations.gllm_evals needs gllm-evals: "
+    f"pip install 'gllm-evals-binary[deepeval]=={GLLM_EVALS_VERSION}'"
+)
 
 
 @cache
-def tracker_class() -> type[OpenTelemetryExperimentTracker]:
-    """The bridge class; raises ``ImportError`` with the install hint without gllm-evals."""
+def tracker_class() -> type[GllmEvalsTracker]:
+    """``GllmEvalsTracker``; raises ``ImportError`` with the install hint without gllm-evals."""
     try:
-        from gllm_evals.experiment_tracker.experiment_tracker import (
-            BaseExperimentTracker as GllmBase,
-        )
-        from gllm_evals.types import ConversationalTestCase, ExperimentUris, LLMTestCase
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "evaltrace.integrations.gllm_evals needs gllm-evals: pip install gllm-evals-binary"
-        ) from exc
-
-    class GllmEvalsTracker(OpenTelemetryExperimentTracker, GllmBase):  # type: ignore[misc]
-        """``OpenTelemetryExperimentTracker`` that is also a gllm-evals tracker."""
-
-        supported_test_case_types = (LLMTestCase, ConversationalTestCase)
-
-        def __init__(self, project_name: str, **kwargs: Any) -> None:
-            GllmBase.__init__(self, project_name)  # its logger, score keys and aggregators
-            OpenTelemetryExperimentTracker.__init__(self, project_name, **kwargs)
-
-        def _validate_connection(self) -> bool:
-            """The embedded store is local; a remote backend is checked on first read."""
-            return True
-
-        def get_experiment_urls(self, run_id: str, dataset_name: str, **kwargs: Any) -> Any:
-            """Where to look: the embedded store (open it with ``evaltrace results RUN_ID``)."""
-            store = self._settings.store
-            return ExperimentUris(
-                run_uri=f"sqlite:///{store}?run_id={run_id}" if store else None,
-                leaderboard_uri=f"sqlite:///{store}" if store else None,
-            )
+        import gllm_evals  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(_INSTALL_HINT, name=exc.name) from exc
+    from ._gllm_evals_tracker import GllmEvalsTracker
 
     return GllmEvalsTracker
 
 
-def gllm_evals_tracker(project_name: str, **kwargs: Any) -> OpenTelemetryExperimentTracker:
-    """A tracker to pass as ``evaluate(..., experiment_tracker=...)``; kwargs as the tracker's."""
+def gllm_evals_tracker(project_name: str, **kwargs: Any) -> GllmEvalsTracker:
+    """``GllmEvalsTracker(project_name, **kwargs)``: kept for code written before the class."""
     return tracker_class()(project_name, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "GllmEvalsTracker":
+        return tracker_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

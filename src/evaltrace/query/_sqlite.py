@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._codec import loads
-from .._history import history_row, metrics_of
+from .._history import history_row, stats_of
 from .._types import ResultRecord, RunSummary
 from ..schema import epoch_ns, iso
 from ..store import StoreReader
@@ -86,7 +86,7 @@ class SQLiteQueryAdapter(QueryAdapter):
                     ended_at=iso(ended),
                     num_results=count,
                     metadata=metadata,
-                    metrics=metrics_of(store.iter_evaluations(run_id)),
+                    metrics=stats_of(store.run_aggregates(run_id)),
                 )
             )
             if filters.limit and len(runs) >= filters.limit:

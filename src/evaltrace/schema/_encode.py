@@ -15,7 +15,7 @@ from uuid import UUID
 
 from opentelemetry.util.types import AttributeValue
 
-from .._codec import MAX_DEPTH, dumps, dumps_plain, unwrap
+from .._codec import MAX_DEPTH, dumps, dumps_plain, loads, unwrap
 from .._samples import sample_key
 from ._names import (
     ATTR_BATCH_CHUNK_SIZE,
@@ -371,13 +371,28 @@ def sample_id_of(data: Any, data_json: str) -> str:
     never the generated answer, so reruns pair), else of its JSON (64-bit BLAKE2b: a
     pairing key, not a security boundary)."""
     if type(data) is dict or isinstance(data, Mapping):
-        for key in SAMPLE_ID_KEYS:
-            value = data.get(key)
-            if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
-                return str(value)
-    inputs = sample_key(data)
+        try:
+            for key in SAMPLE_ID_KEYS:
+                value = data.get(key)
+                if value is not None and isinstance(value, _ID_TYPES) and type(value) is not bool:
+                    return value if type(value) is str else _id_text(value)
+        except Exception:  # a user's Mapping.get, or a key's __eq__, that raises
+            return sample_id_of(loads(data_json), data_json)
+    try:
+        inputs = sample_key(data)
+    except Exception:  # a user's Mapping that raises: the stored JSON is what counts
+        inputs = sample_key(loads(data_json))
     text = data_json if inputs is None else inputs
     return blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def _id_text(value: str | int | UUID) -> str:
+    """An id as the stored JSON spells it, never through a subclass's own ``__str__``."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return UUID.__str__(value)
 
 
 def encode_result(
@@ -397,7 +412,7 @@ def encode_result(
     try:
         attributes, omitted, events, finite = walk_result(result, limits)
         result_json = dumps(result, "evaluation_result", row, finite=finite)
-    except NotPlainError:
+    except Exception:  # NotPlainError, or a user's key whose __eq__ raised ("score" in node)
         result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
         attributes, omitted, events, _ = walk_result(plain_result, limits)
     data = unwrap(data)

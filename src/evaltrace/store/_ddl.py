@@ -2,8 +2,10 @@
 
 One row per result (``results``: ids, timestamps, the result and data JSON exactly as logged),
 one per log call (``calls``: what its results share: run, metadata, context, link, resource),
-one per batch trace root (``batch_roots``), one per run (``runs``), and the OTLP outbox
-(``outbox``: traces committed but not yet acknowledged by the collector). Results are ordered
+one per batch trace root (``batch_roots``), one per run (``runs``), the run's score
+aggregates written with every commit (``run_metrics``, and ``run_buckets`` for the sketch of
+p50/p90: history costs runs, not results), and the OTLP outbox (``outbox``: traces committed
+but not yet acknowledged by the collector). Results are ordered
 by their rowid: the order their calls committed in.
 
 A writer creates the file (0600, its folder 0700) and the tables; a reader never writes a byte:
@@ -90,6 +92,25 @@ CREATE TABLE IF NOT EXISTS runs (
     metadata TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (project_name, started_ns);
+CREATE TABLE IF NOT EXISTS run_metrics (
+    run_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    mean REAL NOT NULL,
+    low REAL,
+    high REAL,
+    non_finite INTEGER NOT NULL,
+    flags INTEGER NOT NULL,
+    passes INTEGER NOT NULL,
+    PRIMARY KEY (run_id, path)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_buckets (
+    run_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (run_id, path, bucket)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
     trace_id BLOB NOT NULL,

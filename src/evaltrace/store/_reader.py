@@ -6,12 +6,14 @@ shows part of one, and memory stays bounded however large the run.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from .._codec import loads
 from .._exceptions import QueryError
+from .._history import MetricAggregate
 from .._types import ResultRecord
 from ..schema import decode_object, link_dict, result_dict
 from ._ddl import connect_reader
@@ -122,6 +124,31 @@ class StoreReader:
             if len(rows) < _PAGE:
                 return
             after = rows[-1][0]
+
+    def run_aggregates(self, run_id: str) -> dict[str, MetricAggregate]:
+        """The run's score aggregates as commits left them: one row per metric, one per
+        sketch bucket, whatever the number of results."""
+        out: dict[str, MetricAggregate] = {}
+        for path, count, mean, low, high, non_finite, flags, passes in self._page(
+            "SELECT path, count, mean, low, high, non_finite, flags, passes FROM run_metrics "
+            "WHERE run_id = ?",
+            (run_id,),
+        ):
+            out[path] = MetricAggregate(
+                count,
+                mean,
+                math.inf if low is None else low,
+                -math.inf if high is None else high,
+                non_finite,
+                flags,
+                passes,
+            )
+        for path, bucket, count in self._page(
+            "SELECT path, bucket, count FROM run_buckets WHERE run_id = ?", (run_id,)
+        ):
+            if path in out:
+                out[path].buckets[bucket] = count
+        return out
 
     def runs(
         self,

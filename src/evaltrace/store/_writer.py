@@ -13,10 +13,12 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
+from .._codec import loads
 from .._exceptions import StoreWriteError
+from .._history import MetricAggregate, aggregate
 from ._ddl import atomic, connect_writer
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
@@ -44,6 +46,24 @@ ON CONFLICT (run_id) DO UPDATE SET
     started_ns = min(started_ns, excluded.started_ns),
     ended_ns = max(ended_ns, excluded.ended_ns),
     num_results = num_results + excluded.num_results
+"""
+_UPSERT_METRIC = """
+INSERT INTO run_metrics (run_id, path, count, mean, low, high, non_finite, flags, passes)
+VALUES (?,?,?,?,?,?,?,?,?)
+ON CONFLICT (run_id, path) DO UPDATE SET
+    count = count + excluded.count,
+    mean = CASE WHEN count + excluded.count = 0 THEN 0.0 ELSE
+        mean * (CAST(count AS REAL) / (count + excluded.count))
+        + excluded.mean * (CAST(excluded.count AS REAL) / (count + excluded.count)) END,
+    low = min(coalesce(low, excluded.low), coalesce(excluded.low, low)),
+    high = max(coalesce(high, excluded.high), coalesce(excluded.high, high)),
+    non_finite = non_finite + excluded.non_finite,
+    flags = flags + excluded.flags,
+    passes = passes + excluded.passes
+"""
+_UPSERT_BUCKET = """
+INSERT INTO run_buckets (run_id, path, bucket, count) VALUES (?,?,?,?)
+ON CONFLICT (run_id, path, bucket) DO UPDATE SET count = count + excluded.count
 """
 _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns) VALUES (?,?,?,?,?)
@@ -88,6 +108,7 @@ class StoreWriter:
         *,
         forward: bool,
         leased: bool = True,
+        metrics: Mapping[str, MetricAggregate] | None = None,
     ) -> dict[int, int]:
         """Store one log call whole, or raise ``StoreWriteError`` having stored nothing.
 
@@ -95,6 +116,8 @@ class StoreWriter:
         ``leased`` (it sends them from memory), else due at once; returns trace id -> entry id.
         """
         outbox: dict[int, int] = {}
+        if metrics is None:  # a caller that did not aggregate: from the stored JSON
+            metrics = aggregate(loads(r.result_json) for r in results)
         link_trace, link_span = call.link if call.link else (None, None)
         first = min((r.start_ns for r in results), default=0)
         last = max((r.start_ns for r in results), default=0)
@@ -166,6 +189,32 @@ class StoreWriter:
                             len(results),
                             call.metadata_json,
                         ),
+                    )
+                if metrics:
+                    conn.executemany(
+                        _UPSERT_METRIC,
+                        [
+                            (
+                                run_id,
+                                path,
+                                m.count,
+                                m.mean,
+                                m.low if m.count else None,
+                                m.high if m.count else None,
+                                m.non_finite,
+                                m.flags,
+                                m.passes,
+                            )
+                            for path, m in metrics.items()
+                        ],
+                    )
+                    conn.executemany(
+                        _UPSERT_BUCKET,
+                        [
+                            (run_id, path, bucket, count)
+                            for path, m in metrics.items()
+                            for bucket, count in m.buckets.items()
+                        ],
                     )
                 if forward:
                     now = time.time_ns()
@@ -281,6 +330,12 @@ class StoreWriter:
                     conn.execute(f"DELETE FROM batch_roots WHERE {where}", chunk)
                 conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
 
+    def make_all_due(self) -> None:
+        """Every entry due now, leases included (``evaltrace sync`` was asked to send now; a
+        process still sending one of them makes it a duplicate, which readers drop)."""
+        with self._lock, atomic(self._conn) as conn:
+            conn.execute("UPDATE outbox SET not_before_ns = 0")
+
     def retry_later(self, outbox_ids: Sequence[int], not_before_ns: int) -> None:
         """A send failed: these entries are due again at ``not_before_ns``."""
         with self._lock, atomic(self._conn) as conn:
@@ -323,12 +378,17 @@ class StoreWriter:
             conn.execute(f"DELETE FROM batch_roots WHERE {inner}", params)
         conn.execute(f"DELETE FROM outbox WHERE {where}", params)
 
-    def pending(self) -> tuple[int, int]:
-        """Outbox entries (traces) and the spans they hold."""
-        with self._lock:
+    def pending(self, blocking: bool = True) -> tuple[int, int] | None:
+        """Outbox entries (traces) and the spans they hold; None when ``blocking`` is False
+        and the connection is busy (a signal handler must not wait on a lock)."""
+        if not self._lock.acquire(blocking):
+            return None
+        try:
             count, spans = self._conn.execute(
                 "SELECT count(*), total(spans) FROM outbox"
             ).fetchone()
+        finally:
+            self._lock.release()
         return int(count), int(spans)
 
     def close(self) -> None:
