@@ -94,9 +94,16 @@ test-pythons:
 	  $$venv/bin/python -m pytest -q -m "not backends and not gllm and not slow" -p no:cacheprovider || exit 1; \
 	done
 
-## test: lint, the gllm-evals bridge, Chromium, Python 3.12 and 3.13, the backends, the whole suite
-test: install lint test-gllm chromium test-pythons
-	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends; \
+## test: lint, the gllm-evals bridge, Chromium, Python 3.12 and 3.13, the backends, the whole suite.
+## The OpenSearch nodes start first, in the background (their JVMs boot meanwhile); the test
+## session stops them, and every server it started, when it ends (docs/backends.md).
+TEST_DOWN = $(EVALTRACE_BACKENDS_SCRIPTS)/backends-down.sh --test-owned
+test: install
+	@if command -v java >/dev/null 2>&1; then \
+	  EVALTRACE_BACKENDS_OWNER=test $(EVALTRACE_BACKENDS_SCRIPTS)/opensearch-up.sh --no-wait || true; \
+	else echo "java not found: OpenSearch tests will skip (and fail under CI=true)"; fi
+	@$(MAKE) --no-print-directory lint test-gllm chromium test-pythons || { $(TEST_DOWN); exit 1; }
+	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends || { $(TEST_DOWN); exit 1; }; \
 	else echo "go not found: Jaeger/collector tests will skip (and fail under CI=true)"; fi
 	$(BIN)/python -m pytest -m "not gllm and not peers"
 

@@ -2,11 +2,20 @@
 # Start the local trace backends on 127.0.0.1 (idempotent):
 #   Jaeger v2     OTLP gRPC :14317 / HTTP :14318, query HTTP :16686 / gRPC :16685, health :13134
 #   Collector     OTLP gRPC :4317 / HTTP :4318, health :13133 -> exports to Jaeger :14317
+#   OpenSearch    (STORAGE=opensearch only) 3 nodes, http :9200-9202, transport :9300-9302,
+#                 started and awaited by deploy/scripts/opensearch-up.sh
 # Builds the binaries first if they are missing (deploy/scripts/build-backends.sh).
 # Starts only what is not already running, waits for health (bounded), prints the
 # endpoints and exits 0; on failure prints the tail of the server's log and exits 1.
 #
-#   EVALTRACE_BACKENDS_RUN      runtime dir: pid files, logs, queue storage (default <repo>/.backends)
+#   EVALTRACE_BACKENDS_STORAGE  Jaeger's storage: memory (default; lost on stop) or opensearch
+#                               (`make backends-up STORAGE=opensearch`). The same ports either
+#                               way: a running Jaeger with the other storage is restarted.
+#   EVALTRACE_BACKENDS_OWNER    user (default) or test: who owns the servers started here
+#                               (see backends-lib.sh; a test session stops only its own with
+#                               `backends-down.sh --test-owned`); a user asking adopts running ones
+#   EVALTRACE_BACKENDS_RUN      runtime dir: pid files, logs, queue storage
+#                               (default $EVALTRACE_BACKENDS_CACHE/run, shared by every checkout)
 #   EVALTRACE_BACKENDS_CACHE    binary cache (default $HOME/.cache/evaltrace)
 #   EVALTRACE_BACKENDS_TIMEOUT  seconds to wait for each server to become healthy (default 60)
 #   EVALTRACE_COLLECTOR_TRACES_EXPORTERS
@@ -21,6 +30,12 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SCRIPT_DIR/backends-lib.sh"
 
 TIMEOUT=${EVALTRACE_BACKENDS_TIMEOUT:-60}
+STORAGE=${EVALTRACE_BACKENDS_STORAGE:-memory}
+case "$STORAGE" in
+  memory) jaeger_config=$JAEGER_CONFIG ;;
+  opensearch) jaeger_config=$JAEGER_OPENSEARCH_CONFIG ;;
+  *) die "unknown storage '$STORAGE' (EVALTRACE_BACKENDS_STORAGE / STORAGE: memory or opensearch)" ;;
+esac
 
 if [ ! -x "$JAEGER_BIN" ] || [ ! -x "$COLLECTOR_BIN" ]; then
   log "binaries missing, building them first"
@@ -42,11 +57,6 @@ is_running() {
   esac
 }
 
-port_busy() {
-  # bash's /dev/tcp: succeeds when something listens on 127.0.0.1:$1
-  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-}
-
 http_ok() {
   curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
 }
@@ -59,6 +69,7 @@ start() {
   shift
   local dir="$RUN_DIR/$name" logf="$RUN_DIR/$name/$name.log"
   if is_running "$name"; then
+    claim_running "$dir"
     if http_ok "$url"; then
       log "$name: already running (pid $(cat "$dir/pid"))"
       return 0
@@ -79,10 +90,11 @@ start() {
     # setsid: the server outlives this shell and make's process group.
     (cd "$REPO_ROOT" && exec setsid "$@" >>"$logf" 2>&1 </dev/null) &
     echo $! >"$dir/pid"
+    claim_started "$dir"
   fi
   local deadline=$(( $(date +%s) + TIMEOUT ))
   while ! http_ok "$url"; do
-    if ! is_running "$name"; then
+    if ! pid_alive "$dir/pid"; then # our own child: alive is enough (it may not have exec'd yet)
       echo "----- last lines of $logf -----" >&2
       tail -n 40 "$logf" >&2 || true
       rm -f "$dir/pid"
@@ -100,6 +112,22 @@ start() {
 
 t0=$(date +%s%N)
 
+jaeger_args=()
+if [ "$STORAGE" = opensearch ]; then
+  "$SCRIPT_DIR/opensearch-up.sh" >/dev/null
+  jaeger_args=("JAEGER_OPENSEARCH_URLS=[http://$HOST:$OPENSEARCH_HTTP_PORT0, http://$HOST:$((OPENSEARCH_HTTP_PORT0 + 1)), http://$HOST:$((OPENSEARCH_HTTP_PORT0 + 2))]")
+fi
+
+# One Jaeger at a time on these ports: replace one running with the other storage (it keeps
+# its owner).
+if is_running jaeger; then
+  running_storage=$(cat "$RUN_DIR/jaeger/storage" 2>/dev/null || echo memory)
+  if [ "$running_storage" != "$STORAGE" ]; then
+    log "jaeger: running with $running_storage storage, restarting it with $STORAGE storage"
+    stop_pid jaeger "$RUN_DIR/jaeger/pid"
+  fi
+fi
+
 # Jaeger first: the collector exports to it.
 start jaeger "http://$HOST:$JAEGER_QUERY_HTTP_PORT/api/v3/services" \
   "$JAEGER_OTLP_GRPC_PORT" "$JAEGER_OTLP_HTTP_PORT" "$JAEGER_QUERY_HTTP_PORT" "$JAEGER_QUERY_GRPC_PORT" "$JAEGER_HEALTH_PORT" -- \
@@ -108,7 +136,9 @@ start jaeger "http://$HOST:$JAEGER_QUERY_HTTP_PORT/api/v3/services" \
       JAEGER_QUERY_HTTP_ENDPOINT=$HOST:$JAEGER_QUERY_HTTP_PORT \
       JAEGER_QUERY_GRPC_ENDPOINT=$HOST:$JAEGER_QUERY_GRPC_PORT \
       JAEGER_HEALTH_ENDPOINT=$HOST:$JAEGER_HEALTH_PORT \
-  "$JAEGER_BIN" --config "$JAEGER_CONFIG"
+      "${jaeger_args[@]}" \
+  "$JAEGER_BIN" --config "$jaeger_config"
+echo "$STORAGE" >"$RUN_DIR/jaeger/storage"
 
 if [ -z "${EVALTRACE_COLLECTOR_TRACES_EXPORTERS:-}" ]; then
   if [ -n "${TEMPO_OTLP_ENDPOINT:-}" ]; then
@@ -128,7 +158,7 @@ start collector "http://$HOST:$COLLECTOR_HEALTH_PORT/" \
       EVALTRACE_COLLECTOR_TRACES_EXPORTERS="$EVALTRACE_COLLECTOR_TRACES_EXPORTERS" \
   "$COLLECTOR_BIN" --config "$COLLECTOR_CONFIG"
 
-log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms; collector exporters: $EVALTRACE_COLLECTOR_TRACES_EXPORTERS"
+log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms; Jaeger storage $STORAGE; collector exporters: $EVALTRACE_COLLECTOR_TRACES_EXPORTERS"
 cat <<EOF
 Backends up (run dir $RUN_DIR):
   collector OTLP gRPC   http://$HOST:$COLLECTOR_GRPC_PORT
@@ -138,6 +168,7 @@ Backends up (run dir $RUN_DIR):
   Jaeger query gRPC     $HOST:$JAEGER_QUERY_GRPC_PORT     (jaeger.api_v3.QueryService)
   Jaeger OTLP gRPC/HTTP http://$HOST:$JAEGER_OTLP_GRPC_PORT / http://$HOST:$JAEGER_OTLP_HTTP_PORT
   Jaeger health         http://$HOST:$JAEGER_HEALTH_PORT/status
+  Jaeger storage        $STORAGE$([ "$STORAGE" = opensearch ] && echo " (OpenSearch http://$HOST:$OPENSEARCH_HTTP_PORT0-$((OPENSEARCH_HTTP_PORT0 + OPENSEARCH_NODES - 1)), node dirs $OPENSEARCH_DIR)")
   Tempo                 not started (not buildable here; see docs/backends.md)
 Test environment (eval "\$(deploy/scripts/backends-env.sh)"):
 EOF

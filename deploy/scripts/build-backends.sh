@@ -3,7 +3,12 @@
 #   * Jaeger v2 (github.com/jaegertracing/jaeger v1.76.0 == Jaeger v2.13.0), built from
 #     the wrapper module deploy/build/jaeger (go.mod + go.sum pin every dependency);
 #   * an OpenTelemetry Collector (v0.159.0) built by the OpenTelemetry Collector Builder
-#     (ocb) from deploy/collector/builder-config.yaml.
+#     (ocb) from deploy/collector/builder-config.yaml;
+#   * OpenSearch (target `opensearch` only, not part of `all`): the integ-test zip fetched from
+#     Maven Central with `mvn dependency:get` into the local Maven repository, unpacked by
+#     version into $EVALTRACE_OPENSEARCH_DIR (default $EVALTRACE_BACKENDS_CACHE/opensearch, or
+#     /var/tmp/evaltrace-opensearch as root: the unprivileged user it runs as must reach it). It bundles no JDK (deploy/scripts/opensearch-up.sh uses the
+#     system one) and no plugins (so no security plugin: plain http).
 # Grafana Tempo is NOT built: the Go module proxy refuses github.com/grafana/tempo.
 #
 # Binaries land in a cache outside the work tree, keyed by version (and, for the
@@ -12,8 +17,11 @@
 #
 #   EVALTRACE_BACKENDS_CACHE   cache dir (default: $HOME/.cache/evaltrace)
 #
-# Usage: deploy/scripts/build-backends.sh [jaeger|collector|all]   (default: all)
-# Prints the binary paths as `JAEGER_BIN=...` / `COLLECTOR_BIN=...` lines at the end.
+#   EVALTRACE_MAVEN_REPO       local Maven repository (default: $HOME/.m2/repository)
+#
+# Usage: deploy/scripts/build-backends.sh [jaeger|collector|opensearch|all]   (default: all)
+# Prints the binary paths as `JAEGER_BIN=...` / `COLLECTOR_BIN=...` (or `OPENSEARCH_HOME=...`)
+# lines at the end.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,8 +30,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 what=${1:-all}
 case "$what" in
-  all|jaeger|collector) ;;
-  *) die "unknown target '$what' (expected: all, jaeger or collector)" ;;
+  all|jaeger|collector|opensearch) ;;
+  *) die "unknown target '$what' (expected: all, jaeger, collector or opensearch)" ;;
 esac
 
 need_go() {
@@ -96,6 +104,45 @@ build_collector() {
   log "collector $OTELCOL_VERSION: built $COLLECTOR_BIN in $(( $(date +%s) - start ))s"
 }
 
+install_opensearch() {
+  if [ -x "$OPENSEARCH_HOME/bin/opensearch" ]; then
+    log "opensearch $OPENSEARCH_VERSION: cached at $OPENSEARCH_HOME"
+    return 0
+  fi
+  command -v unzip >/dev/null 2>&1 || die "the 'unzip' command is not on PATH (apt-get install unzip)"
+  if [ ! -f "$OPENSEARCH_ZIP" ]; then
+    command -v mvn >/dev/null 2>&1 ||
+      die "the 'mvn' command is not on PATH; install Maven to fetch $OPENSEARCH_ARTIFACT from Maven Central"
+    log "opensearch $OPENSEARCH_VERSION: fetching $OPENSEARCH_ARTIFACT (56 MB) with mvn"
+    local -a repo_opt=()
+    if [ -n "${EVALTRACE_MAVEN_REPO:-}" ]; then repo_opt=("-Dmaven.repo.local=$EVALTRACE_MAVEN_REPO"); fi
+    mvn -q -B "${repo_opt[@]}" dependency:get "-Dartifact=$OPENSEARCH_ARTIFACT" -Dtransitive=false >&2 ||
+      die "mvn dependency:get -Dartifact=$OPENSEARCH_ARTIFACT failed"
+    [ -f "$OPENSEARCH_ZIP" ] ||
+      die "mvn succeeded but $OPENSEARCH_ZIP is missing (a non-default local repository? set EVALTRACE_MAVEN_REPO)"
+  fi
+  local tmp="$OPENSEARCH_DIR/.opensearch.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  chmod 755 "$OPENSEARCH_DIR"
+  unzip -q "$OPENSEARCH_ZIP" -d "$tmp" || { rm -rf "$tmp"; die "unzip $OPENSEARCH_ZIP failed"; }
+  [ -x "$tmp/opensearch-$OPENSEARCH_VERSION/bin/opensearch" ] ||
+    { rm -rf "$tmp"; die "$OPENSEARCH_ZIP holds no opensearch-$OPENSEARCH_VERSION/bin/opensearch"; }
+  # Plain http only works without the security plugin; this distribution has no plugins at all.
+  if [ -n "$(ls -A "$tmp/opensearch-$OPENSEARCH_VERSION/plugins")" ]; then
+    rm -rf "$tmp"
+    die "$OPENSEARCH_ZIP unexpectedly bundles plugins (security would need TLS and passwords)"
+  fi
+  mv "$tmp/opensearch-$OPENSEARCH_VERSION" "$OPENSEARCH_HOME"
+  rm -rf "$tmp"
+  log "opensearch $OPENSEARCH_VERSION: unpacked into $OPENSEARCH_HOME"
+}
+
+if [ "$what" = opensearch ]; then
+  install_opensearch
+  echo "OPENSEARCH_HOME=$OPENSEARCH_HOME"
+  exit 0
+fi
 if [ "$what" = all ] || [ "$what" = jaeger ]; then build_jaeger; fi
 if [ "$what" = all ] || [ "$what" = collector ]; then build_collector; fi
 if [ "$what" = all ]; then

@@ -117,7 +117,10 @@ class JaegerQueryAdapter(SearchQueryAdapter):
     def _collect(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         spans = self._search(terms, start, end)
         if len({s.trace_id for s in spans}) < self.search_depth:
-            return spans
+            # Delivery is at-least-once (a collector re-sends after a timeout or a restart), and
+            # Jaeger stores a re-sent span again (memory store, OpenSearch: no document id):
+            # a span is its (trace id, span id), so keep one copy.
+            return list({(s.trace_id, s.span_id): s for s in spans}.values())
         if end - start <= timedelta(microseconds=2):
             raise IncompleteResultsError(
                 f"Jaeger: more than {self.search_depth} traces start within {start.isoformat()}; "
