@@ -11,6 +11,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import evaltrace
 
 
+@pytest.fixture(autouse=True)
+def _spool_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tracker without a store spools under the test's own folder, never in the user's
+    cache (and never picks up another test's leftovers)."""
+    monkeypatch.setenv("EVALTRACE_SPOOL", str(tmp_path / "spool.db"))
+
+
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     """A fresh embedded-store path."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from evaltrace import JaegerQueryAdapter, SQLiteQueryAdapter
+from evaltrace import IncompleteResultsError, JaegerQueryAdapter, SQLiteQueryAdapter
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 
 from ..support.wait import wait_for
@@ -49,6 +49,15 @@ def test_two_seeded_processes_through_the_collector(backends: Backends, tmp_path
     for proc in procs:
         assert proc.wait(timeout=180) == 0, proc.stderr.read() if proc.stderr else ""
     with Tracker("child", query=JaegerQueryAdapter(backends.jaeger_grpc)) as reader:
+
+        def arrived(run: str) -> bool:  # the children's forwarders deliver after they exit
+            try:
+                return len(reader.get_run_results(run)) == 60
+            except IncompleteResultsError:
+                return False
+
+        for run in runs:
+            wait_for(lambda run=run: arrived(run), 120, f"run {run} in Jaeger")  # type: ignore[misc]
         a, b = (reader.get_run_results(run) for run in runs)
         history = {r["run_id"]: r["num_results"] for r in reader.get_experiment_history()}
     assert len(a) == len(b) == 60

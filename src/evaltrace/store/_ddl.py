@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import quote
 
+import tenacity
+
 from .._exceptions import ConfigurationError, StoreFormatError, StoreWriteError
 
 __all__ = ["FORMAT", "VERSION", "atomic", "connect_reader", "connect_writer"]
@@ -169,11 +171,32 @@ def connect_writer(path: str) -> sqlite3.Connection:
         raise StoreFormatError(f"{path} is not an SQLite database ({exc}); left untouched") from exc
     # WAL + synchronous=NORMAL: a committed transaction survives the process being killed
     # (SIGKILL, OOM); an OS crash or power loss may lose the last ones (see docs/reliability.md).
-    conn.execute("PRAGMA journal_mode=WAL")
+    _when_unlocked(conn, "PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    if not known:
-        conn.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+    # Every table IF NOT EXISTS, also on a known store: cheap, and two writers creating one
+    # store at the same moment both end with the whole layout.
+    _when_unlocked(conn, "BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
+    del known
     return conn
+
+
+def _when_unlocked(conn: sqlite3.Connection, script: str) -> None:
+    """Run a set-up script that needs the database unlocked: switching to WAL takes a lock
+    the busy timeout does not wait for, so a second process opening the store at the same
+    moment retries (bounded, 60 s) instead of failing."""
+    for attempt in tenacity.Retrying(
+        retry=tenacity.retry_if_exception_message(match=".*locked.*"),
+        stop=tenacity.stop_after_delay(60),
+        wait=tenacity.wait_random(0.01, 0.1),
+        reraise=True,
+    ):
+        with attempt:
+            try:
+                conn.executescript(script)
+            except sqlite3.OperationalError:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
 
 def _uri(path: str, **params: str) -> str:
