@@ -50,7 +50,7 @@ __all__ = [
 
 _ROOT = otel_context.Context()
 DATASET = "bench-dataset"
-RUN_ATTRIBUTE = "evaltrace.run.id"
+RUN_ATTRIBUTE = "eval.run_id"
 """Spelled here, not imported: the floor holds no evaltrace code."""
 QUEUE = 2048
 """``BatchSpanProcessor``'s default queue; the floor flushes at half of it."""
