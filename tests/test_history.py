@@ -153,3 +153,29 @@ def test_history_does_not_read_results(store_path: Path) -> None:
     with Tracker("p", store=store_path) as tracker:
         (after,) = tracker.get_experiment_history()
     assert after["metrics"] == before["metrics"] and after["metrics"]["f1"]["max"] == 1.0
+
+
+def test_folding_the_aggregates_changes_no_number(store_path: Path) -> None:
+    """Per-call aggregates folded into one row per run (every few hundred commits and at close)
+    read exactly as they did unfolded, and the folded store keeps one row per run."""
+    import sqlite3
+
+    tracker = Tracker("p", store=store_path)
+    for i in range(300):  # past one folding
+        tracker.log({"f1": (i % 17) / 16, "ok": i % 3 == 0}, "qa", {"id": i}, run_id="r")
+    (live,) = tracker.get_experiment_history()
+    tracker.close()
+    with sqlite3.connect(store_path) as conn:
+        counts = list(
+            conn.execute(
+                "SELECT count(*), max(folded_upto) = (SELECT max(id) FROM results) FROM run_metrics"
+            ).fetchone()
+        )
+    conn.close()
+    with Tracker("p", store=store_path) as reader:
+        (folded,) = reader.get_experiment_history()
+    assert counts == [1, 1]  # one row for the run, folded up to its last result
+    assert folded["metrics"].keys() == live["metrics"].keys()
+    for path, stats in live["metrics"].items():
+        assert folded["metrics"][path] == pytest.approx(stats, rel=1e-12), path
+    assert folded["metrics"]["f1"]["count"] == 300 and folded["metrics"]["ok"]["pass_count"] == 100

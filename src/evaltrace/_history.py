@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -16,10 +16,14 @@ from ._types import MetricStats, ResultRecord, RunSummary
 __all__ = [
     "MetricAggregate",
     "aggregate",
+    "aggregate_lists",
     "as_float",
+    "encode_aggregates",
     "finite_mean",
     "history_row",
+    "merge_encoded",
     "metrics_of",
+    "score_list",
     "stats_of",
     "summarize_run",
     "summarize_runs",
@@ -151,6 +155,62 @@ class MetricAggregate:
             stats["pass_rate"] = self.passes / self.flags
             stats.setdefault("count", self.flags)
         return stats
+
+
+def encode_aggregates(aggregates: Mapping[str, MetricAggregate]) -> list[list[Any]]:
+    """Aggregates as plain JSON-able lists (what the store keeps per call and per run)."""
+    return [
+        [
+            path,
+            a.count,
+            a.mean,
+            a.low if a.count else None,
+            a.high if a.count else None,
+            a.non_finite,
+            a.flags,
+            a.passes,
+            list(a.buckets.items()),
+        ]
+        for path, a in aggregates.items()
+    ]
+
+
+def merge_encoded(into: dict[str, MetricAggregate], encoded: Iterable[list[Any]]) -> None:
+    """Fold ``encode_aggregates`` output into ``into``."""
+    for path, count, mean, low, high, non_finite, flags, passes, buckets in encoded:
+        other = MetricAggregate(
+            count,
+            mean,
+            math.inf if low is None else low,
+            -math.inf if high is None else high,
+            non_finite,
+            flags,
+            passes,
+            Counter({int(k): n for k, n in buckets}),
+        )
+        known = into.get(path)
+        if known is None:
+            into[path] = other
+        else:
+            known.merge(other)
+
+
+def score_list(evaluation_result: Any) -> list[list[Any]]:
+    """A result's numeric and boolean scores as ``[[path, value], ...]``: what the store keeps
+    beside each result, so that folding and history never walk the result again."""
+    return [[path, value] for path, (value, _) in numeric_scores(evaluation_result).items()]
+
+
+def aggregate_lists(lists: Iterable[list[list[Any]]]) -> dict[str, MetricAggregate]:
+    """Aggregates of some results' ``score_list``s."""
+    out: dict[str, MetricAggregate] = {}
+    for scores in lists:
+        for path, value in scores:
+            agg = out.get(path)
+            if agg is None:
+                agg = out[path] = MetricAggregate()
+            agg.add(value)
+    return out
 
 
 def aggregate(evaluation_results: Iterable[Any]) -> dict[str, MetricAggregate]:

@@ -17,7 +17,7 @@ from opentelemetry.trace import SpanContext, format_span_id, format_trace_id
 from . import _capture
 from ._codec import dumps, loads, unwrap
 from ._context import parse_traceparent
-from ._history import MetricAggregate, aggregate
+from ._history import score_list
 from ._validate import where
 from .schema import (
     ATTR_LINK_SPAN_ID,
@@ -54,6 +54,8 @@ class Row:
     data_json: str
     link: SpanContext | None
     """The row's own ``traceparent``, else the call's link."""
+    scores_json: str
+    """The result's scores (``_history.score_list``), kept beside it for history."""
 
 
 @dataclass(slots=True)
@@ -68,8 +70,6 @@ class Plan:
     batch_id: str | None
     metadata_json: str
     context_json: str
-    metrics: dict[str, MetricAggregate]
-    """The call's score aggregates, committed with it (history then costs runs)."""
 
 
 def encode_row(
@@ -104,6 +104,7 @@ def encode_row(
     kept = encode_result(plain_result, plain_data, shared=shared, seq=seq, row=None, limits=limits)
     masked.attributes[ATTR_SAMPLE_ID] = kept.sample_id  # pairs with the stored row
     masked.sample_id = kept.sample_id
+    masked.plain = kept.plain  # what the store keeps is what history counts
     return masked, kept.result_json, kept.data_json
 
 
@@ -148,7 +149,10 @@ def plan_call(
         if row_link is not link and row_link is not None:
             encoded.attributes[ATTR_LINK_TRACE_ID] = format_trace_id(row_link.trace_id)
             encoded.attributes[ATTR_LINK_SPAN_ID] = format_span_id(row_link.span_id)
-        rows.append(Row(encoded, time.time_ns(), seq, index, result_json, data_json, row_link))
+        scores_json = dumps(score_list(encoded.plain), "evaluation_result", index)
+        rows.append(
+            Row(encoded, time.time_ns(), seq, index, result_json, data_json, row_link, scores_json)
+        )
     return Plan(
         project_name,
         run_id,
@@ -158,5 +162,4 @@ def plan_call(
         batch_id,
         metadata_json,
         context_json,
-        aggregate(loads(row.result_json) for row in rows),  # what is stored is what counts
     )

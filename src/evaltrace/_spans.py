@@ -19,7 +19,6 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags, format_span_id, f
 
 from . import _capture
 from ._codec import loads
-from ._history import MetricAggregate
 from ._plan import Content, Plan, encode_row
 from .schema import (
     ATTR_DATA,
@@ -55,7 +54,6 @@ class Emitted:
     omitted_attributes: int = 0
     omitted_events: int = 0
     dropped_by_sdk: int = 0
-    metrics: dict[str, MetricAggregate] = field(default_factory=dict)
 
 
 def _result_span(
@@ -91,6 +89,7 @@ def _result_span(
             (format_trace_id(row.link.trace_id), format_span_id(row.link.span_id))
             if row.link
             else None,
+            row.scores_json,
         )
     )
     out.omitted_attributes += row.encoded.omitted_attributes
@@ -122,7 +121,6 @@ def emit(tracer: trace.Tracer, plan: Plan, *, chunk: int, resource_json: str) ->
             total if plan.batch_id else None,
             resource_json,
         ),
-        metrics=plan.metrics,
     )
     if plan.batch_id is None:
         _result_span(tracer, plan, 0, _ROOT, out)

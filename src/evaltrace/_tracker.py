@@ -284,7 +284,6 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 emitted.roots,
                 forward=forwarder is not None,
                 leased=leased,
-                metrics=emitted.metrics,
             )
             stored = len(emitted.results)
             if forwarder is not None:

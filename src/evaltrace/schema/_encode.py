@@ -86,6 +86,8 @@ class EncodedResult:
     result_json: str
     data_json: str
     sample_id: str
+    plain: Any = None
+    """The result as plain JSON data (what ``result_json`` decodes to)."""
 
 
 class NotPlainError(Exception):
@@ -408,13 +410,13 @@ def encode_result(
 
     ``shared`` is ``call_attributes``; ``row`` is the index in a batch (None for ``log``).
     """
-    result = unwrap(evaluation_result)
+    plain = unwrap(evaluation_result)
     try:
-        attributes, omitted, events, finite = walk_result(result, limits)
-        result_json = dumps(result, "evaluation_result", row, finite=finite)
+        attributes, omitted, events, finite = walk_result(plain, limits)  # proves it plain
+        result_json = dumps(plain, "evaluation_result", row, finite=finite)
     except Exception:  # NotPlainError, or a user's key whose __eq__ raised ("score" in node)
-        result_json, plain_result = dumps_plain(evaluation_result, "evaluation_result", row)
-        attributes, omitted, events, _ = walk_result(plain_result, limits)
+        result_json, plain = dumps_plain(evaluation_result, "evaluation_result", row)
+        attributes, omitted, events, _ = walk_result(plain, limits)
     data = unwrap(data)
     data_json = dumps(data, "data", row)
     sample_id = sample_id_of(data, data_json)
@@ -437,7 +439,7 @@ def encode_result(
         del events[limits.max_events :]
         attributes[ATTR_EVENTS_OMITTED] = omitted_events
     return EncodedResult(
-        attributes, events, omitted, omitted_events, result_json, data_json, sample_id
+        attributes, events, omitted, omitted_events, result_json, data_json, sample_id, plain
     )
 
 

@@ -2,11 +2,12 @@
 
 One row per result (``results``: ids, timestamps, the result and data JSON exactly as logged),
 one per log call (``calls``: what its results share: run, metadata, context, link, resource),
-one per batch trace root (``batch_roots``), one per run (``runs``), the run's score
-aggregates written with every commit (``run_metrics``, and ``run_buckets`` for the sketch of
-p50/p90: history costs runs, not results), and the OTLP outbox (``outbox``: traces committed
-but not yet acknowledged by the collector). Results are ordered
-by their rowid: the order their calls committed in.
+one per batch trace root (``batch_roots``), one per run (``runs``), each result's
+scores beside it (``results.scores``), folded every few hundred commits and at close into one
+``run_metrics`` row per run (history then reads that row and the few results committed since
+``folded_upto``: it costs runs, not results), and
+the OTLP outbox (``outbox``: traces committed but not yet acknowledged by the collector).
+Results are ordered by their rowid: the order their calls committed in.
 
 A writer creates the file (0600, its folder 0700) and the tables; a reader never writes a byte:
 it opens read-only (``immutable`` on a read-only medium) and refuses a file that is not an
@@ -68,7 +69,8 @@ CREATE TABLE IF NOT EXISTS results (
     result TEXT NOT NULL,
     data TEXT NOT NULL,
     link_trace_id TEXT,
-    link_span_id TEXT
+    link_span_id TEXT,
+    scores TEXT NOT NULL DEFAULT '[]'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS results_by_span ON results (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS results_by_link ON results (link_trace_id, link_span_id)
@@ -95,24 +97,10 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (project_name, started_ns);
 CREATE TABLE IF NOT EXISTS run_metrics (
-    run_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    mean REAL NOT NULL,
-    low REAL,
-    high REAL,
-    non_finite INTEGER NOT NULL,
-    flags INTEGER NOT NULL,
-    passes INTEGER NOT NULL,
-    PRIMARY KEY (run_id, path)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS run_buckets (
-    run_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    bucket INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (run_id, path, bucket)
-) WITHOUT ROWID;
+    run_id TEXT PRIMARY KEY,
+    aggregates TEXT NOT NULL,
+    folded_upto INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,
     trace_id BLOB NOT NULL,

@@ -6,14 +6,13 @@ shows part of one, and memory stays bounded however large the run.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 from .._codec import loads
 from .._exceptions import QueryError
-from .._history import MetricAggregate
+from .._history import MetricAggregate, aggregate_lists, merge_encoded
 from .._types import ResultRecord
 from ..schema import decode_object, link_dict, result_dict
 from ._ddl import connect_reader
@@ -127,28 +126,23 @@ class StoreReader:
             after = rows[-1][0]
 
     def run_aggregates(self, run_id: str) -> dict[str, MetricAggregate]:
-        """The run's score aggregates as commits left them: one row per metric, one per
-        sketch bucket, whatever the number of results."""
+        """The run's score aggregates: its folded row plus the scores of the results committed
+        since (a few hundred at most per writer), whatever the number of results."""
         out: dict[str, MetricAggregate] = {}
-        for path, count, mean, low, high, non_finite, flags, passes in self._page(
-            "SELECT path, count, mean, low, high, non_finite, flags, passes FROM run_metrics "
-            "WHERE run_id = ?",
-            (run_id,),
+        upto = 0
+        for text, folded_upto in self._page(
+            "SELECT aggregates, folded_upto FROM run_metrics WHERE run_id = ?", (run_id,)
         ):
-            out[path] = MetricAggregate(
-                count,
-                mean,
-                math.inf if low is None else low,
-                -math.inf if high is None else high,
-                non_finite,
-                flags,
-                passes,
-            )
-        for path, bucket, count in self._page(
-            "SELECT path, bucket, count FROM run_buckets WHERE run_id = ?", (run_id,)
-        ):
+            merge_encoded(out, loads(text))
+            upto = folded_upto
+        fresh = self._page(
+            "SELECT scores FROM results WHERE run_id = ? AND id > ? ORDER BY id", (run_id, upto)
+        )
+        for path, agg in aggregate_lists(loads(text) for (text,) in fresh).items():
             if path in out:
-                out[path].buckets[bucket] = count
+                out[path].merge(agg)
+            else:
+                out[path] = agg
         return out
 
     def runs(

@@ -38,6 +38,8 @@ class ResultRow:
     data_json: str
     link: tuple[str, str] | None = None
     """Hex (trace id, span id) of the application span this result is linked to."""
+    scores_json: str | None = None
+    """``_history.score_list`` of the result as JSON; None: derived from ``result_json``."""
 
 
 @dataclass(slots=True)

@@ -10,19 +10,28 @@ lease that runs out is re-sent: delivery is at-least-once).
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
-from .._codec import loads
+from .._codec import dumps, loads
 from .._exceptions import StoreWriteError
-from .._history import MetricAggregate, aggregate
+from .._history import (
+    MetricAggregate,
+    aggregate_lists,
+    encode_aggregates,
+    merge_encoded,
+    score_list,
+)
 from ._ddl import atomic, connect_writer
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
 __all__ = ["LEASE_NS", "StoreWriter"]
+
+_log = logging.getLogger("evaltrace")
 
 LEASE_NS: Final = 60 * 10**9
 """How long a forwarder owns the outbox entries it is sending: past it, another may re-send."""
@@ -33,7 +42,8 @@ INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_t
 """
 _INSERT_RESULT = """
 INSERT INTO results (call_id, run_id, trace_id, span_id, parent_span_id, start_ns, end_ns, seq,
-    row, sample_id, result, data, link_trace_id, link_span_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    row, sample_id, result, data, link_trace_id, link_span_id, scores)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 """
 _INSERT_ROOT = """
 INSERT INTO batch_roots (trace_id, span_id, call_id, chunk_start, chunk_size, start_ns, end_ns)
@@ -50,24 +60,8 @@ ON CONFLICT (run_id) DO UPDATE SET
     ended_ns = max(ended_ns, excluded.ended_ns),
     num_results = num_results + excluded.num_results
 """
-_UPSERT_METRIC = """
-INSERT INTO run_metrics (run_id, path, count, mean, low, high, non_finite, flags, passes)
-VALUES (?,?,?,?,?,?,?,?,?)
-ON CONFLICT (run_id, path) DO UPDATE SET
-    count = count + excluded.count,
-    mean = CASE WHEN count + excluded.count = 0 THEN 0.0 ELSE
-        mean * (CAST(count AS REAL) / (count + excluded.count))
-        + excluded.mean * (CAST(excluded.count AS REAL) / (count + excluded.count)) END,
-    low = min(coalesce(low, excluded.low), coalesce(excluded.low, low)),
-    high = max(coalesce(high, excluded.high), coalesce(excluded.high, high)),
-    non_finite = non_finite + excluded.non_finite,
-    flags = flags + excluded.flags,
-    passes = passes + excluded.passes
-"""
-_UPSERT_BUCKET = """
-INSERT INTO run_buckets (run_id, path, bucket, count) VALUES (?,?,?,?)
-ON CONFLICT (run_id, path, bucket) DO UPDATE SET count = count + excluded.count
-"""
+COMPACT_EVERY: Final = 256
+"""Commits between two foldings of the results' scores into ``run_metrics`` (and at close)."""
 _EARLIER_START = "UPDATE runs SET started_ns = ? WHERE run_id = ? AND started_ns > ?"
 _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns) VALUES (?,?,?,?,?)
@@ -93,6 +87,8 @@ class StoreWriter:
         self._conn = connect_writer(path)
         self._lock = threading.Lock()
         self._resources: dict[str, int] = {}
+        self._commits = 0
+        self._touched: set[str] = set()
         # Consecutive log() calls of one run usually share everything a calls row holds; they
         # then share the row: one 4 kB WAL frame less per log() commit (5.8 -> 4.8, measured
         # with wal_autocheckpoint=0), and less for readers to look up. Only in a store: a
@@ -118,7 +114,6 @@ class StoreWriter:
         *,
         forward: bool,
         leased: bool = True,
-        metrics: Mapping[str, MetricAggregate] | None = None,
     ) -> dict[int, int]:
         """Store one log call whole, or raise ``StoreWriteError`` having stored nothing.
 
@@ -126,8 +121,6 @@ class StoreWriter:
         ``leased`` (it sends them from memory), else due at once; returns trace id -> entry id.
         """
         outbox: dict[int, int] = {}
-        if metrics is None:  # a caller that did not aggregate: from the stored JSON
-            metrics = aggregate(loads(r.result_json) for r in results)
         link_trace, link_span = call.link if call.link else (None, None)
         first = min((r.start_ns for r in results), default=0)
         last = max((r.start_ns for r in results), default=0)
@@ -169,6 +162,9 @@ class StoreWriter:
                             r.data_json,
                             r.link[0] if r.link else None,
                             r.link[1] if r.link else None,
+                            r.scores_json
+                            if r.scores_json is not None
+                            else dumps(score_list(loads(r.result_json)), "result", None),
                         )
                         for r in results
                     ],
@@ -203,32 +199,6 @@ class StoreWriter:
                         ),
                     )
                     conn.execute(_EARLIER_START, (first, run_id, first))
-                if metrics:
-                    conn.executemany(
-                        _UPSERT_METRIC,
-                        [
-                            (
-                                run_id,
-                                path,
-                                m.count,
-                                m.mean,
-                                m.low if m.count else None,
-                                m.high if m.count else None,
-                                m.non_finite,
-                                m.flags,
-                                m.passes,
-                            )
-                            for path, m in metrics.items()
-                        ],
-                    )
-                    conn.executemany(
-                        _UPSERT_BUCKET,
-                        [
-                            (run_id, path, bucket, count)
-                            for path, m in metrics.items()
-                            for bucket, count in m.buckets.items()
-                        ],
-                    )
                 if forward:
                     now = time.time_ns()
                     spans: dict[int, int] = {}
@@ -253,7 +223,53 @@ class StoreWriter:
                 f"{self.path}: could not commit {len(results)} results ({exc}); nothing of the "
                 "call was stored"
             ) from exc
+        self._touched.add(call.run_id)
+        self._commits += 1
+        if self._commits % COMPACT_EVERY == 0:
+            self.compact()
         return outbox
+
+    def compact(self) -> None:
+        """Fold the scores of the results committed since each touched run's last folding into
+        its one ``run_metrics`` row, in one transaction (any writer may fold any run; readers
+        add what is not folded yet, so a writer that dies before folding loses nothing)."""
+        runs, self._touched = self._touched, set()
+        try:
+            with self._lock, atomic(self._conn) as conn:
+                for run_id in runs:
+                    row = conn.execute(
+                        "SELECT aggregates, folded_upto FROM run_metrics WHERE run_id = ?",
+                        (run_id,),
+                    ).fetchone()
+                    merged: dict[str, MetricAggregate] = {}
+                    upto = 0
+                    if row is not None:
+                        merge_encoded(merged, loads(row[0]))
+                        upto = row[1]
+                    fresh = conn.execute(
+                        "SELECT id, scores FROM results WHERE run_id = ? AND id > ? ORDER BY id",
+                        (run_id, upto),
+                    ).fetchall()
+                    if not fresh:
+                        continue
+                    for path, agg in aggregate_lists(loads(s) for _, s in fresh).items():
+                        if path in merged:
+                            merged[path].merge(agg)
+                        else:
+                            merged[path] = agg
+                    conn.execute(
+                        "INSERT INTO run_metrics (run_id, aggregates, folded_upto) VALUES (?,?,?) "
+                        "ON CONFLICT (run_id) DO UPDATE SET aggregates = excluded.aggregates, "
+                        "folded_upto = excluded.folded_upto",
+                        (
+                            run_id,
+                            dumps(encode_aggregates(merged), "aggregates", None),
+                            fresh[-1][0],
+                        ),
+                    )
+        except sqlite3.Error as exc:  # nothing is lost: readers add the unfolded results
+            self._touched |= runs
+            _log.warning("evaltrace: folding run aggregates in %s failed: %s", self.path, exc)
 
     # -- the outbox ------------------------------------------------------------------------
 
@@ -407,7 +423,9 @@ class StoreWriter:
         return int(count), int(spans)
 
     def close(self) -> None:
-        """Close the connection (a spool also forgets calls whose traces are all delivered)."""
+        """Fold the run aggregates, then close the connection (a spool also forgets calls
+        whose traces are all delivered)."""
+        self.compact()
         with self._lock:
             if not self.keep_delivered:
                 with contextlib.suppress(sqlite3.Error):
