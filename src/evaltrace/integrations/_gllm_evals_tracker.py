@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
 from gllm_evals.experiment_tracker import experiment_tracker_factory as _factory
 from gllm_evals.experiment_tracker.experiment_tracker import BaseExperimentTracker as GllmBase
@@ -39,6 +39,7 @@ from .._base import EvaluationOutput, MetricInput
 from .._codec import dumps
 from .._config import TraceLinks
 from .._config import ui_url as _config_ui_url
+from .._links import grafana_explore
 from .._tracker import OpenTelemetryExperimentTracker
 from .._validate import check_batch
 from ..query import ResultRecord
@@ -310,26 +311,8 @@ def _jaeger(base: str, service: str, run_id: str) -> str:
 
 
 def _grafana(base: str, run_id: str) -> str:
-    """Grafana Explore with a TraceQL search for the run (data source uid from ``?datasource=``,
-    default ``tempo``, as the UI's trace links)."""
-    parts = urlsplit(base)
-    uid = parse_qs(parts.query).get("datasource", ["tempo"])[0]
-    traceql = "{ span.eval.run_id = " + json.dumps(run_id) + " }"
-    pane = {
-        "datasource": uid,
-        "queries": [
-            {
-                "refId": "A",
-                "datasource": {"type": "tempo", "uid": uid},
-                "queryType": "traceql",
-                "query": traceql,
-                "limit": 1000,
-            }
-        ],
-        "range": {"from": "now-7d", "to": "now"},
-    }
-    query = urlencode({"schemaVersion": "1", "panes": json.dumps({"evaltrace": pane})})
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") + "/explore", query, ""))
+    """Grafana Explore with a TraceQL search for the run (as the UI's trace links)."""
+    return grafana_explore(base, "{ span.eval.run_id = " + json.dumps(run_id) + " }", limit=1000)
 
 
 # -- records back to gllm-evals' models -------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
 from .._config import TraceLinks
+from .._links import grafana_explore, jaeger_trace
 
 __all__ = ["href", "run_path", "trace_links"]
 
@@ -29,31 +29,11 @@ def run_path(run_id: str) -> str:
     return "/runs/" + quote(run_id, safe="")
 
 
-def _grafana(base: str, trace_id: str) -> str:
-    parts = urlsplit(base)
-    uid = parse_qs(parts.query).get("datasource", ["tempo"])[0]
-    pane = {
-        "datasource": uid,
-        "queries": [
-            {
-                "refId": "A",
-                "datasource": {"type": "tempo", "uid": uid},
-                "queryType": "traceql",
-                "query": trace_id,
-            }
-        ],
-        "range": {"from": "now-7d", "to": "now"},
-    }
-    query = urlencode({"schemaVersion": "1", "panes": json.dumps({"evaltrace": pane})})
-    path = parts.path.rstrip("/") + "/explore"
-    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
-
-
 def trace_links(links: TraceLinks, trace_id: str) -> dict[str, str]:
     """``{"Jaeger": url, "Grafana": url}`` for the configured UIs (empty when none is)."""
     out: dict[str, str] = {}
     if links.jaeger_ui:
-        out["Jaeger"] = f"{links.jaeger_ui.rstrip('/')}/trace/{trace_id}"
+        out["Jaeger"] = jaeger_trace(links.jaeger_ui, trace_id)
     if links.grafana:
-        out["Grafana"] = _grafana(links.grafana, trace_id)
+        out["Grafana"] = grafana_explore(links.grafana, trace_id)
     return out
