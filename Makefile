@@ -74,7 +74,7 @@ $(GLLM_VENV)/.installed: pyproject.toml
 
 ## test-gllm: gllm-evals' own evaluate() logging through evaltrace (gllm-evals only, .venv-gllm)
 test-gllm: $(GLLM_VENV)/.installed
-	$(GLLM_VENV)/bin/python -m pytest -m gllm tests/integrations
+	EVALTRACE_REQUIRE_GLLM=1 $(GLLM_VENV)/bin/python -m pytest -m gllm tests/integrations
 
 ## test-pythons: the unit suite on every other supported Python (pyenv: PYTHONS="3.12 3.13")
 PYTHONS ?= 3.12 3.13

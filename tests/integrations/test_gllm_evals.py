@@ -19,8 +19,6 @@ import pytest
 
 pytestmark = pytest.mark.gllm
 
-if os.environ.get("CI", "").lower() != "true":
-    pytest.importorskip("gllm_evals", reason="gllm-evals is not installed (make test-gllm)")
 os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "YES")
 
 from gllm_evals.evaluate import evaluate  # noqa: E402
