@@ -10,7 +10,7 @@ from typing import Any
 from evaltrace._config import TraceLinks
 from evaltrace.ui._compare import CompareQuery, compare_view, comparison
 from evaltrace.ui._links import href, trace_links
-from evaltrace.ui._metrics import fmt, lower_is_better, main_metrics, order_metrics
+from evaltrace.ui._metrics import fmt, main_metrics, order_metrics
 from evaltrace.ui._run import RunQuery, SampleTable, parse_where, run_view
 from evaltrace.ui._runs import RunsQuery, runs_view
 
@@ -62,12 +62,31 @@ def test_numbers_are_rounded_for_reading() -> None:
     ]
 
 
-def test_direction_from_sibling_leaf_or_pattern() -> None:
-    """higher_is_better: false beside a score, or a --lower-is-better glob, flips direction."""
-    leaves = [{"lat.score": 1.0, "lat.higher_is_better": False}]
-    assert lower_is_better("lat.score", [], leaves)
-    assert not lower_is_better("f1.score", [], leaves)
-    assert lower_is_better("cost.usd", ["cost.*"])
+def test_direction_from_sibling_flag_or_pattern() -> None:
+    """higher_is_better: false beside a score, or a lower= glob, flips direction on the
+    compare page (the library's rule, not one of the view's own)."""
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from evaltrace import InMemoryQueryAdapter, OpenTelemetryExperimentTracker
+
+    memory = InMemorySpanExporter()
+    with OpenTelemetryExperimentTracker("p", store=False, exporters=[memory]) as tracker:
+        for run, lat, f1, cost in (("a", 2.0, 0.5, 3.0), ("b", 1.0, 0.6, 1.0)):
+            result = {
+                "lat": {"score": lat, "higher_is_better": False},
+                "f1": {"score": f1},
+                "cost_usd": {"score": cost},
+            }
+            tracker.log(result, "qa", {"id": "s1"}, run_id=run)
+    reader = InMemoryQueryAdapter(memory)
+    model = comparison(reader.run_results("a"), reader.run_results("b"), lower=["cost_usd.*"])
+    rows = {row.metric: row for row in model.metrics}
+    assert (rows["lat.score"].higher_is_better, rows["lat.score"].status) == (False, "improved")
+    assert (rows["f1.score"].higher_is_better, rows["f1.score"].status) == (True, "improved")
+    assert (rows["cost_usd.score"].higher_is_better, rows["cost_usd.score"].status) == (
+        False,
+        "improved",
+    )
 
 
 def test_href_keeps_state_and_drops_defaults() -> None:

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._compare import compare_runs
-from ..schema import metric_leaves
 from ._links import href, run_path
-from ._metrics import fmt, fmt_delta, fmt_rate, is_config, lower_is_better, order_metrics
+from ._metrics import fmt, fmt_delta, fmt_rate, is_config, order_metrics
 
 __all__ = ["CompareModel", "CompareQuery", "compare_view", "comparison"]
 
@@ -79,41 +78,44 @@ def comparison(
     lower: Sequence[str] = (),
     threshold: float = 0.0,
 ) -> CompareModel:
-    """Compare with the library, then apply direction (``lower`` globs, or a sibling
-    ``higher_is_better: false``) and spot vanished/new metrics, which it does not yet do."""
-    c = compare_runs(results_a, results_b)
-    leaves_a = [metric_leaves(r["evaluation_result"]) for r in results_a]
-    leaves_b = [metric_leaves(r["evaluation_result"]) for r in results_b]
-    in_a = {p for row in leaves_a for p in row}
-    in_b = {p for row in leaves_b for p in row}
-    higher = {
-        m.metric: not lower_is_better(m.metric, lower, [*leaves_a, *leaves_b]) for m in c.metrics
-    }
+    """The page's view of the library's comparison (``_compare.compare_runs``: scores only,
+    each in its direction, vanished and new metrics), with ``threshold`` for the status."""
+    c = compare_runs(results_a, results_b, lower_is_better=tuple(lower))
+    vanished, new = set(c.vanished), set(c.new)
     rows = []
     for m in c.metrics:
-        up = higher[m.metric]
-        improved, regressed = (m.improved, m.regressed) if up else (m.regressed, m.improved)
-        delta = m.delta
-        if m.metric not in in_b:
+        gain = m.gain
+        if m.metric in vanished:
             status = "vanished"
-        elif m.metric not in in_a:
+        elif m.metric in new:
             status = "new"
-        elif delta is None or abs(delta) <= threshold:
+        elif gain is None or abs(gain) <= threshold:
             status = "unchanged"
         else:
-            status = "improved" if (delta > 0) == up else "regressed"
-        boolean = m.kind == "boolean"
+            status = "improved" if gain > 0 else "regressed"
         rows.append(
             MetricRow(
-                m.metric, boolean, up, m.mean_a, m.mean_b, improved, regressed, m.unchanged, status
+                m.metric,
+                m.kind == "boolean",
+                m.direction == "higher",
+                m.mean_a,
+                m.mean_b,
+                m.improved,
+                m.regressed,
+                m.unchanged,
+                status,
             )
         )
     moves = [
         SampleMove(
-            ch.sample_id, ch.metric, ch.a, ch.b, ch.delta, (ch.delta > 0) == higher[ch.metric]
+            ch.sample_id,
+            ch.metric,
+            ch.a,
+            ch.b,
+            ch.delta,
+            (ch.delta > 0) == (ch.direction == "higher"),
         )
         for ch in c.changes
-        if not is_config(ch.metric)
     ]
     per_sample: dict[str, set[bool]] = {}
     for mv in moves:

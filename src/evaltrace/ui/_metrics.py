@@ -8,8 +8,7 @@ library's rule (``_scores``), the ordering and formatting are the views' own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from fnmatch import fnmatchcase
+from collections.abc import Iterable
 from typing import Any, Final
 
 from .._scores import is_config_path
@@ -19,7 +18,6 @@ __all__ = [
     "fmt_delta",
     "fmt_rate",
     "is_config",
-    "lower_is_better",
     "main_metrics",
     "order_metrics",
 ]
@@ -50,18 +48,6 @@ def order_metrics(paths: Iterable[str]) -> list[str]:
 def main_metrics(paths: Iterable[str], limit: int) -> list[str]:
     """The few metrics a run summary shows: scores, then other measurements, never config."""
     return [p for p in order_metrics(paths) if not is_config(p)][:limit]
-
-
-def lower_is_better(
-    path: str, patterns: Sequence[str], leaves: Iterable[Mapping[str, Any]] = ()
-) -> bool:
-    """True when ``path`` matches a ``--lower-is-better`` glob, or a sibling
-    ``higher_is_better`` leaf in any of ``leaves`` says ``False``."""
-    if any(fnmatchcase(path, pattern) for pattern in patterns):
-        return True
-    parent = path.rsplit(".", 1)[0] if "." in path else ""
-    sibling = f"{parent}.higher_is_better" if parent else "higher_is_better"
-    return any(row.get(sibling) is False for row in leaves)
 
 
 def fmt(value: Any) -> str:
