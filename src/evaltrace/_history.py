@@ -215,14 +215,7 @@ def aggregate_lists(lists: Iterable[list[list[Any]]]) -> dict[str, MetricAggrega
 
 def aggregate(evaluation_results: Iterable[Any]) -> dict[str, MetricAggregate]:
     """Aggregates per numeric or boolean *score* path of some results."""
-    out: dict[str, MetricAggregate] = {}
-    for evaluation_result in evaluation_results:
-        for path, (value, _) in numeric_scores(evaluation_result).items():
-            agg = out.get(path)
-            if agg is None:
-                agg = out[path] = MetricAggregate()
-            agg.add(value)
-    return out
+    return aggregate_lists(score_list(result) for result in evaluation_results)
 
 
 def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, MetricStats]:

@@ -26,6 +26,7 @@ from .schema import (
     EncodedResult,
     Limits,
     encode_result,
+    sample_id_of,
 )
 from .schema import call_attributes as _call_attributes
 
@@ -89,8 +90,9 @@ def encode_row(
     if content.mode == _capture.ALL:
         encoded = encode_result(result, data, shared=shared, seq=seq, row=row, limits=limits)
         return encoded, encoded.result_json, encoded.data_json
-    plain_result = loads(dumps(unwrap(result), "evaluation_result", row))
-    plain_data = loads(dumps(unwrap(data), "data", row))
+    result_json = dumps(unwrap(result), "evaluation_result", row)
+    data_json = dumps(unwrap(data), "data", row)
+    plain_result, plain_data = loads(result_json), loads(data_json)
     masked = encode_result(
         _capture.mask_result(plain_result),
         _capture.mask_data(plain_data),
@@ -101,11 +103,11 @@ def encode_row(
     )
     if content.mode == _capture.NONE:
         return masked, masked.result_json, masked.data_json
-    kept = encode_result(plain_result, plain_data, shared=shared, seq=seq, row=None, limits=limits)
-    masked.attributes[ATTR_SAMPLE_ID] = kept.sample_id  # pairs with the stored row
-    masked.sample_id = kept.sample_id
-    masked.plain = kept.plain  # what the store keeps is what history counts
-    return masked, kept.result_json, kept.data_json
+    # The span is masked; the store keeps the text, paired by the text's sample id, and
+    # history counts what the store keeps.
+    masked.sample_id = masked.attributes[ATTR_SAMPLE_ID] = sample_id_of(plain_data, data_json)
+    masked.plain = plain_result
+    return masked, result_json, data_json
 
 
 def plan_call(

@@ -35,7 +35,7 @@ from .schema import (
 )
 from .store import BatchRoot, CallRecord, ResultRow, StoredTrace
 
-__all__ = ["Emitted", "emit", "rebuild"]
+__all__ = ["Emitted", "Rebuilder", "emit"]
 
 INSTANT_NS = 1_000
 """Result spans last 1 µs: Jaeger flags zero-duration spans as 'negative duration'."""
@@ -254,6 +254,3 @@ class Rebuilder:
                 )
             )
         return spans
-
-
-rebuild = Rebuilder

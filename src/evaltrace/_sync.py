@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._capture import ALL
 from ._config import Settings
 from ._exceptions import ConfigurationError
 from ._forward import Forwarder
@@ -65,7 +64,7 @@ def sync(
         outbox=writer,
         rebuild=Rebuilder(
             Limits(settings.max_metric_attributes, settings.max_metric_string),
-            Content(settings.capture_content if settings.capture_content else ALL),
+            Content(settings.capture_content),
         ),
         memory_spans=settings.queue_size,
         max_spans=settings.outbox_max_spans,

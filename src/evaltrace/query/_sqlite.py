@@ -11,7 +11,7 @@ from .._codec import loads
 from .._history import history_row, stats_of
 from .._types import ResultRecord, RunSummary
 from ..schema import epoch_ns, iso
-from ..store import StoreReader
+from ..store import RunRow, StoreReader
 from ._base import QueryAdapter
 from ._filter import HistoryFilter
 
@@ -60,7 +60,14 @@ class SQLiteQueryAdapter(QueryAdapter):
 
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Every result of the matching runs."""
-        return [r for run in self.history(filters) for r in self.iter_run_results(run["run_id"])]
+        if not Path(self.path).is_file():
+            return []
+        return [
+            result
+            for run_id, *_, metadata in self._run_rows(filters)
+            if filters.metadata_matches(loads(metadata))
+            for result in self.iter_run_results(run_id)
+        ]
 
     def history(self, filters: HistoryFilter) -> list[RunSummary]:
         """Run rows filtered in SQL, each summarised from its results' ``evaluation_result``."""
@@ -68,11 +75,8 @@ class SQLiteQueryAdapter(QueryAdapter):
             return []
         store = self._store
         runs: list[RunSummary] = []
-        for run_id, project, dataset, started, ended, count, metadata_json in store.runs(
-            project_name=filters.project_name,
-            dataset_name=filters.dataset_name,
-            since_ns=_ns(filters.since) if filters.since else None,
-            until_ns=_ns(filters.until, True) if filters.until else None,
+        for run_id, project, dataset, started, ended, count, metadata_json in self._run_rows(
+            filters
         ):
             metadata = loads(metadata_json)
             if not filters.metadata_matches(metadata):
@@ -92,6 +96,15 @@ class SQLiteQueryAdapter(QueryAdapter):
             if filters.limit and len(runs) >= filters.limit:
                 break
         return filters.apply(runs)
+
+    def _run_rows(self, filters: HistoryFilter) -> list[RunRow]:
+        """The store's run rows the filters select in SQL (metadata is matched by callers)."""
+        return self._store.runs(
+            project_name=filters.project_name,
+            dataset_name=filters.dataset_name,
+            since_ns=_ns(filters.since) if filters.since else None,
+            until_ns=_ns(filters.until, True) if filters.until else None,
+        )
 
     def close(self) -> None:
         """Close the reader's connection."""

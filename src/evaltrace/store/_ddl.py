@@ -149,7 +149,7 @@ def connect_writer(path: str) -> sqlite3.Connection:
         _create_private(target)
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
-        known = _check_format(conn, path)
+        _check_format(conn, path)
     except sqlite3.OperationalError as exc:
         raise StoreWriteError(
             f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
@@ -164,7 +164,6 @@ def connect_writer(path: str) -> sqlite3.Connection:
     # Every table IF NOT EXISTS, also on a known store: cheap, and two writers creating one
     # store at the same moment both end with the whole layout.
     _when_unlocked(conn, "BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-    del known
     return conn
 
 

@@ -107,24 +107,6 @@ class StoreReader:
             f"trace {trace_id}",
         )
 
-    def iter_evaluations(self, run_id: str) -> Iterator[Any]:
-        """The decoded ``evaluation_result`` of every result of a run (what history needs);
-        an undecodable old row is skipped and counted by the caller through ``None``."""
-        after = 0
-        while True:
-            rows = self._page(
-                "SELECT id, result FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
-                (run_id, after, _PAGE),
-            )
-            for _, text in rows:
-                try:
-                    yield loads(text)
-                except (ValueError, RecursionError):
-                    yield None
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][0]
-
     def run_aggregates(self, run_id: str) -> dict[str, MetricAggregate]:
         """The run's score aggregates: its folded row plus the scores of the results committed
         since (a few hundred at most per writer), whatever the number of results."""
