@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from evaltrace import OpenTelemetryExperimentTracker
+from evaltrace.schema import SUMMARY_SPAN
 
 __all__ = [
     "DATASET",
@@ -142,7 +143,11 @@ def capture(
     tracker.close()
     out: list[FloorCall] = []
     taken = 0
-    for spans in per_call.calls:
+    for call_spans in per_call.calls:
+        # Run-summary spans are the tracker's, not a log call's: the floor logs results only.
+        spans = [s for s in call_spans if s.name != SUMMARY_SPAN]
+        if not spans:
+            continue
         children: dict[int, list[ReadableSpan]] = {}
         roots: list[ReadableSpan] = []
         for span in spans:

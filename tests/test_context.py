@@ -12,6 +12,8 @@ from opentelemetry.trace import format_span_id, format_trace_id
 
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 
+from .support.spans import logged_spans
+
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 
@@ -32,7 +34,7 @@ def test_log_context_values_and_traceparent_link(
         "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
         "span_id": "00f067aa0ba902b7",
     }
-    (span,) = memory.get_finished_spans()
+    (span,) = logged_spans(memory)
     (link,) = span.links
     assert format_trace_id(link.context.trace_id) == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert span.parent is None  # linked, not parented: the eval trace stays its own

@@ -18,6 +18,8 @@ from evaltrace.cli import main
 from evaltrace.schema import ATTR_METRICS_OMITTED
 from tests.hostile import Hostile, HostileInt, HostileKey, Model, Record, SubStr, nest, same
 
+from .support.spans import logged_spans
+
 Tracker = evaltrace.OpenTelemetryExperimentTracker
 DEEP = "nesting deeper than 254 levels (or a circular reference)"
 
@@ -127,7 +129,7 @@ def test_10_to_the_400_is_stored_exactly_and_its_flat_attribute_counted(
     assert back["evaluation_result"] == {"m": 10**400, "s": 0.5}
     assert type(back["evaluation_result"]["m"]) is int
     assert back["data"] == {"q": -(10**400)}
-    (span,) = memory.get_finished_spans()
+    (span,) = logged_spans(memory)
     attributes = dict(span.attributes or {})
     assert "eval.metric.m" not in attributes
     assert attributes["eval.metric.s"] == 0.5

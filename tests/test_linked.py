@@ -14,6 +14,8 @@ import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.cli import main
 
+from .support.spans import logged_spans
+
 TRACES = [f"{i:032x}" for i in (0xA1, 0xB2, 0xC3)]
 SPANS = [f"{i:016x}" for i in (0x11, 0x22, 0x33)]
 
@@ -34,7 +36,7 @@ def test_each_row_links_its_own_request(store_path: Path, memory: InMemorySpanEx
     assert [r["link"] for r in rows] == [
         {"trace_id": TRACES[i], "span_id": SPANS[i]} for i in range(3)
     ]
-    results = [s for s in memory.get_finished_spans() if s.name == "evaltrace.result"]
+    results = [s for s in logged_spans(memory) if s.name == "evaltrace.result"]
     assert [
         [(f"{ln.context.trace_id:032x}", f"{ln.context.span_id:016x}") for ln in s.links]
         for s in results
@@ -53,7 +55,7 @@ def test_a_call_link_reaches_every_result_span(
 
     with Tracker("p", store=store_path, exporters=[memory]) as tracker:
         asyncio.run(run(tracker))
-    spans = memory.get_finished_spans()
+    spans = logged_spans(memory)
     assert len(spans) == 3 and all(len(s.links) == 1 for s in spans)
 
 

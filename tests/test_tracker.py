@@ -17,6 +17,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 
+from .support.spans import logged_spans
+
 NESTED = {
     "generation": {"score": 1, "completeness": {"score": 3, "explanation": "ok", "success": True}}
 }
@@ -28,7 +30,7 @@ def test_log_becomes_one_span_with_typed_metric_attributes(
     """A logged result is one root span whose flat metric attributes are queryable doubles."""
     run_id = tracker.log(NESTED, "qa", {"question": "q?"}, metadata={"model": "m1"})
     tracker.flush()
-    (span,) = memory.get_finished_spans()
+    (span,) = logged_spans(memory)
     attrs = span.attributes or {}
     assert span.name == "evaltrace.result" and span.parent is None
     assert attrs["eval.metric.generation.completeness.score"] == 3.0
@@ -91,7 +93,7 @@ def test_batch_spans_are_chunked_into_traces(
     with Tracker("proj", store=store_path, exporters=[memory]) as tracker:
         tracker.log_batch_sync([{"m": i} for i in range(10)], "qa", [{"i": i} for i in range(10)])
         tracker.flush()
-        spans = memory.get_finished_spans()
+        spans = logged_spans(memory)
     roots = [s for s in spans if s.name == "evaltrace.batch"]
     assert [r.attributes["eval.batch.chunk.size"] for r in roots if r.attributes] == [4, 4, 2]
     results = [s for s in spans if s.name == "evaltrace.result"]
@@ -188,7 +190,7 @@ def test_rejected_batch_stores_nothing(tracker: Tracker, memory: InMemorySpanExp
     with pytest.raises(TypeError, match=r"evaluation_result\.m \(row 57\)"):
         tracker.log_batch_sync(results, "qa", [{"i": i} for i in range(100)], run_id="bad")
     tracker.flush()
-    assert memory.get_finished_spans() == ()
+    assert logged_spans(memory) == ()
     assert tracker.get_run_results("bad") == []
 
 
@@ -203,7 +205,7 @@ def test_attribute_cap_is_counted_not_silent(
         run_id = tracker.log(result, "qa", {"q": 1})
         (row,) = tracker.get_run_results(run_id)
         assert tracker.stats.metric_attributes_omitted == 290
-    (span,) = memory.get_finished_spans()
+    (span,) = logged_spans(memory)
     attrs = span.attributes or {}
     assert sum(k.startswith("eval.metric.") for k in attrs) == 10
     assert attrs["eval.omitted.metric_attributes"] == 290
@@ -223,7 +225,7 @@ def test_small_user_provider_limit_evicts_metrics_first(tmp_path: Path) -> None:
     run_id = tracker.log({f"m{i}": i for i in range(40)}, "qa", {"q": 1})
     (row,) = tracker.get_run_results(run_id)
     assert row["evaluation_result"]["m39"] == 39
-    (span,) = memory.get_finished_spans()
+    (span,) = logged_spans(memory)
     assert (span.attributes or {})["eval.run_id"] == run_id
     assert tracker.stats.metric_attributes_omitted == 40
     assert tracker.stats.attributes_dropped_by_sdk == 0
@@ -241,7 +243,7 @@ def test_user_provider_is_used_and_global_untouched(tmp_path: Path) -> None:
         "proj", tracer_provider=provider, query=evaltrace.InMemoryQueryAdapter(memory)
     )
     tracker.log({"m": 1}, "qa", {"q": 1})
-    assert len(memory.get_finished_spans()) == 1
+    assert len(logged_spans(memory)) == 1
     assert trace.get_tracer_provider() is before
     assert not (tmp_path / ".evaltrace").exists()
 
@@ -294,4 +296,5 @@ def test_export_failures_are_counted(store_path: Path) -> None:
     with Tracker("proj", store=store_path, exporters=[Refusing()]) as tracker:
         tracker.log_batch_sync([{"m": i} for i in range(5)], "qa", [{"i": i} for i in range(5)])
         tracker.flush()
-        assert tracker.stats.spans_failed_to_export == 6  # 5 results + the batch span
+        # 5 results + the batch span, and the run's summary flush() sent
+        assert tracker.stats.spans_failed_to_export == 7

@@ -68,6 +68,10 @@ what is pending (default 5); the rest stays in the outbox."""
 EVALTRACE_READ_TIMEOUT: Final = "EVALTRACE_READ_TIMEOUT"
 """Seconds a read waits for a backend to hold every result this tracker logged (default 30)."""
 
+EVALTRACE_SUMMARY_EVERY: Final = "EVALTRACE_SUMMARY_EVERY"
+"""Results of a run between two of its run-summary spans (default 2000), besides the ones
+sent at ``flush()`` and ``close()``; only when the tracker forwards (OTLP or ``exporters=``)."""
+
 EVALTRACE_JAEGER_UI_URL: Final = "EVALTRACE_JAEGER_UI_URL"
 """Base URL of a Jaeger UI (e.g. ``http://127.0.0.1:16686``); when set, ``evaltrace ui`` and
 ``evaltrace report`` link each sample to ``{url}/trace/{trace_id}``."""
@@ -111,6 +115,7 @@ ENVIRONMENT_VARIABLES: Final = (
     EVALTRACE_OUTBOX_MAX_AGE,
     EVALTRACE_EXIT_TIMEOUT,
     EVALTRACE_READ_TIMEOUT,
+    EVALTRACE_SUMMARY_EVERY,
     EVALTRACE_JAEGER_UI_URL,
     EVALTRACE_GRAFANA_URL,
     EVALTRACE_UI_URL,
@@ -243,6 +248,7 @@ class Settings:
     outbox_max_age: float
     exit_timeout: float
     read_timeout: float
+    summary_every: int
 
     @classmethod
     def from_env(
@@ -296,4 +302,5 @@ class Settings:
             outbox_max_age=_float(EVALTRACE_OUTBOX_MAX_AGE, 7 * 24 * 3600.0),
             exit_timeout=_float(EVALTRACE_EXIT_TIMEOUT, 5.0),
             read_timeout=_float(EVALTRACE_READ_TIMEOUT, 30.0),
+            summary_every=_int(EVALTRACE_SUMMARY_EVERY, 2000),
         )

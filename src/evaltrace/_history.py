@@ -10,8 +10,10 @@ from typing import Any, Final
 
 from ddsketch.mapping import LogarithmicMapping
 
+from ._codec import loads
 from ._scores import numeric_scores
 from ._types import MetricStats, ResultRecord, RunSummary
+from .schema import SummaryRecord, decode_object, iso
 
 __all__ = [
     "MetricAggregate",
@@ -22,6 +24,7 @@ __all__ = [
     "finite_mean",
     "history_row",
     "merge_encoded",
+    "merge_summaries",
     "metrics_of",
     "score_list",
     "stats_of",
@@ -279,3 +282,44 @@ def summarize_runs(results: Iterable[ResultRecord]) -> list[RunSummary]:
     for result in results:
         runs.setdefault(result["run_id"], []).append(result)
     return [summarize_run(rows) for rows in runs.values()]
+
+
+def merge_summaries(records: Iterable[SummaryRecord]) -> list[RunSummary]:
+    """History rows from run-summary spans (of any runs, re-sent or not, in any order).
+
+    A summary is cumulative: per (run, writer) only the highest ``seq`` counts, so a summary
+    delivered twice, or an older one arriving late, changes nothing. Writers hold disjoint
+    results (every tracker on one store shares the store's writer id), so a run's row adds
+    its writers up: counts and pass counts exactly, min/max/sketch buckets exactly, the mean
+    as a count-weighted mean. Writers merge in a fixed order (earliest start, then writer id),
+    so every reader computes the same floats; the metadata is the earliest writer's.
+    """
+    latest: dict[tuple[str, str], SummaryRecord] = {}
+    for record in records:
+        key = (record.run_id, record.writer)
+        known = latest.get(key)
+        if known is None or record.seq > known.seq:
+            latest[key] = record
+    runs: dict[str, list[SummaryRecord]] = {}
+    for record in latest.values():
+        runs.setdefault(record.run_id, []).append(record)
+    rows: list[RunSummary] = []
+    for writers in runs.values():
+        writers.sort(key=lambda r: (r.started_ns, r.writer))
+        merged: dict[str, MetricAggregate] = {}
+        for record in writers:
+            merge_encoded(merged, loads(record.aggregates_json))
+        first = writers[0]
+        rows.append(
+            history_row(
+                run_id=first.run_id,
+                project_name=first.project_name,
+                dataset_name=first.dataset_name,
+                started_at=iso(first.started_ns),
+                ended_at=iso(max(r.ended_ns for r in writers)),
+                num_results=sum(r.num_results for r in writers),
+                metadata=decode_object(first.metadata_json),
+                metrics=stats_of(merged),
+            )
+        )
+    return rows

@@ -6,6 +6,7 @@ was down, or in CI after the job that logged.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from ._forward import Forwarder
 from ._otlp import build_exporter, describe, port_hint
 from ._plan import Content
 from ._spans import Rebuilder
+from ._summary import Summaries, to_forwarder
 from .schema import Limits
 from .store import StoreWriter
 
@@ -30,6 +32,8 @@ class SyncReport:
     exported: int
     pending_after: int
     dropped: dict[str, int]
+    summaries: int = 0
+    """Run-summary spans derived from the store and sent (runs no delivered summary covered)."""
 
 
 def sync(
@@ -71,10 +75,25 @@ def sync(
         max_age_s=settings.outbox_max_age,
     )
     try:
-        forwarder.close(timeout)
+        deadline = time.monotonic() + timeout
+        # Runs whose latest results no delivered summary covers (a tracker that died, or
+        # closed during an outage): derived from the store's rows, sent with the outbox.
+        summaries = Summaries(
+            store=writer, resource_json="{}", every=1, ship=to_forwarder(forwarder)
+        )
+        sent = summaries.recover()
+        shipped = summaries.unacked()
+        if forwarder.drain(timeout):
+            summaries.delivered(shipped)
+        forwarder.close(max(0.0, deadline - time.monotonic()))
     finally:
         _, after = writer.pending() or (0, 0)
         writer.close()
     return SyncReport(
-        destination, before, forwarder.stats.exported, after, dict(+forwarder.stats.dropped)
+        destination,
+        before,
+        forwarder.stats.exported,
+        after,
+        dict(+forwarder.stats.dropped),
+        sent,
     )

@@ -35,6 +35,7 @@ from ._ids import OsRandomIdGenerator
 from ._otlp import build_exporter, describe, port_hint
 from ._plan import Content, plan_call
 from ._spans import Emitted, Rebuilder, emit
+from ._summary import Summaries, to_forwarder
 from ._validate import (
     check_batch,
     check_single,
@@ -209,9 +210,21 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._query = query
         self._runs: dict[str, str] = {}
         self._logged: Counter[str] = Counter()
+        self._datasets: dict[str, str] = {}
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._closed = False
+        self._summaries: Summaries | None = None
+        if self._forwarder is not None or self._exporters:
+            # History on a remote backend reads these, never the results (docs/schema.md).
+            self._summaries = Summaries(
+                store=self._writer,
+                resource_json=self._resource_json,
+                every=settings.summary_every,
+                ship=self._ship,
+            )
+            if self._forwarder is not None:
+                self._summaries.recover()  # what a tracker that died left unsent
         _exit.register(self)
 
     # -- run ids ---------------------------------------------------------------------------
@@ -294,9 +307,12 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         elif forwarder is not None:
             forwarder.submit(emitted.traces, {})
         if self._exporters:
-            self._export(emitted)
+            self._export([s for trace in emitted.traces.values() for s in trace])
+        if self._summaries is not None:
+            self._summaries.committed(call, emitted.results)
         with self._lock:
             self._logged[call.run_id] += len(emitted.results)
+            self._datasets[call.run_id] = call.dataset_name
             counts = self._counts
             counts["results_logged"] += len(emitted.results)
             counts["results_stored"] += stored
@@ -311,9 +327,16 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             )
         return call.run_id
 
-    def _export(self, emitted: Emitted) -> None:
+    def _ship(self, spans: list[ReadableSpan]) -> None:
+        """Run-summary spans, each its own trace: to the forwarder (from memory: a store
+        derives them again if they are lost) and the exporters."""
+        if self._forwarder is not None:
+            to_forwarder(self._forwarder)(spans)
+        if self._exporters:
+            self._export(spans)
+
+    def _export(self, spans: list[ReadableSpan]) -> None:
         """``exporters=`` get each call's spans once it is committed, on the calling thread."""
-        spans: list[ReadableSpan] = [s for trace in emitted.traces.values() for s in trace]
         for exporter, lock in self._exporters:
             with lock:
                 try:
@@ -503,10 +526,23 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         """
         filters = HistoryFilter.from_kwargs(self.project_name, kwargs)
         reader = self._reader()
-        logged = dict(self._logged)
+        with self._lock:
+            logged = dict(self._logged)
+            datasets = dict(self._datasets)
+        # A run this tracker logged must be there (a summary not yet ingested looks like no
+        # run at all) when no filter but project and dataset could leave it out.
+        plain = not (filters.since or filters.until or filters.metadata or filters.limit)
+        present = (
+            {run_id for run_id in logged if filters.dataset_name in (None, datasets.get(run_id))}
+            if plain and filters.project_name == self.project_name
+            else set()
+        )
 
         def complete(runs: list[RunSummary]) -> bool:
-            return all(run["num_results"] >= logged.get(run["run_id"], 0) for run in runs)
+            found = {run["run_id"] for run in runs}
+            return present <= found and all(
+                run["num_results"] >= logged.get(run["run_id"], 0) for run in runs
+            )
 
         rows: list[RunSummary] = self._until_complete(
             lambda: reader.history(filters), complete, "history"
@@ -534,21 +570,41 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         return out
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until the collector acknowledged everything committed (True), or ``timeout``
-        (default ``EVALTRACE_READ_TIMEOUT``) passes (False: it stays pending, not lost)."""
-        if self._forwarder is None or self._closed:
+        """Send the summaries of runs logged since their last one, then wait until the
+        collector acknowledged everything committed (True), or ``timeout`` (default
+        ``EVALTRACE_READ_TIMEOUT``) passes (False: it stays pending, not lost)."""
+        if self._closed:
             return True
-        return self._forwarder.drain(self._settings.read_timeout if timeout is None else timeout)
+        if self._summaries is not None:
+            self._summaries.send()
+        if self._forwarder is None:
+            return True
+        return self._drain(self._settings.read_timeout if timeout is None else timeout)
+
+    def _drain(self, timeout: float) -> bool:
+        """Wait for the forwarder; once it is empty, the summaries shipped before are
+        delivered: the store records it (else they are derived and sent again later)."""
+        assert self._forwarder is not None
+        shipped = self._summaries.unacked() if self._summaries is not None else {}
+        drained = self._forwarder.drain(timeout)
+        if drained and shipped and self._summaries is not None:
+            self._summaries.delivered(shipped)
+        return drained
 
     def close(self, timeout: float | None = None) -> None:
-        """Deliver what is pending within ``timeout`` (default ``EVALTRACE_EXIT_TIMEOUT``), then
-        release everything; idempotent. Undelivered spans stay in the outbox for next time."""
+        """Send the runs' last summaries, deliver what is pending within ``timeout`` (default
+        ``EVALTRACE_EXIT_TIMEOUT``), then release everything; idempotent. Undelivered spans
+        stay in the outbox for next time (summaries: derived again from the store)."""
         if self._closed:
             return
         self._closed = True
         _exit.unregister(self)
+        if self._summaries is not None:
+            self._summaries.send()
         if self._forwarder is not None:
-            self._forwarder.close(self.exit_timeout if timeout is None else timeout)
+            deadline = time.monotonic() + (self.exit_timeout if timeout is None else timeout)
+            self._drain(max(0.0, deadline - time.monotonic()))
+            self._forwarder.close(max(0.0, deadline - time.monotonic()))
         for exporter, lock in self._exporters:
             with lock:
                 exporter.shutdown()

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .._exceptions import BackendResponseError, IncompleteResultsError
+from ..schema import ATTR_SUMMARY_KIND, SUMMARY_KIND, SUMMARY_SPAN
 from ._base import SpanView
 from ._http import ClientOptions, HttpBackend
 from ._jaeger_grpc import JaegerGrpc
@@ -39,6 +40,10 @@ class JaegerQueryAdapter(SearchQueryAdapter):
     ignores ``query.attributes``, so spans are matched again here, exactly, on run id,
     project and dataset: a run id that is a prefix of another, or holds quotes, braces or
     newlines, can neither widen nor break the query.
+
+    ``history`` reads run-summary spans only (never results), searched over
+    ``summary_lookback`` (365 days by default; storage must keep spans that long: OpenSearch's
+    ``es.max-span-age``/index cleaner, the memory store's ``max_traces``).
     """
 
     def __init__(
@@ -48,6 +53,7 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         service_name: str = "evaltrace",
         search_depth: int = 1000,
         lookback: timedelta = timedelta(days=7),
+        summary_lookback: timedelta = timedelta(days=365),
         headers: Mapping[str, str] | None = None,
         bearer_token: str | None = None,
         basic_auth: tuple[str, str] | None = None,
@@ -65,6 +71,7 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         self.service_name = service_name
         self.search_depth = search_depth
         self.lookback = lookback
+        self.summary_lookback = summary_lookback
         self.searches = 0
         scheme, _, target = base_url.partition("://")
         self._grpc: JaegerGrpc | None = None
@@ -80,7 +87,7 @@ class JaegerQueryAdapter(SearchQueryAdapter):
 
     def _http_params(self, terms: dict[str, str], start: datetime, end: datetime) -> dict[str, Any]:
         """Query parameters of ``GET /api/v3/traces`` for one search."""
-        return {
+        params = {
             "query.service_name": self.service_name,
             "query.start_time_min": _rfc3339(start),
             "query.start_time_max": _rfc3339(end),
@@ -97,6 +104,12 @@ class JaegerQueryAdapter(SearchQueryAdapter):
             # results are always filtered again client-side).
             "query.attributes": json.dumps(terms, ensure_ascii=False),
         }
+        if terms.get(ATTR_SUMMARY_KIND) == SUMMARY_KIND:
+            # v2.13's gateway ignores the attributes but honours the span name: history then
+            # fetches the summary spans only, not every trace of the service (measured: 4
+            # spans instead of 917 for a service holding 4 runs).
+            params["query.operation_name"] = params["query.operationName"] = SUMMARY_SPAN
+        return params
 
     def _search(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         self.searches += 1

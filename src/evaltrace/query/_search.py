@@ -5,28 +5,46 @@ from __future__ import annotations
 from abc import abstractmethod
 from datetime import UTC, datetime, timedelta
 
-from .._types import ResultRecord
-from ..schema import ATTR_LINK_SPAN_ID, ATTR_LINK_TRACE_ID, query_terms
+from .._history import merge_summaries
+from .._types import ResultRecord, RunSummary
+from ..schema import (
+    ATTR_LINK_SPAN_ID,
+    ATTR_LINK_TRACE_ID,
+    SummaryRecord,
+    decode_summary,
+    query_terms,
+    summary_terms,
+)
 from ._base import QueryAdapter, SpanView, check_complete, decode_spans, unique
 from ._filter import HistoryFilter
 
 __all__ = ["SearchQueryAdapter"]
+
+_SKEW = timedelta(hours=1)
+"""How far before ``since`` summaries are searched: a writer's clock may be behind."""
 
 
 class SearchQueryAdapter(QueryAdapter):
     """A backend searched by attribute equality over ``[start, end]``: Jaeger and Tempo."""
 
     lookback: timedelta
+    """How far back results are searched (``run_results``, ``linked_results``)."""
+    summary_lookback: timedelta
+    """How far back run-summary spans are searched (``history`` without ``since``)."""
 
     @abstractmethod
     def _spans(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         """Every span of every trace that holds a span matching all ``terms``; complete or raise."""
 
+    @staticmethod
+    def _end(until: datetime | None = None) -> datetime:
+        # A whole second, so the default window is exactly ``lookback`` in Tempo's unit too.
+        return until or (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)
+
     def _results(
         self, terms: dict[str, str], since: datetime | None, until: datetime | None, what: str
     ) -> list[ResultRecord]:
-        # A whole second, so the default window is exactly ``lookback`` in Tempo's unit too.
-        end = until or (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)
+        end = self._end(until)
         spans = unique(self._spans(terms, since or end - self.lookback, end))
         # Backends match loosely (as strings, or not at all): match again, exactly, here, and
         # judge completeness on the traces asked for only: a broken trace of another run (or
@@ -51,3 +69,23 @@ class SearchQueryAdapter(QueryAdapter):
         """Every result of the project (and dataset) in the filter's time window."""
         terms = query_terms(project_name=filters.project_name, dataset_name=filters.dataset_name)
         return self._results(terms, filters.since, filters.until, "history")
+
+    def summaries(self, filters: HistoryFilter) -> list[SummaryRecord]:
+        """Every run-summary span of the project (and dataset) that history may need: sent
+        since ``filters.since`` (an hour earlier, for writers' clock skew; a run's summaries
+        are sent after its first result), else within ``summary_lookback``."""
+        end = self._end()
+        start = filters.since - _SKEW if filters.since else end - self.summary_lookback
+        terms = summary_terms(project_name=filters.project_name, dataset_name=filters.dataset_name)
+        records = []
+        for span in unique(self._spans(terms, start, end)):
+            record = decode_summary(span.name, span.attributes)
+            if record is not None and all(span.attributes.get(k) == v for k, v in terms.items()):
+                records.append(record)
+        return records
+
+    def history(self, filters: HistoryFilter) -> list[RunSummary]:
+        """Run summaries from the run-summary spans alone: never a result span, so it costs
+        runs, not results, and finds runs older than ``lookback``. Eventually consistent: a
+        run's row is what its writers' latest delivered summaries say (docs/schema.md)."""
+        return filters.apply(merge_summaries(self.summaries(filters)))

@@ -55,6 +55,7 @@ class TempoQueryAdapter(SearchQueryAdapter):
         *,
         search_limit: int = 1000,
         lookback: timedelta = timedelta(days=7),
+        summary_lookback: timedelta = timedelta(days=365),
         max_window: timedelta = _MAX_WINDOW,
         headers: Mapping[str, str] | None = None,
         bearer_token: str | None = None,
@@ -65,6 +66,7 @@ class TempoQueryAdapter(SearchQueryAdapter):
     ) -> None:
         self.search_limit = search_limit
         self.lookback = lookback
+        self.summary_lookback = summary_lookback
         self.max_window = max(1, int(max_window.total_seconds()))  # Tempo's unit: the second
         self._http = HttpBackend(
             "Tempo",

@@ -31,18 +31,21 @@ from ._encode import (
 )
 from ._names import *  # noqa: F403 - the names are this package's face
 from ._names import __all__ as _names_all
+from ._summary import SummaryRecord, decode_summary, summary_attributes, summary_terms
 
 __all__ = [
     *_names_all,
     "EncodedResult",
     "Limits",
     "NotPlainError",
+    "SummaryRecord",
     "batch_attributes",
     "batch_id_of",
     "call_attributes",
     "chunk_size",
     "decode_object",
     "decode_result",
+    "decode_summary",
     "encode_result",
     "epoch_ns",
     "flatten",
@@ -54,5 +57,7 @@ __all__ = [
     "result_dict",
     "sample_id_of",
     "sort_key",
+    "summary_attributes",
+    "summary_terms",
     "walk_result",
 ]

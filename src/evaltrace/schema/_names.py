@@ -29,6 +29,13 @@ __all__ = [
     "ATTR_SAMPLE_ID",
     "ATTR_SCHEMA",
     "ATTR_SEQ",
+    "ATTR_SUMMARY_AGGREGATES",
+    "ATTR_SUMMARY_ENDED",
+    "ATTR_SUMMARY_KIND",
+    "ATTR_SUMMARY_RESULTS",
+    "ATTR_SUMMARY_SEQ",
+    "ATTR_SUMMARY_STARTED",
+    "ATTR_SUMMARY_WRITER",
     "BATCH_SPAN",
     "ERROR_TYPE",
     "EVALUATION_EVENT",
@@ -44,6 +51,8 @@ __all__ = [
     "SAMPLE_ID_KEYS",
     "SCHEMA_VERSION",
     "SCOPE_NAME",
+    "SUMMARY_KIND",
+    "SUMMARY_SPAN",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -55,6 +64,8 @@ RESULT_SPAN: Final = "evaltrace.result"
 """One logged evaluation result."""
 BATCH_SPAN: Final = "evaltrace.batch"
 """Root of one trace of a ``log_batch`` call: up to ``results_per_trace`` result children."""
+SUMMARY_SPAN: Final = "evaltrace.run_summary"
+"""One writer's cumulative summary of one run: what history reads on remote backends."""
 EVALUATION_EVENT: Final = "gen_ai.evaluation.result"
 """OpenTelemetry GenAI evaluation event, one per scored metric."""
 
@@ -116,6 +127,25 @@ ATTR_BATCH_CHUNK_START: Final = "eval.batch.chunk.start"
 ATTR_BATCH_CHUNK_SIZE: Final = "eval.batch.chunk.size"
 """int: result spans in this trace: lets readers prove a trace complete."""
 
+ATTR_SUMMARY_KIND: Final = "eval.kind"
+"""string: ``SUMMARY_KIND`` on run-summary spans (and only there): what history searches for."""
+SUMMARY_KIND: Final = "run_summary"
+"""The value of ``ATTR_SUMMARY_KIND`` on a run-summary span."""
+ATTR_SUMMARY_WRITER: Final = "eval.summary.writer"
+"""string: who wrote the summary: ``store:<id>`` (every tracker on one store) or
+``process:<id>`` (one tracker without a store). Readers keep the latest per (run, writer)."""
+ATTR_SUMMARY_SEQ: Final = "eval.summary.seq"
+"""int: the writer's sequence number of this summary; higher is newer (a store's: the last
+result row it covers)."""
+ATTR_SUMMARY_RESULTS: Final = "eval.summary.num_results"
+"""int: results of the run this writer holds, cumulative."""
+ATTR_SUMMARY_STARTED: Final = "eval.summary.started_ns"
+"""int: epoch nanoseconds of the writer's earliest result of the run."""
+ATTR_SUMMARY_ENDED: Final = "eval.summary.ended_ns"
+"""int: epoch nanoseconds of the writer's latest result of the run."""
+ATTR_SUMMARY_AGGREGATES: Final = "eval.summary.aggregates"
+"""string: the run's mergeable score aggregates as JSON (``_history.encode_aggregates``)."""
+
 RESERVED_ATTRIBUTES: Final = 24
 """Room a span's attribute limit must keep for the payload and identifier attributes above
 (there are 19); flat metrics get what is left."""
@@ -135,6 +165,13 @@ READ_KEYS: Final = frozenset(
         ATTR_LINK_SPAN_ID,
         ATTR_BATCH_ID,
         ATTR_BATCH_CHUNK_SIZE,
+        ATTR_SUMMARY_KIND,
+        ATTR_SUMMARY_WRITER,
+        ATTR_SUMMARY_SEQ,
+        ATTR_SUMMARY_RESULTS,
+        ATTR_SUMMARY_STARTED,
+        ATTR_SUMMARY_ENDED,
+        ATTR_SUMMARY_AGGREGATES,
     }
 )
 """Every attribute a reader decodes: remote adapters convert these and skip the rest (the

@@ -5,7 +5,8 @@ one per log call (``calls``: what its results share: run, metadata, context, lin
 one per batch trace root (``batch_roots``), one per run (``runs``), each result's
 scores beside it (``results.scores``), folded every few hundred commits and at close into one
 ``run_metrics`` row per run (history then reads that row and the few results committed since
-``folded_upto``: it costs runs, not results), and
+``folded_upto``: it costs runs, not results), the runs whose run-summary spans are forwarded
+(``run_summaries``: up to which result row a delivered summary covers), and
 the OTLP outbox (``outbox``: traces committed but not yet acknowledged by the collector).
 Results are ordered by their rowid: the order their calls committed in.
 
@@ -100,6 +101,10 @@ CREATE TABLE IF NOT EXISTS run_metrics (
     run_id TEXT PRIMARY KEY,
     aggregates TEXT NOT NULL,
     folded_upto INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_summaries (
+    run_id TEXT PRIMARY KEY,
+    sent_upto INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS outbox (
     id INTEGER PRIMARY KEY,

@@ -19,15 +19,12 @@ from typing import Final
 
 from .._codec import dumps, loads
 from .._exceptions import StoreWriteError
-from .._history import (
-    MetricAggregate,
-    aggregate_lists,
-    encode_aggregates,
-    merge_encoded,
-    score_list,
-)
+from .._history import score_list
+from ..schema import SummaryRecord
+from . import _summaries
 from ._ddl import atomic, connect_writer
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
+from ._summaries import WANT, fold_run
 
 __all__ = ["LEASE_NS", "StoreWriter"]
 
@@ -95,6 +92,8 @@ class StoreWriter:
         # spool's close deletes calls whose results were delivered, which another process
         # sharing the spool could do under a cached id.
         self._last_call: tuple[tuple[object, ...], int] | None = None
+        self._wanted: set[str] = set()
+        """Runs known to want run-summary spans (``run_summaries``): registered once each."""
 
     def _resource_id(self, conn: sqlite3.Connection, attributes: str) -> int:
         known = self._resources.get(attributes)
@@ -199,6 +198,8 @@ class StoreWriter:
                         ),
                     )
                     conn.execute(_EARLIER_START, (first, run_id, first))
+                    if forward and self.keep_delivered and run_id not in self._wanted:
+                        conn.execute(WANT, (run_id,))
                 if forward:
                     now = time.time_ns()
                     spans: dict[int, int] = {}
@@ -223,6 +224,8 @@ class StoreWriter:
                 f"{self.path}: could not commit {len(results)} results ({exc}); nothing of the "
                 "call was stored"
             ) from exc
+        if forward and self.keep_delivered:
+            self._wanted.add(call.run_id)
         self._touched.add(call.run_id)
         self._commits += 1
         if self._commits % COMPACT_EVERY == 0:
@@ -237,39 +240,34 @@ class StoreWriter:
         try:
             with self._lock, atomic(self._conn) as conn:
                 for run_id in runs:
-                    row = conn.execute(
-                        "SELECT aggregates, folded_upto FROM run_metrics WHERE run_id = ?",
-                        (run_id,),
-                    ).fetchone()
-                    merged: dict[str, MetricAggregate] = {}
-                    upto = 0
-                    if row is not None:
-                        merge_encoded(merged, loads(row[0]))
-                        upto = row[1]
-                    fresh = conn.execute(
-                        "SELECT id, scores FROM results WHERE run_id = ? AND id > ? ORDER BY id",
-                        (run_id, upto),
-                    ).fetchall()
-                    if not fresh:
-                        continue
-                    for path, agg in aggregate_lists(loads(s) for _, s in fresh).items():
-                        if path in merged:
-                            merged[path].merge(agg)
-                        else:
-                            merged[path] = agg
-                    conn.execute(
-                        "INSERT INTO run_metrics (run_id, aggregates, folded_upto) VALUES (?,?,?) "
-                        "ON CONFLICT (run_id) DO UPDATE SET aggregates = excluded.aggregates, "
-                        "folded_upto = excluded.folded_upto",
-                        (
-                            run_id,
-                            dumps(encode_aggregates(merged), "aggregates", None),
-                            fresh[-1][0],
-                        ),
-                    )
+                    fold_run(conn, run_id)
         except sqlite3.Error as exc:  # nothing is lost: readers add the unfolded results
             self._touched |= runs
             _log.warning("evaltrace: folding run aggregates in %s failed: %s", self.path, exc)
+
+    # -- run summaries (see _summaries) ------------------------------------------------------
+
+    def store_id(self) -> str:
+        """The store's id: the writer id of the summaries sent from it."""
+        with self._lock, atomic(self._conn) as conn:
+            return _summaries.store_id(conn)
+
+    def summaries(self, run_ids: Iterable[str], writer: str) -> list[tuple[SummaryRecord, str]]:
+        """Fold these runs and derive their summaries (with the resource their results were
+        sent with), in one transaction."""
+        with self._lock, atomic(self._conn) as conn:
+            return _summaries.derive(conn, run_ids, writer)
+
+    def pending_summaries(self) -> list[str]:
+        """Runs whose latest results no delivered summary covers."""
+        with self._lock:
+            return _summaries.pending_runs(self._conn)
+
+    def summaries_sent(self, sent: dict[str, int]) -> None:
+        """The collector acknowledged these summaries (run id -> seq)."""
+        if sent:
+            with self._lock, atomic(self._conn) as conn:
+                _summaries.mark_sent(conn, sent)
 
     # -- the outbox ------------------------------------------------------------------------
 

@@ -1,0 +1,239 @@
+"""Run-summary spans: when a tracker (or ``evaltrace sync``) sends them, and what they say.
+
+A tracker that forwards (OTLP, ``exporters=``) sends one ``evaltrace.run_summary`` span per
+run every ``EVALTRACE_SUMMARY_EVERY`` results, at ``flush()`` and at ``close()``, so history on
+a remote backend reads a few spans per run instead of every result (docs/schema.md).
+
+Where a summary comes from:
+
+* with a store, from the store's rows (``store/_summaries``): the writer id is the store's, a
+  summary covers every result the store holds of the run, and one that was never delivered
+  (the process died, the collector was down at close) is derived again and sent by the next
+  tracker on the store or ``evaltrace sync`` (``run_summaries`` records what was delivered);
+* without one (a spool, or memory only), from the results this tracker committed, tallied in
+  memory: the writer id is this tracker's own, and what its last summary did not carry dies
+  with the process (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, TraceFlags
+
+from ._codec import dumps, loads
+from ._forward import Forwarder
+from ._history import MetricAggregate, encode_aggregates, score_list
+from ._ids import OsRandomIdGenerator
+from .schema import SCOPE_NAME, SUMMARY_SPAN, SummaryRecord, summary_attributes
+from .store import CallRecord, ResultRow, StoreWriter
+
+__all__ = ["Summaries", "summary_span", "to_forwarder"]
+
+_log = logging.getLogger("evaltrace")
+_IDS = OsRandomIdGenerator()
+_SCOPE = InstrumentationScope(SCOPE_NAME)
+_INSTANT_NS = 1_000
+"""1 µs, as result spans: Jaeger flags zero-duration spans."""
+
+
+def summary_span(record: SummaryRecord, resource: Resource) -> ReadableSpan:
+    """One summary as a span of its own trace, timed now (history searches by send time)."""
+    now = time.time_ns()
+    context = SpanContext(
+        _IDS.generate_trace_id(),
+        _IDS.generate_span_id(),
+        is_remote=False,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    return ReadableSpan(
+        SUMMARY_SPAN,
+        context=context,
+        resource=resource,
+        attributes=summary_attributes(record),
+        start_time=now,
+        end_time=now + _INSTANT_NS,
+        instrumentation_scope=_SCOPE,
+    )
+
+
+def to_forwarder(forwarder: Forwarder) -> Callable[[list[ReadableSpan]], None]:
+    """Ship summaries to a forwarder, each its own trace, from memory: not through the outbox,
+    as a store derives an undelivered summary again (and a spool cannot hold one)."""
+
+    def ship(spans: list[ReadableSpan]) -> None:
+        forwarder.submit({s.context.trace_id: [s] for s in spans if s.context is not None}, {})
+
+    return ship
+
+
+@dataclass
+class _Tally:
+    """A run as one tracker without a store has logged it."""
+
+    project_name: str
+    dataset_name: str
+    metadata_json: str
+    started_ns: int
+    ended_ns: int
+    num_results: int = 0
+    seq: int = 0
+    aggregates: dict[str, MetricAggregate] = field(default_factory=dict)
+
+    def add(self, results: Sequence[ResultRow]) -> None:
+        for row in results:
+            scores = (
+                loads(row.scores_json)
+                if row.scores_json is not None
+                else score_list(loads(row.result_json))
+            )
+            for path, value in scores:
+                agg = self.aggregates.get(path)
+                if agg is None:
+                    agg = self.aggregates[path] = MetricAggregate()
+                agg.add(value)
+            self.started_ns = min(self.started_ns, row.start_ns)
+            self.ended_ns = max(self.ended_ns, row.start_ns)
+        self.num_results += len(results)
+
+
+class Summaries:
+    """One tracker's run-summary spans: counts results per run, ships a summary when due."""
+
+    def __init__(
+        self,
+        *,
+        store: StoreWriter | None,
+        resource_json: str,
+        every: int,
+        ship: Callable[[list[ReadableSpan]], None],
+    ) -> None:
+        # A spool deletes what was delivered: it cannot say what a run holds, memory can.
+        self._store = store if store is not None and store.keep_delivered else None
+        self.writer = (
+            f"store:{self._store.store_id()}"
+            if self._store is not None
+            else f"process:{uuid.uuid4().hex}"
+        )
+        self._resource_json = resource_json
+        self._every = max(1, every)
+        self._ship = ship
+        self._lock = threading.Lock()
+        self._since: Counter[str] = Counter()
+        """Results committed per run since its last summary."""
+        self._tallies: dict[str, _Tally] = {}
+        self._unacked: dict[str, int] = {}
+        """With a store: run -> highest seq shipped and not yet known to be delivered."""
+        self._resources: dict[str, Resource] = {}
+
+    def committed(self, call: CallRecord, results: Sequence[ResultRow]) -> None:
+        """A call committed: count it, and ship its run's summary when one is due."""
+        if not results:
+            return
+        run_id = call.run_id
+        with self._lock:
+            if self._store is None:
+                tally = self._tallies.get(run_id)
+                if tally is None:
+                    first = results[0].start_ns
+                    tally = self._tallies[run_id] = _Tally(
+                        call.project_name, call.dataset_name, call.metadata_json, first, first
+                    )
+                tally.add(results)
+            self._since[run_id] += len(results)
+            due = self._since[run_id] >= self._every
+        if due:
+            self.send([run_id])
+
+    def send(self, run_ids: Iterable[str] | None = None) -> int:
+        """Ship the summaries of ``run_ids`` (default: every run with results since its last
+        summary); returns how many were shipped."""
+        records: list[tuple[SummaryRecord, str]] = []
+        with self._lock:
+            wanted = list(self._since) if run_ids is None else list(run_ids)
+            runs = [r for r in wanted if self._since.pop(r, 0)]
+            if not runs:
+                return 0
+            if self._store is None:
+                records = [(self._record(r), self._resource_json) for r in runs]
+        if self._store is not None:
+            try:
+                records = self._store.summaries(runs, self.writer)
+            except Exception:  # the store is busy or gone: the summaries stay due
+                _log.exception("evaltrace: deriving run summaries from the store failed")
+                with self._lock:
+                    self._since.update({r: 1 for r in runs})
+                return 0
+        self._ship([summary_span(record, self._resource(text)) for record, text in records])
+        if self._store is not None:
+            with self._lock:
+                for record, _ in records:
+                    known = self._unacked.get(record.run_id, 0)
+                    self._unacked[record.run_id] = max(known, record.seq)
+        return len(records)
+
+    def recover(self) -> int:
+        """With a store: ship the summaries no delivered one covers (a tracker that died, a
+        close during an outage); returns how many."""
+        if self._store is None:
+            return 0
+        try:
+            runs = self._store.pending_summaries()
+        except Exception:
+            _log.exception("evaltrace: reading the store's pending run summaries failed")
+            return 0
+        with self._lock:
+            self._since.update({r: 1 for r in runs})
+        return self.send(runs)
+
+    def unacked(self) -> dict[str, int]:
+        """A snapshot of the summaries shipped and not yet known to be delivered."""
+        with self._lock:
+            return dict(self._unacked)
+
+    def delivered(self, snapshot: dict[str, int]) -> None:
+        """The collector acknowledged everything shipped up to ``snapshot``: record it, so
+        nobody sends these again."""
+        if self._store is None or not snapshot:
+            return
+        try:
+            self._store.summaries_sent(snapshot)
+        except Exception:  # not recorded: they are sent again, and readers keep one
+            _log.exception("evaltrace: recording delivered run summaries failed")
+            return
+        with self._lock:
+            for run_id, seq in snapshot.items():
+                if self._unacked.get(run_id, 0) <= seq:
+                    self._unacked.pop(run_id, None)
+
+    def _record(self, run_id: str) -> SummaryRecord:
+        """The tally of a run as a summary (under the lock: seq and content move together)."""
+        tally = self._tallies[run_id]
+        tally.seq += 1
+        return SummaryRecord(
+            run_id=run_id,
+            project_name=tally.project_name,
+            dataset_name=tally.dataset_name,
+            writer=self.writer,
+            seq=tally.seq,
+            num_results=tally.num_results,
+            started_ns=tally.started_ns,
+            ended_ns=tally.ended_ns,
+            metadata_json=tally.metadata_json,
+            aggregates_json=dumps(encode_aggregates(tally.aggregates), "aggregates", None),
+        )
+
+    def _resource(self, attributes: str) -> Resource:
+        known = self._resources.get(attributes)
+        if known is None:
+            known = self._resources[attributes] = Resource(loads(attributes))
+        return known
