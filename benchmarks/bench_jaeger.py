@@ -28,7 +28,7 @@ from opentelemetry.sdk.resources import Resource
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
 from evaltrace.schema import query_terms
 
-from . import _data, _floor
+from . import _data, _floor, bench_history
 from ._report import Row, Sizes, Skipped
 from ._timing import Stopwatch, alternate
 from .bench_readback import fill, readback_row
@@ -235,15 +235,20 @@ def _throughput(sizes: Sizes) -> Row:
 
 
 def run(sizes: Sizes) -> list[Row | Skipped]:
-    """Rows ``readback.jaeger.*`` and ``throughput.collector_jaeger``, or why they are skipped."""
+    """Rows ``readback.jaeger.*``, ``throughput.collector_jaeger`` and ``history.jaeger``
+    (``bench_history``: Jaeger alone), or why they are skipped."""
+    history = bench_history.run_jaeger(sizes)
     reason = _up()
     if reason:
         return [
-            Skipped(id=row, group="jaeger", reason=reason)
-            for row in (
-                "readback.jaeger.grpc",
-                "readback.jaeger.http",
-                "throughput.collector_jaeger",
-            )
+            *(
+                Skipped(id=row, group="jaeger", reason=reason)
+                for row in (
+                    "readback.jaeger.grpc",
+                    "readback.jaeger.http",
+                    "throughput.collector_jaeger",
+                )
+            ),
+            *history,
         ]
-    return [*_readback(sizes), _throughput(sizes)]
+    return [*_readback(sizes), _throughput(sizes), *history]

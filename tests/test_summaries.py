@@ -291,7 +291,7 @@ def test_merge_ignores_what_is_not_a_summary() -> None:
     """Spans that are not summaries, or lack a field, are skipped, never fatal."""
     good = {
         "eval.kind": "run_summary",
-        "eval.run_id": "r",
+        "eval.summary.run_id": "r",
         "eval.project": "p",
         "eval.dataset": "d",
         "eval.metadata": "{}",

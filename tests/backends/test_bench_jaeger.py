@@ -18,8 +18,8 @@ pytestmark = pytest.mark.backends
 
 
 def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> None:
-    """Read-back over gRPC and HTTP and the collector throughput all come back measured (not
-    skipped), with every result read back on both sides."""
+    """Read-back over gRPC and HTTP, the collector throughput and history on Jaeger all come
+    back measured (not skipped), with every result read back on both sides."""
     out = tmp_path / "results.json"
     env = {
         **os.environ,
@@ -43,6 +43,7 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
         "readback.jaeger.grpc",
         "readback.jaeger.http",
         "throughput.collector_jaeger",
+        "history.jaeger",
     }
     for row in rows.values():
         assert all(math.isfinite(row[k]) and row[k] > 0 for k in ("value", "baseline", "ratio"))

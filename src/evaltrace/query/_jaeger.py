@@ -19,6 +19,17 @@ from ._search import SearchQueryAdapter
 __all__ = ["JaegerQueryAdapter"]
 
 
+def _operation(terms: Mapping[str, str]) -> str:
+    """The span name a search may also ask for: ``evaltrace.run_summary`` for history.
+
+    v2.13's HTTP gateway ignores the attributes but honours the span name, so history fetches
+    the summary spans only, not every trace of the service (4 spans instead of 917 for a
+    service holding 4 runs). Over gRPC the memory store then skips the attribute match of
+    every other span: a 30 x 2,000-result service answered in ~7 ms instead of ~26-33 ms.
+    """
+    return SUMMARY_SPAN if terms.get(ATTR_SUMMARY_KIND) == SUMMARY_KIND else ""
+
+
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -104,17 +115,17 @@ class JaegerQueryAdapter(SearchQueryAdapter):
             # results are always filtered again client-side).
             "query.attributes": json.dumps(terms, ensure_ascii=False),
         }
-        if terms.get(ATTR_SUMMARY_KIND) == SUMMARY_KIND:
-            # v2.13's gateway ignores the attributes but honours the span name: history then
-            # fetches the summary spans only, not every trace of the service (measured: 4
-            # spans instead of 917 for a service holding 4 runs).
-            params["query.operation_name"] = params["query.operationName"] = SUMMARY_SPAN
+        operation = _operation(terms)
+        if operation:
+            params["query.operation_name"] = params["query.operationName"] = operation
         return params
 
     def _search(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         self.searches += 1
         if self._grpc is not None:
-            return self._grpc.find(self.service_name, terms, start, end, self.search_depth)
+            return self._grpc.find(
+                self.service_name, terms, start, end, self.search_depth, _operation(terms)
+            )
         if self._http is None:  # pragma: no cover - one of the two is always set
             raise RuntimeError("JaegerQueryAdapter has no transport")
         status, body = self._http.get_json("/api/v3/traces", self._http_params(terms, start, end))

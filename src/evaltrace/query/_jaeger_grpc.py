@@ -141,13 +141,21 @@ class JaegerGrpc:
         )
 
     def traces(
-        self, service: str, terms: Mapping[str, str], start: datetime, end: datetime, depth: int
+        self,
+        service: str,
+        terms: Mapping[str, str],
+        start: datetime,
+        end: datetime,
+        depth: int,
+        operation: str = "",
     ) -> Iterator[TracesData]:
         """The FindTraces answer as it streams in: traces with one span matching all terms
-        (raw, as stored), decoded from protobuf and nothing more."""
+        (and named ``operation``, when given), raw as stored, decoded from protobuf only."""
         params = _TraceQueryParameters(
             service_name=service, search_depth=depth, raw_traces=True, attributes=dict(terms)
         )
+        if operation:
+            params.operation_name = operation
         params.start_time_min.FromDatetime(start)
         params.start_time_max.FromDatetime(end)
         chunks: Iterator[TracesData] = self._find(
@@ -156,13 +164,19 @@ class JaegerGrpc:
         return chunks
 
     def find(
-        self, service: str, terms: Mapping[str, str], start: datetime, end: datetime, depth: int
+        self,
+        service: str,
+        terms: Mapping[str, str],
+        start: datetime,
+        end: datetime,
+        depth: int,
+        operation: str = "",
     ) -> list[SpanView]:
         """Spans of every trace with one span matching all terms, as ``SpanView``s."""
 
         def once() -> list[SpanView]:
             try:
-                chunks = self.traces(service, terms, start, end, depth)
+                chunks = self.traces(service, terms, start, end, depth, operation)
                 return [view for chunk in chunks for view in span_views(chunk)]
             except grpc.RpcError as exc:
                 code = exc.code() if hasattr(exc, "code") else None

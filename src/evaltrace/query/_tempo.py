@@ -47,6 +47,10 @@ class TempoQueryAdapter(SearchQueryAdapter):
     documented API (tests/query/test_tempo.py), not against a live Tempo: the Go module proxy
     here refuses Tempo's module (see docs/backends.md; tests/backends/test_tempo_live.py runs
     on demand).
+
+    ``history`` reads run-summary spans only (``{ span.eval.kind = "run_summary" && ... }``),
+    over ``summary_lookback`` (365 days by default: 53 windows of 168 h), then each summary
+    trace by id; never a result trace.
     """
 
     def __init__(

@@ -33,6 +33,7 @@ __all__ = [
     "ATTR_SUMMARY_ENDED",
     "ATTR_SUMMARY_KIND",
     "ATTR_SUMMARY_RESULTS",
+    "ATTR_SUMMARY_RUN_ID",
     "ATTR_SUMMARY_SEQ",
     "ATTR_SUMMARY_STARTED",
     "ATTR_SUMMARY_WRITER",
@@ -131,6 +132,9 @@ ATTR_SUMMARY_KIND: Final = "eval.kind"
 """string: ``SUMMARY_KIND`` on run-summary spans (and only there): what history searches for."""
 SUMMARY_KIND: Final = "run_summary"
 """The value of ``ATTR_SUMMARY_KIND`` on a run-summary span."""
+ATTR_SUMMARY_RUN_ID: Final = "eval.summary.run_id"
+"""string: the run summarised. Not ``eval.run_id``: a search for a run's results (the Jaeger
+UI's, ``run_results``) finds its result traces only, never its summaries."""
 ATTR_SUMMARY_WRITER: Final = "eval.summary.writer"
 """string: who wrote the summary: ``store:<id>`` (every tracker on one store) or
 ``process:<id>`` (one tracker without a store). Readers keep the latest per (run, writer)."""
@@ -166,6 +170,7 @@ READ_KEYS: Final = frozenset(
         ATTR_BATCH_ID,
         ATTR_BATCH_CHUNK_SIZE,
         ATTR_SUMMARY_KIND,
+        ATTR_SUMMARY_RUN_ID,
         ATTR_SUMMARY_WRITER,
         ATTR_SUMMARY_SEQ,
         ATTR_SUMMARY_RESULTS,

@@ -17,12 +17,12 @@ from ._names import (
     ATTR_DATASET,
     ATTR_METADATA,
     ATTR_PROJECT,
-    ATTR_RUN_ID,
     ATTR_SCHEMA,
     ATTR_SUMMARY_AGGREGATES,
     ATTR_SUMMARY_ENDED,
     ATTR_SUMMARY_KIND,
     ATTR_SUMMARY_RESULTS,
+    ATTR_SUMMARY_RUN_ID,
     ATTR_SUMMARY_SEQ,
     ATTR_SUMMARY_STARTED,
     ATTR_SUMMARY_WRITER,
@@ -58,7 +58,7 @@ def summary_attributes(record: SummaryRecord) -> dict[str, AttributeValue]:
         ATTR_SUMMARY_KIND: SUMMARY_KIND,
         ATTR_SCHEMA: SCHEMA_VERSION,
         ATTR_PROJECT: record.project_name,
-        ATTR_RUN_ID: record.run_id,
+        ATTR_SUMMARY_RUN_ID: record.run_id,
         ATTR_DATASET: record.dataset_name,
         ATTR_METADATA: record.metadata_json,
         ATTR_SUMMARY_WRITER: record.writer,
@@ -104,7 +104,7 @@ def decode_summary(name: str, attributes: Mapping[str, Any]) -> SummaryRecord | 
     texts = [
         attributes.get(key)
         for key in (
-            ATTR_RUN_ID,
+            ATTR_SUMMARY_RUN_ID,
             ATTR_PROJECT,
             ATTR_DATASET,
             ATTR_SUMMARY_WRITER,
