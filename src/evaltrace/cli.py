@@ -354,6 +354,7 @@ def sync(
     click.echo(
         f"{report.exported} spans delivered to {report.destination}; "
         f"{report.pending_after} pending (of {report.pending_before})"
+        + (f"; {report.summaries} run summaries sent" if report.summaries else "")
         + (f"; dropped {report.dropped}" if report.dropped else ""),
         err=True,
     )
