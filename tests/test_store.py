@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import sqlite3
@@ -180,7 +181,7 @@ def test_log_calls_alike_share_one_calls_row(store_path: Path) -> None:
 
 def test_a_call_that_starts_earlier_moves_the_runs_start(store_path: Path) -> None:
     """The run's started/ended times span every call's results, whatever order they commit in."""
-    from evaltrace.store import CallRecord, ResultRow, StoreWriter
+    from evaltrace.store import CallRecord, ResultRow, StoreReader, StoreWriter
 
     store_path.parent.mkdir(parents=True, exist_ok=True)
     writer = StoreWriter(str(store_path))
@@ -188,7 +189,93 @@ def test_a_call_that_starts_earlier_moves_the_runs_start(store_path: Path) -> No
     for span_id, start in ((1, 200), (2, 100), (3, 150)):
         row = ResultRow(span_id, span_id, None, start, start + 1, span_id, None, "s", "1", "{}")
         writer.commit(call, [row], [], forward=False)
+    reader = StoreReader(str(store_path))
+    assert [r[3:6] for r in reader.runs()] == [(100, 200, 3)]  # not folded yet: read from rows
     writer.close()
+    assert [r[3:6] for r in reader.runs()] == [(100, 200, 3)]  # folded at close
+    reader.close()
     with sqlite3.connect(store_path) as conn:
         times = conn.execute("SELECT started_ns, ended_ns, num_results FROM runs").fetchall()
     assert times == [(100, 200, 3)]
+
+
+def _as_version_2(store_path: Path, folded: int, total: int) -> None:
+    """Turn a store written by this evaltrace into what version 2 left on disk: the run's row
+    counting every result, ``folded_upto`` behind after the first ``folded`` results."""
+    from evaltrace._codec import dumps, loads
+    from evaltrace._history import aggregate_lists, encode_aggregates
+
+    conn = sqlite3.connect(store_path, isolation_level=None)
+    with conn:
+        rows = conn.execute("SELECT id, scores FROM results ORDER BY id").fetchall()
+        assert len(rows) == total
+        aggregates = aggregate_lists(loads(scores) for _, scores in rows[:folded])
+        conn.execute("UPDATE runs SET num_results = ?", (total,))
+        conn.execute(
+            "UPDATE run_metrics SET folded_upto = ?, aggregates = ?",
+            (rows[folded - 1][0], dumps(encode_aggregates(aggregates), "aggregates", None)),
+        )
+        conn.execute("UPDATE evaltrace_meta SET value = '2' WHERE key = 'version'")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def test_a_version_2_store_reads_and_upgrades_without_losing_a_count(store_path: Path) -> None:
+    """A v2 store (from the previous release) is read as v2 (read-only, untouched), and the
+    first writer upgrades it: counts and metrics stay those of every result."""
+    from evaltrace.store import StoreReader
+
+    with Tracker("p", store=store_path) as tracker:
+        tracker.log_batch_sync(
+            [{"m": i} for i in range(5)], "qa", [{"i": i} for i in range(5)], run_id="r"
+        )
+    with Tracker("p", store=store_path) as tracker:  # folded at close: a v3 row of 8
+        tracker.log_batch_sync(
+            [{"m": 10 + i} for i in range(3)], "qa", [{"i": i} for i in range(3)], run_id="r"
+        )
+    _as_version_2(store_path, folded=5, total=8)
+    before = _digest(store_path.parent)[store_path.name]
+    reader = evaltrace.SQLiteQueryAdapter(store_path)
+    (run,) = reader.history(evaltrace.HistoryFilter())
+    assert run["num_results"] == 8
+    assert run["metrics"]["m"]["mean"] == pytest.approx((0 + 1 + 2 + 3 + 4 + 10 + 11 + 12) / 8)
+    reader.close()
+    assert _digest(store_path.parent)[store_path.name] == before  # reading wrote nothing
+    with Tracker("p", store=store_path):
+        pass
+    upgraded = StoreReader(str(store_path))
+    assert upgraded.version == 3
+    assert [r[5] for r in upgraded.runs()] == [8]
+    (run,) = evaltrace.SQLiteQueryAdapter(store_path).history(evaltrace.HistoryFilter())
+    assert run["num_results"] == 8 and run["metrics"]["m"]["mean"] == pytest.approx(43 / 8)
+    with sqlite3.connect(store_path) as conn:
+        (upto,) = conn.execute("SELECT folded_upto FROM run_metrics").fetchone()
+        (last,) = conn.execute("SELECT max(id) FROM results").fetchone()
+    assert upto == last
+
+
+def test_the_wal_is_checkpointed_off_the_log_path_and_stays_bounded(store_path: Path) -> None:
+    """The checkpoint thread copies the WAL into the database while the tracker still logs,
+    and the WAL restarts (its frames stay under the backstop) however long the run."""
+    from evaltrace.store._checkpoint import BACKSTOP, FRAMES
+
+    from .support.wait import wait_for
+
+    wal = store_path.with_name(store_path.name + "-wal")
+    frames: list[int] = []
+    with Tracker("p", store=store_path) as tracker:
+        start = store_path.stat().st_size if store_path.exists() else 0
+        i = 0
+        # ~4 frames a log() commit: enough for several checkpoints and one restart.
+        while i < 3 * BACKSTOP // 4:
+            tracker.log({"m": i, "text": "x" * 600}, "qa", {"id": i}, run_id="r")
+            i += 1
+            if i % 500 == 0:
+                frames.append(wal.stat().st_size // 4120)
+        wait_for(
+            lambda: store_path.stat().st_size > start + FRAMES * 4096 // 2,
+            what="the checkpoint thread copied pages into the database",
+        )
+        assert max(frames) <= BACKSTOP + 100
+        assert any(b < a for a, b in itertools.pairwise(frames)), frames  # WAL restarted
+    assert len(evaltrace.SQLiteQueryAdapter(store_path).run_results("r")) == i

@@ -298,3 +298,62 @@ def test_export_failures_are_counted(store_path: Path) -> None:
         tracker.flush()
         # 5 results + the batch span, and the run's summary flush() sent
         assert tracker.stats.spans_failed_to_export == 7
+
+
+def _shape(span: Any) -> tuple[Any, ...]:
+    """What an exporter sees of a span, ids and the resource aside."""
+    return (
+        span.name,
+        dict(span.attributes or {}),
+        [(e.name, dict(e.attributes or {}), e.timestamp - span.start_time) for e in span.events],
+        [(link.context.trace_id, link.context.span_id) for link in span.links],
+        span.end_time - span.start_time,
+        span.kind,
+        span.status.status_code,
+        span.instrumentation_scope.name if span.instrumentation_scope else None,
+        span.parent is None,
+    )
+
+
+@pytest.mark.parametrize("batch", [False, True])
+def test_own_provider_spans_equal_the_sdk_spans_of_an_app_provider(batch: bool) -> None:
+    """The tracker's own provider makes finished spans directly (no processor to see them);
+    they carry exactly what the SDK's spans carry through an application's provider."""
+    direct_memory, app_memory = InMemorySpanExporter(), InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(app_memory))
+    direct = Tracker("proj", store=False, exporters=[direct_memory])
+    app = Tracker("proj", tracer_provider=provider)
+    results = [NESTED, {"m": 0.5, "ok": True, "label": "x"}, {"m": [1, 2]}]
+    rows = [
+        {"question": f"q{i}", "traceparent": f"00-{'a' * 31}{i}-{'b' * 16}-01"} for i in range(3)
+    ]
+    for tracker in (direct, app):
+        if batch:
+            tracker.log_batch_sync(results, "qa", rows, run_id="r", metadata={"k": 1})
+        else:
+            for result, row in zip(results, rows, strict=True):
+                tracker.log(result, "qa", row, run_id="r", metadata={"k": 1})
+        tracker.close()
+
+    def shapes(memory: InMemorySpanExporter) -> list[tuple[Any, ...]]:
+        out = []
+        for span in logged_spans(memory):
+            shape = _shape(span)
+            attrs = dict(shape[1])
+            for generated in ("eval.seq", "eval.batch.id"):
+                attrs.pop(generated, None)
+            duration = shape[4] if shape[0] == "evaltrace.result" else None  # a root: timing
+            out.append((shape[0], attrs, shape[2], shape[3], duration, *shape[5:]))
+        return sorted(out, key=repr)
+
+    direct_spans, app_spans = logged_spans(direct_memory), logged_spans(app_memory)
+    assert len(direct_spans) == len(app_spans) == (4 if batch else 3)
+    assert shapes(direct_memory) == shapes(app_memory)
+    for spans in (direct_spans, app_spans):  # children share their root's trace
+        roots = {s.context.span_id: s for s in spans if s.parent is None}
+        for span in spans:
+            if span.parent is not None:
+                assert span.parent.span_id in roots
+                assert span.context.trace_id == roots[span.parent.span_id].context.trace_id
+    assert all(s.context.trace_flags.sampled for s in direct_spans)

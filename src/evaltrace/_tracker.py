@@ -19,6 +19,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import Tracer
 
 from . import _context, _exit
 from ._base import BaseExperimentTracker, EvaluationOutput, MetricInput
@@ -34,7 +35,7 @@ from ._forward import Forwarder
 from ._ids import OsRandomIdGenerator
 from ._otlp import build_exporter, describe, port_hint
 from ._plan import Content, plan_call
-from ._spans import Emitted, Rebuilder, emit
+from ._spans import Direct, Emitted, Rebuilder, emit
 from ._summary import Summaries, to_forwarder
 from ._validate import (
     check_batch,
@@ -164,6 +165,10 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         if hasattr(self._tracer, "id_generator"):
             # This tracer only: the application's other tracers keep their generator.
             self._tracer.id_generator = OsRandomIdGenerator()
+        # Through an application's provider its processors must see each span; ours has none.
+        self._maker: Tracer | Direct = (
+            Direct(tracer_provider.resource) if self._owns_provider else self._tracer
+        )
         span_limits = getattr(tracer_provider, "_span_limits", None)
         max_attrs = getattr(span_limits, "max_span_attributes", None) or 128
         self._limits = Limits(
@@ -281,7 +286,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             limits=self._limits,
             content=self._content,
         )
-        return emit(self._tracer, plan, chunk=self._chunk, resource_json=self._resource_json)
+        return emit(self._maker, plan, chunk=self._chunk, resource_json=self._resource_json)
 
     def _commit(self, emitted: Emitted) -> str:
         """The commit point, then the hand-off to the forwarder and exporters."""

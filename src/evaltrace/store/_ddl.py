@@ -28,12 +28,24 @@ from urllib.parse import quote
 import tenacity
 
 from .._exceptions import ConfigurationError, StoreFormatError, StoreWriteError
+from ._checkpoint import BACKSTOP
 
-__all__ = ["FORMAT", "VERSION", "atomic", "connect_reader", "connect_writer"]
+__all__ = [
+    "FORMAT",
+    "READS",
+    "UPGRADE_FROM_2",
+    "VERSION",
+    "atomic",
+    "connect_reader",
+    "connect_writer",
+]
 
 FORMAT: Final = "evaltrace-store"
-VERSION: Final = 2
-"""Bumped when the layout changes; a store of another version is refused, never rewritten."""
+VERSION: Final = 3
+"""Bumped when the layout changes. A reader reads this version and ``READS`` (never writing a
+byte); a writer upgrades an older one it can (``UPGRADES``) and refuses any other."""
+READS: Final = frozenset({2, 3})
+UPGRADES: Final = frozenset({2})
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS evaltrace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -120,24 +132,31 @@ CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (not_before_ns);
 """
 
 
-def _check_format(conn: sqlite3.Connection, path: str) -> bool:
-    """True for an evaltrace store of this version, False for an empty database; raises for
-    anything else (another application's database, another store version)."""
+UPGRADE_FROM_2: Final = "UPDATE evaltrace_meta SET value = '3' WHERE key = 'version'"
+"""Version 2 -> 3, in the writer's transaction after every run is folded (``StoreWriter``):
+v3 keeps a run's counts as of its last folding (a log call no longer rewrites the run's row;
+readers add the results committed since), so only ``folded_upto`` has to catch up."""
+
+
+def store_version(conn: sqlite3.Connection, path: str) -> int:
+    """The version of an evaltrace store this evaltrace reads, 0 for an empty database; raises
+    for anything else (another application's database, an unknown store version)."""
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     if not tables:
-        return False
+        return 0
     if "evaltrace_meta" not in tables:
         hint = (
             " (a pre-release evaltrace store: delete it and log again)" if "spans" in tables else ""
         )
         raise StoreFormatError(f"{path} is not an evaltrace store{hint}; it was left untouched")
     meta = dict(conn.execute("SELECT key, value FROM evaltrace_meta").fetchall())
-    if meta.get("format") != FORMAT or meta.get("version") != str(VERSION):
+    version = meta.get("version")
+    if meta.get("format") != FORMAT or version not in {str(v) for v in READS}:
         raise StoreFormatError(
-            f"{path}: store format {meta.get('format')!r} version {meta.get('version')!r}; this "
-            f"evaltrace reads version {VERSION}. It was left untouched."
+            f"{path}: store format {meta.get('format')!r} version {version!r}; this "
+            f"evaltrace reads versions {sorted(READS)}. It was left untouched."
         )
-    return True
+    return int(version)
 
 
 def _create_private(path: Path) -> None:
@@ -147,14 +166,21 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-def connect_writer(path: str) -> sqlite3.Connection:
-    """Open (creating if needed) a store to write; WAL, so readers and writers overlap."""
+def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
+    """Open (creating if needed) a store to write; WAL, so readers and writers overlap.
+    Returns the connection and the store's version (the writer upgrades an older one)."""
     target = Path(path)
     if path != ":memory:" and not target.exists():
         _create_private(target)
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
-        _check_format(conn, path)
+        version = store_version(conn, path) or VERSION
+        if version != VERSION and version not in UPGRADES:
+            conn.close()
+            raise StoreFormatError(
+                f"{path}: store version {version} can be read but not written by this "
+                "evaltrace; it was left untouched"
+            )
     except sqlite3.OperationalError as exc:
         raise StoreWriteError(
             f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
@@ -166,10 +192,15 @@ def connect_writer(path: str) -> sqlite3.Connection:
     # (SIGKILL, OOM); an OS crash or power loss may lose the last ones (see docs/reliability.md).
     _when_unlocked(conn, "PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoints run on the writer's own thread (``_checkpoint``); this is the backstop.
+    conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP}")
+    # A WAL restarted after a checkpoint is cut back to nothing, so that its size on disk is
+    # what the checkpointer goes by (the frames written since).
+    conn.execute("PRAGMA journal_size_limit=0")
     # Every table IF NOT EXISTS, also on a known store: cheap, and two writers creating one
     # store at the same moment both end with the whole layout.
     _when_unlocked(conn, "BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-    return conn
+    return conn, version
 
 
 def _when_unlocked(conn: sqlite3.Connection, script: str) -> None:
@@ -196,8 +227,9 @@ def _uri(path: str, **params: str) -> str:
     return f"file:{quote(os.path.abspath(path))}?{query}"
 
 
-def connect_reader(path: str) -> sqlite3.Connection:
+def connect_reader(path: str) -> tuple[sqlite3.Connection, int]:
     """Open a store read-only; reading never writes a byte (no table, no pragma, no cache).
+    Returns the connection and the store's version.
 
     On a read-only folder or medium SQLite cannot create the WAL index it wants, so the
     store is then opened ``immutable`` (nothing may be writing it there anyway).
@@ -210,9 +242,10 @@ def connect_reader(path: str) -> sqlite3.Connection:
             conn = sqlite3.connect(
                 _uri(path, **params), uri=True, check_same_thread=False, timeout=60
             )
-            if not _check_format(conn, path):
+            version = store_version(conn, path)
+            if not version:
                 raise StoreFormatError(f"{path} is an empty database, not an evaltrace store")
-            return conn
+            return conn, version
         except sqlite3.OperationalError:
             if conn is not None:
                 conn.close()

@@ -29,6 +29,27 @@ _LINKED_PAGE = f"""SELECT {_COLUMNS} FROM results
 WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id > ? ORDER BY id LIMIT ?"""
 _CALL = "SELECT project_name, dataset_name, metadata, context FROM calls WHERE id = ?"
 
+# A run's row counts its results as of its last folding (``folded_upto``); the results
+# committed since (a few hundred at most per writer) are added here. A version 2 store's row
+# counted every result at every commit.
+_RUNS = """
+SELECT * FROM (
+    SELECT r.run_id, r.project_name, r.dataset_name,
+        min(r.started_ns, coalesce(t.first_ns, r.started_ns)) AS started_ns,
+        max(r.ended_ns, coalesce(t.last_ns, r.ended_ns)) AS ended_ns,
+        r.num_results + t.n AS num_results, r.metadata
+    FROM runs r JOIN (
+        SELECT r2.run_id AS run_id, count(x.id) AS n, min(x.start_ns) AS first_ns,
+            max(x.start_ns) AS last_ns
+        FROM runs r2 LEFT JOIN run_metrics m ON m.run_id = r2.run_id
+        LEFT JOIN results x ON x.run_id = r2.run_id AND x.id > coalesce(m.folded_upto, 0)
+        GROUP BY r2.run_id
+    ) t ON t.run_id = r.run_id
+) WHERE 1=1"""
+_RUNS_V2 = """
+SELECT run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata
+FROM runs WHERE 1=1"""
+
 RunRow = tuple[str, str, str, int, int, int, str]
 """run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata JSON."""
 
@@ -38,7 +59,7 @@ class StoreReader:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn = connect_reader(path)
+        self._conn, self.version = connect_reader(path)
         self._lock = threading.Lock()
 
     def _page(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
@@ -136,10 +157,7 @@ class StoreReader:
         until_ns: int | None = None,
     ) -> list[RunRow]:
         """The run rows matching the filters, newest first."""
-        sql = (
-            "SELECT run_id, project_name, dataset_name, started_ns, ended_ns, num_results, "
-            "metadata FROM runs WHERE 1=1"
-        )
+        sql = _RUNS_V2 if self.version == 2 else _RUNS
         params: list[Any] = []
         for clause, value in (
             (" AND project_name = ?", project_name),

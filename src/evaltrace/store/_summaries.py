@@ -1,4 +1,4 @@
-"""Run summaries derived from the store's rows: folding a run, and what its summary span says.
+"""Run summaries derived from the store's rows: what a run's summary span says.
 
 The store is the one source of truth: a run-summary span sent from a store is its
 ``run_metrics`` row (folded up to the run's last result row first) and its ``runs`` row, read
@@ -15,43 +15,12 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Mapping
 
-from .._codec import dumps, loads
-from .._history import MetricAggregate, aggregate_lists, encode_aggregates, merge_encoded
 from ..schema import SummaryRecord
 
-__all__ = ["WANT", "derive", "fold_run", "mark_sent", "pending_runs", "store_id"]
+__all__ = ["WANT", "derive", "mark_sent", "pending_runs", "store_id"]
 
 WANT = "INSERT OR IGNORE INTO run_summaries (run_id) VALUES (?)"
 """A run whose results are forwarded wants its summaries forwarded too."""
-
-
-def fold_run(conn: sqlite3.Connection, run_id: str) -> None:
-    """Fold the scores of the run's results committed since its last folding into its one
-    ``run_metrics`` row (inside the caller's transaction)."""
-    row = conn.execute(
-        "SELECT aggregates, folded_upto FROM run_metrics WHERE run_id = ?", (run_id,)
-    ).fetchone()
-    merged: dict[str, MetricAggregate] = {}
-    upto = 0
-    if row is not None:
-        merge_encoded(merged, loads(row[0]))
-        upto = row[1]
-    fresh = conn.execute(
-        "SELECT id, scores FROM results WHERE run_id = ? AND id > ? ORDER BY id", (run_id, upto)
-    ).fetchall()
-    if not fresh:
-        return
-    for path, agg in aggregate_lists(loads(s) for _, s in fresh).items():
-        if path in merged:
-            merged[path].merge(agg)
-        else:
-            merged[path] = agg
-    conn.execute(
-        "INSERT INTO run_metrics (run_id, aggregates, folded_upto) VALUES (?,?,?) "
-        "ON CONFLICT (run_id) DO UPDATE SET aggregates = excluded.aggregates, "
-        "folded_upto = excluded.folded_upto",
-        (run_id, dumps(encode_aggregates(merged), "aggregates", None), fresh[-1][0]),
-    )
 
 
 def store_id(conn: sqlite3.Connection) -> str:
@@ -68,11 +37,10 @@ def store_id(conn: sqlite3.Connection) -> str:
 def derive(
     conn: sqlite3.Connection, run_ids: Iterable[str], writer: str
 ) -> list[tuple[SummaryRecord, str]]:
-    """Fold each run, then read its summary and the resource its results were sent with
-    (inside the caller's write transaction); runs without results are left out."""
+    """Each run's summary and the resource its results were sent with, read inside the
+    caller's transaction right after it folded the runs; runs without results are left out."""
     out: list[tuple[SummaryRecord, str]] = []
     for run_id in run_ids:
-        fold_run(conn, run_id)
         row = conn.execute(
             "SELECT r.project_name, r.dataset_name, r.started_ns, r.ended_ns, r.num_results, "
             "r.metadata, m.aggregates, m.folded_upto, "

@@ -19,12 +19,18 @@ from typing import Final
 
 from .._codec import dumps, loads
 from .._exceptions import StoreWriteError
-from .._history import score_list
+from .._history import (
+    MetricAggregate,
+    aggregate_lists,
+    encode_aggregates,
+    merge_encoded,
+    score_list,
+)
 from ..schema import SummaryRecord
 from . import _summaries
-from ._ddl import atomic, connect_writer
+from ._checkpoint import Checkpointer
+from ._ddl import UPGRADE_FROM_2, VERSION, atomic, connect_writer, store_version
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
-from ._summaries import WANT, fold_run
 
 __all__ = ["LEASE_NS", "StoreWriter"]
 
@@ -46,20 +52,20 @@ _INSERT_ROOT = """
 INSERT INTO batch_roots (trace_id, span_id, call_id, chunk_start, chunk_size, start_ns, end_ns)
 VALUES (?,?,?,?,?,?,?)
 """
-# ``started_ns`` is indexed (``runs_by_start``): setting it, even to its own value, rewrites the
-# index page, one more 4 kB WAL frame per commit (6.8 -> 5.8 frames for a log() call, measured
-# with wal_autocheckpoint=0). It moves only when a call's results start before the run did,
-# so the upsert leaves it alone and ``_EARLIER_START`` moves it when that happens.
-_UPSERT_RUN = """
+# A run's row is written when a writer first meets the run, then only when its results are
+# folded (``compact``): rewriting it at every commit cost one more 4 kB WAL frame per call
+# (~16 us of a log() call, measured). Readers add the results committed since the folding.
+_NEW_RUN = """
 INSERT INTO runs (run_id, project_name, dataset_name, started_ns, ended_ns, num_results, metadata)
-VALUES (?,?,?,?,?,?,?)
-ON CONFLICT (run_id) DO UPDATE SET
-    ended_ns = max(ended_ns, excluded.ended_ns),
-    num_results = num_results + excluded.num_results
+VALUES (?,?,?,?,?,0,?) ON CONFLICT (run_id) DO NOTHING
+"""
+_FOLD_RUN = """
+UPDATE runs SET num_results = num_results + ?, started_ns = min(started_ns, ?),
+    ended_ns = max(ended_ns, ?)
+WHERE run_id = ?
 """
 COMPACT_EVERY: Final = 256
 """Commits between two foldings of the results' scores into ``run_metrics`` (and at close)."""
-_EARLIER_START = "UPDATE runs SET started_ns = ? WHERE run_id = ? AND started_ns > ?"
 _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns) VALUES (?,?,?,?,?)
 """
@@ -81,19 +87,24 @@ class StoreWriter:
         self.path = path
         self.keep_delivered = keep_delivered
         """False for a spool: delivered traces are deleted, the file holds only what is due."""
-        self._conn = connect_writer(path)
+        self._conn, version = connect_writer(path)
         self._lock = threading.Lock()
         self._resources: dict[str, int] = {}
         self._commits = 0
         self._touched: set[str] = set()
+        self._runs: set[str] = set()
+        """Runs this writer has made sure have a row."""
+        self._wanted: set[str] = set()
+        """Runs known to want run-summary spans (``run_summaries``): registered once each."""
+        if version != VERSION:
+            self._upgrade()
+        self._checkpointer = Checkpointer(path) if path != ":memory:" else None
         # Consecutive log() calls of one run usually share everything a calls row holds; they
         # then share the row: one 4 kB WAL frame less per log() commit (5.8 -> 4.8, measured
         # with wal_autocheckpoint=0), and less for readers to look up. Only in a store: a
         # spool's close deletes calls whose results were delivered, which another process
         # sharing the spool could do under a cached id.
         self._last_call: tuple[tuple[object, ...], int] | None = None
-        self._wanted: set[str] = set()
-        """Runs known to want run-summary spans (``run_summaries``): registered once each."""
 
     def _resource_id(self, conn: sqlite3.Connection, attributes: str) -> int:
         known = self._resources.get(attributes)
@@ -121,12 +132,11 @@ class StoreWriter:
         """
         outbox: dict[int, int] = {}
         link_trace, link_span = call.link if call.link else (None, None)
-        first = min((r.start_ns for r in results), default=0)
-        last = max((r.start_ns for r in results), default=0)
+        run_id = call.run_id
         try:
             with self._lock, atomic(self._conn) as conn:
                 values = (
-                    call.run_id,
+                    run_id,
                     call.project_name,
                     call.dataset_name,
                     call.metadata_json,
@@ -142,15 +152,14 @@ class StoreWriter:
                     call_id: int | None = cached[1]
                 else:
                     call_id = conn.execute(_INSERT_CALL, values).lastrowid
-                run_id = call.run_id
                 conn.executemany(
                     _INSERT_RESULT,
                     [
                         (
                             call_id,
                             run_id,
-                            _blob(r.trace_id, 16),
-                            _blob(r.span_id, 8),
+                            r.trace_id.to_bytes(16, "big"),
+                            r.span_id.to_bytes(8, "big"),
                             None if r.parent_span_id is None else _blob(r.parent_span_id, 8),
                             r.start_ns,
                             r.end_ns,
@@ -184,34 +193,27 @@ class StoreWriter:
                             for b in roots
                         ],
                     )
-                if results:
+                if results and run_id not in self._runs:
+                    first = min(r.start_ns for r in results)
                     conn.execute(
-                        _UPSERT_RUN,
+                        _NEW_RUN,
                         (
                             run_id,
                             call.project_name,
                             call.dataset_name,
                             first,
-                            last,
-                            len(results),
+                            first,
                             call.metadata_json,
                         ),
                     )
-                    conn.execute(_EARLIER_START, (first, run_id, first))
-                    if forward and self.keep_delivered and run_id not in self._wanted:
-                        conn.execute(WANT, (run_id,))
                 if forward:
-                    now = time.time_ns()
-                    spans: dict[int, int] = {}
-                    for r in results:
-                        spans[r.trace_id] = spans.get(r.trace_id, 0) + 1
-                    for b in roots:
-                        spans[b.trace_id] = spans.get(b.trace_id, 0) + 1
-                    due = now + LEASE_NS if leased else now
-                    for trace_id, count in spans.items():
-                        outbox[trace_id] = conn.execute(
-                            _INSERT_OUTBOX, (_blob(trace_id, 16), call_id, count, now, due)
-                        ).lastrowid  # type: ignore[assignment]
+                    outbox = self._enqueue(conn, call_id or 0, results, roots, leased)
+                    if results and self.keep_delivered and run_id not in self._wanted:
+                        conn.execute(_summaries.WANT, (run_id,))
+            if results:
+                self._runs.add(run_id)
+                if forward and self.keep_delivered:
+                    self._wanted.add(run_id)
             if self.keep_delivered and call.batch_id is None and call_id is not None:
                 self._last_call = (values, call_id)  # committed: safe to refer to
         except sqlite3.IntegrityError as exc:
@@ -224,13 +226,47 @@ class StoreWriter:
                 f"{self.path}: could not commit {len(results)} results ({exc}); nothing of the "
                 "call was stored"
             ) from exc
-        if forward and self.keep_delivered:
-            self._wanted.add(call.run_id)
         self._touched.add(call.run_id)
         self._commits += 1
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
         if self._commits % COMPACT_EVERY == 0:
             self.compact()
         return outbox
+
+    @staticmethod
+    def _enqueue(
+        conn: sqlite3.Connection,
+        call_id: int,
+        results: Sequence[ResultRow],
+        roots: Sequence[BatchRoot],
+        leased: bool,
+    ) -> dict[int, int]:
+        """One outbox entry per trace of the call; returns trace id -> entry id."""
+        now = time.time_ns()
+        due = now + LEASE_NS if leased else now
+        spans: dict[int, int] = {}
+        for r in results:
+            spans[r.trace_id] = spans.get(r.trace_id, 0) + 1
+        for b in roots:
+            spans[b.trace_id] = spans.get(b.trace_id, 0) + 1
+        out: dict[int, int] = {}
+        for trace_id, count in spans.items():
+            out[trace_id] = conn.execute(
+                _INSERT_OUTBOX, (_blob(trace_id, 16), call_id, count, now, due)
+            ).lastrowid  # type: ignore[assignment]
+        return out
+
+    def _upgrade(self) -> None:
+        """Upgrade a version 2 store in one transaction: fold every run's scores (v2 runs rows
+        already count every result, so only ``folded_upto`` moves), then the layout."""
+        with self._lock, atomic(self._conn) as conn:
+            if store_version(conn, self.path) == VERSION:  # another writer was first
+                return
+            runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]
+            self._fold(conn, runs, count=False)
+            conn.execute(UPGRADE_FROM_2)
+        _log.info("evaltrace: upgraded the store %s to version %d", self.path, VERSION)
 
     def compact(self) -> None:
         """Fold the scores of the results committed since each touched run's last folding into
@@ -239,11 +275,44 @@ class StoreWriter:
         runs, self._touched = self._touched, set()
         try:
             with self._lock, atomic(self._conn) as conn:
-                for run_id in runs:
-                    fold_run(conn, run_id)
+                self._fold(conn, runs, count=True)
         except sqlite3.Error as exc:  # nothing is lost: readers add the unfolded results
             self._touched |= runs
             _log.warning("evaltrace: folding run aggregates in %s failed: %s", self.path, exc)
+
+    @staticmethod
+    def _fold(conn: sqlite3.Connection, runs: Iterable[str], *, count: bool) -> None:
+        """Fold each run's results past ``folded_upto`` into its ``run_metrics`` row and, with
+        ``count``, into its ``runs`` row (count, first and last start)."""
+        for run_id in runs:
+            row = conn.execute(
+                "SELECT aggregates, folded_upto FROM run_metrics WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            merged: dict[str, MetricAggregate] = {}
+            upto = 0
+            if row is not None:
+                merge_encoded(merged, loads(row[0]))
+                upto = row[1]
+            fresh = conn.execute(
+                "SELECT id, scores, start_ns FROM results WHERE run_id = ? AND id > ? ORDER BY id",
+                (run_id, upto),
+            ).fetchall()
+            if not fresh:
+                continue
+            for path, agg in aggregate_lists(loads(f[1]) for f in fresh).items():
+                if path in merged:
+                    merged[path].merge(agg)
+                else:
+                    merged[path] = agg
+            conn.execute(
+                "INSERT INTO run_metrics (run_id, aggregates, folded_upto) VALUES (?,?,?) "
+                "ON CONFLICT (run_id) DO UPDATE SET aggregates = excluded.aggregates, "
+                "folded_upto = excluded.folded_upto",
+                (run_id, dumps(encode_aggregates(merged), "aggregates", None), fresh[-1][0]),
+            )
+            if count:
+                starts = [f[2] for f in fresh]
+                conn.execute(_FOLD_RUN, (len(fresh), min(starts), max(starts), run_id))
 
     # -- run summaries (see _summaries) ------------------------------------------------------
 
@@ -253,10 +322,12 @@ class StoreWriter:
             return _summaries.store_id(conn)
 
     def summaries(self, run_ids: Iterable[str], writer: str) -> list[tuple[SummaryRecord, str]]:
-        """Fold these runs and derive their summaries (with the resource their results were
+        """Fold these runs, then derive their summaries (with the resource their results were
         sent with), in one transaction."""
+        runs = list(run_ids)
         with self._lock, atomic(self._conn) as conn:
-            return _summaries.derive(conn, run_ids, writer)
+            self._fold(conn, runs, count=True)
+            return _summaries.derive(conn, runs, writer)
 
     def pending_summaries(self) -> list[str]:
         """Runs whose latest results no delivered summary covers."""
@@ -354,9 +425,7 @@ class StoreWriter:
                 chunk = list(outbox_ids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
                 if not self.keep_delivered:
-                    where = f"trace_id IN (SELECT trace_id FROM outbox WHERE id IN ({marks}))"
-                    conn.execute(f"DELETE FROM results WHERE {where}", chunk)
-                    conn.execute(f"DELETE FROM batch_roots WHERE {where}", chunk)
+                    self._forget(conn, f"id IN ({marks})", chunk)
                 conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk)
 
     def make_all_due(self) -> None:
@@ -402,10 +471,15 @@ class StoreWriter:
 
     def _drop(self, conn: sqlite3.Connection, where: str, params: Sequence[object]) -> None:
         if not self.keep_delivered:  # a spool's dropped traces are gone: say so, then drop
-            inner = f"trace_id IN (SELECT trace_id FROM outbox WHERE {where})"
-            conn.execute(f"DELETE FROM results WHERE {inner}", params)
-            conn.execute(f"DELETE FROM batch_roots WHERE {inner}", params)
+            self._forget(conn, where, params)
         conn.execute(f"DELETE FROM outbox WHERE {where}", params)
+
+    @staticmethod
+    def _forget(conn: sqlite3.Connection, where: str, params: Sequence[object]) -> None:
+        """Delete the traces of the outbox entries matching ``where``."""
+        inner = f"trace_id IN (SELECT trace_id FROM outbox WHERE {where})"
+        conn.execute(f"DELETE FROM results WHERE {inner}", params)
+        conn.execute(f"DELETE FROM batch_roots WHERE {inner}", params)
 
     def pending(self, blocking: bool = True) -> tuple[int, int] | None:
         """Outbox entries (traces) and the spans they hold; None when ``blocking`` is False
@@ -423,6 +497,8 @@ class StoreWriter:
     def close(self) -> None:
         """Fold the run aggregates, then close the connection (a spool also forgets calls
         whose traces are all delivered)."""
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.compact()
         with self._lock:
             if not self.keep_delivered:
