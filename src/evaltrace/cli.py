@@ -342,7 +342,8 @@ def demo(store: str | None, rows: int, seed: int) -> None:
 def sync(
     store: str | None, endpoint: str | None, protocol: str | None, timeout: float, spool: bool
 ) -> None:
-    """Send what the store's outbox holds to the collector; exit 1 if some stays pending."""
+    """Send what the store's outbox holds, and the run summaries no delivered one covers, to
+    the collector; exit 1 if some stays pending."""
     from ._sync import sync as run_sync
 
     with _reader(store) as reader:  # refuses a missing or foreign file before writing
