@@ -131,3 +131,26 @@ def test_duplicate_namespaces_keep_both_parts() -> None:
     assert scores["generation.completeness.score"].value == 0.8
     assert scores["generation.completeness.score#1"].value == 0.1
     assert scores["generation.verbosity.score#1"] == Score(0.9, "lower")
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        generation(0.8, 0.2) + generation(0.1, 0.9),
+        [{"a": {"score": None}}, {"a": {"score": 1}}],
+        [0.5, {"value": 1}],
+        {"": {"a": 1}, "b": {"": 2}},
+        {"a.b": 1, "a": {"b": 2}},  # one path twice: the later leaf, as flatten keeps it
+        {"m": {"score": 0.5, "label": "good", "success": True, "threshold": 0.4}},
+        0.25,
+    ],
+)
+def test_numeric_values_are_the_numeric_scores(result: Any) -> None:
+    """What the store keeps beside each result (``numeric_values``) is ``numeric_scores``
+    without the directions, path for path and in the same order."""
+    from evaltrace._scores import numeric_values
+
+    expected = {path: value for path, (value, _) in numeric_scores(result).items()}
+    got = numeric_values(result)
+    assert list(got.items()) == list(expected.items())
+    assert all(type(got[p]) is type(expected[p]) for p in got)

@@ -11,7 +11,7 @@ from typing import Any, Final
 from ddsketch.mapping import LogarithmicMapping
 
 from ._codec import loads
-from ._scores import numeric_scores
+from ._scores import numeric_values
 from ._types import MetricStats, ResultRecord, RunSummary
 from .schema import SummaryRecord, decode_object, iso
 
@@ -102,21 +102,34 @@ class MetricAggregate:
 
     def add(self, value: float | int | bool) -> None:
         """Take one more value (a boolean counts as a pass or a fail)."""
-        if value is True or value is False:
-            self.flags += 1
-            self.passes += value
-            return
-        number = as_float(value)
-        if number is None:  # an int past the double range: not a statistic
-            return
-        if not math.isfinite(number):
-            self.non_finite += 1
-            return
-        self.count += 1
-        self.mean += number / self.count - self.mean / self.count
-        self.low = min(self.low, number)
-        self.high = max(self.high, number)
-        self.buckets[_bucket(number)] += 1
+        self.extend((value,))
+
+    def extend(self, values: Iterable[float | int | bool]) -> None:
+        """Take many values at once (what folding does): the same statistics as ``add`` of
+        each, the new values' mean exactly rounded (``fsum``) before it is merged in."""
+        finite: list[float] = []
+        for value in values:
+            if value is True or value is False:
+                self.flags += 1
+                self.passes += value
+                continue
+            number = value if type(value) is float else as_float(value)
+            if number is None:
+                continue
+            if number - number:  # nan for NaN and the infinities
+                self.non_finite += 1
+            else:
+                finite.append(number)
+        if finite:
+            self.merge(
+                MetricAggregate(
+                    len(finite),
+                    finite_mean(finite),
+                    min(finite),
+                    max(finite),
+                    buckets=Counter(map(_bucket, finite)),
+                )
+            )
 
     def merge(self, other: MetricAggregate) -> None:
         """Fold another aggregate of the same metric into this one."""
@@ -201,18 +214,23 @@ def merge_encoded(into: dict[str, MetricAggregate], encoded: Iterable[list[Any]]
 def score_list(evaluation_result: Any) -> list[list[Any]]:
     """A result's numeric and boolean scores as ``[[path, value], ...]``: what the store keeps
     beside each result, so that folding and history never walk the result again."""
-    return [[path, value] for path, (value, _) in numeric_scores(evaluation_result).items()]
+    return [[path, value] for path, value in numeric_values(evaluation_result).items()]
 
 
 def aggregate_lists(lists: Iterable[list[list[Any]]]) -> dict[str, MetricAggregate]:
     """Aggregates of some results' ``score_list``s."""
-    out: dict[str, MetricAggregate] = {}
+    values: dict[str, list[Any]] = {}
     for scores in lists:
         for path, value in scores:
-            agg = out.get(path)
-            if agg is None:
-                agg = out[path] = MetricAggregate()
-            agg.add(value)
+            known = values.get(path)
+            if known is None:
+                values[path] = [value]
+            else:
+                known.append(value)
+    out: dict[str, MetricAggregate] = {}
+    for path, taken in values.items():
+        out[path] = agg = MetricAggregate()
+        agg.extend(taken)
     return out
 
 

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 from urllib.parse import quote
@@ -255,13 +253,18 @@ def connect_reader(path: str) -> tuple[sqlite3.Connection, int]:
     raise ConfigurationError(f"cannot open the evaltrace store at {path} for reading")
 
 
-@contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One transaction: everything inside commits together or not at all."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+class atomic:
+    """One transaction: everything inside commits together or not at all (a class, not a
+    generator: this wraps every log call)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN IMMEDIATE")
+        return self._conn
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._conn.execute("ROLLBACK" if kind is not None else "COMMIT")
