@@ -25,7 +25,12 @@ from ._report import FULL, QUICK, Row, Skipped, table, write_json
 
 HERE = Path(__file__).resolve().parent
 GROUPS = ("log", "store", "readback", "memory", "history", "wire", "jaeger", "peers")
-JAEGER_ROWS = ("readback.jaeger.grpc", "readback.jaeger.http", "throughput.collector_jaeger")
+JAEGER_ROWS = (
+    "readback.jaeger.grpc",
+    "readback.jaeger.http",
+    "throughput.collector_jaeger",
+    "throughput.collector_jaeger.readable",
+)
 
 
 def _say(message: str) -> None:

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.backends
 
 
 def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> None:
-    """Read-back over gRPC and HTTP and the collector throughput all come back measured (not
-    skipped), with every result read back on both sides."""
+    """Read-back over gRPC and HTTP and the collector throughput (arrival, and until readable)
+    all come back measured (not skipped), with every result read back on both sides."""
     out = tmp_path / "results.json"
     env = {
         **os.environ,
@@ -43,9 +43,11 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
         "readback.jaeger.grpc",
         "readback.jaeger.http",
         "throughput.collector_jaeger",
+        "throughput.collector_jaeger.readable",
     }
     for row in rows.values():
         assert all(math.isfinite(row[k]) and row[k] > 0 for k in ("value", "baseline", "ratio"))
     n = rows["throughput.collector_jaeger"]["n"]
-    assert rows["throughput.collector_jaeger"]["notes"] == f"read back: evaltrace {n}, floor {n}"
+    for row in ("throughput.collector_jaeger", "throughput.collector_jaeger.readable"):
+        assert rows[row]["notes"] == f"read back: evaltrace {n}, floor {n}"
     assert rows["readback.jaeger.grpc"]["notes"].startswith(f"results {n}, ")
