@@ -52,9 +52,7 @@ class Checkpointer:
         self._wake = threading.Event()
         self._stop = False
         self._commits = 0
-        self._thread = threading.Thread(
-            target=self._run, name="evaltrace-checkpoint", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="evaltrace-checkpoint", daemon=True)
         self._thread.start()
 
     def committed(self) -> None:
