@@ -29,6 +29,7 @@ JAEGER_ROWS = (
     "readback.jaeger.grpc",
     "readback.jaeger.http",
     "throughput.collector_jaeger",
+    "throughput.collector_jaeger.readable",
     "history.jaeger",
 )
 

@@ -226,3 +226,25 @@ def test_a_trace_larger_than_one_request_is_split(
         assert tracker.flush(timeout=60)
         assert len(rx.bodies) >= 3
         assert len(_results(rx)) == 1500 and len({t for t, _ in _results(rx)}) == 1
+
+
+def test_the_default_spool_is_one_per_project_and_destination(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes of one project sending to different collectors never share a spool (one
+    would forward, and acknowledge, the other's pending spans to the wrong collector)."""
+    from evaltrace._config import Settings
+
+    monkeypatch.delenv("EVALTRACE_SPOOL", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+
+    def spool(endpoint: str, protocol: str = "grpc") -> str | None:
+        return Settings.from_env(
+            project_name="p", store=False, otlp_endpoint=endpoint, otlp_protocol=protocol
+        ).spool
+
+    a, b = spool("http://127.0.0.1:4317"), spool("http://10.0.0.9:4317")
+    assert a and b and a != b
+    assert a == spool("http://127.0.0.1:4317")  # the same destination finds its backlog
+    assert a != spool("http://127.0.0.1:4317", "http/protobuf")
+    assert a.startswith(str(tmp_path / "evaltrace" / "spool" / "p-"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Final
 
 from ._capture import ALL, LOCAL, MODES
@@ -31,8 +32,8 @@ EVALTRACE_STORE: Final = "EVALTRACE_STORE"
 
 EVALTRACE_SPOOL: Final = "EVALTRACE_SPOOL"
 """Without a store, where results wait until the collector acknowledges them (default
-``$XDG_CACHE_HOME/evaltrace/spool/<project>.db``, else ``~/.cache/...``); ``off`` keeps
-them in memory only (lost if the process dies)."""
+``$XDG_CACHE_HOME/evaltrace/spool/<project>-<endpoint hash>.db``, else ``~/.cache/...``);
+``off`` keeps them in memory only (lost if the process dies)."""
 
 EVALTRACE_CAPTURE_CONTENT: Final = "EVALTRACE_CAPTURE_CONTENT"
 """``all`` (default), ``local`` (no text over OTLP; the store keeps everything) or ``none``
@@ -213,11 +214,14 @@ def store_path(store: str | os.PathLike[str] | bool | None) -> str | None:
     return os.path.expanduser(os.fspath(store))
 
 
-def default_spool(project_name: str) -> str:
-    """Where a project's spool lives when nothing else is said."""
+def default_spool(project_name: str, endpoint: str, protocol: str) -> str:
+    """Where a project's spool lives when nothing else is said: one per project *and*
+    destination, so that a process sending to another collector never forwards (or
+    acknowledges) this one's pending spans."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in project_name) or "default"
-    return os.path.expanduser(os.path.join(base, "evaltrace", "spool", f"{safe}.db"))
+    where = blake2b(f"{protocol} {endpoint}".encode(), digest_size=4).hexdigest()
+    return os.path.expanduser(os.path.join(base, "evaltrace", "spool", f"{safe}-{where}.db"))
 
 
 def _capture(explicit: str | None) -> str:
@@ -284,7 +288,7 @@ class Settings:
                 resolved_spool = (
                     _path_or_off(EVALTRACE_SPOOL, raw)
                     if raw.strip()
-                    else default_spool(project_name)
+                    else default_spool(project_name, endpoint, protocol)
                 )
             else:
                 resolved_spool = os.path.expanduser(os.fspath(spool))

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.backends
 
 
 def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> None:
-    """Read-back over gRPC and HTTP, the collector throughput and history on Jaeger all come
-    back measured (not skipped), with every result read back on both sides."""
+    """Read-back over gRPC and HTTP, the collector throughput (arrival, and until readable)
+    and history on Jaeger all come back measured (not skipped), with every result read back
+    on both sides."""
     out = tmp_path / "results.json"
     env = {
         **os.environ,
@@ -43,10 +44,12 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
         "readback.jaeger.grpc",
         "readback.jaeger.http",
         "throughput.collector_jaeger",
+        "throughput.collector_jaeger.readable",
         "history.jaeger",
     }
     for row in rows.values():
         assert all(math.isfinite(row[k]) and row[k] > 0 for k in ("value", "baseline", "ratio"))
     n = rows["throughput.collector_jaeger"]["n"]
-    assert rows["throughput.collector_jaeger"]["notes"] == f"read back: evaltrace {n}, floor {n}"
+    for row in ("throughput.collector_jaeger", "throughput.collector_jaeger.readable"):
+        assert rows[row]["notes"] == f"read back: evaltrace {n}, floor {n}"
     assert rows["readback.jaeger.grpc"]["notes"].startswith(f"results {n}, ")
