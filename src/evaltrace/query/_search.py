@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from .._types import ResultRecord
 from ..schema import ATTR_LINK_SPAN_ID, ATTR_LINK_TRACE_ID, query_terms
 from ._base import QueryAdapter, SpanView, check_complete, decode_spans, unique
+from ._bulk import gc_paused
 from ._filter import HistoryFilter
 
 __all__ = ["SearchQueryAdapter"]
@@ -27,14 +28,15 @@ class SearchQueryAdapter(QueryAdapter):
     ) -> list[ResultRecord]:
         # A whole second, so the default window is exactly ``lookback`` in Tempo's unit too.
         end = until or (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0)
-        spans = unique(self._spans(terms, since or end - self.lookback, end))
-        # Backends match loosely (as strings, or not at all): match again, exactly, here, and
-        # judge completeness on the traces asked for only: a broken trace of another run (or
-        # of another service's run) never fails this read.
-        wanted = [s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())]
-        traces = {s.trace_id for s in wanted}
-        check_complete([s for s in spans if s.trace_id in traces], what)
-        return decode_spans(wanted)
+        with gc_paused():
+            spans = unique(self._spans(terms, since or end - self.lookback, end))
+            # Backends match loosely (as strings, or not at all): match again, exactly, here,
+            # and judge completeness on the traces asked for only: a broken trace of another
+            # run (or of another service's run) never fails this read.
+            wanted = [s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())]
+            traces = {s.trace_id for s in wanted}
+            check_complete([s for s in spans if s.trace_id in traces], what)
+            return decode_spans(wanted)
 
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run within ``lookback``."""
