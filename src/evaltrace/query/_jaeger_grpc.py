@@ -2,8 +2,10 @@
 
 Jaeger v2.13's HTTP gateway drops ``query.attributes``; its gRPC twin honours them, so runs
 are found server-side. The request messages are declared here from jaeger-idl's
-``api_v3/query_service.proto`` (only the fields used); responses are OTLP ``TracesData``,
-decoded with ``opentelemetry-proto``'s own classes.
+``api_v3/query_service.proto`` (only the fields used). Responses are OTLP ``TracesData``: the
+raw ``traces`` decodes them with ``opentelemetry-proto``'s own classes; ``find``, what readers
+use, with a reading view of the same wire format declared here (``_ReadTracesData``) that
+keeps only the span fields readers decode and reads a span's attributes as a map.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, timestamp_pb2
+from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
@@ -77,6 +80,67 @@ def _message_classes() -> tuple[Any, Any]:
 _FindTracesRequest, _TraceQueryParameters = _message_classes()
 
 
+def _read_view() -> Any:
+    """``TracesData`` as readers see it: the same field numbers as ``trace.proto``, only the
+    fields decoded (the rest, events and links included, the parser skips), and
+    ``Span.attributes`` (``repeated KeyValue``: key 1, value 2) declared as the map it is on
+    the wire (``map<string, AnyValue>`` entries are exactly such messages), so a reader looks
+    the read keys up in C instead of wrapping every attribute in a Python object (25 per result
+    span, most of them flat metrics). A repeated key keeps its last value, as a dict would.
+    """
+    pool = descriptor_pool.DescriptorPool()
+    pool.AddSerializedFile(common_pb2.DESCRIPTOR.serialized_pb)
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="evaltrace/otlp_trace_read.proto",
+        package="evaltrace.read",
+        syntax="proto3",
+        dependency=["opentelemetry/proto/common/v1/common.proto"],
+    )
+    span = proto.message_type.add(name="Span")
+    entry = span.nested_type.add(name="AttributesEntry")
+    entry.options.map_entry = True
+    entry.field.add(name="key", number=1, type=_F.TYPE_STRING, label=_F.LABEL_OPTIONAL)
+    entry.field.add(
+        name="value",
+        number=2,
+        type=_F.TYPE_MESSAGE,
+        label=_F.LABEL_OPTIONAL,
+        type_name=".opentelemetry.proto.common.v1.AnyValue",
+    )
+    for name, number, kind in (
+        ("trace_id", 1, _F.TYPE_BYTES),
+        ("span_id", 2, _F.TYPE_BYTES),
+        ("name", 5, _F.TYPE_STRING),
+        ("start_time_unix_nano", 7, _F.TYPE_FIXED64),
+    ):
+        span.field.add(name=name, number=number, type=kind, label=_F.LABEL_OPTIONAL)
+    span.field.add(
+        name="attributes",
+        number=9,
+        type=_F.TYPE_MESSAGE,
+        label=_F.LABEL_REPEATED,
+        type_name=".evaltrace.read.Span.AttributesEntry",
+    )
+    for message, field, number, item in (
+        ("ScopeSpans", "spans", 2, "Span"),
+        ("ResourceSpans", "scope_spans", 2, "ScopeSpans"),
+        ("TracesData", "resource_spans", 1, "ResourceSpans"),
+    ):
+        proto.message_type.add(name=message).field.add(
+            name=field,
+            number=number,
+            type=_F.TYPE_MESSAGE,
+            label=_F.LABEL_REPEATED,
+            type_name=f".evaltrace.read.{item}",
+        )
+    pool.Add(proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("evaltrace.read.TracesData"))
+
+
+_ReadTracesData = _read_view()
+_READ_KEYS = tuple(sorted(READ_KEYS))
+
+
 def _value(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")
     if kind == "array_value":
@@ -86,19 +150,19 @@ def _value(value: AnyValue) -> Any:
     return getattr(value, kind) if kind else None
 
 
-def _read_attributes(items: Any) -> dict[str, Any]:
+def _read_attributes(attributes: Any) -> dict[str, Any]:
+    """The read keys of a span's attribute map (``_ReadTracesData``), converted: each looked
+    up in C, never a wrapper for the attributes readers skip."""
     out: dict[str, Any] = {}
-    for kv in items:
-        key = kv.key
-        if key in READ_KEYS:
-            value = kv.value
+    for key, value in zip(_READ_KEYS, map(attributes.get, _READ_KEYS), strict=True):
+        if value is not None:
             # evaltrace's own spans carry the read keys as strings or ints: skip the oneof probe
             out[key] = value.string_value if value.HasField("string_value") else _value(value)
     return out
 
 
-def span_views(data: TracesData) -> Iterator[SpanView]:
-    """Every span of an OTLP ``TracesData`` message, with the attributes readers decode."""
+def span_views(data: Any) -> Iterator[SpanView]:
+    """Every span of a ``_ReadTracesData`` message, with the attributes readers decode."""
     for resource in data.resource_spans:
         for scope in resource.scope_spans:
             for span in scope.spans:
@@ -139,6 +203,31 @@ class JaegerGrpc:
             request_serializer=lambda m: m.SerializeToString(),
             response_deserializer=TracesData.FromString,
         )
+        self._find_read: Any = self.channel.unary_stream(
+            "/jaeger.api_v3.QueryService/FindTraces",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=_ReadTracesData.FromString,
+        )
+
+    @staticmethod
+    def request(
+        service: str,
+        terms: Mapping[str, str],
+        start: datetime,
+        end: datetime,
+        depth: int,
+        operation: str = "",
+    ) -> Any:
+        """The ``FindTracesRequest`` of one search: traces with one span matching all terms
+        (and named ``operation``, when given), raw (as stored)."""
+        params = _TraceQueryParameters(
+            service_name=service, search_depth=depth, raw_traces=True, attributes=dict(terms)
+        )
+        if operation:
+            params.operation_name = operation
+        params.start_time_min.FromDatetime(start)
+        params.start_time_max.FromDatetime(end)
+        return _FindTracesRequest(query=params)
 
     def traces(
         self,
@@ -149,17 +238,12 @@ class JaegerGrpc:
         depth: int,
         operation: str = "",
     ) -> Iterator[TracesData]:
-        """The FindTraces answer as it streams in: traces with one span matching all terms
-        (and named ``operation``, when given), raw as stored, decoded from protobuf only."""
-        params = _TraceQueryParameters(
-            service_name=service, search_depth=depth, raw_traces=True, attributes=dict(terms)
-        )
-        if operation:
-            params.operation_name = operation
-        params.start_time_min.FromDatetime(start)
-        params.start_time_max.FromDatetime(end)
+        """The FindTraces answer as it streams in, each message decoded from protobuf into
+        OTLP's own ``TracesData`` and nothing more (what a plain client does)."""
         chunks: Iterator[TracesData] = self._find(
-            _FindTracesRequest(query=params), metadata=self._metadata, timeout=self._timeout
+            self.request(service, terms, start, end, depth, operation),
+            metadata=self._metadata,
+            timeout=self._timeout,
         )
         return chunks
 
@@ -176,7 +260,11 @@ class JaegerGrpc:
 
         def once() -> list[SpanView]:
             try:
-                chunks = self.traces(service, terms, start, end, depth, operation)
+                chunks = self._find_read(
+                    self.request(service, terms, start, end, depth, operation),
+                    metadata=self._metadata,
+                    timeout=self._timeout,
+                )
                 return [view for chunk in chunks for view in span_views(chunk)]
             except grpc.RpcError as exc:
                 code = exc.code() if hasattr(exc, "code") else None

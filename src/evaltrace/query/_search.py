@@ -16,6 +16,7 @@ from ..schema import (
     summary_terms,
 )
 from ._base import QueryAdapter, SpanView, check_complete, decode_spans, unique
+from ._bulk import gc_paused
 from ._filter import HistoryFilter
 
 __all__ = ["SearchQueryAdapter"]
@@ -45,14 +46,15 @@ class SearchQueryAdapter(QueryAdapter):
         self, terms: dict[str, str], since: datetime | None, until: datetime | None, what: str
     ) -> list[ResultRecord]:
         end = self._end(until)
-        spans = unique(self._spans(terms, since or end - self.lookback, end))
-        # Backends match loosely (as strings, or not at all): match again, exactly, here, and
-        # judge completeness on the traces asked for only: a broken trace of another run (or
-        # of another service's run) never fails this read.
-        wanted = [s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())]
-        traces = {s.trace_id for s in wanted}
-        check_complete([s for s in spans if s.trace_id in traces], what)
-        return decode_spans(wanted)
+        with gc_paused():
+            spans = unique(self._spans(terms, since or end - self.lookback, end))
+            # Backends match loosely (as strings, or not at all): match again, exactly, here,
+            # and judge completeness on the traces asked for only: a broken trace of another
+            # run (or of another service's run) never fails this read.
+            wanted = [s for s in spans if all(s.attributes.get(k) == v for k, v in terms.items())]
+            traces = {s.trace_id for s in wanted}
+            check_complete([s for s in spans if s.trace_id in traces], what)
+            return decode_spans(wanted)
 
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run within ``lookback``."""

@@ -67,11 +67,6 @@ def epoch_ns(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
-def _text(attributes: Mapping[str, Any], key: str) -> str:
-    value = attributes.get(key)
-    return value if isinstance(value, str) else ""
-
-
 def decode_object(text: str | None) -> Any:
     """``loads(text or "{}")``; the empty object, the usual metadata and context, without the
     JSON parser (a fresh dict each time, as ``loads`` gives)."""
@@ -121,19 +116,23 @@ def decode_result(
     attributes: Mapping[str, Any], *, trace_id: str, span_id: str, start_ns: int
 ) -> ResultRecord:
     """The result dict of one result span: exact values from the JSON payload."""
+    get = attributes.get  # one lookup per key, inlined: remote reads decode ~20,000 per run
+    run_id, project, dataset = get(ATTR_RUN_ID), get(ATTR_PROJECT), get(ATTR_DATASET)
+    result, data, sample_id = get(ATTR_RESULT), get(ATTR_DATA), get(ATTR_SAMPLE_ID)
+    metadata, context = get(ATTR_METADATA), get(ATTR_CONTEXT)
     return result_dict(
-        run_id=_text(attributes, ATTR_RUN_ID),
-        project_name=_text(attributes, ATTR_PROJECT),
-        dataset_name=_text(attributes, ATTR_DATASET),
-        evaluation_result=loads(_text(attributes, ATTR_RESULT) or "null"),
-        data=loads(_text(attributes, ATTR_DATA) or "null"),
-        metadata=decode_object(_text(attributes, ATTR_METADATA)),
-        context=decode_object(_text(attributes, ATTR_CONTEXT)),
-        sample_id=_text(attributes, ATTR_SAMPLE_ID),
+        run_id=run_id if isinstance(run_id, str) else "",
+        project_name=project if isinstance(project, str) else "",
+        dataset_name=dataset if isinstance(dataset, str) else "",
+        evaluation_result=loads(result) if isinstance(result, str) and result else None,
+        data=loads(data) if isinstance(data, str) and data else None,
+        metadata=decode_object(metadata if isinstance(metadata, str) else None),
+        context=decode_object(context if isinstance(context, str) else None),
+        sample_id=sample_id if isinstance(sample_id, str) else "",
         start_ns=start_ns,
         trace_id=trace_id,
         span_id=span_id,
-        link=link_dict(attributes.get(ATTR_LINK_TRACE_ID), attributes.get(ATTR_LINK_SPAN_ID)),
+        link=link_dict(get(ATTR_LINK_TRACE_ID), get(ATTR_LINK_SPAN_ID)),
     )
 
 
@@ -147,13 +146,13 @@ def chunk_size(name: str, attributes: Mapping[str, Any]) -> int | None:
     if name != BATCH_SPAN:
         return None
     value = attributes.get(ATTR_BATCH_CHUNK_SIZE)
-    return int(value) if isinstance(value, int | str) else None
+    return int(value) if isinstance(value, (int, str)) else None
 
 
 def sort_key(attributes: Mapping[str, Any], start_ns: int) -> tuple[int, int]:
     """Logging order: start time, then the sequence number."""
     seq = attributes.get(ATTR_SEQ)
-    return start_ns, int(seq) if isinstance(seq, int | str) else 0
+    return start_ns, int(seq) if isinstance(seq, (int, str)) else 0
 
 
 def batch_id_of(attributes: Mapping[str, Any]) -> str | None:
