@@ -248,3 +248,28 @@ def test_the_default_spool_is_one_per_project_and_destination(
     assert a == spool("http://127.0.0.1:4317")  # the same destination finds its backlog
     assert a != spool("http://127.0.0.1:4317", "http/protobuf")
     assert a.startswith(str(tmp_path / "evaltrace" / "spool" / "p-"))
+
+
+def test_a_version_2_outbox_is_sent_after_the_upgrade(store_path: Path) -> None:
+    """Traces a version 2 store still owed the collector are found by the upgraded layout
+    (rowid ranges filled in from v2's span index) and delivered whole."""
+    rx = Receiver()
+    rx.stop()
+    with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+        tracker.log_batch_sync([{"m": i} for i in range(20)], "qa", [{"id": i} for i in range(20)])
+        tracker.log({"m": 99}, "qa", {"id": 99})
+        tracker.close(timeout=0.5)
+    conn = sqlite3.connect(store_path, isolation_level=None)
+    conn.execute("UPDATE evaltrace_meta SET value = '2' WHERE key = 'version'")
+    conn.execute("CREATE UNIQUE INDEX results_by_span ON results (trace_id, span_id)")
+    conn.execute("ALTER TABLE outbox DROP COLUMN first_result")
+    conn.execute("ALTER TABLE outbox DROP COLUMN last_result")
+    conn.close()
+    rx.start()
+    try:
+        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as again:
+            assert again.flush(timeout=30)
+        assert len(_results(rx)) == 21
+        assert _outbox(store_path) == 0
+    finally:
+        rx.stop()

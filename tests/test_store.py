@@ -146,7 +146,8 @@ def test_home_is_expanded_in_store_paths(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def test_a_span_id_already_stored_is_never_overwritten(store_path: Path) -> None:
-    """Re-committing a span id with other content fails the call and stores nothing of it."""
+    """Rows are only ever inserted: a span id committed again (a re-exported span, or other
+    content under the same id) never replaces the first, and a run reads it once."""
     from evaltrace.store import CallRecord, ResultRow, StoreWriter
 
     writer = StoreWriter(str(store_path))
@@ -155,11 +156,10 @@ def test_a_span_id_already_stored_is_never_overwritten(store_path: Path) -> None
     writer.commit(call, [row], [], forward=False)
     other = ResultRow(1, 2, None, 10, 11, 2, None, "s", '{"m":2}', "{}")
     fresh = ResultRow(1, 3, None, 12, 13, 3, None, "t", '{"m":3}', "{}")
-    with pytest.raises(evaltrace.StoreWriteError, match="already stored with other content"):
-        writer.commit(call, [fresh, other], [], forward=False)
+    writer.commit(call, [fresh, other], [], forward=False)
     writer.close()
     rows = evaltrace.SQLiteQueryAdapter(store_path).run_results("r")
-    assert [r["evaluation_result"] for r in rows] == [{"m": 1}]
+    assert [r["evaluation_result"] for r in rows] == [{"m": 1}, {"m": 3}]
 
 
 def test_log_calls_alike_share_one_calls_row(store_path: Path) -> None:
@@ -216,6 +216,10 @@ def _as_version_2(store_path: Path, folded: int, total: int) -> None:
             (rows[folded - 1][0], dumps(encode_aggregates(aggregates), "aggregates", None)),
         )
         conn.execute("UPDATE evaltrace_meta SET value = '2' WHERE key = 'version'")
+        # v2's layout: the (trace_id, span_id) index, no rowid ranges in the outbox
+        conn.execute("CREATE UNIQUE INDEX results_by_span ON results (trace_id, span_id)")
+        conn.execute("ALTER TABLE outbox DROP COLUMN first_result")
+        conn.execute("ALTER TABLE outbox DROP COLUMN last_result")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
@@ -252,6 +256,10 @@ def test_a_version_2_store_reads_and_upgrades_without_losing_a_count(store_path:
         (upto,) = conn.execute("SELECT folded_upto FROM run_metrics").fetchone()
         (last,) = conn.execute("SELECT max(id) FROM results").fetchone()
     assert upto == last
+    with sqlite3.connect(store_path) as conn:
+        indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    assert "results_by_span" not in indexes and {"first_result", "last_result"} <= columns
 
 
 def test_the_wal_is_checkpointed_off_the_log_path_and_stays_bounded(store_path: Path) -> None:

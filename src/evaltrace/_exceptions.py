@@ -55,8 +55,8 @@ class StoreFormatError(ConfigurationError):
 
 
 class StoreWriteError(EvalTraceError, OSError):
-    """The embedded store could not commit a log call (disk full, read-only, locked too long,
-    a span id already stored with other content); nothing of the call was stored."""
+    """The embedded store could not commit a log call (disk full, read-only, locked too
+    long); nothing of the call was stored."""
 
 
 class TrackerClosedError(EvalTraceError, RuntimeError):

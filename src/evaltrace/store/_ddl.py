@@ -83,7 +83,6 @@ CREATE TABLE IF NOT EXISTS results (
     link_span_id TEXT,
     scores TEXT NOT NULL DEFAULT '[]'
 );
-CREATE UNIQUE INDEX IF NOT EXISTS results_by_span ON results (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS results_by_link ON results (link_trace_id, link_span_id)
     WHERE link_trace_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS results_by_run ON results (run_id, id);
@@ -123,17 +122,31 @@ CREATE TABLE IF NOT EXISTS outbox (
     spans INTEGER NOT NULL,
     enqueued_ns INTEGER NOT NULL,
     not_before_ns INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    first_result INTEGER NOT NULL DEFAULT 0,
+    last_result INTEGER NOT NULL DEFAULT -1
 );
 CREATE INDEX IF NOT EXISTS outbox_by_trace ON outbox (trace_id);
 CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (not_before_ns);
 """
 
 
-UPGRADE_FROM_2: Final = "UPDATE evaltrace_meta SET value = '3' WHERE key = 'version'"
-"""Version 2 -> 3, in the writer's transaction after every run is folded (``StoreWriter``):
-v3 keeps a run's counts as of its last folding (a log call no longer rewrites the run's row;
-readers add the results committed since), so only ``folded_upto`` has to catch up."""
+UPGRADE_FROM_2: Final = (
+    "ALTER TABLE outbox ADD COLUMN first_result INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN last_result INTEGER NOT NULL DEFAULT -1",
+    "UPDATE outbox SET first_result = (SELECT min(id) FROM results r WHERE r.trace_id = "
+    "outbox.trace_id), last_result = (SELECT max(id) FROM results r WHERE r.trace_id = "
+    "outbox.trace_id) WHERE EXISTS (SELECT 1 FROM results r WHERE r.trace_id = outbox.trace_id)",
+    "DROP INDEX IF EXISTS results_by_span",
+    "UPDATE evaltrace_meta SET value = '3' WHERE key = 'version'",
+)
+"""Version 2 -> 3, in the writer's transaction after every run is folded (``StoreWriter``).
+v3 writes two B-tree pages fewer per log call (one 4 kB WAL frame each, measured 4.3 -> 3.2
+frames a ``log()`` commit for the index alone): a run's counts are kept as of its last folding
+(readers add the results committed since) instead of being rewritten at every commit, and an
+outbox entry names its results' rowid range instead of finding them through a
+``(trace_id, span_id)`` index. A span id is still never overwritten (rows are only ever
+inserted); one stored twice (a re-exported span) is read once."""
 
 
 def store_version(conn: sqlite3.Connection, path: str) -> int:

@@ -70,6 +70,7 @@ class StoreReader:
         """Result dicts of a keyset-paged query (``params`` end with the last id and the page
         size, which this fills in)."""
         calls: dict[int, tuple[Any, ...]] = {}
+        seen: set[bytes] = set()  # a span stored twice (re-exported) is read once
         after = 0
         while True:
             rows = self._page(sql, (*params, after, _PAGE))
@@ -85,6 +86,10 @@ class StoreReader:
                 link_s,
                 run,
             ) in rows:
+                key = trace_id + span_id
+                if key in seen:
+                    continue
+                seen.add(key)
                 call = calls.get(call_id)
                 if call is None:
                     (call,) = self._page(_CALL, (call_id,))

@@ -67,12 +67,13 @@ WHERE run_id = ?
 COMPACT_EVERY: Final = 256
 """Commits between two foldings of the results' scores into ``run_metrics`` (and at close)."""
 _INSERT_OUTBOX = """
-INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns) VALUES (?,?,?,?,?)
+INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns, first_result,
+    last_result) VALUES (?,?,?,?,?,?,?)
 """
 _CLAIM = """
 UPDATE outbox SET not_before_ns = ?, attempts = attempts + 1
 WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= ? ORDER BY id LIMIT ?)
-RETURNING id, trace_id, call_id
+RETURNING id, trace_id, call_id, first_result, last_result
 """
 
 
@@ -177,6 +178,9 @@ class StoreWriter:
                         for r in results
                     ],
                 )
+                last = 0
+                if forward and results:  # before the roots: the results' last rowid
+                    (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
                 if roots:
                     conn.executemany(
                         _INSERT_ROOT,
@@ -207,7 +211,7 @@ class StoreWriter:
                         ),
                     )
                 if forward:
-                    outbox = self._enqueue(conn, call_id or 0, results, roots, leased)
+                    outbox = self._enqueue(conn, call_id or 0, last, results, roots, leased)
                     if results and self.keep_delivered and run_id not in self._wanted:
                         conn.execute(_summaries.WANT, (run_id,))
             if results:
@@ -216,11 +220,6 @@ class StoreWriter:
                     self._wanted.add(run_id)
             if self.keep_delivered and call.batch_id is None and call_id is not None:
                 self._last_call = (values, call_id)  # committed: safe to refer to
-        except sqlite3.IntegrityError as exc:
-            raise StoreWriteError(
-                f"{self.path}: a span id of this call is already stored with other content "
-                f"({exc}); nothing of the call was stored"
-            ) from exc
         except sqlite3.Error as exc:
             raise StoreWriteError(
                 f"{self.path}: could not commit {len(results)} results ({exc}); nothing of the "
@@ -238,22 +237,31 @@ class StoreWriter:
     def _enqueue(
         conn: sqlite3.Connection,
         call_id: int,
+        last: int,
         results: Sequence[ResultRow],
         roots: Sequence[BatchRoot],
         leased: bool,
     ) -> dict[int, int]:
-        """One outbox entry per trace of the call; returns trace id -> entry id."""
+        """One outbox entry per trace of the call, naming its results' rowid range (they were
+        just inserted in order in this transaction: consecutive, ending at ``last``); returns
+        trace id -> entry id."""
         now = time.time_ns()
         due = now + LEASE_NS if leased else now
-        spans: dict[int, int] = {}
-        for r in results:
-            spans[r.trace_id] = spans.get(r.trace_id, 0) + 1
+        first_id = last - len(results) + 1
+        ranges: dict[int, list[int]] = {}
+        for i, r in enumerate(results):
+            known = ranges.get(r.trace_id)
+            if known is None:
+                ranges[r.trace_id] = [first_id + i, first_id + i, 1]
+            else:
+                known[1] = first_id + i
+                known[2] += 1
         for b in roots:
-            spans[b.trace_id] = spans.get(b.trace_id, 0) + 1
+            ranges.setdefault(b.trace_id, [0, -1, 0])[2] += 1
         out: dict[int, int] = {}
-        for trace_id, count in spans.items():
+        for trace_id, (lo, hi, spans) in ranges.items():
             out[trace_id] = conn.execute(
-                _INSERT_OUTBOX, (_blob(trace_id, 16), call_id, count, now, due)
+                _INSERT_OUTBOX, (_blob(trace_id, 16), call_id, spans, now, due, lo, hi)
             ).lastrowid  # type: ignore[assignment]
         return out
 
@@ -265,7 +273,8 @@ class StoreWriter:
                 return
             runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]
             self._fold(conn, runs, count=False)
-            conn.execute(UPGRADE_FROM_2)
+            for statement in UPGRADE_FROM_2:
+                conn.execute(statement)
         _log.info("evaltrace: upgraded the store %s to version %d", self.path, VERSION)
 
     def compact(self) -> None:
@@ -350,11 +359,11 @@ class StoreWriter:
             return self._load(conn, claimed)
 
     def _load(
-        self, conn: sqlite3.Connection, claimed: Iterable[tuple[int, bytes, int]]
+        self, conn: sqlite3.Connection, claimed: Iterable[tuple[int, bytes, int, int, int]]
     ) -> list[StoredTrace]:
         calls: dict[int, CallRecord] = {}
         traces: list[StoredTrace] = []
-        for outbox_id, trace_blob, call_id in claimed:
+        for outbox_id, trace_blob, call_id, first_result, last_result in claimed:
             call = calls.get(call_id)
             if call is None:
                 row = conn.execute(
@@ -373,8 +382,9 @@ class StoreWriter:
             trace = StoredTrace(outbox_id, int.from_bytes(trace_blob, "big"), call)
             for r in conn.execute(
                 "SELECT span_id, parent_span_id, start_ns, end_ns, seq, row, sample_id, result, "
-                "data, link_trace_id, link_span_id FROM results WHERE trace_id = ? ORDER BY id",
-                (trace_blob,),
+                "data, link_trace_id, link_span_id FROM results WHERE id BETWEEN ? AND ? "
+                "AND trace_id = ? ORDER BY id",
+                (first_result, last_result, trace_blob),
             ):
                 trace.results.append(
                     ResultRow(
@@ -476,10 +486,18 @@ class StoreWriter:
 
     @staticmethod
     def _forget(conn: sqlite3.Connection, where: str, params: Sequence[object]) -> None:
-        """Delete the traces of the outbox entries matching ``where``."""
-        inner = f"trace_id IN (SELECT trace_id FROM outbox WHERE {where})"
-        conn.execute(f"DELETE FROM results WHERE {inner}", params)
-        conn.execute(f"DELETE FROM batch_roots WHERE {inner}", params)
+        """Delete the traces of the outbox entries matching ``where`` (results by the rowid
+        range each entry names, roots by trace id)."""
+        entries = conn.execute(
+            f"SELECT trace_id, first_result, last_result FROM outbox WHERE {where}", params
+        ).fetchall()
+        conn.executemany(
+            "DELETE FROM results WHERE id BETWEEN ? AND ? AND trace_id = ?",
+            [(lo, hi, blob) for blob, lo, hi in entries],
+        )
+        conn.executemany(
+            "DELETE FROM batch_roots WHERE trace_id = ?", [(blob,) for blob, _, _ in entries]
+        )
 
     def pending(self, blocking: bool = True) -> tuple[int, int] | None:
         """Outbox entries (traces) and the spans they hold; None when ``blocking`` is False
