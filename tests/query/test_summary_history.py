@@ -3,6 +3,7 @@ the same rows as the store's, no result trace read, runs older than the results'
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,9 +64,8 @@ def test_jaeger_history_reads_summary_spans_only_and_equals_the_store(tmp_path: 
     rows = adapter.history(HistoryFilter("p"))
     assert rows == SQLiteQueryAdapter(store).history(HistoryFilter("p"))
     assert [r["run_id"] for r in rows] == ["new", "old"]
-    (request,) = fake.requests
-    assert request.url.params["query.operation_name"] == SUMMARY_SPAN
-    start = datetime.fromisoformat(request.url.params["query.start_time_min"])
+    assert all(r.url.params["query.operation_name"] == SUMMARY_SPAN for r in fake.requests)
+    start = min(datetime.fromisoformat(r.url.params["query.start_time_min"]) for r in fake.requests)
     assert datetime.now(UTC) - start > timedelta(days=364)
     assert adapter.run_results("old") == []  # the results are past ``lookback``
 
@@ -96,3 +96,25 @@ def test_summary_lookback_bounds_history_and_since_widens_it(tmp_path: Path) -> 
     assert [r["run_id"] for r in longer.history(HistoryFilter("p"))] == ["new", "old"]
     since = datetime.now(UTC) - timedelta(days=450)
     assert len(adapter.history(HistoryFilter("p", since=since))) == 2
+
+
+def test_a_year_of_history_is_searched_in_windows_opensearch_accepts(tmp_path: Path) -> None:
+    """Jaeger's OpenSearch reader names every daily index of a search's window in one request
+    line, which OpenSearch refuses past 4 kB: a year is searched in windows of <= 60 days,
+    contiguous, and finds what the whole year holds."""
+    store = tmp_path / "s.db"
+    fake = FakeJaeger(_aged(_logged(store), int(time.time()) - 300 * DAY))
+    options = evaltrace.ClientOptions(transport=fake.transport(), retries=0, backoff=0)
+    adapter = JaegerQueryAdapter("http://jaeger:16686", options=options)
+    assert [r["run_id"] for r in adapter.history(HistoryFilter("p"))] == ["new", "old"]
+    windows = [
+        (
+            datetime.fromisoformat(r.url.params["query.start_time_min"]),
+            datetime.fromisoformat(r.url.params["query.start_time_max"]),
+        )
+        for r in fake.requests
+    ]
+    assert len(windows) >= 365 // 60
+    assert all(end - start <= timedelta(days=60) for start, end in windows)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(sorted(windows)))
+    assert min(w[0] for w in windows) <= datetime.now(UTC) - timedelta(days=364)
