@@ -17,6 +17,7 @@ from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.cli import main
 
 from .support.otlp_receiver import Receiver, receiver
+from .support.store_v2 import as_version_2_layout
 from .support.wait import wait_for
 
 
@@ -259,12 +260,7 @@ def test_a_version_2_outbox_is_sent_after_the_upgrade(store_path: Path) -> None:
         tracker.log_batch_sync([{"m": i} for i in range(20)], "qa", [{"id": i} for i in range(20)])
         tracker.log({"m": 99}, "qa", {"id": 99})
         tracker.close(timeout=0.5)
-    conn = sqlite3.connect(store_path, isolation_level=None)
-    conn.execute("UPDATE evaltrace_meta SET value = '2' WHERE key = 'version'")
-    conn.execute("CREATE UNIQUE INDEX results_by_span ON results (trace_id, span_id)")
-    conn.execute("ALTER TABLE outbox DROP COLUMN first_result")
-    conn.execute("ALTER TABLE outbox DROP COLUMN last_result")
-    conn.close()
+    as_version_2_layout(store_path)
     rx.start()
     try:
         with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as again:

@@ -18,6 +18,8 @@ import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.cli import main
 
+from .support.store_v2 import as_version_2_layout
+
 
 def _digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
@@ -215,13 +217,8 @@ def _as_version_2(store_path: Path, folded: int, total: int) -> None:
             "UPDATE run_metrics SET folded_upto = ?, aggregates = ?",
             (rows[folded - 1][0], dumps(encode_aggregates(aggregates), "aggregates", None)),
         )
-        conn.execute("UPDATE evaltrace_meta SET value = '2' WHERE key = 'version'")
-        # v2's layout: the (trace_id, span_id) index, no rowid ranges in the outbox
-        conn.execute("CREATE UNIQUE INDEX results_by_span ON results (trace_id, span_id)")
-        conn.execute("ALTER TABLE outbox DROP COLUMN first_result")
-        conn.execute("ALTER TABLE outbox DROP COLUMN last_result")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
+    as_version_2_layout(store_path)
 
 
 def test_a_version_2_store_reads_and_upgrades_without_losing_a_count(store_path: Path) -> None:

@@ -8,8 +8,10 @@ first send (which is what lets readers de-duplicate).
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -31,18 +33,22 @@ from .schema import (
     EVALUATION_EVENT,
     RESULT_SPAN,
     SCOPE_NAME,
+    SUMMARY_SPAN,
     Limits,
+    SummaryRecord,
     batch_attributes,
     call_attributes,
+    summary_attributes,
 )
 from .store import BatchRoot, CallRecord, ResultRow, StoredTrace
 
-__all__ = ["Direct", "Emitted", "Rebuilder", "emit"]
+__all__ = ["Direct", "Emitted", "Rebuilder", "emit", "resource_of", "summary_span"]
 
 INSTANT_NS = 1_000
 """Result spans last 1 µs: Jaeger flags zero-duration spans as 'negative duration'."""
 _ROOT = otel_context.Context()
 _SCOPE = InstrumentationScope(SCOPE_NAME)
+_IDS = OsRandomIdGenerator()
 
 
 @dataclass(slots=True)
@@ -151,8 +157,8 @@ def _root_span(
     start: int,
     size: int,
     start_ns: int,
-) -> tuple[SpanContext, Any]:
-    """A batch chunk's root: its context, and what ends it (``_end_root``)."""
+) -> tuple[SpanContext, Callable[[int], ReadableSpan]]:
+    """A batch chunk's root: its context (for the children), and what ends it at a time."""
     attributes = batch_attributes(
         project_name=plan.project_name,
         run_id=plan.run_id,
@@ -165,11 +171,30 @@ def _root_span(
     )
     if type(maker) is Direct:
         ctx = _context(maker.ids.generate_trace_id(), maker.ids.generate_span_id())
-        return ctx, (attributes, links)
+        resource = maker.resource
+
+        def finished(end_ns: int) -> ReadableSpan:
+            return ReadableSpan(
+                BATCH_SPAN,
+                context=ctx,
+                resource=resource,
+                attributes=attributes,
+                links=links,
+                start_time=start_ns,
+                end_time=end_ns,
+                instrumentation_scope=_SCOPE,
+            )
+
+        return ctx, finished
     live = maker.start_span(  # type: ignore[union-attr]
         BATCH_SPAN, context=_ROOT, links=links, start_time=start_ns, attributes=attributes
     )
-    return live.get_span_context(), live
+
+    def ended(end_ns: int) -> ReadableSpan:
+        live.end(end_time=end_ns)
+        return live  # type: ignore[return-value]
+
+    return live.get_span_context(), ended
 
 
 def emit(maker: trace.Tracer | Direct, plan: Plan, *, chunk: int, resource_json: str) -> Emitted:
@@ -202,29 +227,35 @@ def emit(maker: trace.Tracer | Direct, plan: Plan, *, chunk: int, resource_json:
     for start in range(0, total, chunk):
         size = min(chunk, total - start)
         first = plan.rows[start]
-        ctx, pending = _root_span(maker, plan, links, start, size, first.start_ns)
+        ctx, end = _root_span(maker, plan, links, start, size, first.start_ns)
         for index in range(start, start + size):
             _result_span(maker, plan, index, ctx, out)
         end_ns = max(plan.rows[start + size - 1].start_ns + INSTANT_NS, first.start_ns)
-        root: ReadableSpan
-        if type(maker) is Direct:
-            attributes, root_links = pending
-            root = ReadableSpan(
-                BATCH_SPAN,
-                context=ctx,
-                resource=maker.resource,
-                attributes=attributes,
-                links=root_links,
-                start_time=first.start_ns,
-                end_time=end_ns,
-                instrumentation_scope=_SCOPE,
-            )
-        else:
-            pending.end(end_time=end_ns)
-            root = pending
+        root = end(end_ns)
         out.roots.append(BatchRoot(ctx.trace_id, ctx.span_id, start, size, first.start_ns, end_ns))
         out.traces[ctx.trace_id].insert(0, root)
     return out
+
+
+def summary_span(record: SummaryRecord, resource: Resource) -> ReadableSpan:
+    """One run summary as a span of its own trace, timed now (history searches by send time)."""
+    now = time.time_ns()
+    return ReadableSpan(
+        SUMMARY_SPAN,
+        context=_context(_IDS.generate_trace_id(), _IDS.generate_span_id()),
+        resource=resource,
+        attributes=summary_attributes(record),
+        start_time=now,
+        end_time=now + INSTANT_NS,
+        instrumentation_scope=_SCOPE,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def resource_of(attributes_json: str) -> Resource:
+    """The resource a stored (or summarised) trace was logged with, from its JSON; one object
+    per distinct resource, as the SDK shares one per provider."""
+    return Resource(loads(attributes_json))
 
 
 def _context(trace_id: int, span_id: int) -> SpanContext:
@@ -240,18 +271,11 @@ class Rebuilder:
         self._limits = limits
         # A stored row is already redacted; re-encoding applies only the capture mode.
         self._content = Content(content.mode, None)
-        self._resources: dict[str, Resource] = {}
-
-    def _resource(self, attributes: str) -> Resource:
-        known = self._resources.get(attributes)
-        if known is None:
-            known = self._resources[attributes] = Resource(loads(attributes))
-        return known
 
     def __call__(self, stored: StoredTrace) -> list[ReadableSpan]:
         """The trace's spans as first sent: root first, then results in logging order."""
         call = stored.call
-        resource = self._resource(call.resource_json)
+        resource = resource_of(call.resource_json)
         link_ctx = _context(int(call.link[0], 16), int(call.link[1], 16)) if call.link else None
         links = [Link(link_ctx)] if link_ctx else []
         shared = call_attributes(

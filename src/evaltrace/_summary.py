@@ -19,52 +19,24 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, TraceFlags
 
 from ._codec import dumps, loads
 from ._forward import Forwarder
 from ._history import MetricAggregate, aggregate_lists, encode_aggregates, score_list
-from ._ids import OsRandomIdGenerator
-from .schema import SCOPE_NAME, SUMMARY_SPAN, SummaryRecord, summary_attributes
+from ._spans import resource_of, summary_span
+from .schema import SummaryRecord
 from .store import CallRecord, ResultRow, StoreWriter
 
-__all__ = ["Summaries", "summary_span", "to_forwarder"]
+__all__ = ["Summaries", "to_forwarder"]
 
 _log = logging.getLogger("evaltrace")
-_IDS = OsRandomIdGenerator()
-_SCOPE = InstrumentationScope(SCOPE_NAME)
-_INSTANT_NS = 1_000
-"""1 µs, as result spans: Jaeger flags zero-duration spans."""
-
-
-def summary_span(record: SummaryRecord, resource: Resource) -> ReadableSpan:
-    """One summary as a span of its own trace, timed now (history searches by send time)."""
-    now = time.time_ns()
-    context = SpanContext(
-        _IDS.generate_trace_id(),
-        _IDS.generate_span_id(),
-        is_remote=False,
-        trace_flags=TraceFlags(TraceFlags.SAMPLED),
-    )
-    return ReadableSpan(
-        SUMMARY_SPAN,
-        context=context,
-        resource=resource,
-        attributes=summary_attributes(record),
-        start_time=now,
-        end_time=now + _INSTANT_NS,
-        instrumentation_scope=_SCOPE,
-    )
 
 
 def to_forwarder(forwarder: Forwarder) -> Callable[[list[ReadableSpan]], None]:
@@ -149,7 +121,6 @@ class Summaries:
         self._tallies: dict[str, _Tally] = {}
         self._unacked: dict[str, int] = {}
         """With a store: run -> highest seq shipped and not yet known to be delivered."""
-        self._resources: dict[str, Resource] = {}
 
     def committed(self, call: CallRecord, results: Sequence[ResultRow]) -> None:
         """A call committed: count it, and ship its run's summary when one is due."""
@@ -189,7 +160,7 @@ class Summaries:
                 with self._lock:
                     self._since.update({r: 1 for r in runs})
                 return 0
-        self._ship([summary_span(record, self._resource(text)) for record, text in records])
+        self._ship([summary_span(record, resource_of(text)) for record, text in records])
         if self._store is not None:
             with self._lock:
                 for record, _ in records:
@@ -248,9 +219,3 @@ class Summaries:
             metadata_json=tally.metadata_json,
             aggregates_json=dumps(encode_aggregates(tally.aggregates), "aggregates", None),
         )
-
-    def _resource(self, attributes: str) -> Resource:
-        known = self._resources.get(attributes)
-        if known is None:
-            known = self._resources[attributes] = Resource(loads(attributes))
-        return known

@@ -51,15 +51,12 @@ class Checkpointer:
         self._wal = path + "-wal"
         self._wake = threading.Event()
         self._stop = False
-        self._commits = 0
         self._thread = threading.Thread(target=self._run, name="evaltrace-checkpoint", daemon=True)
         self._thread.start()
 
-    def committed(self) -> None:
-        """Called after each commit."""
-        self._commits += 1
-        if self._commits % EVERY == 0:
-            self._wake.set()
+    def wake(self) -> None:
+        """Look at the WAL now (the writer calls this every ``EVERY`` commits)."""
+        self._wake.set()
 
     def _frames(self) -> int:
         """Frames in the WAL (its size: it is cut back to nothing when SQLite restarts it)."""

@@ -40,10 +40,9 @@ __all__ = [
 
 FORMAT: Final = "evaltrace-store"
 VERSION: Final = 3
-"""Bumped when the layout changes. A reader reads this version and ``READS`` (never writing a
-byte); a writer upgrades an older one it can (``UPGRADES``) and refuses any other."""
+"""Bumped when the layout changes. A reader reads this version and those in ``READS`` (never
+writing a byte); a writer upgrades an older one (``StoreWriter``); any other is refused."""
 READS: Final = frozenset({2, 3})
-UPGRADES: Final = frozenset({2})
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS evaltrace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -185,13 +184,7 @@ def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
         _create_private(target)
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
-        version = store_version(conn, path) or VERSION
-        if version != VERSION and version not in UPGRADES:
-            conn.close()
-            raise StoreFormatError(
-                f"{path}: store version {version} can be read but not written by this "
-                "evaltrace; it was left untouched"
-            )
+        version = store_version(conn, path) or VERSION  # an older one is upgraded
     except sqlite3.OperationalError as exc:
         raise StoreWriteError(
             f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "

@@ -28,6 +28,7 @@ from .._history import (
 )
 from ..schema import SummaryRecord
 from . import _summaries
+from ._checkpoint import EVERY as CHECKPOINT_EVERY
 from ._checkpoint import Checkpointer
 from ._ddl import UPGRADE_FROM_2, VERSION, atomic, connect_writer, store_version
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
@@ -227,8 +228,8 @@ class StoreWriter:
             ) from exc
         self._touched.add(call.run_id)
         self._commits += 1
-        if self._checkpointer is not None:
-            self._checkpointer.committed()
+        if self._checkpointer is not None and self._commits % CHECKPOINT_EVERY == 0:
+            self._checkpointer.wake()
         if self._commits % COMPACT_EVERY == 0:
             self.compact()
         return outbox
