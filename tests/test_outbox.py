@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.cli import main
 
+from .support.old_stores import as_version_2_layout
 from .support.otlp_receiver import Receiver, receiver
-from .support.store_v2 import as_version_2_layout
 from .support.wait import wait_for
 
 

@@ -18,7 +18,7 @@ import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.cli import main
 
-from .support.store_v2 import as_version_2_layout
+from .support.old_stores import as_version_2_layout
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -245,7 +245,7 @@ def test_a_version_2_store_reads_and_upgrades_without_losing_a_count(store_path:
     with Tracker("p", store=store_path):
         pass
     upgraded = StoreReader(str(store_path))
-    assert upgraded.version == 3
+    assert upgraded.version == 4
     assert [r[5] for r in upgraded.runs()] == [8]
     (run,) = evaltrace.SQLiteQueryAdapter(store_path).history(evaltrace.HistoryFilter())
     assert run["num_results"] == 8 and run["metrics"]["m"]["mean"] == pytest.approx(43 / 8)
@@ -257,6 +257,7 @@ def test_a_version_2_store_reads_and_upgrades_without_losing_a_count(store_path:
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
         columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
     assert "results_by_span" not in indexes and {"first_result", "last_result"} <= columns
+    assert "results_by_run" not in indexes and "run_segments" in indexes
 
 
 def test_the_wal_is_checkpointed_off_the_log_path_and_stays_bounded(store_path: Path) -> None:

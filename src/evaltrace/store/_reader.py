@@ -1,7 +1,9 @@
 """Reading the embedded store: results of a run in logging order, runs, and their metrics.
 
 Reads page by rowid (keyset), each page one snapshot: a call commits whole, so a page never
-shows part of one, and memory stays bounded however large the run.
+shows part of one, and memory stays bounded however large the run. A run's rows are found by
+its rowid ranges (``_segments``); a version 2 or 3 store, read as it is, by its index on
+``(run_id, id)``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from .._exceptions import QueryError
 from .._history import MetricAggregate, aggregate_lists, merge_encoded
 from .._types import ResultRecord
 from ..schema import decode_object, link_dict, result_dict
+from . import _segments
 from ._ddl import connect_reader
 
 __all__ = ["RunRow", "StoreReader"]
@@ -24,15 +27,33 @@ _PAGE = 2000
 _COLUMNS = """id, call_id, trace_id, span_id, start_ns, sample_id,
        CAST('{"r":' || result || ',"d":' || data || '}' AS BLOB), link_trace_id, link_span_id,
        run_id"""
-_RUN_PAGE = f"SELECT {_COLUMNS} FROM results WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?"
+_RUN_PAGE = f"""SELECT {_COLUMNS} FROM results
+WHERE run_id = ? AND id >= ? AND id < ? ORDER BY id LIMIT ?"""
 _LINKED_PAGE = f"""SELECT {_COLUMNS} FROM results
-WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id > ? ORDER BY id LIMIT ?"""
+WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id >= ? AND id < ?
+ORDER BY id LIMIT ?"""
 _CALL = "SELECT project_name, dataset_name, metadata, context FROM calls WHERE id = ?"
 
 # A run's row counts its results as of its last folding (``folded_upto``); the results
-# committed since (a few hundred at most per writer) are added here. A version 2 store's row
-# counted every result at every commit.
-_RUNS = """
+# committed since (a few hundred calls at most per writer) are added here, found through the
+# run's segments (``_RUNS_V3``: its index). A version 2 store's row counted every result at
+# every commit.
+_RUNS = f"""
+SELECT * FROM (
+    SELECT r.run_id, r.project_name, r.dataset_name,
+        min(r.started_ns, coalesce(t.first_ns, r.started_ns)) AS started_ns,
+        max(r.ended_ns, coalesce(t.last_ns, r.ended_ns)) AS ended_ns,
+        r.num_results + coalesce(t.n, 0) AS num_results, r.metadata
+    FROM runs r LEFT JOIN (
+        SELECT g.run_id AS run_id, count(x.id) AS n, min(x.start_ns) AS first_ns,
+            max(x.start_ns) AS last_ns
+        FROM run_segments g LEFT JOIN run_metrics m ON m.run_id = g.run_id
+        JOIN results x ON x.id >= max(g.start_id, coalesce(m.folded_upto, 0) + 1)
+            AND x.id < {_segments.end_of("g")} AND +x.run_id = g.run_id
+        GROUP BY g.run_id
+    ) t ON t.run_id = r.run_id
+) WHERE 1=1"""
+_RUNS_V3 = """
 SELECT * FROM (
     SELECT r.run_id, r.project_name, r.dataset_name,
         min(r.started_ns, coalesce(t.first_ns, r.started_ns)) AS started_ns,
@@ -66,72 +87,86 @@ class StoreReader:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def _decoded(self, sql: str, params: tuple[Any, ...], what: str) -> Iterator[ResultRecord]:
-        """Result dicts of a keyset-paged query (``params`` end with the last id and the page
-        size, which this fills in)."""
+    def _ranges(self, run_id: str, after: int) -> list[tuple[int, int]]:
+        """The rowid ranges holding a run's results past ``after`` (one open range on a store
+        whose index finds them)."""
+        if self.version < 4:
+            return [(after + 1, _segments.LAST)]
+        with self._lock:
+            return _segments.ranges(self._conn, run_id, after)
+
+    def _paged(
+        self, sql: str, params: tuple[Any, ...], ranges: list[tuple[int, int]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Rows of a keyset-paged query over rowid ranges (``params`` are followed by a
+        range's bounds and the page size)."""
+        for lo, hi in ranges:
+            while True:
+                rows = self._page(sql, (*params, lo, hi, _PAGE))
+                yield from rows
+                if len(rows) < _PAGE:
+                    break
+                lo = rows[-1][0] + 1
+
+    def _decoded(self, rows: Iterator[tuple[Any, ...]], what: str) -> Iterator[ResultRecord]:
+        """Result dicts of result rows (``_COLUMNS``)."""
         calls: dict[int, tuple[Any, ...]] = {}
         seen: set[bytes] = set()  # a span stored twice (re-exported) is read once
-        after = 0
-        while True:
-            rows = self._page(sql, (*params, after, _PAGE))
-            for (
-                row_id,
-                call_id,
-                trace_id,
-                span_id,
-                start_ns,
-                sample_id,
-                payload,
-                link_t,
-                link_s,
-                run,
-            ) in rows:
-                key = trace_id + span_id
-                if key in seen:
-                    continue
-                seen.add(key)
-                call = calls.get(call_id)
-                if call is None:
-                    (call,) = self._page(_CALL, (call_id,))
-                    if len(calls) > 64:
-                        calls.clear()
-                    calls[call_id] = call
-                try:
-                    decoded = loads(payload)
-                except (ValueError, RecursionError) as exc:
-                    raise QueryError(
-                        f"{self.path}: result {row_id} of {what} cannot be decoded "
-                        f"({type(exc).__name__}); the store's other results are unaffected"
-                    ) from exc
-                yield result_dict(
-                    run_id=run,
-                    project_name=call[0],
-                    dataset_name=call[1],
-                    evaluation_result=decoded["r"],
-                    data=decoded["d"],
-                    metadata=decode_object(call[2]),
-                    context=decode_object(call[3]),
-                    sample_id=sample_id,
-                    start_ns=start_ns,
-                    trace_id=trace_id.hex(),
-                    span_id=span_id.hex(),
-                    link=link_dict(link_t, link_s),
-                )
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][0]
+        for (
+            row_id,
+            call_id,
+            trace_id,
+            span_id,
+            start_ns,
+            sample_id,
+            payload,
+            link_t,
+            link_s,
+            run,
+        ) in rows:
+            key = trace_id + span_id
+            if key in seen:
+                continue
+            seen.add(key)
+            call = calls.get(call_id)
+            if call is None:
+                (call,) = self._page(_CALL, (call_id,))
+                if len(calls) > 64:
+                    calls.clear()
+                calls[call_id] = call
+            try:
+                decoded = loads(payload)
+            except (ValueError, RecursionError) as exc:
+                raise QueryError(
+                    f"{self.path}: result {row_id} of {what} cannot be decoded "
+                    f"({type(exc).__name__}); the store's other results are unaffected"
+                ) from exc
+            yield result_dict(
+                run_id=run,
+                project_name=call[0],
+                dataset_name=call[1],
+                evaluation_result=decoded["r"],
+                data=decoded["d"],
+                metadata=decode_object(call[2]),
+                context=decode_object(call[3]),
+                sample_id=sample_id,
+                start_ns=start_ns,
+                trace_id=trace_id.hex(),
+                span_id=span_id.hex(),
+                link=link_dict(link_t, link_s),
+            )
 
     def iter_run(self, run_id: str) -> Iterator[ResultRecord]:
         """Every result of ``run_id`` in logging order, one page in memory at a time."""
-        return self._decoded(_RUN_PAGE, (run_id,), f"run {run_id!r}")
+        return self._decoded(
+            self._paged(_RUN_PAGE, (run_id,), self._ranges(run_id, 0)), f"run {run_id!r}"
+        )
 
     def iter_linked(self, trace_id: str, span_id: str | None) -> Iterator[ResultRecord]:
         """Every result (of any run) linked to the application trace, or to one of its spans."""
-        return self._decoded(
-            _LINKED_PAGE,
-            (trace_id.lower(), span_id and span_id.lower(), span_id and span_id.lower()),
-            f"trace {trace_id}",
-        )
+        span = span_id and span_id.lower()
+        rows = self._paged(_LINKED_PAGE, (trace_id.lower(), span, span), [(0, _segments.LAST)])
+        return self._decoded(rows, f"trace {trace_id}")
 
     def run_aggregates(self, run_id: str) -> dict[str, MetricAggregate]:
         """The run's score aggregates: its folded row plus the scores of the results committed
@@ -143,10 +178,16 @@ class StoreReader:
         ):
             merge_encoded(out, loads(text))
             upto = folded_upto
-        fresh = self._page(
-            "SELECT scores FROM results WHERE run_id = ? AND id > ? ORDER BY id", (run_id, upto)
-        )
-        for path, agg in aggregate_lists(loads(text) for (text,) in fresh).items():
+        fresh = [
+            row[1]
+            for row in self._paged(
+                "SELECT id, scores FROM results WHERE run_id = ? AND id >= ? AND id < ? "
+                "ORDER BY id LIMIT ?",
+                (run_id,),
+                self._ranges(run_id, upto),
+            )
+        ]
+        for path, agg in aggregate_lists(loads(text) for text in fresh).items():
             if path in out:
                 out[path].merge(agg)
             else:
@@ -162,7 +203,7 @@ class StoreReader:
         until_ns: int | None = None,
     ) -> list[RunRow]:
         """The run rows matching the filters, newest first."""
-        sql = _RUNS_V2 if self.version == 2 else _RUNS
+        sql = {2: _RUNS_V2, 3: _RUNS_V3}.get(self.version, _RUNS)
         params: list[Any] = []
         for clause, value in (
             (" AND project_name = ?", project_name),

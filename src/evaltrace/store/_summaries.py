@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 
 from ..schema import SummaryRecord
+from . import _segments
 
 __all__ = ["WANT", "derive", "mark_sent", "pending_runs", "store_id"]
 
@@ -45,7 +46,8 @@ def derive(
             "SELECT r.project_name, r.dataset_name, r.started_ns, r.ended_ns, r.num_results, "
             "r.metadata, m.aggregates, m.folded_upto, "
             "(SELECT s.attributes FROM results x JOIN calls c ON c.id = x.call_id "
-            " JOIN resources s ON s.id = c.resource_id WHERE x.run_id = r.run_id "
+            " JOIN resources s ON s.id = c.resource_id WHERE x.run_id = r.run_id AND x.id >= "
+            " (SELECT min(g.start_id) FROM run_segments g WHERE g.run_id = r.run_id) "
             " ORDER BY x.id LIMIT 1) "
             "FROM runs r JOIN run_metrics m ON m.run_id = r.run_id WHERE r.run_id = ?",
             (run_id,),
@@ -73,13 +75,18 @@ def derive(
     return out
 
 
+_PENDING = f"""
+SELECT run_id FROM run_summaries s WHERE EXISTS (
+    SELECT 1 FROM run_segments g JOIN results x ON x.id >= max(g.start_id, s.sent_upto + 1)
+        AND x.id < {_segments.end_of("g")} AND +x.run_id = s.run_id
+    WHERE g.run_id = s.run_id)
+"""
+
+
 def pending_runs(conn: sqlite3.Connection) -> list[str]:
     """Runs that want summaries and hold results no delivered summary covers (a tracker that
     died before sending, or before its collector acknowledged)."""
-    rows = conn.execute(
-        "SELECT run_id FROM run_summaries s WHERE "
-        "(SELECT max(id) FROM results WHERE run_id = s.run_id) > s.sent_upto"
-    ).fetchall()
+    rows = conn.execute(_PENDING).fetchall()
     return [run_id for (run_id,) in rows]
 
 

@@ -27,10 +27,10 @@ from .._history import (
     score_list,
 )
 from ..schema import SummaryRecord
-from . import _summaries
+from . import _segments, _summaries
 from ._checkpoint import EVERY as CHECKPOINT_EVERY
 from ._checkpoint import Checkpointer
-from ._ddl import UPGRADE_FROM_2, VERSION, atomic, connect_writer, store_version
+from ._ddl import UPGRADE_FROM_2, UPGRADE_FROM_3, VERSION, atomic, connect_writer, store_version
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
 __all__ = ["LEASE_NS", "StoreWriter"]
@@ -98,6 +98,9 @@ class StoreWriter:
         """Runs this writer has made sure have a row."""
         self._wanted: set[str] = set()
         """Runs known to want run-summary spans (``run_summaries``): registered once each."""
+        self._tail: tuple[str, int] | None = None
+        """The run and rowid of the last result this writer committed: a call whose first row
+        follows it directly continues its segment (``_segments``) without looking."""
         if version != VERSION:
             self._upgrade()
         self._checkpointer = Checkpointer(path) if path != ":memory:" else None
@@ -180,8 +183,13 @@ class StoreWriter:
                     ],
                 )
                 last = 0
-                if forward and results:  # before the roots: the results' last rowid
+                if results:  # before the roots: the results' last rowid
                     (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+                    first_row = last - len(results) + 1
+                    # In a spool another process may delete rows and SQLite reuse their ids:
+                    # there, look every time.
+                    if self._tail != (run_id, first_row - 1) or not self.keep_delivered:
+                        conn.execute(_segments.MARK, (first_row, run_id))
                 if roots:
                     conn.executemany(
                         _INSERT_ROOT,
@@ -217,6 +225,7 @@ class StoreWriter:
                         conn.execute(_summaries.WANT, (run_id,))
             if results:
                 self._runs.add(run_id)
+                self._tail = (run_id, last)
                 if forward and self.keep_delivered:
                     self._wanted.add(run_id)
             if self.keep_delivered and call.batch_id is None and call_id is not None:
@@ -267,15 +276,18 @@ class StoreWriter:
         return out
 
     def _upgrade(self) -> None:
-        """Upgrade a version 2 store in one transaction: fold every run's scores (v2 runs rows
-        already count every result, so only ``folded_upto`` moves), then the layout."""
+        """Upgrade a version 2 or 3 store in one transaction: the layout, then (version 2)
+        every run's scores are folded (v2 runs rows already count every result, so only
+        ``folded_upto`` moves; v3 rows count as of their folding, as v4 rows do)."""
         with self._lock, atomic(self._conn) as conn:
-            if store_version(conn, self.path) == VERSION:  # another writer was first
+            version = store_version(conn, self.path)
+            if version == VERSION:  # another writer was first
                 return
-            runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]
-            self._fold(conn, runs, count=False)
-            for statement in UPGRADE_FROM_2:
+            for statement in (*(UPGRADE_FROM_2 if version == 2 else ()), *UPGRADE_FROM_3):
                 conn.execute(statement)
+            if version == 2:
+                runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]
+                self._fold(conn, runs, count=False)
         _log.info("evaltrace: upgraded the store %s to version %d", self.path, VERSION)
 
     def compact(self) -> None:
@@ -303,10 +315,7 @@ class StoreWriter:
             if row is not None:
                 merge_encoded(merged, loads(row[0]))
                 upto = row[1]
-            fresh = conn.execute(
-                "SELECT id, scores, start_ns FROM results WHERE run_id = ? AND id > ? ORDER BY id",
-                (run_id, upto),
-            ).fetchall()
+            fresh = _segments.select(conn, "id, scores, start_ns", run_id, upto)
             if not fresh:
                 continue
             for path, agg in aggregate_lists(loads(f[1]) for f in fresh).items():
@@ -499,6 +508,7 @@ class StoreWriter:
         conn.executemany(
             "DELETE FROM batch_roots WHERE trace_id = ?", [(blob,) for blob, _, _ in entries]
         )
+        conn.execute(_segments.FORGET_STALE)
 
     def pending(self, blocking: bool = True) -> tuple[int, int] | None:
         """Outbox entries (traces) and the spans they hold; None when ``blocking`` is False

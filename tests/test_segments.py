@@ -1,0 +1,146 @@
+"""A run's results are found by rowid segments: interleaved runs, old stores, reused rowids."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+
+import evaltrace
+from evaltrace import OpenTelemetryExperimentTracker as Tracker
+from evaltrace.store import CallRecord, ResultRow, StoreReader, StoreWriter
+
+from .support.old_stores import as_version_3_layout
+
+
+def _interleave(store: Path) -> dict[str, list[int]]:
+    """Three runs written by two trackers on one store, their calls interleaved (single logs
+    and batches, a run left and taken up again); returns what each run logged, in order."""
+    logged: dict[str, list[int]] = {"a": [], "b": [], "c": []}
+    n = 0
+
+    def log(tracker: Tracker, run: str, size: int) -> None:
+        nonlocal n
+        values = list(range(n, n + size))
+        n += size
+        if size == 1:
+            tracker.log({"m": values[0]}, "qa", {"id": values[0]}, run_id=run)
+        else:
+            tracker.log_batch_sync(
+                [{"m": v} for v in values], "qa", [{"id": v} for v in values], run_id=run
+            )
+        logged[run] += values
+
+    with Tracker("p", store=store) as one, Tracker("p", store=store) as two:
+        for _ in range(3):
+            log(one, "a", 1)
+        for round_ in range(4):
+            log(one, "a", 1)
+            log(two, "b", 3)
+            log(two, "b", 1)
+            if round_ == 2:
+                log(one, "c", 5)
+        log(one, "a", 7)
+    return logged
+
+
+def _read(path: Path) -> dict[str, list[int]]:
+    adapter = evaltrace.SQLiteQueryAdapter(path)
+    try:
+        return {
+            run: [r["evaluation_result"]["m"] for r in adapter.run_results(run)]
+            for run in ("a", "b", "c")
+        }
+    finally:
+        adapter.close()
+
+
+def _counts(path: Path) -> dict[str, int]:
+    reader = StoreReader(str(path))
+    try:
+        return {row[0]: row[5] for row in reader.runs()}
+    finally:
+        reader.close()
+
+
+def test_interleaved_runs_read_back_whole_and_in_order(store_path: Path) -> None:
+    """Each run reads exactly its own results in logging order however the calls of several
+    runs and writers interleave, and a run gets a new segment only where the store's last
+    result changes run."""
+    logged = _interleave(store_path)
+    assert _read(store_path) == logged
+    assert _counts(store_path) == {run: len(values) for run, values in logged.items()}
+    with sqlite3.connect(store_path) as conn:
+        runs = [r for (r,) in conn.execute("SELECT run_id FROM results ORDER BY id")]
+        segments = conn.execute("SELECT run_id FROM run_segments ORDER BY start_id").fetchall()
+        (index,) = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'results_by_run'"
+        ).fetchone()
+    switches = [run for i, run in enumerate(runs) if i == 0 or runs[i - 1] != run]
+    assert [s for (s,) in segments] == switches
+    assert index == 0
+
+
+def test_counts_and_metrics_before_folding_come_from_the_segments(store_path: Path) -> None:
+    """A reader adds the results committed since a run's last folding, found through the
+    segments, while the writers are still open (nothing folded yet)."""
+    with Tracker("p", store=store_path) as one, Tracker("p", store=store_path) as two:
+        for i in range(6):
+            (one if i % 2 else two).log(
+                {"m": i}, "qa", {"id": i}, run_id="odd" if i % 2 else "even"
+            )
+        assert _counts(store_path) == {"odd": 3, "even": 3}
+        history = {
+            run["run_id"]: run["metrics"]["m"]["mean"]
+            for run in evaltrace.SQLiteQueryAdapter(store_path).history(evaltrace.HistoryFilter())
+        }
+        assert history == {"odd": 3.0, "even": 2.0}
+
+
+def test_a_version_3_store_reads_as_it_is_and_upgrades(store_path: Path) -> None:
+    """A version 3 store (an index on (run_id, id), no segments) reads the same without a byte
+    written; the first writer builds its segments and drops the index, and runs go on."""
+    logged = _interleave(store_path)
+    as_version_3_layout(store_path)
+    before = hashlib.sha256(store_path.read_bytes()).hexdigest()
+    assert _read(store_path) == logged
+    assert _counts(store_path) == {run: len(values) for run, values in logged.items()}
+    assert hashlib.sha256(store_path.read_bytes()).hexdigest() == before
+    with Tracker("p", store=store_path) as tracker:
+        tracker.log({"m": 1000}, "qa", {"id": 1000}, run_id="b")
+        tracker.log({"m": 1001}, "qa", {"id": 1001}, run_id="a")
+    logged["b"].append(1000)
+    logged["a"].append(1001)
+    assert StoreReader(str(store_path)).version == 4
+    assert _read(store_path) == logged
+    assert _counts(store_path) == {run: len(values) for run, values in logged.items()}
+    with sqlite3.connect(store_path) as conn:
+        names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "results_by_run" not in names and "run_segments" in names
+
+
+def test_rowids_a_spool_hands_out_again_are_marked_afresh(tmp_path: Path) -> None:
+    """A spool deletes delivered traces and SQLite reuses their rowids: the reused rows belong
+    to the run that wrote them, never to the segment of the rows deleted before."""
+    path = tmp_path / "spool.db"
+    writer = StoreWriter(str(path), keep_delivered=False)
+    span = iter(range(1, 1000))
+
+    def commit(run: str, values: list[int]) -> list[int]:
+        call = CallRecord(run, "p", "qa", "{}", "{}", None, None, None, "{}")
+        rows = [
+            ResultRow(next(span), next(span), None, 10, 11, v, None, "s", f'{{"m":{v}}}', "{}")
+            for v in values
+        ]
+        return list(writer.commit(call, rows, [], forward=True, leased=False).values())
+
+    commit("a", [1, 2])
+    delivered = commit("b", [3, 4, 5])
+    writer.acknowledge(delivered)  # b's rows (the last ones) are deleted
+    commit("a", [6])  # takes up b's first rowid
+    commit("c", [7])
+    writer.close()
+    reader = StoreReader(str(path))
+    read = {run: [r["evaluation_result"]["m"] for r in reader.iter_run(run)] for run in "abc"}
+    reader.close()
+    assert read == {"a": [1, 2, 6], "b": [], "c": [7]}
