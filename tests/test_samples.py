@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from evaltrace.schema import sample_id_of
 
@@ -61,3 +63,37 @@ def test_nothing_to_key_falls_back_to_the_whole_row(data: Any) -> None:
     """Without inputs, the id is the 64-bit hash of the whole row's JSON, as before."""
     expected = hashlib.blake2b(json.dumps(data).encode(), digest_size=8).hexdigest()
     assert sid(data) == expected
+
+
+_RELEASED_ENCODER = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+)
+"""How sample keys were spelled before the orjson fast path: stored ids must not move."""
+
+
+@settings(max_examples=3_000, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["input", "expected_output", "question", "other", "ünï", "𝄞"]),
+        st.one_of(
+            st.text(st.characters(exclude_categories=())),
+            st.integers(),
+            st.booleans(),
+            st.none(),
+            st.floats(),
+        ),
+        max_size=5,
+    )
+)
+@example({"input": "\ud800 lone", "question": "\x00\x1f\u2028"})
+@example({"input": 2**70, "other": -(2**63) - 1})
+@example({"other": 1e16, "ünï": True})
+def test_sample_keys_are_spelled_as_released(data: dict[str, Any]) -> None:
+    """Whatever the texts (control characters, astral and lone-surrogate code points) and
+    numbers (past 64 bits), a row's key text is the one earlier releases hashed."""
+    from evaltrace._samples import INPUT_KEYS, OUTPUT_KEYS, sample_key
+
+    inputs = {k: v for k, v in data.items() if k in INPUT_KEYS and v is not None} or {
+        k: v for k, v in data.items() if k not in OUTPUT_KEYS and v is not None
+    }
+    assert sample_key(data) == (_RELEASED_ENCODER.encode(inputs) if inputs else None)

@@ -144,3 +144,41 @@ def test_rowids_a_spool_hands_out_again_are_marked_afresh(tmp_path: Path) -> Non
     read = {run: [r["evaluation_result"]["m"] for r in reader.iter_run(run)] for run in "abc"}
     reader.close()
     assert read == {"a": [1, 2, 6], "b": [], "c": [7]}
+
+
+
+def _history_steps(path: Path, per_run: int) -> int:
+    """SQLite VM steps (in thousands) of one cold history read of 6 runs of ``per_run`` folded
+    results and 3 more each that their writer, still open, has not folded yet."""
+    with Tracker("p", store=path) as tracker:
+        for run in range(6):
+            values = range(per_run)
+            tracker.log_batch_sync(
+                [{"m": i} for i in values], "qa", [{"id": i} for i in values], run_id=f"r{run}"
+            )
+    with Tracker("p", store=path) as tracker:
+        for run in range(6):
+            for i in range(3):
+                tracker.log({"m": i}, "qa", {"id": i}, run_id=f"r{run}")
+        adapter = evaltrace.SQLiteQueryAdapter(path)
+        steps = 0
+
+        def count() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        adapter._store._conn.set_progress_handler(count, 1000)
+        rows = adapter.history(evaltrace.HistoryFilter())
+        adapter.close()
+    assert sorted(row["num_results"] for row in rows) == [per_run + 3] * 6
+    return steps
+
+
+def test_history_reads_runs_not_results(tmp_path: Path) -> None:
+    """A cold history read costs the same SQLite work (VM steps: no timing) for runs of 20 and
+    of 2,000 folded results: it reads each run's aggregate row and the few results committed
+    since, found through the segments, never every result."""
+    small = _history_steps(tmp_path / "small.db", 20)
+    big = _history_steps(tmp_path / "big.db", 2_000)
+    assert big <= 2 * small + 5, (small, big)

@@ -6,8 +6,9 @@ one per batch trace root (``batch_roots``), one per run (``runs``), each result'
 scores beside it (``results.scores``), folded every few hundred commits and at close into one
 ``run_metrics`` row per run (history then reads that row and the few results committed since
 ``folded_upto``: it costs runs, not results), the runs whose run-summary spans are forwarded
-(``run_summaries``: up to which result row a delivered summary covers), and
-the OTLP outbox (``outbox``: traces committed but not yet acknowledged by the collector).
+(``run_summaries``: up to which result row a delivered summary covers),
+the OTLP outbox (``outbox``: traces committed but not yet acknowledged by the collector), and
+where each run's stretches of results begin (``run_segments``, see ``_segments``).
 Results are ordered by their rowid: the order their calls committed in.
 
 A writer creates the file (0600, its folder 0700) and the tables; a reader never writes a byte:

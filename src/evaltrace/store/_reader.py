@@ -36,7 +36,8 @@ _CALL = "SELECT project_name, dataset_name, metadata, context FROM calls WHERE i
 
 # A run's row counts its results as of its last folding (``folded_upto``); the results
 # committed since (a few hundred calls at most per writer) are added here, found through the
-# run's segments (``_RUNS_V3``: its index). A version 2 store's row counted every result at
+# run's segments (``_RUNS_V3``: its index); CROSS JOIN keeps the planner from scanning every
+# result instead of each segment's rowid range. A version 2 store's row counted every result at
 # every commit.
 _RUNS = f"""
 SELECT * FROM (
@@ -48,7 +49,7 @@ SELECT * FROM (
         SELECT g.run_id AS run_id, count(x.id) AS n, min(x.start_ns) AS first_ns,
             max(x.start_ns) AS last_ns
         FROM run_segments g LEFT JOIN run_metrics m ON m.run_id = g.run_id
-        JOIN results x ON x.id >= max(g.start_id, coalesce(m.folded_upto, 0) + 1)
+        CROSS JOIN results x ON x.id >= max(g.start_id, coalesce(m.folded_upto, 0) + 1)
             AND x.id < {_segments.end_of("g")} AND +x.run_id = g.run_id
         GROUP BY g.run_id
     ) t ON t.run_id = r.run_id

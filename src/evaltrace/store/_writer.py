@@ -28,8 +28,7 @@ from .._history import (
 )
 from ..schema import SummaryRecord
 from . import _segments, _summaries
-from ._checkpoint import EVERY as CHECKPOINT_EVERY
-from ._checkpoint import Checkpointer
+from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import UPGRADE_FROM_2, UPGRADE_FROM_3, VERSION, atomic, connect_writer, store_version
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
@@ -93,6 +92,8 @@ class StoreWriter:
         self._lock = threading.Lock()
         self._resources: dict[str, int] = {}
         self._commits = 0
+        self._unchecked = 0
+        """Pages committed (estimated) since the checkpointer was last woken."""
         self._touched: set[str] = set()
         self._runs: set[str] = set()
         """Runs this writer has made sure have a row."""
@@ -237,8 +238,14 @@ class StoreWriter:
             ) from exc
         self._touched.add(call.run_id)
         self._commits += 1
-        if self._checkpointer is not None and self._commits % CHECKPOINT_EVERY == 0:
-            self._checkpointer.wake()
+        if self._checkpointer is not None:
+            # ~2 pages a commit (the table's and the file header's), plus the rows' bytes
+            self._unchecked += (
+                2 + sum(len(r.result_json) + len(r.data_json) for r in results) // 4096
+            )
+            if self._unchecked >= WAKE_PAGES:
+                self._unchecked = 0
+                self._checkpointer.wake()
         if self._commits % COMPACT_EVERY == 0:
             self.compact()
         return outbox
