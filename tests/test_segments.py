@@ -146,7 +146,6 @@ def test_rowids_a_spool_hands_out_again_are_marked_afresh(tmp_path: Path) -> Non
     assert read == {"a": [1, 2, 6], "b": [], "c": [7]}
 
 
-
 def _history_steps(path: Path, per_run: int) -> int:
     """SQLite VM steps (in thousands) of one cold history read of 6 runs of ``per_run`` folded
     results and 3 more each that their writer, still open, has not folded yet."""
