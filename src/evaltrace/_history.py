@@ -121,13 +121,13 @@ class MetricAggregate:
             else:
                 finite.append(number)
         if finite:
+            # Scores repeat (a judge's 1-5, 0.0 and 1.0): each distinct value is mapped once.
+            buckets: Counter[int] = Counter()
+            for number, times in Counter(finite).items():
+                buckets[_bucket(number)] += times
             self.merge(
                 MetricAggregate(
-                    len(finite),
-                    finite_mean(finite),
-                    min(finite),
-                    max(finite),
-                    buckets=Counter(map(_bucket, finite)),
+                    len(finite), finite_mean(finite), min(finite), max(finite), buckets=buckets
                 )
             )
 
