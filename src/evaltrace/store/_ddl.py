@@ -32,7 +32,6 @@ from ._checkpoint import BACKSTOP
 __all__ = [
     "FORMAT",
     "READS",
-    "SEGMENTS_FROM_RESULTS",
     "UPGRADE_FROM_2",
     "UPGRADE_FROM_3",
     "VERSION",
@@ -137,7 +136,7 @@ CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (not_before_ns);
 """
 
 
-SEGMENTS_FROM_RESULTS: Final = """
+_SEGMENTS_FROM_RESULTS: Final = """
 INSERT OR REPLACE INTO run_segments (start_id, run_id)
 SELECT id, run_id FROM (SELECT id, run_id, lag(run_id) OVER (ORDER BY id) AS previous
     FROM results) WHERE previous IS NULL OR previous != run_id
@@ -152,7 +151,8 @@ UPGRADE_FROM_2: Final = (
     "outbox.trace_id) WHERE EXISTS (SELECT 1 FROM results r WHERE r.trace_id = outbox.trace_id)",
     "DROP INDEX IF EXISTS results_by_span",
 )
-"""Version 2 -> 3, in the writer's transaction after every run is folded (``StoreWriter``).
+"""Version 2 -> 3 (then ``UPGRADE_FROM_3``), in the writer's transaction, which then folds every
+run (``StoreWriter``).
 v3 writes two B-tree pages fewer per log call (one 4 kB WAL frame each, measured 4.3 -> 3.2
 frames a ``log()`` commit for the index alone): a run's counts are kept as of its last folding
 (readers add the results committed since) instead of being rewritten at every commit, and an
@@ -161,7 +161,7 @@ outbox entry names its results' rowid range instead of finding them through a
 inserted); one stored twice (a re-exported span) is read once."""
 
 UPGRADE_FROM_3: Final = (
-    SEGMENTS_FROM_RESULTS,
+    _SEGMENTS_FROM_RESULTS,
     "DROP INDEX IF EXISTS results_by_run",
     f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
 )
