@@ -36,13 +36,18 @@ values = st.recursive(
     max_leaves=20,
 )
 records = st.dictionaries(st.text(max_size=12), values, min_size=1, max_size=6)
+rows_data = records.filter(lambda d: "traceparent" not in d)
+"""Data rows: a row's ``traceparent`` is the link to its app span, validated (hypothesis finds
+the name among the package's constants), so these round trips leave it out."""
 
 
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    result=records, data=records, metadata=st.dictionaries(st.text(max_size=8), values, max_size=3)
+    result=records,
+    data=rows_data,
+    metadata=st.dictionaries(st.text(max_size=8), values, max_size=3),
 )
 def test_log_roundtrip_is_exact(
     tmp_path: Path, result: dict[str, Any], data: dict[str, Any], metadata: dict[str, Any]
@@ -59,7 +64,7 @@ def test_log_roundtrip_is_exact(
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(rows=st.lists(st.tuples(records, records), min_size=1, max_size=12), grouped=st.booleans())
+@given(rows=st.lists(st.tuples(records, rows_data), min_size=1, max_size=12), grouped=st.booleans())
 def test_batch_roundtrip_is_exact_and_ordered(
     tmp_path: Path, rows: list[tuple[dict[str, Any], dict[str, Any]]], grouped: bool
 ) -> None:
