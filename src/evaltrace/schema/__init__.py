@@ -14,6 +14,7 @@ from ._decode import (
     iso,
     link_dict,
     query_terms,
+    read_keys,
     result_dict,
     sort_key,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "link_dict",
     "metric_leaves",
     "query_terms",
+    "read_keys",
     "result_dict",
     "sample_id_of",
     "sort_key",

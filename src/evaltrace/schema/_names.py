@@ -48,6 +48,7 @@ __all__ = [
     "READ_KEYS",
     "RESERVED_ATTRIBUTES",
     "RESULT_KEYS",
+    "RESULT_READ_KEYS",
     "RESULT_SPAN",
     "SAMPLE_ID_KEYS",
     "SCHEMA_VERSION",
@@ -181,6 +182,24 @@ READ_KEYS: Final = frozenset(
 )
 """Every attribute a reader decodes: remote adapters convert these and skip the rest (the
 flat metrics, which the JSON payload already holds exactly)."""
+
+RESULT_READ_KEYS: Final = (
+    ATTR_RUN_ID,
+    ATTR_PROJECT,
+    ATTR_DATASET,
+    ATTR_SEQ,
+    ATTR_SAMPLE_ID,
+    ATTR_RESULT,
+    ATTR_DATA,
+    ATTR_METADATA,
+    ATTR_CONTEXT,
+    ATTR_LINK_TRACE_ID,
+    ATTR_LINK_SPAN_ID,
+    ATTR_BATCH_ID,
+)
+"""The read keys of a result span (``RESULT_SPAN``): every one its decoding, ordering,
+matching and completeness check consult. A reader that knows the span's name looks up these 12
+instead of all 21 (each lookup in a protobuf map costs ~0.3 us, a missing one as much)."""
 
 SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "question_id")
 """Data keys taken, in this order, as the sample id before falling back to a hash."""
