@@ -181,3 +181,39 @@ def test_history_reads_runs_not_results(tmp_path: Path) -> None:
     small = _history_steps(tmp_path / "small.db", 20)
     big = _history_steps(tmp_path / "big.db", 2_000)
     assert big <= 2 * small + 5, (small, big)
+
+
+def _interleaved_history_steps(path: Path, per_run: int) -> int:
+    """VM steps (thousands) of a history read of two runs whose ``per_run`` calls each were
+    interleaved by two writers (a segment per call), plus 3 unfolded calls each."""
+    with Tracker("p", store=path) as one, Tracker("p", store=path) as two:
+        for i in range(per_run):
+            one.log({"m": i}, "qa", {"id": i}, run_id="a")
+            two.log({"m": i}, "qa", {"id": i}, run_id="b")
+    with Tracker("p", store=path) as tracker:
+        for i in range(3):
+            tracker.log({"m": i}, "qa", {"id": i}, run_id="a")
+            tracker.log({"m": i}, "qa", {"id": i}, run_id="b")
+        adapter = evaltrace.SQLiteQueryAdapter(path)
+        steps = 0
+
+        def count() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        adapter._store._conn.set_progress_handler(count, 1000)
+        rows = adapter.history(evaltrace.HistoryFilter())
+        adapter.close()
+    assert sorted(row["num_results"] for row in rows) == [per_run + 3] * 2
+    return steps
+
+
+def test_history_of_interleaved_runs_reads_only_the_segments_since_folding(
+    tmp_path: Path,
+) -> None:
+    """Two writers alternating calls of two runs leave a segment per call; a history read
+    still looks only at the segments past each run's folding, not at every segment."""
+    small = _interleaved_history_steps(tmp_path / "small.db", 10)
+    big = _interleaved_history_steps(tmp_path / "big.db", 1_000)
+    assert big <= 2 * small + 5, (small, big)

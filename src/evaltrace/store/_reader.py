@@ -36,9 +36,9 @@ _CALL = "SELECT project_name, dataset_name, metadata, context FROM calls WHERE i
 
 # A run's row counts its results as of its last folding (``folded_upto``); the results
 # committed since (a few hundred calls at most per writer) are added here, found through the
-# run's segments (``_RUNS_V3``: its index); CROSS JOIN keeps the planner from scanning every
-# result instead of each segment's rowid range. A version 2 store's row counted every result at
-# every commit.
+# run's segments past the folding (``_RUNS_V3``: its index); CROSS JOIN keeps the planner from
+# scanning every result instead of each segment's rowid range. A version 2 store's row counted
+# every result at every commit.
 _RUNS = f"""
 SELECT * FROM (
     SELECT r.run_id, r.project_name, r.dataset_name,
@@ -46,12 +46,14 @@ SELECT * FROM (
         max(r.ended_ns, coalesce(t.last_ns, r.ended_ns)) AS ended_ns,
         r.num_results + coalesce(t.n, 0) AS num_results, r.metadata
     FROM runs r LEFT JOIN (
-        SELECT g.run_id AS run_id, count(x.id) AS n, min(x.start_ns) AS first_ns,
+        SELECT u.run_id AS run_id, count(x.id) AS n, min(x.start_ns) AS first_ns,
             max(x.start_ns) AS last_ns
-        FROM run_segments g LEFT JOIN run_metrics m ON m.run_id = g.run_id
+        FROM runs u LEFT JOIN run_metrics m ON m.run_id = u.run_id
+        CROSS JOIN run_segments g ON g.run_id = u.run_id
+            AND g.start_id >= {_segments.from_segment("u.run_id", "coalesce(m.folded_upto, 0)")}
         CROSS JOIN results x ON x.id >= max(g.start_id, coalesce(m.folded_upto, 0) + 1)
             AND x.id < {_segments.end_of("g")} AND +x.run_id = g.run_id
-        GROUP BY g.run_id
+        GROUP BY u.run_id
     ) t ON t.run_id = r.run_id
 ) WHERE 1=1"""
 _RUNS_V3 = """

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Final
 
-__all__ = ["FORGET_STALE", "LAST", "MARK", "end_of", "ranges", "select"]
+__all__ = ["FORGET_STALE", "LAST", "MARK", "end_of", "from_segment", "ranges", "select"]
 
 LAST: Final = 9223372036854775807
 """The largest rowid: the end of the last segment."""
@@ -28,6 +28,16 @@ def end_of(alias: str) -> str:
     return (
         f"coalesce((SELECT min(n.start_id) FROM run_segments n WHERE n.start_id > "
         f"{alias}.start_id), {LAST})"
+    )
+
+
+def from_segment(run: str, after: str) -> str:
+    """SQL for the start of run ``run``'s segment holding rowid ``after`` + 1 (0 when none):
+    the run's later segments are the only ones with rows past ``after``, so a read of what
+    was committed since a folding costs those, not every segment of a long interleaved run."""
+    return (
+        f"coalesce((SELECT max(h.start_id) FROM run_segments h WHERE h.run_id = {run} "
+        f"AND h.start_id <= {after} + 1), 0)"
     )
 
 
@@ -44,7 +54,7 @@ FORGET_STALE: Final = (
 
 _RANGES = f"""
 SELECT max(s.start_id, ?2 + 1), {end_of("s")} FROM run_segments s
-WHERE s.run_id = ?1 ORDER BY s.start_id
+WHERE s.run_id = ?1 AND s.start_id >= {from_segment("?1", "?2")} ORDER BY s.start_id
 """
 
 

@@ -79,7 +79,8 @@ _PENDING = f"""
 SELECT run_id FROM run_summaries s WHERE EXISTS (
     SELECT 1 FROM run_segments g CROSS JOIN results x ON x.id >= max(g.start_id, s.sent_upto + 1)
         AND x.id < {_segments.end_of("g")} AND +x.run_id = s.run_id
-    WHERE g.run_id = s.run_id)
+    WHERE g.run_id = s.run_id
+        AND g.start_id >= {_segments.from_segment("s.run_id", "s.sent_upto")})
 """
 
 
