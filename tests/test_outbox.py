@@ -269,3 +269,44 @@ def test_a_version_2_outbox_is_sent_after_the_upgrade(store_path: Path) -> None:
         assert _outbox(store_path) == 0
     finally:
         rx.stop()
+
+
+def test_trackers_of_one_store_send_only_their_own_collectors_backlog(
+    store_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two trackers share a store but not a collector: the second never sends the first's
+    pending spans to its own collector (it says they are there, once), and `evaltrace sync`
+    delivers them to theirs."""
+    first, second = Receiver(), Receiver()
+    first.stop()
+    try:
+        with Tracker("p", store=store_path, otlp_endpoint=first.endpoint) as tracker:
+            for i in range(5):
+                tracker.log({"m": i}, "qa", {"id": i}, run_id="first")
+            tracker.close(timeout=0.2)
+        owed = _outbox(store_path)
+        assert owed >= 5
+        with (
+            caplog.at_level(logging.WARNING, logger="evaltrace"),
+            Tracker("p", store=store_path, otlp_endpoint=second.endpoint) as tracker,
+        ):
+            for i in range(3):
+                tracker.log({"m": i}, "qa", {"id": i}, run_id="second")
+            assert tracker.flush(timeout=30)
+            assert tracker.stats.spans_pending == 0
+        sent = [a["eval.run_id"] for _, _, name, a in second.spans() if name == "evaltrace.result"]
+        assert sent == ["second"] * 3
+        assert _outbox(store_path) == owed  # still owed to the first collector
+        warned = [r.getMessage() for r in caplog.records if "another collector" in r.getMessage()]
+        assert len(warned) == 1 and "evaltrace sync" in warned[0]
+        first.start()
+        done = CliRunner().invoke(
+            main, ["sync", "--store", str(store_path), "--endpoint", first.endpoint]
+        )
+        assert done.exit_code == 0, done.output
+        runs = {a["eval.run_id"] for _, _, name, a in first.spans() if name == "evaltrace.result"}
+        assert len(_results(first)) == 5 and runs == {"first"}
+        assert _outbox(store_path) == 0
+    finally:
+        first.stop()
+        second.stop()

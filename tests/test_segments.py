@@ -117,6 +117,9 @@ def test_a_version_3_store_reads_as_it_is_and_upgrades(store_path: Path) -> None
     with sqlite3.connect(store_path) as conn:
         names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     assert "results_by_run" not in names and "run_segments" in names
+    with sqlite3.connect(store_path) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(outbox)")}
+    assert "destination" in columns
 
 
 def test_rowids_a_spool_hands_out_again_are_marked_afresh(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "Settings",
     "TraceLinks",
     "default_spool",
+    "destination_key",
     "store_path",
     "ui_url",
 ]
@@ -214,13 +215,19 @@ def store_path(store: str | os.PathLike[str] | bool | None) -> str | None:
     return os.path.expanduser(os.fspath(store))
 
 
+def destination_key(endpoint: str, protocol: str) -> str:
+    """A short stable key of where a tracker forwards (a hash: no endpoint, no credentials in
+    the file): outbox entries carry it, so a tracker only sends its own collector's."""
+    return blake2b(f"{protocol} {endpoint}".encode(), digest_size=4).hexdigest()
+
+
 def default_spool(project_name: str, endpoint: str, protocol: str) -> str:
     """Where a project's spool lives when nothing else is said: one per project *and*
     destination, so that a process sending to another collector never forwards (or
     acknowledges) this one's pending spans."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in project_name) or "default"
-    where = blake2b(f"{protocol} {endpoint}".encode(), digest_size=4).hexdigest()
+    where = destination_key(endpoint, protocol)
     return os.path.expanduser(os.path.join(base, "evaltrace", "spool", f"{safe}-{where}.db"))
 
 

@@ -25,7 +25,7 @@ from . import _context, _exit
 from ._base import BaseExperimentTracker, EvaluationOutput, MetricInput
 from ._capture import MODES, Redact
 from ._codec import dumps
-from ._config import Settings
+from ._config import Settings, destination_key
 from ._exceptions import (
     ConfigurationError,
     IncompleteResultsError,
@@ -185,10 +185,17 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         )
         self._chunk = max(1, settings.results_per_trace)
         self._writer: StoreWriter | None = None
+        destination = (
+            destination_key(settings.otlp_endpoint, settings.otlp_protocol)
+            if forward and settings.otlp_endpoint
+            else None
+        )
         if settings.store:
-            self._writer = StoreWriter(settings.store)
+            self._writer = StoreWriter(settings.store, destination=destination)
         elif forward and settings.spool:
-            self._writer = StoreWriter(settings.spool, keep_delivered=False)
+            self._writer = StoreWriter(
+                settings.spool, keep_delivered=False, destination=destination
+            )
         self._forwarder: Forwarder | None = None
         if forward:
             hint = port_hint(settings.otlp_endpoint, settings.otlp_protocol)
@@ -198,6 +205,17 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                     describe(settings.otlp_endpoint, settings.otlp_protocol),
                     settings.otlp_protocol,
                     hint,
+                )
+            writer = self._writer
+            elsewhere = writer.pending_elsewhere() if writer is not None else 0
+            if writer is not None and elsewhere:
+                _log.warning(
+                    "evaltrace: the outbox of %s holds %d spans for another collector; this "
+                    "tracker sends only its own. `evaltrace sync --store %s --endpoint URL` "
+                    "sends them",
+                    writer.path,
+                    elsewhere,
+                    writer.path,
                 )
             self._forwarder = Forwarder(
                 build_exporter(otlp_endpoint or None, settings.otlp_protocol, otlp_headers),

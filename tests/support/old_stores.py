@@ -24,6 +24,7 @@ def as_version_3_layout(store: Path) -> None:
         "UPDATE evaltrace_meta SET value = '3' WHERE key = 'version'",
         "CREATE INDEX results_by_run ON results (run_id, id)",
         "DROP TABLE run_segments",
+        "ALTER TABLE outbox DROP COLUMN destination",
     )
 
 

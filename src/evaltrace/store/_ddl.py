@@ -129,7 +129,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     not_before_ns INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     first_result INTEGER NOT NULL DEFAULT 0,
-    last_result INTEGER NOT NULL DEFAULT -1
+    last_result INTEGER NOT NULL DEFAULT -1,
+    destination TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outbox_by_trace ON outbox (trace_id);
 CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (not_before_ns);
@@ -163,6 +164,7 @@ inserted); one stored twice (a re-exported span) is read once."""
 UPGRADE_FROM_3: Final = (
     _SEGMENTS_FROM_RESULTS,
     "DROP INDEX IF EXISTS results_by_run",
+    "ALTER TABLE outbox ADD COLUMN destination TEXT NOT NULL DEFAULT ''",
     f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
 )
 """Version 3 -> 4 (after ``UPGRADE_FROM_2`` for a version 2 store): a run's results are found
@@ -170,7 +172,9 @@ through ``run_segments`` instead of a ``(run_id, id)`` index, one 4 kB WAL frame
 call (3.2 -> 2.0 frames a ``log()`` commit, measured: the index's leaf page was rewritten at
 every commit; a segment row only when the store's last result changes run).
 Rows ``start_id <= id < `` the next segment's ``start_id`` belong to the segment's run (readers
-still check each row's ``run_id``)."""
+still check each row's ``run_id``). Outbox entries name their collector (``destination``, a
+hash of protocol and endpoint; '' for entries of earlier versions, which any tracker sends):
+trackers of one store that forward to different collectors no longer send each other's."""
 
 
 def store_version(conn: sqlite3.Connection, path: str) -> int:

@@ -68,11 +68,15 @@ COMPACT_EVERY: Final = 256
 """Commits between two foldings of the results' scores into ``run_metrics`` (and at close)."""
 _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns, first_result,
-    last_result) VALUES (?,?,?,?,?,?,?)
+    last_result, destination) VALUES (?,?,?,?,?,?,?,?)
 """
-_CLAIM = """
-UPDATE outbox SET not_before_ns = ?, attempts = attempts + 1
-WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= ? ORDER BY id LIMIT ?)
+_MINE = "(?{n} IS NULL OR destination IN (?{n}, ''))"
+"""Entries for this writer's collector (and those of versions that named none); every entry
+for a writer of no destination (``evaltrace sync``)."""
+_CLAIM = f"""
+UPDATE outbox SET not_before_ns = ?1, attempts = attempts + 1
+WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= ?2 AND {_MINE.format(n=4)}
+    ORDER BY id LIMIT ?3)
 RETURNING id, trace_id, call_id, first_result, last_result
 """
 
@@ -84,10 +88,15 @@ def _blob(value: int, size: int) -> bytes:
 class StoreWriter:
     """The tracker's connection to its store (or spool): commits and the outbox."""
 
-    def __init__(self, path: str, *, keep_delivered: bool = True) -> None:
+    def __init__(
+        self, path: str, *, keep_delivered: bool = True, destination: str | None = None
+    ) -> None:
         self.path = path
         self.keep_delivered = keep_delivered
         """False for a spool: delivered traces are deleted, the file holds only what is due."""
+        self.destination = destination
+        """The collector this writer's outbox entries are for (``_config.destination_key``):
+        it claims and counts only those (and unnamed ones); None: every entry."""
         self._conn, version = connect_writer(path)
         self._lock = threading.Lock()
         self._resources: dict[str, int] = {}
@@ -221,7 +230,9 @@ class StoreWriter:
                         ),
                     )
                 if forward:
-                    outbox = self._enqueue(conn, call_id or 0, last, results, roots, leased)
+                    outbox = self._enqueue(
+                        conn, call_id or 0, last, results, roots, leased, self.destination or ""
+                    )
                     if results and self.keep_delivered and run_id not in self._wanted:
                         conn.execute(_summaries.WANT, (run_id,))
             if results:
@@ -258,6 +269,7 @@ class StoreWriter:
         results: Sequence[ResultRow],
         roots: Sequence[BatchRoot],
         leased: bool,
+        destination: str,
     ) -> dict[int, int]:
         """One outbox entry per trace of the call, naming its results' rowid range (they were
         just inserted in order in this transaction: consecutive, ending at ``last``); returns
@@ -278,7 +290,8 @@ class StoreWriter:
         out: dict[int, int] = {}
         for trace_id, (lo, hi, spans) in ranges.items():
             out[trace_id] = conn.execute(
-                _INSERT_OUTBOX, (_blob(trace_id, 16), call_id, spans, now, due, lo, hi)
+                _INSERT_OUTBOX,
+                (_blob(trace_id, 16), call_id, spans, now, due, lo, hi, destination),
             ).lastrowid  # type: ignore[assignment]
         return out
 
@@ -372,7 +385,9 @@ class StoreWriter:
         """Lease up to ``limit`` due outbox entries and load their traces."""
         now = time.time_ns() if now_ns is None else now_ns
         with self._lock, atomic(self._conn) as conn:
-            claimed = conn.execute(_CLAIM, (now + LEASE_NS, now, limit)).fetchall()
+            claimed = conn.execute(
+                _CLAIM, (now + LEASE_NS, now, limit, self.destination)
+            ).fetchall()
             return self._load(conn, claimed)
 
     def _load(
@@ -518,17 +533,31 @@ class StoreWriter:
         conn.execute(_segments.FORGET_STALE)
 
     def pending(self, blocking: bool = True) -> tuple[int, int] | None:
-        """Outbox entries (traces) and the spans they hold; None when ``blocking`` is False
-        and the connection is busy (a signal handler must not wait on a lock)."""
+        """Outbox entries (traces) for this writer's collector and the spans they hold; None
+        when ``blocking`` is False and the connection is busy (a signal handler must not wait
+        on a lock)."""
         if not self._lock.acquire(blocking):
             return None
         try:
             count, spans = self._conn.execute(
-                "SELECT count(*), total(spans) FROM outbox"
+                f"SELECT count(*), total(spans) FROM outbox WHERE {_MINE.format(n=1)}",
+                (self.destination,),
             ).fetchone()
         finally:
             self._lock.release()
         return int(count), int(spans)
+
+    def pending_elsewhere(self) -> int:
+        """Spans in the outbox for other collectors than this writer's (another tracker's
+        backlog: ``evaltrace sync --endpoint`` sends them)."""
+        if self.destination is None:
+            return 0
+        with self._lock:
+            (spans,) = self._conn.execute(
+                "SELECT total(spans) FROM outbox WHERE destination NOT IN (?, '')",
+                (self.destination,),
+            ).fetchone()
+        return int(spans)
 
     def close(self) -> None:
         """Fold the run aggregates, then close the connection (a spool also forgets calls
