@@ -214,10 +214,12 @@ def test_slim_decode_refuses_what_is_not_utf8() -> None:
 
 
 def test_gc_paused_keeps_an_applications_frozen_objects() -> None:
-    """Objects the application froze (before a fork) stay frozen; none are left frozen else."""
+    """Objects the application froze (before a fork) stay frozen; a read leaves no more frozen
+    than there were (Python 3.12 counts a few hundred of its own at start)."""
+    before = gc.get_freeze_count()
     with gc_paused():
-        pass
-    assert gc.get_freeze_count() == 0
+        [[] for _ in range(10)]
+    assert gc.get_freeze_count() == before
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()

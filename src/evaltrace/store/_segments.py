@@ -42,10 +42,10 @@ def from_segment(run: str, after: str) -> str:
 
 
 MARK: Final = """
-INSERT OR REPLACE INTO run_segments (start_id, run_id) SELECT ?1, ?2
-WHERE (SELECT run_id FROM results WHERE id < ?1 ORDER BY id DESC LIMIT 1) IS NOT ?2
+INSERT OR REPLACE INTO run_segments (start_id, run_id) SELECT :first, :run
+WHERE (SELECT run_id FROM results WHERE id < :first ORDER BY id DESC LIMIT 1) IS NOT :run
 """
-"""A segment starting at the call's first row ``?1`` for run ``?2``, unless the row before is
+"""A segment starting at the call's first row ``:first`` for ``:run``, unless the row before is
 of that run already (run in the writer's transaction, after the call's rows are inserted)."""
 
 FORGET_STALE: Final = (
@@ -53,15 +53,16 @@ FORGET_STALE: Final = (
 )
 
 _RANGES = f"""
-SELECT max(s.start_id, ?2 + 1), {end_of("s")} FROM run_segments s
-WHERE s.run_id = ?1 AND s.start_id >= {from_segment("?1", "?2")} ORDER BY s.start_id
+SELECT max(s.start_id, :after + 1), {end_of("s")} FROM run_segments s
+WHERE s.run_id = :run AND s.start_id >= {from_segment(":run", ":after")} ORDER BY s.start_id
 """
 
 
 def ranges(conn: sqlite3.Connection, run_id: str, after: int) -> list[tuple[int, int]]:
     """Half-open rowid ranges ``[lo, hi)`` holding the run's results past rowid ``after``, in
     order (the last one open-ended when the run's segment is the store's last)."""
-    return [(lo, hi) for lo, hi in conn.execute(_RANGES, (run_id, after)) if lo < hi]
+    rows = conn.execute(_RANGES, {"run": run_id, "after": after})
+    return [(lo, hi) for lo, hi in rows if lo < hi]
 
 
 def select(conn: sqlite3.Connection, columns: str, run_id: str, after: int) -> list[Any]:

@@ -70,13 +70,13 @@ _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns, first_result,
     last_result, destination) VALUES (?,?,?,?,?,?,?,?)
 """
-_MINE = "(?{n} IS NULL OR destination IN (?{n}, ''))"
+_MINE = "(:destination IS NULL OR destination IN (:destination, ''))"
 """Entries for this writer's collector (and those of versions that named none); every entry
 for a writer of no destination (``evaltrace sync``)."""
 _CLAIM = f"""
-UPDATE outbox SET not_before_ns = ?1, attempts = attempts + 1
-WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= ?2 AND {_MINE.format(n=4)}
-    ORDER BY id LIMIT ?3)
+UPDATE outbox SET not_before_ns = :lease, attempts = attempts + 1
+WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= :now AND {_MINE}
+    ORDER BY id LIMIT :limit)
 RETURNING id, trace_id, call_id, first_result, last_result
 """
 
@@ -199,7 +199,7 @@ class StoreWriter:
                     # In a spool another process may delete rows and SQLite reuse their ids:
                     # there, look every time.
                     if self._tail != (run_id, first_row - 1) or not self.keep_delivered:
-                        conn.execute(_segments.MARK, (first_row, run_id))
+                        conn.execute(_segments.MARK, {"first": first_row, "run": run_id})
                 if roots:
                     conn.executemany(
                         _INSERT_ROOT,
@@ -386,7 +386,13 @@ class StoreWriter:
         now = time.time_ns() if now_ns is None else now_ns
         with self._lock, atomic(self._conn) as conn:
             claimed = conn.execute(
-                _CLAIM, (now + LEASE_NS, now, limit, self.destination)
+                _CLAIM,
+                {
+                    "lease": now + LEASE_NS,
+                    "now": now,
+                    "limit": limit,
+                    "destination": self.destination,
+                },
             ).fetchall()
             return self._load(conn, claimed)
 
@@ -540,8 +546,8 @@ class StoreWriter:
             return None
         try:
             count, spans = self._conn.execute(
-                f"SELECT count(*), total(spans) FROM outbox WHERE {_MINE.format(n=1)}",
-                (self.destination,),
+                f"SELECT count(*), total(spans) FROM outbox WHERE {_MINE}",
+                {"destination": self.destination},
             ).fetchone()
         finally:
             self._lock.release()
