@@ -149,19 +149,13 @@ def test_rowids_a_spool_hands_out_again_are_marked_afresh(tmp_path: Path) -> Non
     assert read == {"a": [1, 2, 6], "b": [], "c": [7]}
 
 
-def _history_steps(path: Path, per_run: int) -> int:
-    """SQLite VM steps (in thousands) of one cold history read of 6 runs of ``per_run`` folded
-    results and 3 more each that their writer, still open, has not folded yet."""
+def _steps_of_history(path: Path, runs: list[str], per_run: int) -> int:
+    """SQLite VM steps (in thousands: no timing) of one cold history read while a writer,
+    still open, holds 3 more results a run it has not folded yet."""
     with Tracker("p", store=path) as tracker:
-        for run in range(6):
-            values = range(per_run)
-            tracker.log_batch_sync(
-                [{"m": i} for i in values], "qa", [{"id": i} for i in values], run_id=f"r{run}"
-            )
-    with Tracker("p", store=path) as tracker:
-        for run in range(6):
+        for run in runs:
             for i in range(3):
-                tracker.log({"m": i}, "qa", {"id": i}, run_id=f"r{run}")
+                tracker.log({"m": i}, "qa", {"id": i}, run_id=run)
         adapter = evaltrace.SQLiteQueryAdapter(path)
         steps = 0
 
@@ -173,43 +167,39 @@ def _history_steps(path: Path, per_run: int) -> int:
         adapter._store._conn.set_progress_handler(count, 1000)
         rows = adapter.history(evaltrace.HistoryFilter())
         adapter.close()
-    assert sorted(row["num_results"] for row in rows) == [per_run + 3] * 6
+    assert sorted(row["num_results"] for row in rows) == [per_run + 3] * len(runs)
     return steps
 
 
+def _history_steps(path: Path, per_run: int) -> int:
+    """History steps of 6 runs of ``per_run`` folded results each."""
+    runs = [f"r{run}" for run in range(6)]
+    with Tracker("p", store=path) as tracker:
+        for run in runs:
+            values = range(per_run)
+            tracker.log_batch_sync(
+                [{"m": i} for i in values], "qa", [{"id": i} for i in values], run_id=run
+            )
+    return _steps_of_history(path, runs, per_run)
+
+
 def test_history_reads_runs_not_results(tmp_path: Path) -> None:
-    """A cold history read costs the same SQLite work (VM steps: no timing) for runs of 20 and
-    of 2,000 folded results: it reads each run's aggregate row and the few results committed
-    since, found through the segments, never every result."""
+    """A cold history read costs the same SQLite work for runs of 20 and of 2,000 folded
+    results: it reads each run's aggregate row and the few results committed since, found
+    through the segments, never every result."""
     small = _history_steps(tmp_path / "small.db", 20)
     big = _history_steps(tmp_path / "big.db", 2_000)
     assert big <= 2 * small + 5, (small, big)
 
 
 def _interleaved_history_steps(path: Path, per_run: int) -> int:
-    """VM steps (thousands) of a history read of two runs whose ``per_run`` calls each were
-    interleaved by two writers (a segment per call), plus 3 unfolded calls each."""
+    """History steps of two runs whose ``per_run`` calls each were interleaved by two writers
+    (a segment per call)."""
     with Tracker("p", store=path) as one, Tracker("p", store=path) as two:
         for i in range(per_run):
             one.log({"m": i}, "qa", {"id": i}, run_id="a")
             two.log({"m": i}, "qa", {"id": i}, run_id="b")
-    with Tracker("p", store=path) as tracker:
-        for i in range(3):
-            tracker.log({"m": i}, "qa", {"id": i}, run_id="a")
-            tracker.log({"m": i}, "qa", {"id": i}, run_id="b")
-        adapter = evaltrace.SQLiteQueryAdapter(path)
-        steps = 0
-
-        def count() -> int:
-            nonlocal steps
-            steps += 1
-            return 0
-
-        adapter._store._conn.set_progress_handler(count, 1000)
-        rows = adapter.history(evaltrace.HistoryFilter())
-        adapter.close()
-    assert sorted(row["num_results"] for row in rows) == [per_run + 3] * 2
-    return steps
+    return _steps_of_history(path, ["a", "b"], per_run)
 
 
 def test_history_of_interleaved_runs_reads_only_the_segments_since_folding(

@@ -155,34 +155,6 @@ RESERVED_ATTRIBUTES: Final = 24
 """Room a span's attribute limit must keep for the payload and identifier attributes above
 (there are 19); flat metrics get what is left."""
 
-READ_KEYS: Final = frozenset(
-    {
-        ATTR_RUN_ID,
-        ATTR_PROJECT,
-        ATTR_DATASET,
-        ATTR_SEQ,
-        ATTR_SAMPLE_ID,
-        ATTR_RESULT,
-        ATTR_DATA,
-        ATTR_METADATA,
-        ATTR_CONTEXT,
-        ATTR_LINK_TRACE_ID,
-        ATTR_LINK_SPAN_ID,
-        ATTR_BATCH_ID,
-        ATTR_BATCH_CHUNK_SIZE,
-        ATTR_SUMMARY_KIND,
-        ATTR_SUMMARY_RUN_ID,
-        ATTR_SUMMARY_WRITER,
-        ATTR_SUMMARY_SEQ,
-        ATTR_SUMMARY_RESULTS,
-        ATTR_SUMMARY_STARTED,
-        ATTR_SUMMARY_ENDED,
-        ATTR_SUMMARY_AGGREGATES,
-    }
-)
-"""Every attribute a reader decodes: remote adapters convert these and skip the rest (the
-flat metrics, which the JSON payload already holds exactly)."""
-
 RESULT_READ_KEYS: Final = (
     ATTR_RUN_ID,
     ATTR_PROJECT,
@@ -200,6 +172,23 @@ RESULT_READ_KEYS: Final = (
 """The read keys of a result span (``RESULT_SPAN``): every one its decoding, ordering,
 matching and completeness check consult. A reader that knows the span's name looks up these 12
 instead of all 21 (each lookup in a protobuf map costs ~0.3 us, a missing one as much)."""
+
+READ_KEYS: Final = frozenset(
+    {
+        *RESULT_READ_KEYS,
+        ATTR_BATCH_CHUNK_SIZE,
+        ATTR_SUMMARY_KIND,
+        ATTR_SUMMARY_RUN_ID,
+        ATTR_SUMMARY_WRITER,
+        ATTR_SUMMARY_SEQ,
+        ATTR_SUMMARY_RESULTS,
+        ATTR_SUMMARY_STARTED,
+        ATTR_SUMMARY_ENDED,
+        ATTR_SUMMARY_AGGREGATES,
+    }
+)
+"""Every attribute a reader decodes: remote adapters convert these and skip the rest (the
+flat metrics, which the JSON payload already holds exactly)."""
 
 SAMPLE_ID_KEYS: Final = ("id", "sample_id", "test_case_id", "query_id", "question_id")
 """Data keys taken, in this order, as the sample id before falling back to a hash."""
