@@ -207,8 +207,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                     hint,
                 )
             writer = self._writer
-            elsewhere = writer.pending_elsewhere() if writer is not None else 0
-            if writer is not None and elsewhere:
+            if writer is not None and (elsewhere := writer.pending_elsewhere()):
                 _log.warning(
                     "evaltrace: the outbox of %s holds %d spans for another collector; this "
                     "tracker sends only its own. `evaltrace sync --store %s --endpoint URL` "

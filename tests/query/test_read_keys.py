@@ -55,7 +55,6 @@ def test_result_read_keys_are_all_a_result_span_is_read_for() -> None:
     links = {schema.ATTR_LINK_TRACE_ID, schema.ATTR_LINK_SPAN_ID}
     assert attributes.read <= set(schema.read_keys(name))
     assert terms.keys() | links <= set(schema.read_keys(name))
-    assert set(schema.RESULT_READ_KEYS) <= schema.READ_KEYS
 
 
 def test_other_spans_are_read_for_every_read_key() -> None:

@@ -236,8 +236,11 @@ class JaegerGrpc:
             if secure
             else grpc.insecure_channel(target)
         )
-        self._metadata = tuple((k.lower(), v) for k, v in metadata.items())
-        self._timeout = timeout
+        self._call: dict[str, Any] = {
+            "metadata": tuple((k.lower(), v) for k, v in metadata.items()),
+            "timeout": timeout,
+        }
+        """What every call sends besides its request: the auth headers and the deadline."""
         self._find: Any = self.channel.unary_stream(
             "/jaeger.api_v3.QueryService/FindTraces",
             request_serializer=lambda m: m.SerializeToString(),
@@ -281,9 +284,7 @@ class JaegerGrpc:
         """The FindTraces answer as it streams in, each message decoded from protobuf into
         OTLP's own ``TracesData`` and nothing more (what a plain client does)."""
         chunks: Iterator[TracesData] = self._find(
-            self.request(service, terms, start, end, depth, operation),
-            metadata=self._metadata,
-            timeout=self._timeout,
+            self.request(service, terms, start, end, depth, operation), **self._call
         )
         return chunks
 
@@ -301,9 +302,7 @@ class JaegerGrpc:
         def once() -> list[SpanView]:
             try:
                 chunks = self._find_read(
-                    self.request(service, terms, start, end, depth, operation),
-                    metadata=self._metadata,
-                    timeout=self._timeout,
+                    self.request(service, terms, start, end, depth, operation), **self._call
                 )
                 return [view for chunk in chunks for view in span_views(chunk)]
             except DecodeError as exc:  # a read attribute the answer holds is not valid OTLP

@@ -192,8 +192,8 @@ class StoreWriter:
                         for r in results
                     ],
                 )
-                last = 0
-                if results:  # before the roots: the results' last rowid
+                last = first_row = 0
+                if results:  # before the roots: the results' rowids
                     (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
                     first_row = last - len(results) + 1
                     # In a spool another process may delete rows and SQLite reuse their ids:
@@ -231,7 +231,13 @@ class StoreWriter:
                     )
                 if forward:
                     outbox = self._enqueue(
-                        conn, call_id or 0, last, results, roots, leased, self.destination or ""
+                        conn,
+                        call_id or 0,
+                        first_row,
+                        results,
+                        roots,
+                        leased,
+                        self.destination or "",
                     )
                     if results and self.keep_delivered and run_id not in self._wanted:
                         conn.execute(_summaries.WANT, (run_id,))
@@ -265,18 +271,17 @@ class StoreWriter:
     def _enqueue(
         conn: sqlite3.Connection,
         call_id: int,
-        last: int,
+        first_id: int,
         results: Sequence[ResultRow],
         roots: Sequence[BatchRoot],
         leased: bool,
         destination: str,
     ) -> dict[int, int]:
         """One outbox entry per trace of the call, naming its results' rowid range (they were
-        just inserted in order in this transaction: consecutive, ending at ``last``); returns
+        just inserted in order in this transaction: consecutive, from ``first_id``); returns
         trace id -> entry id."""
         now = time.time_ns()
         due = now + LEASE_NS if leased else now
-        first_id = last - len(results) + 1
         ranges: dict[int, list[int]] = {}
         for i, r in enumerate(results):
             known = ranges.get(r.trace_id)
