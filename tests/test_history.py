@@ -179,3 +179,16 @@ def test_folding_the_aggregates_changes_no_number(store_path: Path) -> None:
     for path, stats in live["metrics"].items():
         assert folded["metrics"][path] == pytest.approx(stats, rel=1e-12), path
     assert folded["metrics"]["f1"]["count"] == 300 and folded["metrics"]["ok"]["pass_count"] == 100
+
+
+@pytest.mark.parametrize("value", [1.7976931348623157e308, -1.7976931348623157e308, 1e308])
+def test_scores_at_the_end_of_the_double_range_read_back_exactly(
+    tracker: Tracker, value: float
+) -> None:
+    """A score next to the largest double (its sketch bucket's value overflows) is still
+    history's exact min, max and percentiles, never an error."""
+    run_id = tracker.log({"m": value}, "qa", {"id": 1})
+    tracker.log({"m": value}, "qa", {"id": 2}, run_id=run_id)
+    (row,) = [r for r in tracker.get_experiment_history() if r["run_id"] == run_id]
+    stats = row["metrics"]["m"]
+    assert (stats["min"], stats["max"], stats["p50"], stats["p90"]) == (value,) * 4

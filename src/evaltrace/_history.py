@@ -67,11 +67,16 @@ def _bucket(value: float) -> int:
 
 
 def _bucket_value(key: int) -> float:
-    if key > 0:
-        return float(_MAPPING.value(key - _OFFSET))
-    if key < 0:
-        return -float(_MAPPING.value(-key - _OFFSET))
-    return 0.0
+    """A bucket's representative value. The topmost buckets (values near the double range's
+    end, 1.7e308) overflow in the mapping's power: infinite here, which ``_quantile`` clamps to
+    the run's own max (or min), the exact value."""
+    if key == 0:
+        return 0.0
+    try:
+        magnitude = float(_MAPPING.value(abs(key) - _OFFSET))
+    except OverflowError:
+        magnitude = math.inf
+    return magnitude if key > 0 else -magnitude
 
 
 _OFFSET: Final = 1 - _MAPPING.key(_MAPPING.min_possible)
