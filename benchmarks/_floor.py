@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from evaltrace import OpenTelemetryExperimentTracker
-from evaltrace.schema import SUMMARY_SPAN
+from evaltrace.schema import ATTR_RECORD, RECORD_FIELDS, SUMMARY_SPAN
 
 __all__ = [
     "DATASET",
@@ -105,6 +105,11 @@ def with_run_id(spans: Sequence[FloorSpan], run_id: str) -> list[FloorSpan]:
 
     def renamed(span: FloorSpan) -> FloorSpan:
         attributes = {**span.attributes, RUN_ATTRIBUTE: run_id}
+        record = attributes.get(ATTR_RECORD)
+        if isinstance(record, str):  # its run id too, so that it is read as the tracker's are
+            fields = orjson.loads(record)
+            fields[RECORD_FIELDS.index("run_id")] = run_id
+            attributes[ATTR_RECORD] = orjson.dumps(fields).decode()
         return replace(span, attributes=attributes, children=tuple(map(renamed, span.children)))
 
     return [renamed(span) for span in spans]

@@ -20,12 +20,12 @@ from ._context import parse_traceparent
 from ._history import score_list
 from ._validate import where
 from .schema import (
-    ATTR_LINK_SPAN_ID,
-    ATTR_LINK_TRACE_ID,
+    ATTR_RECORD,
     ATTR_SAMPLE_ID,
     EncodedResult,
     Limits,
     encode_result,
+    record_text,
     sample_id_of,
 )
 from .schema import call_attributes as _call_attributes
@@ -82,13 +82,17 @@ def encode_row(
     row: int | None,
     limits: Limits,
     content: Content,
+    link: tuple[str, str] | None = None,
 ) -> tuple[EncodedResult, str, str]:
-    """A result's span encoding and the JSON the store keeps, under the content policy."""
+    """A result's span encoding and the JSON the store keeps, under the content policy
+    (``link``: the row's own linked span, as ``encode_result`` takes it)."""
     if content.redact is not None:
         result = content.redact("evaluation_result", result)
         data = content.redact("data", data)
     if content.mode == _capture.ALL:
-        encoded = encode_result(result, data, shared=shared, seq=seq, row=row, limits=limits)
+        encoded = encode_result(
+            result, data, shared=shared, seq=seq, row=row, limits=limits, link=link
+        )
         return encoded, encoded.result_json, encoded.data_json
     result_json = dumps(unwrap(result), "evaluation_result", row)
     data_json = dumps(unwrap(data), "data", row)
@@ -100,12 +104,14 @@ def encode_row(
         seq=seq,
         row=row,
         limits=limits,
+        link=link,
     )
     if content.mode == _capture.NONE:
         return masked, masked.result_json, masked.data_json
     # The span is masked; the store keeps the text, paired by the text's sample id, and
     # history counts what the store keeps.
     masked.sample_id = masked.attributes[ATTR_SAMPLE_ID] = sample_id_of(plain_data, data_json)
+    masked.attributes[ATTR_RECORD] = record_text(masked.attributes, masked.vouched)
     masked.plain = plain_result
     return masked, result_json, data_json
 
@@ -145,12 +151,21 @@ def plan_call(
         row_link = link
         if isinstance(row_data, Mapping) and "traceparent" in row_data:
             row_link = parse_traceparent(row_data, where("data.traceparent", index))
-        encoded, result_json, data_json = encode_row(
-            result, row_data, shared=shared, seq=seq, row=index, limits=limits, content=content
+        own_link = (
+            (format_trace_id(row_link.trace_id), format_span_id(row_link.span_id))
+            if row_link is not link and row_link is not None
+            else None
         )
-        if row_link is not link and row_link is not None:
-            encoded.attributes[ATTR_LINK_TRACE_ID] = format_trace_id(row_link.trace_id)
-            encoded.attributes[ATTR_LINK_SPAN_ID] = format_span_id(row_link.span_id)
+        encoded, result_json, data_json = encode_row(
+            result,
+            row_data,
+            shared=shared,
+            seq=seq,
+            row=index,
+            limits=limits,
+            content=content,
+            link=own_link,
+        )
         scores_json = dumps(score_list(encoded.plain), "evaluation_result", index)
         rows.append(
             Row(encoded, time.time_ns(), seq, index, result_json, data_json, row_link, scores_json)

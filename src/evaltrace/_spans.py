@@ -26,8 +26,6 @@ from ._ids import OsRandomIdGenerator
 from ._plan import Content, Plan, encode_row
 from .schema import (
     ATTR_DATA,
-    ATTR_LINK_SPAN_ID,
-    ATTR_LINK_TRACE_ID,
     ATTR_RESULT,
     BATCH_SPAN,
     EVALUATION_EVENT,
@@ -325,14 +323,11 @@ class Rebuilder:
                 row=row.row,
                 limits=self._limits,
                 content=self._content,
+                link=row.link if row.link and row.link != call.link else None,
             )
             if self._content.mode == _capture.ALL:  # the stored text, byte for byte
                 encoded.attributes[ATTR_RESULT] = row.result_json
                 encoded.attributes[ATTR_DATA] = row.data_json
-            if row.link and row.link != call.link:
-                encoded.attributes[ATTR_LINK_TRACE_ID], encoded.attributes[ATTR_LINK_SPAN_ID] = (
-                    row.link
-                )
             spans.append(
                 ReadableSpan(
                     RESULT_SPAN,

@@ -32,6 +32,8 @@ class SpanView:
     span_id: str
     start_ns: int
     attributes: Mapping[str, Any]
+    result: ResultRecord | None = None
+    """A result span's result dict when the reader decoded it already (from its record)."""
 
 
 def unique(spans: Iterable[SpanView]) -> list[SpanView]:
@@ -47,7 +49,11 @@ def decode_spans(spans: Iterable[SpanView]) -> list[ResultRecord]:
     kept = [s for s in spans if is_result(s.name, s.attributes)]
     kept.sort(key=lambda s: sort_key(s.attributes, s.start_ns))
     return [
-        decode_result(s.attributes, trace_id=s.trace_id, span_id=s.span_id, start_ns=s.start_ns)
+        s.result
+        if s.result is not None
+        else decode_result(
+            s.attributes, trace_id=s.trace_id, span_id=s.span_id, start_ns=s.start_ns
+        )
         for s in kept
     ]
 

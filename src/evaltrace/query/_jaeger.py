@@ -146,30 +146,29 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         spans = self._search(terms, start, end)
         if len({s.trace_id for s in spans}) < self.search_depth:
             # Delivery is at-least-once (a collector re-sends after a timeout or a restart), and
-            # Jaeger stores a re-sent span again (memory store, OpenSearch: no document id):
-            # a span is its (trace id, span id), so keep one copy.
-            return list({(s.trace_id, s.span_id): s for s in spans}.values())
+            # Jaeger stores a re-sent span again (memory store, OpenSearch: no document id);
+            # a trace is found again by each half of a split window too: the readers keep one
+            # copy of each (trace id, span id) (``unique``), once, over everything found.
+            return spans
         if end - start <= timedelta(microseconds=2):
             raise IncompleteResultsError(
                 f"Jaeger: more than {self.search_depth} traces start within {start.isoformat()}; "
                 "raise search_depth (and the storage's max_traces)"
             )
         middle = start + (end - start) / 2
-        merged = {(s.trace_id, s.span_id): s for s in self._collect(terms, start, middle)}
-        merged.update({(s.trace_id, s.span_id): s for s in self._collect(terms, middle, end)})
-        return list(merged.values())
+        return self._collect(terms, start, middle) + self._collect(terms, middle, end)
 
     def _spans(self, terms: dict[str, str], start: datetime, end: datetime) -> list[SpanView]:
         """The window searched in steps of at most ``MAX_WINDOW``: Jaeger's Elasticsearch /
         OpenSearch reader names every daily index of the window in one request line, and
         OpenSearch refuses a line over 4 kB (``too_long_http_line_exception``: measured with
         the 365 days of ``summary_lookback``)."""
-        merged: dict[tuple[str, str], SpanView] = {}
+        spans: list[SpanView] = []
         while start < end:
             step = min(end, start + MAX_WINDOW)
-            merged.update({(s.trace_id, s.span_id): s for s in self._collect(terms, start, step)})
+            spans += self._collect(terms, start, step)
             start = step
-        return list(merged.values())
+        return spans
 
     def close(self) -> None:
         """Close the HTTP client or gRPC channel."""

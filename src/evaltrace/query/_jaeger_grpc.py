@@ -24,7 +24,13 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
 from .._exceptions import BackendResponseError, BackendUnavailableError
-from ..schema import RESULT_READ_KEYS, RESULT_SPAN, read_keys
+from ..schema import (
+    RECORD_READ_KEYS,
+    RESULT_READ_KEYS,
+    RESULT_SPAN,
+    decode_record,
+    read_keys,
+)
 from ._base import SpanView
 from ._http import ClientOptions, _Retryable, retrying
 
@@ -181,20 +187,44 @@ def _any(raw: bytes) -> Any:
     return _value(AnyValue.FromString(raw))
 
 
+def _text(raw: bytes) -> bytes | str:
+    """The text of one encoded string ``AnyValue`` as UTF-8 bytes, undecoded (JSON payloads go
+    to orjson as they are: 1 us less a payload than a ``str`` it re-encodes); ``_any``'s value
+    for any other shape."""
+    if raw[0] == _STRING_VALUE:
+        length = raw[1]
+        if length < 0x80:
+            if len(raw) == length + 2:
+                return raw[2:]
+        elif len(raw) > 2 and raw[2] < 0x80 and len(raw) == (length & 0x7F | raw[2] << 7) + 3:
+            return raw[3:]
+    value = _any(raw)
+    return value if isinstance(value, str) else ""
+
+
 _RESULT_VALUES = operator.itemgetter(*RESULT_READ_KEYS)
+_RECORD_VALUES = operator.itemgetter(*RECORD_READ_KEYS)
 
 
-def span_views(data: Any) -> Iterator[SpanView]:
+def span_views(data: Any, terms: Mapping[str, str] | None = None) -> Iterator[SpanView]:
     """Every span of a ``_ReadTracesData`` message, with the attributes readers decode of a
-    span of its name (``read_keys``), each looked up in C and decoded by ``_any``. An
-    attribute whose value is empty reads as absent (both are None to every reader)."""
+    span of its name (``read_keys``), each looked up in C and decoded by ``_any``; a result
+    span with a record that matches the search's ``terms`` is read from it instead, decoded
+    whole (``_record_view``). An attribute whose value is empty reads as absent (both are None
+    to every reader)."""
     decode = _any
+    searched = terms or {}
+    texts: dict[bytes, Any] = {}
     for resource in data.resource_spans:
         for scope in resource.scope_spans:
             for span in scope.spans:
                 name = span.name
                 attributes = span.attributes
                 if name == RESULT_SPAN:
+                    view = _record_view(span, attributes, searched, texts)
+                    if view is not None:
+                        yield view
+                        continue
                     try:
                         # A result span's 12 keys in one C call: a protobuf map answers a key
                         # it lacks with b"" (and keeps it), which reads as absent below.
@@ -213,6 +243,51 @@ def span_views(data: Any) -> Iterator[SpanView]:
                     span.start_time_unix_nano,
                     {key: decode(raw) for key, raw in found if raw},
                 )
+
+
+def _record_view(
+    span: Any, attributes: Any, terms: Mapping[str, str], texts: dict[bytes, Any]
+) -> SpanView | None:
+    """A result span read from its record, payloads, metadata and context (five lookups,
+    ``decode_record``); None when it has no record, one this version does not read, one whose
+    identifiers are not the ones searched (``terms``: a pipeline rewrote the attributes and
+    not the record), or a payload the attributes' path would refuse: then its twelve
+    attributes are read. ``texts`` keeps the metadata and context decoded for the read: a
+    call's results share them."""
+    try:
+        record, result, data, metadata, context = _RECORD_VALUES(attributes)
+    except KeyError:  # a protobuf whose maps refuse a missing key
+        record, result, data, metadata, context = map(attributes.get, RECORD_READ_KEYS)
+    if not record:
+        return None
+    trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+    start_ns = span.start_time_unix_nano
+    try:
+        meta = texts.get(metadata) if metadata else None
+        if meta is None and metadata:
+            meta = texts[metadata] = _any(metadata)
+        ctx = texts.get(context) if context else None
+        if ctx is None and context:
+            ctx = texts[context] = _any(context)
+        decoded = decode_record(
+            _text(record),
+            _text(result) if result else None,
+            _text(data) if data else None,
+            meta if isinstance(meta, str) else None,
+            ctx if isinstance(ctx, str) else None,
+            trace_id=trace_id,
+            span_id=span_id,
+            start_ns=start_ns,
+        )
+    except (ValueError, DecodeError):  # not JSON, not UTF-8: the attributes' path says why
+        return None
+    if decoded is None:
+        return None
+    read = decoded[0]
+    for key, value in terms.items():
+        if read.get(key) != value:
+            return None
+    return SpanView(RESULT_SPAN, trace_id, span_id, start_ns, read, decoded[1])
 
 
 class JaegerGrpc:
@@ -304,7 +379,7 @@ class JaegerGrpc:
                 chunks = self._find_read(
                     self.request(service, terms, start, end, depth, operation), **self._call
                 )
-                return [view for chunk in chunks for view in span_views(chunk)]
+                return [view for chunk in chunks for view in span_views(chunk, terms)]
             except DecodeError as exc:  # a read attribute the answer holds is not valid OTLP
                 error = BackendResponseError("Jaeger", "INTERNAL", f"undecodable span: {exc}")
                 raise error from None

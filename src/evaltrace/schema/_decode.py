@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .._codec import loads
+from .._codec import loads, loads_vouched
 from .._types import LinkRecord, ResultRecord
 from ._names import (
     ATTR_BATCH_CHUNK_SIZE,
@@ -24,6 +24,8 @@ from ._names import (
     ATTR_SEQ,
     BATCH_SPAN,
     READ_KEYS,
+    RECORD_FIELDS,
+    RECORD_VERSION,
     RESULT_READ_KEYS,
     RESULT_SPAN,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "batch_id_of",
     "chunk_size",
     "decode_object",
+    "decode_record",
     "decode_result",
     "epoch_ns",
     "is_result",
@@ -136,6 +139,68 @@ def decode_result(
         trace_id,
         span_id,
         link_dict(get(ATTR_LINK_TRACE_ID), get(ATTR_LINK_SPAN_ID)),
+    )
+
+
+_RECORD_LENGTH = len(RECORD_FIELDS)
+
+
+def decode_record(
+    record: str | bytes,
+    result: str | bytes | None,
+    data: str | bytes | None,
+    metadata: str | None,
+    context: str | None,
+    *,
+    trace_id: str,
+    span_id: str,
+    start_ns: int,
+) -> tuple[dict[str, Any], ResultRecord] | None:
+    """A result span read from its record (``ATTR_RECORD``, see ``record_text``) and its four
+    JSON attributes (the payloads as text or UTF-8 bytes): the attributes readers match,
+    order and prove complete by (the identifiers, seq, batch id), and its result dict, as
+    ``decode_result`` gives it. None for a record of another version or shape: read the
+    attributes instead. Raises ``ValueError`` for a payload that is not JSON, as
+    ``decode_result`` does."""
+    try:
+        fields = loads_vouched(record)
+    except ValueError:
+        return None
+    if type(fields) is not list or len(fields) != _RECORD_LENGTH or fields[0] != RECORD_VERSION:
+        return None
+    _, vouched, seq, sample_id, link_trace, link_span, run_id, project, dataset, batch = fields
+    if not (
+        type(seq) is int
+        and type(sample_id) is str
+        and type(run_id) is str
+        and type(project) is str
+        and type(dataset) is str
+    ):
+        return None
+    read = loads_vouched if vouched is True else loads
+    attributes = {
+        ATTR_RUN_ID: run_id,
+        ATTR_PROJECT: project,
+        ATTR_DATASET: dataset,
+        ATTR_SEQ: seq,
+        ATTR_SAMPLE_ID: sample_id,
+        ATTR_BATCH_ID: batch,
+        ATTR_LINK_TRACE_ID: link_trace,
+        ATTR_LINK_SPAN_ID: link_span,
+    }
+    return attributes, result_dict(
+        run_id,
+        project,
+        dataset,
+        read(result) if result else None,
+        read(data) if data else None,
+        decode_object(metadata),
+        decode_object(context),
+        sample_id,
+        start_ns,
+        trace_id,
+        span_id,
+        link_dict(link_trace, link_span),
     )
 
 

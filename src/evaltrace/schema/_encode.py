@@ -15,7 +15,15 @@ from uuid import UUID
 
 from opentelemetry.util.types import AttributeValue
 
-from .._codec import MAX_DEPTH, dumps, dumps_plain, loads, unwrap
+from .._codec import (
+    MAX_DEPTH,
+    dumps_plain,
+    dumps_scalars,
+    dumps_vouched,
+    loads,
+    orjson_exact,
+    unwrap,
+)
 from .._samples import sample_key
 from ._names import (
     ATTR_BATCH_CHUNK_SIZE,
@@ -33,6 +41,7 @@ from ._names import (
     ATTR_METRIC_PREFIX,
     ATTR_METRICS_OMITTED,
     ATTR_PROJECT,
+    ATTR_RECORD,
     ATTR_RESULT,
     ATTR_RUN_ID,
     ATTR_SAMPLE_ID,
@@ -44,6 +53,7 @@ from ._names import (
     GEN_AI_EVALUATION_SCORE_LABEL,
     GEN_AI_EVALUATION_SCORE_VALUE,
     GEN_AI_RESPONSE_ID,
+    RECORD_VERSION,
     SAMPLE_ID_KEYS,
     SCHEMA_VERSION,
 )
@@ -57,6 +67,7 @@ __all__ = [
     "encode_result",
     "flatten",
     "metric_leaves",
+    "record_text",
     "sample_id_of",
     "walk_result",
 ]
@@ -88,6 +99,8 @@ class EncodedResult:
     sample_id: str
     plain: Any = None
     """The result as plain JSON data (what ``result_json`` decodes to)."""
+    vouched: bool = True
+    """orjson reads ``result_json`` and ``data_json`` exactly (``record_text``)."""
 
 
 class NotPlainError(Exception):
@@ -405,20 +418,23 @@ def encode_result(
     seq: int,
     row: int | None,
     limits: Limits,
+    link: tuple[str, str] | None = None,
 ) -> EncodedResult:
     """Validate and encode one result; raises naming the field and row, before any span.
 
-    ``shared`` is ``call_attributes``; ``row`` is the index in a batch (None for ``log``).
+    ``shared`` is ``call_attributes``; ``row`` is the index in a batch (None for ``log``);
+    ``link`` the row's own linked span (hex ids), when it is not the call's.
     """
     plain = unwrap(evaluation_result)
     try:
         attributes, omitted, events, finite = walk_result(plain, limits)  # proves it plain
-        result_json = dumps(plain, "evaluation_result", row, finite=finite)
+        result_json, vouched = dumps_vouched(plain, "evaluation_result", row, finite=finite)
     except Exception:  # NotPlainError, or a user's key whose __eq__ raised ("score" in node)
         result_json, plain = dumps_plain(evaluation_result, "evaluation_result", row)
         attributes, omitted, events, _ = walk_result(plain, limits)
+        vouched = orjson_exact(result_json)
     data = unwrap(data)
-    data_json = dumps(data, "data", row)
+    data_json, data_vouched = dumps_vouched(data, "data", row)
     sample_id = sample_id_of(data, data_json)
     if events and type(data) is dict:
         response_id = data.get("response_id", data.get(GEN_AI_RESPONSE_ID))
@@ -432,6 +448,10 @@ def encode_result(
     if row is not None:
         attributes[ATTR_BATCH_ROW] = row
     attributes[ATTR_SAMPLE_ID] = sample_id
+    if link is not None:
+        attributes[ATTR_LINK_TRACE_ID], attributes[ATTR_LINK_SPAN_ID] = link
+    vouched = vouched and data_vouched
+    attributes[ATTR_RECORD] = record_text(attributes, vouched)
     if omitted:
         attributes[ATTR_METRICS_OMITTED] = omitted
     omitted_events = max(0, len(events) - limits.max_events)
@@ -439,7 +459,37 @@ def encode_result(
         del events[limits.max_events :]
         attributes[ATTR_EVENTS_OMITTED] = omitted_events
     return EncodedResult(
-        attributes, events, omitted, omitted_events, result_json, data_json, sample_id, plain
+        attributes,
+        events,
+        omitted,
+        omitted_events,
+        result_json,
+        data_json,
+        sample_id,
+        plain,
+        vouched,
+    )
+
+
+def record_text(attributes: Mapping[str, AttributeValue], vouched: bool) -> str:
+    """``ATTR_RECORD`` of a result span whose other attributes are final, items as
+    ``RECORD_FIELDS`` names them: identifiers only, never content (a collector's redaction of
+    the payloads, metadata or context has nothing here to miss). ``vouched``: orjson reads the
+    span's ``eval.result`` and ``eval.data`` exactly (``dumps_vouched``)."""
+    get = attributes.get
+    return dumps_scalars(
+        [
+            RECORD_VERSION,
+            vouched,
+            get(ATTR_SEQ),
+            get(ATTR_SAMPLE_ID),
+            get(ATTR_LINK_TRACE_ID),
+            get(ATTR_LINK_SPAN_ID),
+            get(ATTR_RUN_ID),
+            get(ATTR_PROJECT),
+            get(ATTR_DATASET),
+            get(ATTR_BATCH_ID),
+        ]
     )
 
 

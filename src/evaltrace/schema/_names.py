@@ -24,6 +24,7 @@ __all__ = [
     "ATTR_METRICS_OMITTED",
     "ATTR_METRIC_PREFIX",
     "ATTR_PROJECT",
+    "ATTR_RECORD",
     "ATTR_RESULT",
     "ATTR_RUN_ID",
     "ATTR_SAMPLE_ID",
@@ -46,6 +47,9 @@ __all__ = [
     "GEN_AI_EVALUATION_SCORE_VALUE",
     "GEN_AI_RESPONSE_ID",
     "READ_KEYS",
+    "RECORD_FIELDS",
+    "RECORD_READ_KEYS",
+    "RECORD_VERSION",
     "RESERVED_ATTRIBUTES",
     "RESULT_KEYS",
     "RESULT_READ_KEYS",
@@ -107,6 +111,29 @@ ATTR_METADATA: Final = "eval.metadata"
 """string: the metadata mapping as JSON."""
 ATTR_CONTEXT: Final = "eval.context"
 """string: what ``log_context`` set, as JSON."""
+ATTR_RECORD: Final = "eval.record"
+"""string: a result span's identifiers as one compact JSON array (``schema.record_text``), so
+that a reader looks up five attributes (this, the two payloads, metadata, context) instead of
+twelve; no content. The attributes above stay the truth: a span without a record (older
+writers), with one a reader does not know, or one that disagrees with the search is read from
+them."""
+RECORD_VERSION: Final = 1
+"""The first item of ``ATTR_RECORD``: readers use a record of a version they know only."""
+RECORD_FIELDS: Final = (
+    "version",
+    "vouched",
+    "seq",
+    "sample_id",
+    "link_trace_id",
+    "link_span_id",
+    "run_id",
+    "project",
+    "dataset",
+    "batch_id",
+)
+"""The items of a version-1 ``ATTR_RECORD``, in order (``record_text``, ``decode_record``):
+``vouched`` is true when orjson reads the span's ``eval.result`` and ``eval.data`` exactly
+(no int past 64 bits); absent ids are null."""
 ATTR_METRIC_PREFIX: Final = "eval.metric."
 """Prefix of the flat, queryable metric attributes."""
 ATTR_METRICS_OMITTED: Final = "eval.omitted.metric_attributes"
@@ -153,7 +180,7 @@ ATTR_SUMMARY_AGGREGATES: Final = "eval.summary.aggregates"
 
 RESERVED_ATTRIBUTES: Final = 24
 """Room a span's attribute limit must keep for the payload and identifier attributes above
-(there are 19); flat metrics get what is left."""
+(there are 20); flat metrics get what is left."""
 
 RESULT_READ_KEYS: Final = (
     ATTR_RUN_ID,
@@ -172,6 +199,9 @@ RESULT_READ_KEYS: Final = (
 """The read keys of a result span (``RESULT_SPAN``): every one its decoding, ordering,
 matching and completeness check consult. A reader that knows the span's name looks up these 12
 instead of all 21 (each lookup in a protobuf map costs ~0.3 us, a missing one as much)."""
+
+RECORD_READ_KEYS: Final = (ATTR_RECORD, ATTR_RESULT, ATTR_DATA, ATTR_METADATA, ATTR_CONTEXT)
+"""What a reader looks up of a result span that has a record (``schema.decode_record``)."""
 
 READ_KEYS: Final = frozenset(
     {
