@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
@@ -19,6 +22,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from evaltrace import OpenTelemetryExperimentTracker, schema
 from evaltrace.query._base import decode_spans
 from evaltrace.query._jaeger_grpc import _ReadTracesData, span_views
+
+from ..test_roundtrip import records, rows_data, values
 
 _LONG_INT = 2**70
 """Past 64 bits: orjson would read it as a float."""
@@ -198,3 +203,30 @@ def test_the_record_holds_the_span_identifiers_as_record_fields_names_them(tmp_p
             name: span.attributes.get(key) for name, key in keys.items()
         }
         assert "m" not in span.attributes[schema.ATTR_RECORD]  # no content: not the metadata
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(st.tuples(records, rows_data), min_size=1, max_size=6),
+    metadata=st.dictionaries(st.text(max_size=8), values, max_size=3),
+)
+def test_any_run_reads_the_same_by_its_records(
+    tmp_path: Path, rows: list[tuple[dict[str, Any], dict[str, Any]]], metadata: dict[str, Any]
+) -> None:
+    """Any JSON-like results, data and metadata: read through the records as through the
+    attributes, and as the store keeps them, value for value and type for type."""
+    memory = InMemorySpanExporter()
+    with OpenTelemetryExperimentTracker(
+        "p", store=tmp_path / f"{uuid.uuid4().hex}.db", exporters=[memory]
+    ) as tracker:
+        run_id = tracker.log_batch_sync(
+            [r for r, _ in rows], "ds", [d for _, d in rows], metadata=metadata
+        )
+        stored = tracker.get_run_results(run_id)
+    raw = encode_spans(memory.get_finished_spans()).SerializeToString()
+    views = list(span_views(_ReadTracesData.FromString(raw), {schema.ATTR_RUN_ID: run_id}))
+    assert sum(v.result is not None for v in views) == len(rows)
+    assert _same(decode_spans(views), stored)
+    assert _same(_read(_without(raw, schema.ATTR_RECORD)), stored)
