@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,14 +62,18 @@ def _read(raw: bytes) -> list[Any]:
     return decode_spans(list(span_views(_ReadTracesData.FromString(raw))))
 
 
-def _without(raw: bytes, key: str) -> bytes:
-    data = TracesData.FromString(raw)
+def _each_span(data: TracesData) -> Iterator[Any]:
     for resource in data.resource_spans:
         for scope in resource.scope_spans:
-            for span in scope.spans:
-                kept = [kv for kv in span.attributes if kv.key != key]
-                del span.attributes[:]
-                span.attributes.extend(kept)
+            yield from scope.spans
+
+
+def _without(raw: bytes, key: str) -> bytes:
+    data = TracesData.FromString(raw)
+    for span in _each_span(data):
+        kept = [kv for kv in span.attributes if kv.key != key]
+        del span.attributes[:]
+        span.attributes.extend(kept)
     return data.SerializeToString()
 
 
@@ -139,24 +143,18 @@ def test_a_record_a_reader_cannot_read_leaves_it_to_the_attributes(
 ) -> None:
     spans, stored = _spans(tmp_path, True, {})
     data = encode_spans(spans)
-    for resource in data.resource_spans:
-        for scope in resource.scope_spans:
-            for span in scope.spans:
-                for kv in span.attributes:
-                    if kv.key == schema.ATTR_RECORD:
-                        kv.value.string_value = rewrite(kv.value.string_value)
+    for span in _each_span(data):
+        for kv in span.attributes:
+            if kv.key == schema.ATTR_RECORD:
+                kv.value.string_value = rewrite(kv.value.string_value)
     assert _same(_read(data.SerializeToString()), stored)
 
 
 def test_a_record_that_is_not_a_string_leaves_it_to_the_attributes(tmp_path: Path) -> None:
     spans, stored = _spans(tmp_path, False, {})
     data = encode_spans(spans)
-    for resource in data.resource_spans:
-        for scope in resource.scope_spans:
-            for span in scope.spans:
-                span.attributes.append(
-                    KeyValue(key=schema.ATTR_RECORD, value=AnyValue(int_value=1))
-                )
+    for span in _each_span(data):
+        span.attributes.append(KeyValue(key=schema.ATTR_RECORD, value=AnyValue(int_value=1)))
     assert _same(_read(data.SerializeToString()), stored)
 
 
@@ -165,12 +163,10 @@ def test_a_record_the_attributes_were_rewritten_around_is_not_believed(tmp_path:
     new name gets every result, under the new name, from the attributes."""
     spans, stored = _spans(tmp_path, True, {})
     data = encode_spans(spans)
-    for resource in data.resource_spans:
-        for scope in resource.scope_spans:
-            for span in scope.spans:
-                for kv in span.attributes:
-                    if kv.key == schema.ATTR_RUN_ID:
-                        kv.value.string_value = "renamed"
+    for span in _each_span(data):
+        for kv in span.attributes:
+            if kv.key == schema.ATTR_RUN_ID:
+                kv.value.string_value = "renamed"
     message = _ReadTracesData.FromString(data.SerializeToString())
     views = list(span_views(message, {schema.ATTR_RUN_ID: "renamed"}))
     results = [v for v in views if v.name == schema.RESULT_SPAN]
