@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
-from evaltrace.store import CallRecord, ResultRow, StoreReader, StoreWriter
+from evaltrace.store import CallRecord, ResultRow, StoreReader, StoreWriter, _reader
 
 from .support.old_stores import as_version_3_layout
 
@@ -79,6 +82,42 @@ def test_interleaved_runs_read_back_whole_and_in_order(store_path: Path) -> None
     switches = [run for i, run in enumerate(runs) if i == 0 or runs[i - 1] != run]
     assert [s for (s,) in segments] == switches
     assert index == 0
+
+
+@pytest.mark.parametrize("kept", [2, 4096])
+def test_runs_logged_in_turn_read_each_results_own_call(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch, kept: int
+) -> None:
+    """Two runs logged in turn have a call every result or few, fetched a page at a time:
+    each result comes back with its own call's metadata and context, also when pages end in
+    the middle of a batch (pages of 3 rows, batches of 4) and the calls kept for the read
+    overflow on a page that still needs the batch's (``kept`` 2)."""
+    monkeypatch.setattr(_reader, "_CALLS_KEPT", kept)
+    monkeypatch.setattr(_reader, "_PAGE", 3)
+    expected: dict[str, list[tuple[int, Any, Any]]] = {"x": [], "y": []}
+    with Tracker("p", store=store_path) as tracker:
+        for i in range(6):
+            for run in ("x", "y"):
+                size = 4 if i % 2 else 1
+                with tracker.context(step=i):
+                    tracker.log_batch_sync(
+                        [{"m": i}] * size,
+                        "qa",
+                        [{"id": f"{run}{i}.{k}"} for k in range(size)],
+                        run_id=run,
+                        metadata={run: i},
+                    )
+                expected[run] += [(i, {run: i}, {"step": i})] * size
+    adapter = evaltrace.SQLiteQueryAdapter(store_path)
+    try:
+        for run in ("x", "y"):
+            got = [
+                (r["evaluation_result"]["m"], r["metadata"], r["context"])
+                for r in adapter.run_results(run)
+            ]
+            assert got == expected[run]
+    finally:
+        adapter.close()
 
 
 def test_counts_and_metrics_before_folding_come_from_the_segments(store_path: Path) -> None:

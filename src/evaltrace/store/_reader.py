@@ -32,7 +32,10 @@ WHERE run_id = ? AND id >= ? AND id < ? ORDER BY id LIMIT ?"""
 _LINKED_PAGE = f"""SELECT {_COLUMNS} FROM results
 WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id >= ? AND id < ?
 ORDER BY id LIMIT ?"""
-_CALL = "SELECT project_name, dataset_name, metadata, context FROM calls WHERE id = ?"
+_CALLS = "SELECT id, project_name, dataset_name, metadata, context FROM calls WHERE id IN ({})"
+_CALLS_KEPT = 4096
+"""Calls a read keeps decoded: a page's are fetched in one query (runs logged in turn have a
+call a result, and a query a call made such a read 3x slower than a run's alone)."""
 
 # A run's row counts its results as of its last folding (``folded_upto``); the results
 # committed since (a few hundred calls at most per writer) are added here, found through the
@@ -100,19 +103,36 @@ class StoreReader:
 
     def _paged(
         self, sql: str, params: tuple[Any, ...], ranges: list[tuple[int, int]]
-    ) -> Iterator[tuple[Any, ...]]:
-        """Rows of a keyset-paged query over rowid ranges (``params`` are followed by a
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Pages of a keyset-paged query over rowid ranges (``params`` are followed by a
         range's bounds and the page size)."""
         for lo, hi in ranges:
             while True:
                 rows = self._page(sql, (*params, lo, hi, _PAGE))
-                yield from rows
+                if rows:
+                    yield rows
                 if len(rows) < _PAGE:
                     break
                 lo = rows[-1][0] + 1
 
-    def _decoded(self, rows: Iterator[tuple[Any, ...]], what: str) -> Iterator[ResultRecord]:
-        """Result dicts of result rows (``_COLUMNS``)."""
+    def _with_calls(
+        self, pages: Iterator[list[tuple[Any, ...]]], calls: dict[int, tuple[Any, ...]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows of result pages (``_COLUMNS``), each page's calls fetched into ``calls``
+        (by id: project, dataset, metadata, context) in one query before its rows."""
+        for page in pages:
+            needed = {row[1] for row in page}
+            missing = needed - calls.keys()
+            if missing:
+                if len(calls) + len(missing) > _CALLS_KEPT:
+                    calls.clear()
+                    missing = needed
+                sql = _CALLS.format(",".join("?" * len(missing)))
+                calls.update((row[0], row[1:]) for row in self._page(sql, tuple(missing)))
+            yield from page
+
+    def _decoded(self, pages: Iterator[list[tuple[Any, ...]]], what: str) -> Iterator[ResultRecord]:
+        """Result dicts of pages of result rows (``_COLUMNS``)."""
         calls: dict[int, tuple[Any, ...]] = {}
         seen: set[bytes] = set()  # a span stored twice (re-exported) is read once
         for (
@@ -126,17 +146,12 @@ class StoreReader:
             link_t,
             link_s,
             run,
-        ) in rows:
+        ) in self._with_calls(pages, calls):
             key = trace_id + span_id
             if key in seen:
                 continue
             seen.add(key)
-            call = calls.get(call_id)
-            if call is None:
-                (call,) = self._page(_CALL, (call_id,))
-                if len(calls) > 64:
-                    calls.clear()
-                calls[call_id] = call
+            call = calls[call_id]
             try:
                 decoded = loads(payload)
             except (ValueError, RecursionError) as exc:
@@ -183,12 +198,13 @@ class StoreReader:
             upto = folded_upto
         fresh = [
             row[1]
-            for row in self._paged(
+            for page in self._paged(
                 "SELECT id, scores FROM results WHERE run_id = ? AND id >= ? AND id < ? "
                 "ORDER BY id LIMIT ?",
                 (run_id,),
                 self._ranges(run_id, upto),
             )
+            for row in page
         ]
         for path, agg in aggregate_lists(loads(text) for text in fresh).items():
             if path in out:
