@@ -90,10 +90,12 @@ def test_runs_logged_in_turn_read_each_results_own_call(
 ) -> None:
     """Two runs logged in turn have a call every result or few, fetched a page at a time:
     each result comes back with its own call's metadata and context, also when pages end in
-    the middle of a batch (pages of 3 rows, batches of 4) and the calls kept for the read
-    overflow on a page that still needs the batch's (``kept`` 2)."""
+    the middle of a batch (pages of 3 rows, batches of 4), when a page's calls take two
+    queries, and when the calls kept for the read overflow on a page that still needs the
+    batch's (``kept`` 2)."""
     monkeypatch.setattr(_reader, "_CALLS_KEPT", kept)
     monkeypatch.setattr(_reader, "_PAGE", 3)
+    monkeypatch.setattr(_reader, "_CALLS_PER_QUERY", 2)
     expected: dict[str, list[tuple[int, Any, Any]]] = {"x": [], "y": []}
     with Tracker("p", store=store_path) as tracker:
         for i in range(6):

@@ -33,6 +33,8 @@ _LINKED_PAGE = f"""SELECT {_COLUMNS} FROM results
 WHERE link_trace_id = ? AND (? IS NULL OR link_span_id = ?) AND id >= ? AND id < ?
 ORDER BY id LIMIT ?"""
 _CALLS = "SELECT id, project_name, dataset_name, metadata, context FROM calls WHERE id IN ({})"
+_CALLS_PER_QUERY = 500
+"""Ids an ``IN`` list takes: under the 999 parameters of SQLite before 3.32."""
 _CALLS_KEPT = 4096
 """Calls a read keeps decoded: a page's are fetched in one query (runs logged in turn have a
 call a result, and a query a call made such a read 3x slower than a run's alone)."""
@@ -127,8 +129,11 @@ class StoreReader:
                 if len(calls) + len(missing) > _CALLS_KEPT:
                     calls.clear()
                     missing = needed
-                sql = _CALLS.format(",".join("?" * len(missing)))
-                calls.update((row[0], row[1:]) for row in self._page(sql, tuple(missing)))
+                ids = sorted(missing)
+                for at in range(0, len(ids), _CALLS_PER_QUERY):
+                    chunk = tuple(ids[at : at + _CALLS_PER_QUERY])
+                    sql = _CALLS.format(",".join("?" * len(chunk)))
+                    calls.update((row[0], row[1:]) for row in self._page(sql, chunk))
             yield from page
 
     def _decoded(self, pages: Iterator[list[tuple[Any, ...]]], what: str) -> Iterator[ResultRecord]:
