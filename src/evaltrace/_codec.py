@@ -348,12 +348,15 @@ _LONG_NUMBER: Final = b"0" * 19
 """The shortest int orjson reads inexactly (past 64 bits) has 19 digits (-2**63 - 1)."""
 
 
+def _short_numbers(data: bytes) -> bool:
+    """No run of 19 digits in ``data``: no int orjson would read inexactly."""
+    return _LONG_NUMBER not in data.translate(_DIGITS_TO_ZERO)
+
+
 def orjson_exact(text: str) -> bool:
     """True when orjson reads ``text`` exactly: it holds no run of 19 digits, so no int past
     64 bits (``"{}"``, the usual metadata, without a scan)."""
-    return text == "{}" or _LONG_NUMBER not in text.encode("utf-8", "surrogatepass").translate(
-        _DIGITS_TO_ZERO
-    )
+    return text == "{}" or _short_numbers(text.encode("utf-8", "surrogatepass"))
 
 
 def loads_vouched(text: str | bytes) -> Any:
@@ -380,7 +383,7 @@ def loads(text: str | bytes) -> Any:
     costs the slower, equally exact path.
     """
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
-    if _LONG_NUMBER not in data.translate(_DIGITS_TO_ZERO):
+    if _short_numbers(data):
         try:
             return orjson.loads(data)
         except orjson.JSONDecodeError:

@@ -20,12 +20,9 @@ from ._context import parse_traceparent
 from ._history import score_list
 from ._validate import where
 from .schema import (
-    ATTR_RECORD,
-    ATTR_SAMPLE_ID,
     EncodedResult,
     Limits,
     encode_result,
-    record_text,
     sample_id_of,
 )
 from .schema import call_attributes as _call_attributes
@@ -97,6 +94,7 @@ def encode_row(
     result_json = dumps(unwrap(result), "evaluation_result", row)
     data_json = dumps(unwrap(data), "data", row)
     plain_result, plain_data = loads(result_json), loads(data_json)
+    local = content.mode == _capture.LOCAL
     masked = encode_result(
         _capture.mask_result(plain_result),
         _capture.mask_data(plain_data),
@@ -105,13 +103,12 @@ def encode_row(
         row=row,
         limits=limits,
         link=link,
+        # The span is masked; the store keeps the text, paired by the text's sample id, and
+        # history counts what the store keeps.
+        sample_id=sample_id_of(plain_data, data_json) if local else None,
     )
-    if content.mode == _capture.NONE:
+    if not local:
         return masked, masked.result_json, masked.data_json
-    # The span is masked; the store keeps the text, paired by the text's sample id, and
-    # history counts what the store keeps.
-    masked.sample_id = masked.attributes[ATTR_SAMPLE_ID] = sample_id_of(plain_data, data_json)
-    masked.attributes[ATTR_RECORD] = record_text(masked.attributes, masked.vouched)
     masked.plain = plain_result
     return masked, result_json, data_json
 

@@ -5,10 +5,10 @@ equals what the store keeps, whatever the payloads hold (long ints, NaN, long te
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,9 +21,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from evaltrace import OpenTelemetryExperimentTracker, schema
 from evaltrace.query._base import decode_spans
-from evaltrace.query._jaeger_grpc import _ReadTracesData, span_views
+from evaltrace.query._jaeger_grpc import _ReadTracesData, _record_view, span_views
 
-from ..test_roundtrip import records, rows_data, values
+from ..test_roundtrip import records, rows_data, same, values
 
 _LONG_INT = 2**70
 """Past 64 bits: orjson would read it as a float."""
@@ -77,17 +77,6 @@ def _without(raw: bytes, key: str) -> bytes:
     return data.SerializeToString()
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal, NaN equal to NaN (the results hold one)."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
-
-
 @pytest.mark.parametrize("batch", [False, True])
 @pytest.mark.parametrize("metadata", [{}, {"model": "m", "seed": _LONG_INT}])
 def test_a_run_read_by_its_records_equals_the_attributes_and_the_store(
@@ -100,8 +89,8 @@ def test_a_run_read_by_its_records_equals_the_attributes_and_the_store(
     by_record = decode_spans(views)
     by_attributes = _read(_without(raw, schema.ATTR_RECORD))
     assert len(by_record) == len(_RESULTS)
-    assert _same(by_record, by_attributes)
-    assert _same(by_record, stored)
+    assert same(by_record, by_attributes)
+    assert same(by_record, stored)
     assert by_record[1]["evaluation_result"]["big"]["tokens"] == _LONG_INT  # an int, exactly
     assert by_record[1]["link"] == {"trace_id": "a" * 32, "span_id": "b" * 16}
     assert by_record[0]["link"] == {"trace_id": "c" * 32, "span_id": "d" * 16}
@@ -147,7 +136,7 @@ def test_a_record_a_reader_cannot_read_leaves_it_to_the_attributes(
         for kv in span.attributes:
             if kv.key == schema.ATTR_RECORD:
                 kv.value.string_value = rewrite(kv.value.string_value)
-    assert _same(_read(data.SerializeToString()), stored)
+    assert same(_read(data.SerializeToString()), stored)
 
 
 def test_a_record_that_is_not_a_string_leaves_it_to_the_attributes(tmp_path: Path) -> None:
@@ -155,7 +144,7 @@ def test_a_record_that_is_not_a_string_leaves_it_to_the_attributes(tmp_path: Pat
     data = encode_spans(spans)
     for span in _each_span(data):
         span.attributes.append(KeyValue(key=schema.ATTR_RECORD, value=AnyValue(int_value=1)))
-    assert _same(_read(data.SerializeToString()), stored)
+    assert same(_read(data.SerializeToString()), stored)
 
 
 def test_a_record_the_attributes_were_rewritten_around_is_not_believed(tmp_path: Path) -> None:
@@ -173,7 +162,7 @@ def test_a_record_the_attributes_were_rewritten_around_is_not_believed(tmp_path:
     assert len(results) == len(_RESULTS)
     assert all(v.result is None and v.attributes[schema.ATTR_RUN_ID] == "renamed" for v in results)
     read = decode_spans(views)
-    assert _same(read, [{**r, "run_id": "renamed"} for r in stored])
+    assert same(read, [{**r, "run_id": "renamed"} for r in stored])
     by_record = [v for v in span_views(message, {schema.ATTR_RUN_ID: "r"}) if v.result]
     assert len(by_record) == len(_RESULTS)  # the record's own run: read from it
 
@@ -224,5 +213,14 @@ def test_any_run_reads_the_same_by_its_records(
     raw = encode_spans(memory.get_finished_spans()).SerializeToString()
     views = list(span_views(_ReadTracesData.FromString(raw), {schema.ATTR_RUN_ID: run_id}))
     assert sum(v.result is not None for v in views) == len(rows)
-    assert _same(decode_spans(views), stored)
-    assert _same(_read(_without(raw, schema.ATTR_RECORD)), stored)
+    assert same(decode_spans(views), stored)
+    assert same(_read(_without(raw, schema.ATTR_RECORD)), stored)
+
+
+@pytest.mark.parametrize("raw", [b"\n", b"\n\x85", b"\x18"], ids=["tag", "cut-length", "int"])
+def test_a_record_cut_short_on_the_wire_leaves_it_to_the_attributes(raw: bytes) -> None:
+    """An encoded record too short to be a string (a tag alone, a length cut in two, an int
+    tag) is no record: ``None``, so the span's attributes are read, never an ``IndexError``."""
+    span = SimpleNamespace(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, start_time_unix_nano=1)
+    attributes = {schema.ATTR_RECORD: raw}  # a dict: looked up key by key
+    assert _record_view(span, attributes, {}, {}) is None

@@ -154,6 +154,19 @@ def _value(value: AnyValue) -> Any:
     return getattr(value, kind) if kind else None
 
 
+def _string_bytes(raw: bytes) -> bytes | None:
+    """The UTF-8 bytes, undecoded, of an encoded ``AnyValue`` that is a lone ``string_value``
+    of a one- or two-byte length (under 16 kB); None for any other shape."""
+    if len(raw) > 1 and raw[0] == _STRING_VALUE:
+        length = raw[1]
+        if length < 0x80:
+            if len(raw) == length + 2:
+                return raw[2:]
+        elif len(raw) > 2 and raw[2] < 0x80 and len(raw) == (length & 0x7F | raw[2] << 7) + 3:
+            return raw[3:]
+    return None
+
+
 def _any(raw: bytes) -> Any:
     """The value of one encoded ``AnyValue``, exactly as ``_value(AnyValue.FromString(raw))``.
 
@@ -165,15 +178,10 @@ def _any(raw: bytes) -> Any:
     opentelemetry-proto, which decides.
     """
     try:
-        head = raw[0]
-        if head == _STRING_VALUE:
-            length = raw[1]
-            if length < 0x80:
-                if len(raw) == length + 2:
-                    return raw[2:].decode()
-            elif raw[2] < 0x80 and len(raw) == (length & 0x7F | raw[2] << 7) + 3:
-                return raw[3:].decode()
-        elif head == _INT_VALUE and 1 < len(raw) <= 10 and raw[-1] < 0x80:
+        text = _string_bytes(raw)
+        if text is not None:
+            return text.decode()
+        if raw[0] == _INT_VALUE and 1 < len(raw) <= 10 and raw[-1] < 0x80:
             number = shift = 0
             for byte in raw[1:-1]:
                 if byte < 0x80:  # the varint ends before the last byte: more fields follow
@@ -188,18 +196,25 @@ def _any(raw: bytes) -> Any:
 
 
 def _text(raw: bytes) -> bytes | str:
-    """The text of one encoded string ``AnyValue`` as UTF-8 bytes, undecoded (JSON payloads go
-    to orjson as they are: 1 us less a payload than a ``str`` it re-encodes); ``_any``'s value
-    for any other shape."""
-    if raw[0] == _STRING_VALUE:
-        length = raw[1]
-        if length < 0x80:
-            if len(raw) == length + 2:
-                return raw[2:]
-        elif len(raw) > 2 and raw[2] < 0x80 and len(raw) == (length & 0x7F | raw[2] << 7) + 3:
-            return raw[3:]
+    """The text of one encoded string ``AnyValue``: its UTF-8 bytes where ``_string_bytes``
+    reads them (JSON payloads go to orjson as they are: 1 us less a payload than a ``str`` it
+    re-encodes), else ``_any``'s value ("" when that is not a string)."""
+    text = _string_bytes(raw)
+    if text is not None:
+        return text
     value = _any(raw)
     return value if isinstance(value, str) else ""
+
+
+def _cached_text(raw: bytes, texts: dict[bytes, Any]) -> str | None:
+    """The string of one encoded ``AnyValue`` (None when absent or not a string), decoded once
+    a read: ``texts`` keeps them by their bytes (a call's results share metadata, context)."""
+    if not raw:
+        return None
+    value = texts.get(raw)
+    if value is None:
+        value = texts[raw] = _any(raw)
+    return value if isinstance(value, str) else None
 
 
 _RESULT_VALUES = operator.itemgetter(*RESULT_READ_KEYS)
@@ -263,18 +278,12 @@ def _record_view(
     trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
     start_ns = span.start_time_unix_nano
     try:
-        meta = texts.get(metadata) if metadata else None
-        if meta is None and metadata:
-            meta = texts[metadata] = _any(metadata)
-        ctx = texts.get(context) if context else None
-        if ctx is None and context:
-            ctx = texts[context] = _any(context)
         decoded = decode_record(
             _text(record),
             _text(result) if result else None,
             _text(data) if data else None,
-            meta if isinstance(meta, str) else None,
-            ctx if isinstance(ctx, str) else None,
+            _cached_text(metadata, texts),
+            _cached_text(context, texts),
             trace_id=trace_id,
             span_id=span_id,
             start_ns=start_ns,

@@ -419,11 +419,13 @@ def encode_result(
     row: int | None,
     limits: Limits,
     link: tuple[str, str] | None = None,
+    sample_id: str | None = None,
 ) -> EncodedResult:
     """Validate and encode one result; raises naming the field and row, before any span.
 
     ``shared`` is ``call_attributes``; ``row`` is the index in a batch (None for ``log``);
-    ``link`` the row's own linked span (hex ids), when it is not the call's.
+    ``link`` the row's own linked span (hex ids), when it is not the call's; ``sample_id``
+    the row's, when ``data`` is a masked copy of it (else it is taken from ``data``).
     """
     plain = unwrap(evaluation_result)
     try:
@@ -435,7 +437,8 @@ def encode_result(
         vouched = orjson_exact(result_json)
     data = unwrap(data)
     data_json, data_vouched = dumps_vouched(data, "data", row)
-    sample_id = sample_id_of(data, data_json)
+    if sample_id is None:
+        sample_id = sample_id_of(data, data_json)
     if events and type(data) is dict:
         response_id = data.get("response_id", data.get(GEN_AI_RESPONSE_ID))
         if isinstance(response_id, str) and response_id:
