@@ -123,3 +123,35 @@ def test_peer_runners_speak_the_protocol(tmp_path: Path, script: str, variant: s
     out = _runner(PEER_PYTHON, script, variant, tmp_path / "run")
     assert out["n"] == 200 and out["seconds"] > 0 and len(out["chunk_seconds"]) == 2
     assert not (tmp_path / "mlruns").exists()
+
+
+def test_read_floor_reads_what_evaltrace_reads(tmp_path: Path) -> None:
+    """``benchmarks/_read_floor`` spells evaltrace's names and record positions itself: they
+    still match the schema, and on the benchmark's run its least reader returns exactly the
+    results ``get_run_results`` does (else the floor row would time a different job)."""
+    from benchmarks import _read_floor
+    from benchmarks.bench_readback import fill
+    from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from evaltrace import OpenTelemetryExperimentTracker, schema
+
+    from .test_roundtrip import same
+
+    assert _read_floor.READ_KEYS == schema.RECORD_READ_KEYS
+    for name, position in _read_floor.RECORD_ITEMS.items():
+        assert schema.RECORD_FIELDS[position] == name
+    assert schema.RECORD_FIELDS[7:9] == ("project", "dataset")
+    memory = InMemorySpanExporter()
+    with OpenTelemetryExperimentTracker(
+        "bench", store=tmp_path / "s.db", exporters=[memory]
+    ) as tracker:
+        fill(tracker, 1_200, run_id="floor", chunk=500)
+        stored = tracker.get_run_results("floor")
+    answer = _read_floor._TracesData.FromString(
+        encode_spans(memory.get_finished_spans()).SerializeToString()
+    )
+    floor = _read_floor.decode([answer])
+    assert len(floor) == len(stored) == 1_200
+    by_span = {result["span_id"]: result for result in floor}
+    assert all(same(by_span[result["span_id"]], result) for result in stored)

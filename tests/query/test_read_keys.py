@@ -9,7 +9,7 @@ import pytest
 
 from evaltrace import schema
 from evaltrace._exceptions import IncompleteResultsError
-from evaltrace.query._base import SpanView, check_complete, decode_spans
+from evaltrace.query._base import SpanView, decode_spans, read_results
 
 _VALUES: dict[str, Any] = {key: "x" for key in schema.READ_KEYS} | {
     schema.ATTR_RUN_ID: "run",
@@ -52,6 +52,8 @@ def test_result_read_keys_are_all_a_result_span_is_read_for() -> None:
     schema.chunk_size(name, attributes)
     schema.decode_summary(name, attributes)
     terms = schema.query_terms(run_id="r", project_name="p", dataset_name="d")
+    with pytest.raises(IncompleteResultsError):  # matched, ordered, counted: its root is missing
+        read_results([SpanView(name, "t", "s", 1, attributes)], {schema.ATTR_RUN_ID: "run"}, "")
     links = {schema.ATTR_LINK_TRACE_ID, schema.ATTR_LINK_SPAN_ID}
     assert attributes.read <= set(schema.read_keys(name))
     assert terms.keys() | links <= set(schema.read_keys(name))
@@ -71,4 +73,4 @@ def test_narrowed_result_span_decodes_as_the_full_one() -> None:
     assert decode_spans(narrow) == decode_spans(full)
     for spans in (full, narrow):  # a result of a batch whose root is missing: both incomplete
         with pytest.raises(IncompleteResultsError, match="holds 1 results"):
-            check_complete(spans, "run")
+            read_results(spans, {schema.ATTR_RUN_ID: "run"}, "run")

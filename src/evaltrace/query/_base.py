@@ -17,10 +17,19 @@ from typing import Any
 from .._exceptions import IncompleteResultsError
 from .._history import summarize_runs
 from .._types import ResultRecord, RunSummary
-from ..schema import batch_id_of, chunk_size, decode_result, is_result, sort_key
+from ..schema import (
+    ATTR_BATCH_ID,
+    ATTR_RUN_ID,
+    ATTR_SEQ,
+    RESULT_SPAN,
+    chunk_size,
+    decode_result,
+    is_result,
+    sort_key,
+)
 from ._filter import HistoryFilter
 
-__all__ = ["QueryAdapter", "SpanView", "check_complete", "decode_spans", "unique"]
+__all__ = ["QueryAdapter", "SpanView", "decode_spans", "read_results", "unique"]
 
 
 @dataclass(slots=True)  # not frozen: readers build one per span, and frozen costs a setattr each
@@ -58,26 +67,64 @@ def decode_spans(spans: Iterable[SpanView]) -> list[ResultRecord]:
     ]
 
 
-def check_complete(spans: list[SpanView], what: str) -> None:
-    """Raise unless every batch trace among ``spans`` (de-duplicated) holds its root and
-    exactly the result spans it announces.
+def read_results(
+    spans: Iterable[SpanView], terms: Mapping[str, str], what: str
+) -> list[ResultRecord]:
+    """The result dicts of the result spans among ``spans`` (de-duplicated) whose attributes
+    equal every term, in logging order; raises ``IncompleteResultsError`` unless every batch
+    trace holding a span that matches (results, roots) holds its root and exactly the result
+    spans it announces.
 
-    Backends ingest spans one by one, so a trace can be seen half-stored; never return that.
+    Backends match loosely (as strings, or not at all), so the terms are matched again here,
+    exactly; completeness is judged on the traces asked for only, so a broken trace of another
+    run (or of another service's run) never fails this read. Backends ingest spans one by
+    one, so a trace can be seen half-stored: never return that. One pass over the spans, the
+    attributes read inline: a 20,000-result read spent ~70 ms in the five helper calls a span
+    this replaces (``is_result`` twice, ``batch_id_of``, ``chunk_size``, ``sort_key``).
     """
+    keys, values = tuple(terms), tuple(terms.values())
     announced: dict[str, int] = {}
     found: dict[str, int] = {}
+    traces: set[str] = set()
+    kept: list[SpanView] = []
+    order: list[tuple[int, int]] = []
     for span in spans:
-        size = chunk_size(span.name, span.attributes)
+        attributes = span.attributes
+        trace_id = span.trace_id
+        matched = tuple(map(attributes.get, keys)) == values
+        if span.name == RESULT_SPAN and isinstance(attributes.get(ATTR_RUN_ID), str):
+            batch_id = attributes.get(ATTR_BATCH_ID)
+            if batch_id and isinstance(batch_id, str):
+                found[trace_id] = found.get(trace_id, 0) + 1
+            if matched:
+                traces.add(trace_id)
+                kept.append(span)
+                seq = attributes.get(ATTR_SEQ)
+                order.append(
+                    (span.start_ns, seq)
+                    if type(seq) is int
+                    else sort_key(attributes, span.start_ns)
+                )
+            continue
+        size = chunk_size(span.name, attributes)
         if size is not None:
-            announced[span.trace_id] = size
-        elif batch_id_of(span.attributes) and is_result(span.name, span.attributes):
-            found[span.trace_id] = found.get(span.trace_id, 0) + 1
-    for trace_id in announced.keys() | found.keys():
+            announced[trace_id] = size
+        if matched:
+            traces.add(trace_id)
+    for trace_id in traces & (announced.keys() | found.keys()):
         if trace_id not in announced or found.get(trace_id, 0) != announced[trace_id]:
             raise IncompleteResultsError(
                 f"{what}: trace {trace_id} holds {found.get(trace_id, 0)} results but its batch "
                 f"span announces {announced.get(trace_id, 'an unknown number (root not stored)')}"
             )
+    return [
+        span.result
+        if span.result is not None
+        else decode_result(
+            span.attributes, trace_id=span.trace_id, span_id=span.span_id, start_ns=span.start_ns
+        )
+        for span in map(kept.__getitem__, sorted(range(len(kept)), key=order.__getitem__))
+    ]
 
 
 class QueryAdapter(ABC):

@@ -15,7 +15,7 @@ from ..schema import (
     query_terms,
     summary_terms,
 )
-from ._base import QueryAdapter, SpanView, check_complete, decode_spans, unique
+from ._base import QueryAdapter, SpanView, read_results, unique
 from ._bulk import gc_paused
 from ._filter import HistoryFilter
 
@@ -47,15 +47,9 @@ class SearchQueryAdapter(QueryAdapter):
     ) -> list[ResultRecord]:
         end = self._end(until)
         with gc_paused():
-            spans = unique(self._spans(terms, since or end - self.lookback, end))
-            # Backends match loosely (as strings, or not at all): match again, exactly, here,
-            # and judge completeness on the traces asked for only: a broken trace of another
-            # run (or of another service's run) never fails this read.
-            keys, values = tuple(terms), tuple(terms.values())  # one tuple compare a span
-            wanted = [s for s in spans if tuple(map(s.attributes.get, keys)) == values]
-            traces = {s.trace_id for s in wanted}
-            check_complete([s for s in spans if s.trace_id in traces], what)
-            return decode_spans(wanted)
+            return read_results(
+                unique(self._spans(terms, since or end - self.lookback, end)), terms, what
+            )
 
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run within ``lookback``."""
