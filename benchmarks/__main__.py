@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 GROUPS = ("log", "store", "readback", "memory", "history", "wire", "jaeger", "peers")
 JAEGER_ROWS = (
     "readback.jaeger.grpc",
+    "readback.jaeger.grpc.floor",
     "readback.jaeger.http",
     "throughput.collector_jaeger",
     "throughput.collector_jaeger.readable",

@@ -7,6 +7,9 @@ are reported as skipped, never guessed.
 * ``readback.jaeger.grpc`` / ``.http``: ``JaegerQueryAdapter.run_results`` of a run against
   the raw fetch of the same spans over the same transport: the same ``FindTraces`` call with
   its protobuf decoded (gRPC), or the same ``GET /api/v3/traces`` with its JSON parsed (HTTP).
+* ``readback.jaeger.grpc.floor``: the same gRPC read against the least Python reader of the
+  same answer (``_read_floor``), in the same alternation: how much of the ratio above is
+  evaltrace, and how much any Python reader pays (reported, no target).
 * ``throughput.collector_jaeger``: results per second from the first ``log_batch_sync`` (to
   the collector's OTLP/gRPC port) until Jaeger holds every span of the run (arrival); baseline:
   the same spans replayed by the bare SDK (``_floor``: ``BatchSpanProcessor`` into the SDK's
@@ -38,7 +41,7 @@ from opentelemetry.sdk.resources import Resource
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
 from evaltrace.schema import query_terms
 
-from . import _data, _floor, bench_history
+from . import _data, _floor, _read_floor, bench_history
 from ._report import Row, Sizes, Skipped
 from ._timing import Comparison, Stopwatch, alternate
 from .bench_readback import fill, readback_row
@@ -156,6 +159,16 @@ def _raw_http(adapter: JaegerQueryAdapter, run_id: str) -> Callable[[], int]:
     return fetch
 
 
+def _floor_reader(adapter: JaegerQueryAdapter, service: str, run_id: str) -> Callable[[], int]:
+    """``_read_floor``'s least reader on the same ``FindTraces`` request as ``_raw_grpc``."""
+    grpc = adapter._grpc
+    assert grpc is not None
+    request = grpc.request(
+        service, query_terms(run_id=run_id), *_window(adapter), adapter.search_depth
+    )
+    return _read_floor.reader(grpc.channel, request, grpc._call)
+
+
 def _readback(sizes: Sizes) -> list[Row]:
     n = min(sizes.readback_n, JAEGER_N)
     service, run_id = _service(), f"bench-jaeger-{uuid.uuid4().hex[:8]}"
@@ -165,30 +178,45 @@ def _readback(sizes: Sizes) -> list[Row]:
         adapter = JaegerQueryAdapter(url, service_name=service, search_depth=1_000)
         try:
             _wait_for(adapter, run_id, n)
-            raw = (
-                _raw_grpc(adapter, service, run_id)
-                if transport == "grpc"
-                else _raw_http(adapter, run_id)
-            )
+            fetches: dict[str, Callable[[], int]] = {
+                "raw": (
+                    _raw_grpc(adapter, service, run_id)
+                    if transport == "grpc"
+                    else _raw_http(adapter, run_id)
+                ),
+                "evaltrace": lambda adapter=adapter: len(adapter.run_results(run_id)),
+            }
+            if transport == "grpc":
+                fetches["floor"] = _floor_reader(adapter, service, run_id)
             counts: dict[str, int] = {}
 
-            def evaltrace_side(
-                adapter: JaegerQueryAdapter = adapter, counts: dict[str, int] = counts
-            ) -> float:
-                with Stopwatch() as sw:
-                    counts["evaltrace"] = len(adapter.run_results(run_id))
-                return sw.seconds
+            def timed(
+                name: str, fetch: Callable[[], int], counts: dict[str, int] = counts
+            ) -> Callable[[], float]:
+                def side() -> float:
+                    with Stopwatch() as sw:
+                        counts[name] = fetch()
+                    return sw.seconds
 
-            def raw_side(raw: Callable[[], int] = raw, counts: dict[str, int] = counts) -> float:
-                with Stopwatch() as sw:
-                    counts["raw spans"] = raw()
-                return sw.seconds
+                return side
 
             cmp = alternate(
-                {"raw": raw_side, "evaltrace": evaltrace_side}, sizes.reps, sizes.warmup
+                {name: timed(name, fetch) for name, fetch in fetches.items()},
+                sizes.reps,
+                sizes.warmup,
             )
         finally:
             adapter.close()
+        notes = (
+            f"results {counts.get('evaltrace')}, raw spans {counts.get('raw')} "
+            "(results + one batch root per trace)"
+        )
+        if "floor" in cmp.samples:
+            notes += (
+                f"; the least Python reader ({counts.get('floor')} results) is "
+                f"{cmp.ratio('floor', 'raw'):.2f}x the raw fetch "
+                f"(readback.jaeger.grpc.floor)"
+            )
         rows.append(
             readback_row(
                 f"readback.jaeger.{transport}",
@@ -197,11 +225,37 @@ def _readback(sizes: Sizes) -> list[Row]:
                 f"the same FindTraces fetch over {transport}, decoded, no more",
                 cmp,
                 n,
-                notes=f"results {counts.get('evaltrace')}, raw spans {counts.get('raw spans')} "
-                "(results + one batch root per trace)",
+                notes=notes,
             )
         )
+        if "floor" in cmp.samples:
+            rows.append(_floor_row(cmp, n, counts))
     return rows
+
+
+def _floor_row(cmp: Comparison, n: int, counts: dict[str, int]) -> Row:
+    """evaltrace's gRPC read against the least Python reader of the same answer, measured in
+    the same alternation as ``readback.jaeger.grpc`` (``_read_floor``)."""
+    ratio = cmp.ratio("evaltrace", "floor")
+    return Row(
+        id="readback.jaeger.grpc.floor",
+        group="jaeger",
+        name=f"get_run_results of a {n:,}-result run over gRPC",
+        unit="ms/run",
+        value=cmp.median("evaltrace") * 1e3,
+        baseline_name="the least Python reader of the same FindTraces answer (_read_floor: "
+        "parse, 5 lookups, orjson, one dict a result; no checks, no dedupe, no order)",
+        baseline=cmp.median("floor") * 1e3,
+        ratio=ratio,
+        target="(reported: what evaltrace adds to the least reader)",
+        met=None,
+        n=n,
+        reps=len(cmp.samples["floor"]),
+        spread=max(cmp.spread("evaltrace"), cmp.spread("floor")),
+        notes=f"floor / raw fetch: {cmp.ratio('floor', 'raw'):.2f}; "
+        f"floor results {counts.get('floor')}",
+        extra={"floor_over_raw": cmp.ratio("floor", "raw")},
+    )
 
 
 def _throughput(sizes: Sizes) -> list[Row]:
@@ -300,6 +354,7 @@ def run(sizes: Sizes) -> list[Row | Skipped]:
                 Skipped(id=row, group="jaeger", reason=reason)
                 for row in (
                     "readback.jaeger.grpc",
+                    "readback.jaeger.grpc.floor",
                     "readback.jaeger.http",
                     "throughput.collector_jaeger",
                     "throughput.collector_jaeger.readable",
