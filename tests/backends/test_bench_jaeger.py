@@ -42,6 +42,7 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
     rows = {row["id"]: row for row in doc["rows"]}
     assert set(rows) == {
         "readback.jaeger.grpc",
+        "readback.jaeger.grpc.floor",
         "readback.jaeger.http",
         "throughput.collector_jaeger",
         "throughput.collector_jaeger.readable",
@@ -53,3 +54,4 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
     for row in ("throughput.collector_jaeger", "throughput.collector_jaeger.readable"):
         assert rows[row]["notes"] == f"read back: evaltrace {n}, floor {n}"
     assert rows["readback.jaeger.grpc"]["notes"].startswith(f"results {n}, ")
+    assert rows["readback.jaeger.grpc.floor"]["notes"].endswith(f"floor results {n}")
