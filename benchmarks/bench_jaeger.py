@@ -160,13 +160,14 @@ def _raw_http(adapter: JaegerQueryAdapter, run_id: str) -> Callable[[], int]:
 
 
 def _floor_reader(adapter: JaegerQueryAdapter, service: str, run_id: str) -> Callable[[], int]:
-    """``_read_floor``'s least reader on the same ``FindTraces`` request as ``_raw_grpc``."""
+    """``_read_floor``'s least decoding of the stream evaltrace's reader takes: the same
+    ``FindTraces`` request as ``_raw_grpc``, parsed into the same reading view."""
     grpc = adapter._grpc
     assert grpc is not None
     request = grpc.request(
         service, query_terms(run_id=run_id), *_window(adapter), adapter.search_depth
     )
-    return _read_floor.reader(grpc.channel, request, grpc._call)
+    return lambda: len(_read_floor.decode(grpc._find_read(request, **grpc._call)))
 
 
 def _readback(sizes: Sizes) -> list[Row]:

@@ -135,6 +135,7 @@ def test_read_floor_reads_what_evaltrace_reads(tmp_path: Path) -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from evaltrace import OpenTelemetryExperimentTracker, schema
+    from evaltrace.query._jaeger_grpc import _ReadTracesData
 
     from .test_roundtrip import same
 
@@ -148,7 +149,7 @@ def test_read_floor_reads_what_evaltrace_reads(tmp_path: Path) -> None:
     ) as tracker:
         fill(tracker, 1_200, run_id="floor", chunk=500)
         stored = tracker.get_run_results("floor")
-    answer = _read_floor._TracesData.FromString(
+    answer = _ReadTracesData.FromString(
         encode_spans(memory.get_finished_spans()).SerializeToString()
     )
     floor = _read_floor.decode([answer])
