@@ -31,6 +31,7 @@ JAEGER_ROWS = (
     "readback.jaeger.http",
     "throughput.collector_jaeger",
     "throughput.collector_jaeger.readable",
+    "throughput.collector_jaeger.cpu",
     "history.jaeger",
 )
 

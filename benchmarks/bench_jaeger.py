@@ -16,6 +16,10 @@ are reported as skipped, never guessed.
   OTLP/gRPC exporter) to the same collector, timed alike.
 * ``throughput.collector_jaeger.readable``: the same runs, until one ``run_results`` call after
   arrival has returned all of them (arrival + one read-back; both sides read with the adapter).
+* ``throughput.collector_jaeger.cpu``: the same runs, the CPU seconds every process of the path
+  burns a result (this process until its sender is done; the collector and Jaeger of ``make
+  backends-up`` until arrival, from ``/proc``), turned into the most results a second this
+  machine's cores could carry: whether the arrival target is reachable here at all.
 
 Arrival is polled only once the sender is done (``flush`` / ``force_flush`` returned: the
 collector acknowledged every request), with the raw ``FindTraces`` span count; it is the start
@@ -27,6 +31,7 @@ the same two cores, and the polling cost more than it measured (benchmarks/RESUL
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 import uuid
@@ -41,7 +46,7 @@ from opentelemetry.sdk.resources import Resource
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
 from evaltrace.schema import query_terms
 
-from . import _data, _floor, _read_floor, bench_history
+from . import _data, _floor, _procs, _read_floor, bench_history
 from ._report import Row, Sizes, Skipped
 from ._timing import Comparison, Stopwatch, alternate
 from .bench_readback import fill, readback_row
@@ -86,14 +91,17 @@ def _wait_for(adapter: JaegerQueryAdapter, run_id: str, n: int) -> None:
         time.sleep(0.1)
 
 
-def _arrival(count: Callable[[], int], spans: int) -> float:
-    """``perf_counter`` time at which the first poll that found all ``spans`` started."""
+def _arrival(
+    count: Callable[[], int], spans: int, mark: Callable[[], dict[str, float]]
+) -> tuple[float, dict[str, float]]:
+    """``perf_counter`` time at which the first poll that found all ``spans`` started, and
+    what ``mark`` (the servers' CPU seconds) said then: the poll itself is not charged."""
     deadline = time.monotonic() + VISIBLE_WITHIN
     while True:
-        started = time.perf_counter()
+        started, marked = time.perf_counter(), mark()
         try:
             if count() >= spans:
-                return started
+                return started, marked
         except Exception:  # half-stored traces are expected while exporting
             pass
         if time.monotonic() > deadline:
@@ -259,7 +267,7 @@ def _floor_row(cmp: Comparison, n: int, counts: dict[str, int]) -> Row:
     )
 
 
-def _throughput(sizes: Sizes) -> list[Row]:
+def _throughput(sizes: Sizes) -> list[Row | Skipped]:
     n = min(sizes.readback_n, JAEGER_N)
     pairs = list(zip(*_data.results_and_rows(min(n, 1_000)), strict=True))
     template = _floor.capture(
@@ -269,16 +277,25 @@ def _throughput(sizes: Sizes) -> list[Row]:
     spans = sum(1 + len(span.children) for call in template for span in call.spans)
     counts: dict[str, int] = {}
     readable: dict[str, list[float]] = {"floor": [], "evaltrace": []}
+    servers = _procs.backend_pids(COLLECTOR, JAEGER_GRPC)
+    used: dict[str, list[dict[str, float]]] = {"floor": [], "evaltrace": []}
 
     def timed(side: str, send: Callable[[str, str], None]) -> float:
         """Seconds from the first span sent until Jaeger held them all (arrival); the seconds
-        until one read-back after that returned them all go to ``readable``."""
+        until one read-back after that returned them all go to ``readable``, the CPU seconds
+        of this process (until the sender is done) and of the servers (until arrival) to
+        ``used``."""
         service, run_id = _service(), f"bench-tput-{uuid.uuid4().hex[:8]}"
         adapter = JaegerQueryAdapter(f"grpc://{JAEGER_GRPC}", service_name=service)
+        pids = servers if isinstance(servers, dict) else {}
         try:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), _procs.cpu_seconds(pids)
+            client = time.process_time()
             send(service, run_id)
-            arrived = _arrival(_raw_grpc(adapter, service, run_id), spans)
+            client = time.process_time() - client
+            count = _raw_grpc(adapter, service, run_id)
+            arrived, cpu_then = _arrival(count, spans, lambda: _procs.cpu_seconds(pids))
+            used[side].append({"client": client, **{k: cpu_then[k] - cpu[k] for k in pids}})
             counts[side] = len(adapter.run_results(run_id))
             readable[side].append(time.perf_counter() - start)
         finally:
@@ -310,11 +327,11 @@ def _throughput(sizes: Sizes) -> list[Row]:
         sizes.reps,
         sizes.warmup,
     )
-    for samples in readable.values():  # the warm-up rounds' read-backs are not samples
+    for samples in (*readable.values(), *used.values()):  # the warm-up rounds' are not samples
         del samples[: sizes.warmup]
     read = Comparison(readable)
     notes = f"read back: evaltrace {counts.get('evaltrace')}, floor {counts.get('floor')}"
-    rows = []
+    rows: list[Row | Skipped] = []
     for row_id, what, comparison in (
         ("throughput.collector_jaeger", "until Jaeger holds every span", cmp),
         ("throughput.collector_jaeger.readable", "until one read-back returns it all", read),
@@ -341,7 +358,64 @@ def _throughput(sizes: Sizes) -> list[Row]:
                 notes=notes,
             )
         )
+    rows.append(
+        _cpu_row(used, n, sizes)
+        if isinstance(servers, dict)
+        else Skipped("throughput.collector_jaeger.cpu", "jaeger", servers)
+    )
     return rows
+
+
+def _cpu_row(used: dict[str, list[dict[str, float]]], n: int, sizes: Sizes) -> Row:
+    """The most results a second this machine's cores could carry through the path, from the
+    CPU every process of it burns a result (client, collector, Jaeger): an upper bound, as if
+    the work spread over every core with nothing waiting. Below 5,000/s, the arrival target
+    is out of reach on this machine whatever the client does (the bare SDK's ceiling shows
+    what OTLP from Python costs by itself). The notes split the bound: one client process's
+    CPU is mostly serialized under its GIL, so it caps a writer at 1 / its CPU a result; the
+    servers' share says what a core carries once several writers feed them."""
+    cores = len(os.sched_getaffinity(0))
+    per_result = {  # median microseconds a result, per side and process
+        side: {k: statistics.median(s[k] for s in samples) * 1e6 / n for k in samples[0]}
+        for side, samples in used.items()
+    }
+    total = {
+        side: statistics.median(sum(s.values()) for s in samples) * 1e6 / n
+        for side, samples in used.items()
+    }
+    ceiling = {side: cores * 1e6 / us for side, us in total.items()}
+    mine = per_result["evaltrace"]
+    one_writer = 1e6 / mine["client"]
+    servers = 1e6 / (mine["collector"] + mine["jaeger"])
+
+    def said(side: str) -> str:
+        return ", ".join(f"{k} {us:.0f}" for k, us in per_result[side].items())
+
+    return Row(
+        id="throughput.collector_jaeger.cpu",
+        group="jaeger",
+        name=f"results/s {cores} cores could carry at best through the collector into Jaeger "
+        "(cores / CPU of every process a result)",
+        unit="results/s",
+        value=ceiling["evaltrace"],
+        baseline_name="the same for the bare SDK sending the same spans",
+        baseline=ceiling["floor"],
+        ratio=ceiling["evaltrace"] / ceiling["floor"],
+        target=">= 5,000 for the arrival target to be reachable here",
+        met=ceiling["evaltrace"] >= 5_000,
+        n=n,
+        reps=sizes.reps,
+        notes=f"CPU us a result: evaltrace {total['evaltrace']:.0f} ({said('evaltrace')}); "
+        f"bare SDK {total['floor']:.0f} ({said('floor')}); one writer process at most "
+        f"{one_writer:,.0f}/s (its GIL), collector + Jaeger {servers:,.0f}/s a core",
+        extra={
+            "cores": cores,
+            "us_per_result": per_result,
+            "us_total": total,
+            "one_writer_per_s": one_writer,
+            "servers_per_core_per_s": servers,
+        },
+    )
 
 
 def run(sizes: Sizes) -> list[Row | Skipped]:
@@ -359,6 +433,7 @@ def run(sizes: Sizes) -> list[Row | Skipped]:
                     "readback.jaeger.http",
                     "throughput.collector_jaeger",
                     "throughput.collector_jaeger.readable",
+                    "throughput.collector_jaeger.cpu",
                 )
             ),
             *history,

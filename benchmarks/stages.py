@@ -30,20 +30,10 @@ import httpx
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
 
 from . import _data
+from ._procs import cpu_seconds
 
 _STORED = "otelcol_exporter_sent_spans"
 _STORAGE_EXPORTER = 'exporter="jaeger_storage_exporter"'
-
-
-def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user + system) of each process so far."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for name, pid in pids.items():
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        out[name] = (int(fields[11]) + int(fields[12])) / tick
-    return out
 
 
 def _stored(url: str) -> float:
@@ -73,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     before = _stored(args.jaeger_metrics)
     service, run_id = f"stages-{uuid.uuid4().hex[:6]}", f"stages-{uuid.uuid4().hex[:8]}"
     results, rows = _data.results_and_rows(1_000)
-    marks = [("start", time.perf_counter(), _cpu(pids))]
+    marks = [("start", time.perf_counter(), cpu_seconds(pids))]
     tracker = OpenTelemetryExperimentTracker(
         "bench",
         store=False,
@@ -85,18 +75,18 @@ def main(argv: list[str] | None = None) -> None:
     for start in range(0, args.n, 1_000):
         size = min(1_000, args.n - start)
         tracker.log_batch_sync(results[:size], "bench-dataset", rows[:size], run_id=run_id)
-    marks.append(("logged", time.perf_counter(), _cpu(pids)))
+    marks.append(("logged", time.perf_counter(), cpu_seconds(pids)))
     tracker.flush()
-    marks.append(("acknowledged by collector", time.perf_counter(), _cpu(pids)))
+    marks.append(("acknowledged by collector", time.perf_counter(), cpu_seconds(pids)))
     spans = args.n + -(-args.n // 500)  # + one batch root per trace of 500
     while _stored(args.jaeger_metrics) - before < spans:
         time.sleep(0.05)
-    marks.append(("stored by Jaeger", time.perf_counter(), _cpu(pids)))
+    marks.append(("stored by Jaeger", time.perf_counter(), cpu_seconds(pids)))
     tracker.close()
     if not args.skip_read:
         adapter = JaegerQueryAdapter(f"grpc://{args.jaeger_grpc}", service_name=service)
         got = len(adapter.run_results(run_id))
-        marks.append((f"read back ({got:,})", time.perf_counter(), _cpu(pids)))
+        marks.append((f"read back ({got:,})", time.perf_counter(), cpu_seconds(pids)))
         adapter.close()
     t0 = marks[0][1]
     print(f"{args.n:,} results over {args.protocol}")

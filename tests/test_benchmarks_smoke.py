@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +159,49 @@ def test_read_floor_reads_what_evaltrace_reads(tmp_path: Path) -> None:
     assert len(floor) == len(stored) == 1_200
     by_span = {result["span_id"]: result for result in floor}
     assert all(same(by_span[result["span_id"]], result) for result in stored)
+
+
+def test_procs_charge_cpu_to_the_process_that_burned_it() -> None:
+    """``cpu_seconds`` of this process grows with work this process does; ``listens`` finds
+    the process of a listening port, and only for that port; a pid file of a process that
+    does not listen on the benchmark's address is not believed."""
+    from benchmarks import _procs
+
+    me = {"me": os.getpid()}
+    before = _procs.cpu_seconds(me)["me"]
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    start = time.process_time()
+    while time.process_time() - start < 5 * tick:  # burn five clock ticks
+        sum(range(10_000))
+    assert _procs.cpu_seconds(me)["me"] - before >= 3 * tick
+    with socket.socket() as server, socket.socket() as other:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        other.bind(("127.0.0.1", 0))  # bound, not listening
+        port, unused = server.getsockname()[1], other.getsockname()[1]
+        assert _procs.listens(os.getpid(), port)
+        assert not _procs.listens(os.getpid(), unused)
+        assert not _procs.listens(1, port)
+
+
+def test_backend_pids_believe_only_a_listening_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pid file names the server only when that process listens on the address sent to."""
+    from benchmarks import _procs
+
+    monkeypatch.setenv("EVALTRACE_BACKENDS_RUN", str(tmp_path))
+    assert "no collector pid file" in str(_procs.backend_pids("http://127.0.0.1:1", "127.0.0.1:2"))
+    for name in ("collector", "jaeger"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pid").write_text(f"{os.getpid()}\n")
+    with socket.socket() as a, socket.socket() as b:
+        for s in (a, b):
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+        pa, pb = a.getsockname()[1], b.getsockname()[1]
+        got = _procs.backend_pids(f"http://127.0.0.1:{pa}", f"127.0.0.1:{pb}")
+        assert got == {"collector": os.getpid(), "jaeger": os.getpid()}
+        wrong = _procs.backend_pids(f"http://127.0.0.1:{pa}", "127.0.0.1:1")
+        pid_file = tmp_path / "jaeger" / "pid"
+        assert wrong == f"jaeger pid {os.getpid()} ({pid_file}) does not listen on 127.0.0.1:1"

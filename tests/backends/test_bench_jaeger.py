@@ -27,6 +27,7 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
         "EVALTRACE_TEST_JAEGER_URL": backends.jaeger_url,
         "EVALTRACE_TEST_JAEGER_GRPC": backends.jaeger_grpc.removeprefix("grpc://"),
         "EVALTRACE_TEST_COLLECTOR_OTLP": backends.collector_grpc,
+        "EVALTRACE_BACKENDS_RUN": str(backends.run_dir),
     }
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--quick", "--only", "jaeger", "--out", str(out)],
@@ -46,6 +47,7 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
         "readback.jaeger.http",
         "throughput.collector_jaeger",
         "throughput.collector_jaeger.readable",
+        "throughput.collector_jaeger.cpu",
         "history.jaeger",
     }
     for row in rows.values():
@@ -53,5 +55,11 @@ def test_quick_jaeger_rows_are_measured(backends: Backends, tmp_path: Path) -> N
     n = rows["throughput.collector_jaeger"]["n"]
     for row in ("throughput.collector_jaeger", "throughput.collector_jaeger.readable"):
         assert rows[row]["notes"] == f"read back: evaltrace {n}, floor {n}"
+    # Every process of the path is charged on both sides (the servers' in /proc clock ticks:
+    # a quick run of 200 results may use under one tick of the collector's).
+    used = rows["throughput.collector_jaeger.cpu"]["extra"]["us_per_result"]
+    for side in ("evaltrace", "floor"):
+        assert set(used[side]) == {"client", "collector", "jaeger"}, used
+        assert used[side]["client"] > 0 and min(used[side].values()) >= 0, used
     assert rows["readback.jaeger.grpc"]["notes"].startswith(f"results {n}, ")
     assert rows["readback.jaeger.grpc.floor"]["notes"].endswith(f"floor results {n}")
