@@ -361,3 +361,84 @@ def test_own_provider_spans_equal_the_sdk_spans_of_an_app_provider(batch: bool) 
                 assert span.parent.span_id in roots
                 assert span.context.trace_id == roots[span.parent.span_id].context.trace_id
     assert all(s.context.trace_flags.sampled for s in direct_spans)
+
+
+def test_an_application_sampler_loses_no_result_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Spans an application's sampler does not record never reach its processors; the store
+    and ``exporters=`` still get every span, as recorded copies, counted and warned once."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    app_memory, own_memory = InMemorySpanExporter(), InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(app_memory))
+    tracker = Tracker(
+        "proj", tracer_provider=provider, store=tmp_path / "s.db", exporters=[own_memory]
+    )
+    with caplog.at_level("WARNING", logger="evaltrace"):
+        for i in range(3):
+            tracker.log({"m": i}, "qa", {"q": i}, run_id="r")
+        tracker.log_batch_sync(
+            [{"m": 10 + i} for i in range(5)], "qa", [{"q": i} for i in range(5)], run_id="r"
+        )
+    assert app_memory.get_finished_spans() == ()
+    spans = logged_spans(own_memory)
+    assert len(spans) == 3 + 1 + 5
+    assert all(s.context.trace_flags.sampled and s.end_time for s in spans)
+    root = next(s for s in spans if s.name == "evaltrace.batch")
+    children = [s for s in spans if s.parent is not None]
+    assert len(children) == 5
+    assert all(s.parent.span_id == root.context.span_id for s in children)  # type: ignore[union-attr]
+    assert all(s.context.trace_id == root.context.trace_id for s in children)
+    results = tracker.get_run_results("r")
+    assert [r["evaluation_result"]["m"] for r in results] == [0, 1, 2, 10, 11, 12, 13, 14]
+    assert {r["span_id"] for r in results} == {
+        f"{s.context.span_id:016x}" for s in spans if s.name == "evaltrace.result"
+    }
+    assert tracker.stats.spans_sampled_out == 9
+    warned = [r for r in caplog.records if "sampler" in r.getMessage()]
+    assert len(warned) == 1 and "AlwaysOffSampler" in warned[0].getMessage()
+    tracker.close()
+
+
+def test_a_sampler_that_leaves_no_destination_is_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Through an application's provider alone, a sampled-out result reaches no backend:
+    that is logged as an error and counted, never silent."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    tracker = Tracker("proj", tracer_provider=TracerProvider(sampler=ALWAYS_OFF))
+    with caplog.at_level("WARNING", logger="evaltrace"):
+        tracker.log({"m": 1}, "qa", {"q": 1}, run_id="r")
+    assert tracker.stats.spans_sampled_out == 1
+    (error,) = [r for r in caplog.records if "sampler" in r.getMessage()]
+    assert error.levelname == "ERROR" and "reach no backend" in error.getMessage()
+    tracker.close()
+
+
+def test_a_ratio_sampler_splits_spans_and_keeps_traces_whole() -> None:
+    """Every span is either recorded by the application's provider or counted as sampled out,
+    a batch trace wholly one or the other, and ``exporters=`` get them all."""
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+    app_memory, own_memory = InMemorySpanExporter(), InMemorySpanExporter()
+    provider = TracerProvider(sampler=TraceIdRatioBased(0.5))
+    provider.add_span_processor(SimpleSpanProcessor(app_memory))
+    tracker = Tracker("proj", tracer_provider=provider, exporters=[own_memory])
+    tracker.log_batch_sync(
+        [{"m": i} for i in range(40)], "qa", [{"q": i} for i in range(40)], run_id="r"
+    )
+    for i in range(40):
+        tracker.log({"m": i}, "qa", {"q": i}, run_id="r")
+    app, own = logged_spans(app_memory), logged_spans(own_memory)
+    assert len(own) == tracker.stats.spans_emitted == 1 + 40 + 40  # a root, 40 children, 40 logs
+    assert len(app) + tracker.stats.spans_sampled_out == len(own)
+    assert {s.context.span_id for s in app} <= {s.context.span_id for s in own}
+    recorded = {s.context.trace_id for s in app}
+    for span in own:  # a trace is recorded whole or not at all
+        assert (span.context.trace_id in recorded) == any(
+            s.context.span_id == span.context.span_id for s in app
+        )
+    tracker.close()

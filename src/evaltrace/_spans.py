@@ -23,7 +23,7 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags, format_span_id, f
 from . import _capture
 from ._codec import loads
 from ._ids import OsRandomIdGenerator
-from ._plan import Content, Plan, encode_row
+from ._plan import Content, Plan, Row, encode_row
 from .schema import (
     ATTR_DATA,
     ATTR_RESULT,
@@ -60,6 +60,9 @@ class Emitted:
     omitted_attributes: int = 0
     omitted_events: int = 0
     dropped_by_sdk: int = 0
+    sampled_out: int = 0
+    """Spans an application's sampler did not record: its processors never see them, so
+    evaltrace's own destinations get a copy built here instead of a ``NonRecordingSpan``."""
 
 
 class Direct:
@@ -93,18 +96,7 @@ def _result_span(
             parent.trace_id if parent is not None else ids.generate_trace_id(),
             ids.generate_span_id(),
         )
-        span = ReadableSpan(
-            RESULT_SPAN,
-            context=ctx,
-            parent=parent,
-            resource=maker.resource,
-            attributes=row.encoded.attributes,
-            events=[Event(EVALUATION_EVENT, e, row.start_ns) for e in row.encoded.events],
-            links=links,
-            start_time=row.start_ns,
-            end_time=end_ns,
-            instrumentation_scope=_SCOPE,
-        )
+        span = _readable(RESULT_SPAN, ctx, parent, maker.resource, row, links, end_ns)
     else:
         live = maker.start_span(  # type: ignore[union-attr]
             RESULT_SPAN,
@@ -115,12 +107,17 @@ def _result_span(
             start_time=row.start_ns,
             attributes=row.encoded.attributes,
         )
-        for event in row.encoded.events:
-            live.add_event(EVALUATION_EVENT, event, timestamp=row.start_ns)
-        live.end(end_time=end_ns)
-        out.dropped_by_sdk += getattr(live, "dropped_attributes", 0)
-        span = live  # type: ignore[assignment]
         ctx = live.get_span_context()
+        if live.is_recording():  # (until it ends)
+            for event in row.encoded.events:
+                live.add_event(EVALUATION_EVENT, event, timestamp=row.start_ns)
+            live.end(end_time=end_ns)
+            out.dropped_by_sdk += getattr(live, "dropped_attributes", 0)
+            span = live  # type: ignore[assignment]
+        else:
+            out.sampled_out += 1
+            ctx = _context(ctx.trace_id, ctx.span_id)
+            span = _readable(RESULT_SPAN, ctx, parent, _resource(maker), row, links, end_ns)
     out.results.append(
         ResultRow(
             ctx.trace_id,
@@ -155,6 +152,7 @@ def _root_span(
     start: int,
     size: int,
     start_ns: int,
+    out: Emitted,
 ) -> tuple[SpanContext, Callable[[int], ReadableSpan]]:
     """A batch chunk's root: its context (for the children), and what ends it at a time."""
     attributes = batch_attributes(
@@ -170,29 +168,67 @@ def _root_span(
     if type(maker) is Direct:
         ctx = _context(maker.ids.generate_trace_id(), maker.ids.generate_span_id())
         resource = maker.resource
+    else:
+        live = maker.start_span(  # type: ignore[union-attr]
+            BATCH_SPAN, context=_ROOT, links=links, start_time=start_ns, attributes=attributes
+        )
+        ctx = live.get_span_context()
+        if live.is_recording():
 
-        def finished(end_ns: int) -> ReadableSpan:
-            return ReadableSpan(
-                BATCH_SPAN,
-                context=ctx,
-                resource=resource,
-                attributes=attributes,
-                links=links,
-                start_time=start_ns,
-                end_time=end_ns,
-                instrumentation_scope=_SCOPE,
-            )
+            def ended(end_ns: int) -> ReadableSpan:
+                live.end(end_time=end_ns)
+                return live  # type: ignore[return-value]
 
-        return ctx, finished
-    live = maker.start_span(  # type: ignore[union-attr]
-        BATCH_SPAN, context=_ROOT, links=links, start_time=start_ns, attributes=attributes
+            return ctx, ended
+        # Sampled out: the children keep the unsampled context (the application's sampler
+        # decides them alike); evaltrace's destinations get a recorded copy of the root.
+        out.sampled_out += 1
+        resource = _resource(maker)
+
+    def finished(end_ns: int) -> ReadableSpan:
+        return ReadableSpan(
+            BATCH_SPAN,
+            context=_context(ctx.trace_id, ctx.span_id),
+            resource=resource,
+            attributes=attributes,
+            links=links,
+            start_time=start_ns,
+            end_time=end_ns,
+            instrumentation_scope=_SCOPE,
+        )
+
+    return ctx, finished
+
+
+def _readable(
+    name: str,
+    ctx: SpanContext,
+    parent: SpanContext | None,
+    resource: Resource,
+    row: Row,
+    links: list[Link],
+    end_ns: int,
+) -> ReadableSpan:
+    """A finished result span built here: the ``Direct`` path, and the copy of a span an
+    application's sampler did not record."""
+    return ReadableSpan(
+        name,
+        context=ctx,
+        parent=parent,
+        resource=resource,
+        attributes=row.encoded.attributes,
+        events=[Event(EVALUATION_EVENT, e, row.start_ns) for e in row.encoded.events],
+        links=links,
+        start_time=row.start_ns,
+        end_time=end_ns,
+        instrumentation_scope=_SCOPE,
     )
 
-    def ended(end_ns: int) -> ReadableSpan:
-        live.end(end_time=end_ns)
-        return live  # type: ignore[return-value]
 
-    return live.get_span_context(), ended
+def _resource(tracer: trace.Tracer | Direct) -> Resource:
+    """The resource of the provider a tracer came from (the SDK's ``Tracer.resource``)."""
+    resource = getattr(tracer, "resource", None)
+    return resource if isinstance(resource, Resource) else Resource.get_empty()
 
 
 def emit(maker: trace.Tracer | Direct, plan: Plan, *, chunk: int, resource_json: str) -> Emitted:
@@ -225,7 +261,7 @@ def emit(maker: trace.Tracer | Direct, plan: Plan, *, chunk: int, resource_json:
     for start in range(0, total, chunk):
         size = min(chunk, total - start)
         first = plan.rows[start]
-        ctx, end = _root_span(maker, plan, links, start, size, first.start_ns)
+        ctx, end = _root_span(maker, plan, links, start, size, first.start_ns, out)
         for index in range(start, start + size):
             _result_span(maker, plan, index, ctx, out)
         end_ns = max(plan.rows[start + size - 1].start_ns + INSTANT_NS, first.start_ns)

@@ -78,6 +78,9 @@ class TrackerStats:
     attributes_dropped_by_sdk: int = 0
     spans_failed_to_export: int = 0
     """Spans an ``exporters=`` exporter refused."""
+    spans_sampled_out: int = 0
+    """Spans the application's sampler (``tracer_provider=``) did not record: its processors
+    never saw them; the store, ``otlp_endpoint`` and ``exporters=`` still got them."""
 
 
 def _resource(extra: Mapping[str, Any] | None) -> Resource:
@@ -342,12 +345,48 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             counts["metric_attributes_omitted"] += emitted.omitted_attributes
             counts["events_omitted"] += emitted.omitted_events
             counts["attributes_dropped_by_sdk"] += emitted.dropped_by_sdk
+            first_sampled_out = emitted.sampled_out and not counts["spans_sampled_out"]
+            counts["spans_sampled_out"] += emitted.sampled_out
+        if first_sampled_out:
+            self._sampled_out_warning(emitted.sampled_out)
         if emitted.dropped_by_sdk:
             _log.warning(
                 "evaltrace: the SDK's span limits dropped %d attributes of result spans",
                 emitted.dropped_by_sdk,
             )
         return call.run_id
+
+    def _sampled_out_warning(self, spans: int) -> None:
+        """Once a tracker: the application's sampler kept result spans from its processors."""
+        own = [
+            name
+            for name, there in (
+                ("the store", self._writer is not None and self._settings.store),
+                ("otlp_endpoint", self._forwarder is not None),
+                ("exporters=", bool(self._exporters)),
+            )
+            if there
+        ]
+        sampler = getattr(self._provider, "sampler", None)
+        described = sampler.get_description() if sampler is not None else "unknown"
+        if own:
+            _log.warning(
+                "evaltrace: the application's sampler (%s) did not record %d spans of a "
+                "call: its span processors never see them; %s still got them "
+                "(TrackerStats.spans_sampled_out counts them all)",
+                described,
+                spans,
+                ", ".join(own),
+            )
+        else:
+            _log.error(
+                "evaltrace: the application's sampler (%s) did not record %d spans of a call "
+                "and this tracker has no store, otlp_endpoint or exporters= of its own: those "
+                "results reach no backend (TrackerStats.spans_sampled_out counts them all). "
+                "Sample evaltrace's spans always, or pass store= or otlp_endpoint=",
+                described,
+                spans,
+            )
 
     def _ship(self, spans: list[ReadableSpan]) -> None:
         """Run-summary spans, each its own trace: to the forwarder (from memory: a store
