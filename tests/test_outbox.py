@@ -10,6 +10,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 
@@ -310,3 +311,27 @@ def test_trackers_of_one_store_send_only_their_own_collectors_backlog(
     finally:
         first.stop()
         second.stop()
+
+
+def test_spans_an_application_sampler_drops_are_still_forwarded(store_path: Path) -> None:
+    """Through an application's provider whose sampler records nothing, ``otlp_endpoint``
+    still receives every result span, whole (attributes included), and the outbox empties."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    with (
+        receiver() as rx,
+        Tracker(
+            "p", tracer_provider=provider, store=store_path, otlp_endpoint=rx.endpoint
+        ) as tracker,
+    ):
+        tracker.log_batch_sync([{"m": i} for i in range(5)], "qa", [{"id": i} for i in range(5)])
+        tracker.log({"m": 9}, "qa", {"id": "x"})
+        assert tracker.flush(timeout=30)
+        assert tracker.stats.spans_sampled_out == 7  # 5 results, their root, one log()
+        results = [a for *_, name, a in rx.spans() if name == "evaltrace.result"]
+        assert len(results) == len(_results(rx)) == 6
+        scores = sorted(orjson.loads(str(a["eval.result"]))["m"] for a in results)
+        assert scores == [0, 1, 2, 3, 4, 9]
+    assert _outbox(store_path) == 0
