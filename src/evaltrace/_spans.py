@@ -96,7 +96,7 @@ def _result_span(
             parent.trace_id if parent is not None else ids.generate_trace_id(),
             ids.generate_span_id(),
         )
-        span = _readable(RESULT_SPAN, ctx, parent, maker.resource, row, links, end_ns)
+        span = _readable(ctx, parent, maker.resource, row, links, end_ns)
     else:
         live = maker.start_span(  # type: ignore[union-attr]
             RESULT_SPAN,
@@ -117,7 +117,7 @@ def _result_span(
         else:
             out.sampled_out += 1
             ctx = _context(ctx.trace_id, ctx.span_id)
-            span = _readable(RESULT_SPAN, ctx, parent, _resource(maker), row, links, end_ns)
+            span = _readable(ctx, parent, resource_of(out.call.resource_json), row, links, end_ns)
     out.results.append(
         ResultRow(
             ctx.trace_id,
@@ -183,7 +183,7 @@ def _root_span(
         # Sampled out: the children keep the unsampled context (the application's sampler
         # decides them alike); evaltrace's destinations get a recorded copy of the root.
         out.sampled_out += 1
-        resource = _resource(maker)
+        resource = resource_of(out.call.resource_json)
 
     def finished(end_ns: int) -> ReadableSpan:
         return ReadableSpan(
@@ -201,7 +201,6 @@ def _root_span(
 
 
 def _readable(
-    name: str,
     ctx: SpanContext,
     parent: SpanContext | None,
     resource: Resource,
@@ -212,7 +211,7 @@ def _readable(
     """A finished result span built here: the ``Direct`` path, and the copy of a span an
     application's sampler did not record."""
     return ReadableSpan(
-        name,
+        RESULT_SPAN,
         context=ctx,
         parent=parent,
         resource=resource,
@@ -223,12 +222,6 @@ def _readable(
         end_time=end_ns,
         instrumentation_scope=_SCOPE,
     )
-
-
-def _resource(tracer: trace.Tracer | Direct) -> Resource:
-    """The resource of the provider a tracer came from (the SDK's ``Tracer.resource``)."""
-    resource = getattr(tracer, "resource", None)
-    return resource if isinstance(resource, Resource) else Resource.get_empty()
 
 
 def emit(maker: trace.Tracer | Direct, plan: Plan, *, chunk: int, resource_json: str) -> Emitted:
