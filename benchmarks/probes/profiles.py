@@ -1,9 +1,9 @@
 """cProfile of the paths this pass profiled: the log path, the streaming read, cold history.
 
-    .venv/bin/python -m benchmarks.profiles log [--n 3000]        # log() into a store + exporter
-    .venv/bin/python -m benchmarks.profiles log_batch [--n 3000]  # log_batch_sync of 100 rows
-    .venv/bin/python -m benchmarks.profiles stream [--n 50000]    # iter_run_results of a run
-    .venv/bin/python -m benchmarks.profiles history               # 30 runs x 2,000, cold
+    python -m benchmarks.probes.profiles log [--n 3000]        # log() into a store + exporter
+    python -m benchmarks.probes.profiles log_batch [--n 3000]  # log_batch_sync of 100 rows
+    python -m benchmarks.probes.profiles stream [--n 50000]    # iter_run_results of a run
+    python -m benchmarks.probes.profiles history               # 30 runs x 2,000, cold
 
 Prints the plain wall time of one pass, then the profile of another (by internal time).
 """
@@ -23,9 +23,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from evaltrace import OpenTelemetryExperimentTracker, SQLiteQueryAdapter
 
-from . import _data
-from .bench_history import fill_runs
-from .bench_readback import RUN_ID, fill
+from .. import _data
+from ..bench_history import fill_runs
+from ..bench_readback import RUN_ID, fill
 
 
 def _work(path: str, n: int, workdir: Path) -> Callable[[], object]:
@@ -47,19 +47,21 @@ def _work(path: str, n: int, workdir: Path) -> Callable[[], object]:
             fill(tracker, n)
         adapter = SQLiteQueryAdapter(store)
         return lambda: sum(1 for _ in adapter.iter_run_results(RUN_ID))
-    fill_runs(store, "big", 30, 2_000)
+    fill_runs(store, "big", 30, n)
     reader = OpenTelemetryExperimentTracker("bench", query=SQLiteQueryAdapter(store))
     return reader.get_experiment_history
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Time one pass, profile another."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.profiles", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.probes.profiles", description=__doc__
+    )
     parser.add_argument("path", choices=("log", "log_batch", "stream", "history"))
     parser.add_argument("--n", type=int, default=None)
     parser.add_argument("--top", type=int, default=25)
-    args = parser.parse_args()
-    n = args.n or (50_000 if args.path == "stream" else 3_000)
+    args = parser.parse_args(argv)
+    n = args.n or {"stream": 50_000, "history": 2_000}.get(args.path, 3_000)
     workdir = Path(tempfile.mkdtemp(prefix="evaltrace-profile-"))
     try:
         work = _work(args.path, n, workdir)

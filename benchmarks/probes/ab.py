@@ -1,7 +1,7 @@
 """Before/after of a source change: the same workloads against two versions of ``src/evaltrace``.
 
-    .venv/bin/python -m benchmarks.ab --before 0559d56          # vs the working tree
-    .venv/bin/python -m benchmarks.ab --before 0559d56 --after HEAD --reps 7
+    python -m benchmarks.probes.ab --before 0559d56          # vs the working tree
+    python -m benchmarks.probes.ab --before 0559d56 --after HEAD --reps 7
 
 Each version is a ``git archive`` of ``src/evaltrace`` (the working tree's ``src`` for
 ``--after WORKTREE``, the default), put first on ``PYTHONPATH`` of a fresh child process per
@@ -24,9 +24,9 @@ from functools import partial
 from io import BytesIO
 from pathlib import Path
 
-from ._timing import alternate
+from .._timing import alternate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 READS = ("readback", "stream", "history")
 """Workloads sized by ``--readback-n``."""
 WORKLOADS = {
@@ -45,8 +45,8 @@ def _child(workload: str, n: int) -> float:
     import evaltrace
     from evaltrace import OpenTelemetryExperimentTracker, SQLiteSpanExporter
 
-    from . import _data
-    from ._floor import DiscardExporter
+    from .. import _data
+    from .._floor import DiscardExporter
 
     results, rows = _data.results_and_rows(n)
     workdir = Path(tempfile.mkdtemp(prefix="evaltrace-ab-"))
@@ -141,7 +141,7 @@ def _sample(src: Path, workload: str, n: int) -> float:
         "EVALTRACE_AB_SRC": str(src.resolve()),
     }
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.ab", "--child", workload, "--n", str(n)],
+        [sys.executable, "-m", "benchmarks.probes.ab", "--child", workload, "--n", str(n)],
         cwd=REPO,
         env=env,
         check=True,
@@ -154,7 +154,7 @@ def _sample(src: Path, workload: str, n: int) -> float:
 def main(argv: list[str] | None = None) -> list[dict[str, object]]:
     """Alternate before/after on every workload; print and return the rows."""
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.ab",
+        prog="python -m benchmarks.probes.ab",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

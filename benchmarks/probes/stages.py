@@ -1,5 +1,5 @@
 """Where a run's time goes on its way through the collector into Jaeger, and which process burns
-the CPU: ``python -m benchmarks.stages``.
+the CPU: ``python -m benchmarks.probes.stages``.
 
 One run of ``--n`` results is logged with ``log_batch_sync`` (calls of 1,000, as the
 ``throughput.collector_jaeger`` row) and timed at four marks: every call returned (logged), the
@@ -13,7 +13,8 @@ Prometheus reader (the project's configs keep metrics off):
     metrics: {level: normal, readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1,
               port: 18890}}}}]}
 
-    python -m benchmarks.stages --collector http://127.0.0.1:5317 --jaeger-grpc 127.0.0.1:17685 \\
+    python -m benchmarks.probes.stages --collector http://127.0.0.1:5317 \\
+        --jaeger-grpc 127.0.0.1:17685 \\
         --jaeger-metrics http://127.0.0.1:18890/metrics --pids collector=PID,jaeger=PID
 """
 
@@ -29,8 +30,8 @@ import httpx
 
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker
 
-from . import _data
-from ._procs import cpu_seconds
+from .. import _data
+from .._procs import cpu_seconds
 
 _STORED = "otelcol_exporter_sent_spans"
 _STORAGE_EXPORTER = 'exporter="jaeger_storage_exporter"'
@@ -48,7 +49,7 @@ def _stored(url: str) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     """Log one run, print the four marks with per-stage wall and CPU seconds."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.stages", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.probes.stages", description=__doc__)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--collector", default="http://127.0.0.1:4317")
     parser.add_argument("--protocol", default="grpc", choices=["grpc", "http/protobuf"])

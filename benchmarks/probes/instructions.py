@@ -1,8 +1,8 @@
 """CPU instructions per result, counted by valgrind: the noise-free view of the log path.
 
-    .venv/bin/python -m benchmarks.instructions            # log(), its floors, 2,000 results
-    .venv/bin/python -m benchmarks.instructions --n 500
-    PYTHONPATH=/tmp/old/src .venv/bin/python -m benchmarks.instructions --workloads log,floor
+    python -m benchmarks.probes.instructions            # log(), its floors, 2,000 results
+    python -m benchmarks.probes.instructions --n 500
+    PYTHONPATH=/tmp/old/src .venv/bin/python -m benchmarks.probes.instructions --workloads log,floor
         # another version's src/evaltrace (e.g. from git archive), against the same floor
 
 On two noisy cores a 5 % change hides in the timing spread; instruction counts do not move
@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORKLOADS = ("log", "floor", "span", "encode")
 
 
@@ -36,7 +36,7 @@ def _child(workload: str, n: int, size: int) -> None:
     from evaltrace import OpenTelemetryExperimentTracker
     from evaltrace.schema import Limits, call_attributes, encode_result
 
-    from . import _data, _floor
+    from .. import _data, _floor
 
     results, rows = _data.results_and_rows(size)
     workdir = Path(tempfile.mkdtemp(prefix="evaltrace-instructions-"))
@@ -76,7 +76,7 @@ def _count(workload: str, n: int, size: int) -> int:
             "--callgrind-out-file=/dev/null",
             sys.executable,
             "-m",
-            "benchmarks.instructions",
+            "benchmarks.probes.instructions",
             "--child",
             workload,
             "--n",
@@ -98,7 +98,7 @@ def _count(workload: str, n: int, size: int) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     """Print instructions per result of each workload, and log / floor."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.probes.instructions")
     parser.add_argument("--n", type=int, default=2_000)
     parser.add_argument("--child", choices=WORKLOADS, help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)

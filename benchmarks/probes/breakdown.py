@@ -1,13 +1,13 @@
 """Where the time goes: step-by-step timings of the hot paths the targets are about.
 
-    .venv/bin/python -m benchmarks.breakdown encode      # one result's encoding steps, us
-    .venv/bin/python -m benchmarks.breakdown commit      # one log() commit: statements, WAL frames
-    .venv/bin/python -m benchmarks.breakdown readback    # iter_run_results, step by step
+    python -m benchmarks.probes.breakdown encode      # one result's encoding steps, us
+    python -m benchmarks.probes.breakdown commit      # one log() commit: statements, WAL frames
+    python -m benchmarks.probes.breakdown readback    # iter_run_results, step by step
 
 Each step is timed on its own (``timeit`` best of 5 for ``encode``; medians of 3 passes for
 the others), so the steps add up to slightly less than the whole. For a profile of the whole
 path, run cProfile or pyinstrument over ``benchmarks.bench_log`` / ``bench_readback`` (the
-commands are in RESULTS.md).
+commands are in HISTORY.md).
 """
 
 from __future__ import annotations
@@ -30,15 +30,18 @@ from evaltrace.schema import Limits, call_attributes, encode_result, iso, sample
 from evaltrace.store import StoreWriter
 from evaltrace.store import _writer as writer_sql
 
-from . import _data
-from .bench_readback import RUN_ID, fill
+from .. import _data
+from ..bench_readback import RUN_ID, fill
+
+_NO_LINK = (None, None, "[]")
+"""link_trace_id, link_span_id, scores of a probe row."""
 
 
 def _best(stmt: Callable[[], object], number: int = 5000) -> float:
     return min(timeit.repeat(stmt, number=number, repeat=5)) / number * 1e6
 
 
-def encode() -> None:
+def encode(number: int = 5000) -> None:
     """The encoding steps of one result (what ``encode_result`` does), in us."""
     result, row = _data.result(1), _data.data_row(1)
     limits = Limits()
@@ -62,7 +65,7 @@ def encode() -> None:
         "  sample id": lambda: sample_id_of(row, data_json),
     }
     for name, stmt in steps.items():
-        print(f"{name:34} {_best(stmt):8.2f} us")
+        print(f"{name:34} {_best(stmt, number):8.2f} us")
 
 
 def commit(n: int = 3000) -> None:
@@ -78,12 +81,13 @@ def commit(n: int = 3000) -> None:
         conn = writer._conn
         conn.execute("PRAGMA wal_autocheckpoint=0")
         resource = writer._resource_id(conn, "{}")
-        steps = ("BEGIN", "INSERT calls", "INSERT results", "UPSERT runs", "COMMIT")
+        steps = ("BEGIN", "INSERT calls", "INSERT results", "INSERT runs", "COMMIT")
         took = dict.fromkeys(steps, 0.0)
         wal = workdir / "e.db-wal"
         size0 = 0
+        warm = min(100, n // 2)
         for i in range(n):
-            if i == 100:
+            if i == warm:
                 size0 = wal.stat().st_size
             marks = [time.perf_counter()]
             conn.execute("BEGIN IMMEDIATE")
@@ -94,16 +98,16 @@ def commit(n: int = 3000) -> None:
             ids = (os.urandom(16), os.urandom(8))
             conn.execute(
                 writer_sql._INSERT_RESULT,
-                (call_id, "run", *ids, None, 1, 2, i, None, "s", result_json, data_json),
+                (call_id, "run", *ids, None, 1, 2, i, None, "s", result_json, data_json, *_NO_LINK),
             )
             marks.append(time.perf_counter())
-            conn.execute(writer_sql._UPSERT_RUN, ("run", "bench", "d", 1, 2, 1, "{}"))
+            conn.execute(writer_sql._NEW_RUN, ("run", "bench", "d", 1, 2, "{}"))
             marks.append(time.perf_counter())
             conn.execute("COMMIT")
             marks.append(time.perf_counter())
             for k, step in enumerate(steps):
                 took[step] += marks[k + 1] - marks[k]
-        frames = (wal.stat().st_size - size0) / (4096 + 24) / (n - 100)
+        frames = (wal.stat().st_size - size0) / (4096 + 24) / (n - warm)
         writer.close()
         shutil.rmtree(workdir, ignore_errors=True)
         passes.append(took)
@@ -158,11 +162,21 @@ def readback(n: int = 50_000) -> None:
         print(f"{name:28} {ms:8.0f} ms  ({ms / n * 1e3:6.2f} us/result)")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run one breakdown."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.breakdown", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.probes.breakdown", description=__doc__
+    )
     parser.add_argument("path", choices=("encode", "commit", "readback"))
-    {"encode": encode, "commit": commit, "readback": readback}[parser.parse_args().path]()
+    parser.add_argument("--n", type=int, default=None, help="commits or results (commit, readback)")
+    parser.add_argument("--number", type=int, default=5000, help="timeit loops a step (encode)")
+    args = parser.parse_args(argv)
+    if args.path == "encode":
+        encode(args.number)
+    elif args.path == "commit":
+        commit(args.n or 3000)
+    else:
+        readback(args.n or 50_000)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """4 kB WAL frames a ``log()`` commit writes, against the durable floor's raw table.
 
-    .venv/bin/python -m benchmarks.wal_frames            # 2,000 log() calls
-    .venv/bin/python -m benchmarks.wal_frames --n 5000
+    python -m benchmarks.probes.wal_frames            # 2,000 log() calls
+    python -m benchmarks.probes.wal_frames --n 5000
 
 A commit costs a ``pwrite`` per page it changed (and the kernel's copy of 4 kB each): the
 count is the I/O side of ``log.floor``, free of timing noise. Checkpoints are turned off (no
@@ -22,7 +22,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from evaltrace import OpenTelemetryExperimentTracker
 from evaltrace.store import _ddl, _writer
 
-from . import _data, _floor
+from .. import _data, _floor
 
 _FRAME = 4096 + 24
 
@@ -79,7 +79,7 @@ def floor_frames(n: int, workdir: Path) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     """Print frames a commit of both."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.wal_frames")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.probes.wal_frames")
     parser.add_argument("--n", type=int, default=2_000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="evaltrace-frames-") as tmp:
