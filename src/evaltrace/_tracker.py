@@ -224,7 +224,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 destination=describe(settings.otlp_endpoint, settings.otlp_protocol),
                 hint=hint,
                 outbox=self._writer,
-                rebuild=Rebuilder(self._limits, self._content),
+                rebuild=Rebuilder(self._limits),
                 memory_spans=settings.queue_size,
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,

@@ -34,6 +34,7 @@ __all__ = [
     "READS",
     "UPGRADE_FROM_2",
     "UPGRADE_FROM_3",
+    "UPGRADE_FROM_4",
     "VERSION",
     "atomic",
     "connect_reader",
@@ -41,10 +42,10 @@ __all__ = [
 ]
 
 FORMAT: Final = "evaltrace-store"
-VERSION: Final = 4
+VERSION: Final = 5
 """Bumped when the layout changes. A reader reads this version and those in ``READS`` (never
 writing a byte); a writer upgrades an older one (``StoreWriter``); any other is refused."""
-READS: Final = frozenset({2, 3, 4})
+READS: Final = frozenset({2, 3, 4, 5})
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS evaltrace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,7 +65,8 @@ CREATE TABLE IF NOT EXISTS calls (
     link_span_id TEXT,
     batch_id TEXT,
     batch_size INTEGER,
-    resource_id INTEGER NOT NULL
+    resource_id INTEGER NOT NULL,
+    capture TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
@@ -165,7 +167,6 @@ UPGRADE_FROM_3: Final = (
     _SEGMENTS_FROM_RESULTS,
     "DROP INDEX IF EXISTS results_by_run",
     "ALTER TABLE outbox ADD COLUMN destination TEXT NOT NULL DEFAULT ''",
-    f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
 )
 """Version 3 -> 4 (after ``UPGRADE_FROM_2`` for a version 2 store): a run's results are found
 through ``run_segments`` instead of a ``(run_id, id)`` index, one 4 kB WAL frame fewer per log
@@ -175,6 +176,15 @@ Rows ``start_id <= id < `` the next segment's ``start_id`` belong to the segment
 still check each row's ``run_id``). Outbox entries name their collector (``destination``, a
 hash of protocol and endpoint; '' for entries of earlier versions, which any tracker sends):
 trackers of one store that forward to different collectors no longer send each other's."""
+
+UPGRADE_FROM_4: Final = (
+    "ALTER TABLE calls ADD COLUMN capture TEXT",
+    f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
+)
+"""Version 4 -> 5 (after the earlier upgrades): each call keeps the content capture mode it was
+logged under (``calls.capture``), so that a re-send from the outbox, ``evaltrace sync`` or a
+run summary masks its text by that mode, not by the re-sending tracker's. Calls of earlier
+versions have none (NULL) and are re-sent as ``local`` (``_capture.LEGACY``)."""
 
 
 def store_version(conn: sqlite3.Connection, path: str) -> int:
