@@ -217,20 +217,61 @@ def _create_private(path: Path) -> None:
 
 def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
     """Open (creating if needed) a store to write; WAL, so readers and writers overlap.
-    Returns the connection and the store's version (the writer upgrades an older one)."""
+    Returns the connection and the store's version (the writer upgrades an older one).
+    A store this call created and could not set up (a full disk) is removed again."""
     target = Path(path)
-    if path != ":memory:" and not target.exists():
-        _create_private(target)
+    created = path != ":memory:" and not target.exists()
+    if created:
+        _create_new(target)
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
         version = store_version(conn, path) or VERSION  # an older one is upgraded
     except sqlite3.OperationalError as exc:
+        _forget(target, created)
         raise StoreWriteError(
             f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
             "pass query=SQLiteQueryAdapter(path) without store="
         ) from exc
     except sqlite3.DatabaseError as exc:
         raise StoreFormatError(f"{path} is not an SQLite database ({exc}); left untouched") from exc
+    try:
+        _set_up(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        _forget(target, created)
+        raise StoreWriteError(f"cannot set up the store {path} for writing ({exc})") from exc
+    return conn, version
+
+
+def _create_new(target: Path) -> None:
+    """Create a new store's file, or say clearly why it cannot be (never a raw ``OSError``)."""
+    if target.is_symlink():
+        raise StoreWriteError(
+            f"the store path {target} is a symbolic link to {os.readlink(target)}, which does "
+            "not exist; point it at a store, or pass another path"
+        )
+    try:
+        _create_private(target)
+    except OSError as exc:
+        raise StoreWriteError(
+            f"cannot create the store {target}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else "")
+        ) from exc
+
+
+def _forget(target: Path, created: bool) -> None:
+    """Remove the store file this writer created and could not set up (and its WAL files),
+    only while it is still empty: a writer racing to create the same store may have filled it."""
+    try:
+        if not created or target.stat().st_size:
+            return
+    except OSError:
+        return
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+
+
+def _set_up(conn: sqlite3.Connection) -> None:
     # WAL + synchronous=NORMAL: a committed transaction survives the process being killed
     # (SIGKILL, OOM); an OS crash or power loss may lose the last ones (see docs/reliability.md).
     _when_unlocked(conn, "PRAGMA journal_mode=WAL")
@@ -243,7 +284,6 @@ def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
     # Every table IF NOT EXISTS, also on a known store: cheap, and two writers creating one
     # store at the same moment both end with the whole layout.
     _when_unlocked(conn, "BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-    return conn, version
 
 
 def _when_unlocked(conn: sqlite3.Connection, script: str) -> None:
