@@ -8,7 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +25,7 @@ __all__ = [
     "export_lines",
     "results_table",
     "runs_table",
+    "terminal_safe",
     "to_json",
 ]
 
@@ -40,14 +43,57 @@ RESULTS_LIMIT = 20
 GAP = "  "
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Controls (C0, DEL, C1: ESC, CSI, OSC), format characters (bidi overrides and isolates,
+zero-width), lone surrogates, line and paragraph separators: none of them prints as itself."""
+
+
+def _escape(char: str) -> str:
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` as the terminal may show it: every control, escape sequence, newline, bidi
+    override or lone surrogate escaped visibly (``\\n``, ``\\x1b``, ``\\u202e``), so that a
+    run id, sample id or metric name can neither forge a table row nor drive the terminal.
+    Every table cell, header and line of the CLI's text goes through it."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_escape(c) if unicodedata.category(c) in _UNSAFE_CATEGORIES else c for c in text)
+
+
 def terminal_width() -> int:
     """Columns of the terminal (``$COLUMNS``, else the tty, else 80 when piped)."""
     return shutil.get_terminal_size().columns
 
 
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+"""How ``--json`` and exports write a non-finite number (the store keeps it exactly): as the
+string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``, so every line is strict JSON (RFC 8259 has
+no NaN) and the value is still told apart from a missing one (``null``)."""
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else NON_FINITE[repr(value)]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def to_json(value: Any, indent: int | None = 2) -> str:
-    """JSON as evaltrace writes it: NaN and Infinity kept, non-ASCII unescaped."""
-    return json.dumps(value, indent=indent, allow_nan=True, ensure_ascii=False)
+    """Strict JSON as evaltrace writes it: non-ASCII unescaped; NaN and the infinities as the
+    strings of ``NON_FINITE``."""
+    try:
+        return json.dumps(value, indent=indent, allow_nan=False, ensure_ascii=False)
+    except ValueError:  # a non-finite float somewhere: only then walk the value
+        return json.dumps(_finite(value), indent=indent, allow_nan=False, ensure_ascii=False)
 
 
 def clip(text: str, width: int, keep_end: bool = False) -> str:
@@ -65,12 +111,15 @@ def cell(value: Any, max_cell: int = MAX_CELL) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:.3f}"
-    return clip(str(value), max_cell)
+    return clip(terminal_safe(str(value)), max_cell)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], max_cell: int = MAX_CELL) -> str:
     """Left-aligned columns two spaces apart, with a header line; cells cut at ``max_cell``."""
-    cells = [list(headers), *([cell(v, max_cell) for v in row] for row in rows)]
+    cells = [
+        [terminal_safe(h) for h in headers],
+        *([cell(v, max_cell) for v in row] for row in rows),
+    ]
     widths = [max(len(line[i]) for line in cells) for i in range(len(headers))]
     return "\n".join(
         GAP.join(text.ljust(width) for text, width in zip(line, widths, strict=True)).rstrip()
@@ -96,7 +145,7 @@ def fit_columns(
         need = _column_width("", values)
         if room < max(need, MIN_HEADER):
             break
-        header = clip(header, room, keep_end=True)
+        header = clip(terminal_safe(header), room, keep_end=True)
         chosen.append((header, values))
         used += len(GAP) + max(need, len(header))
     n_rows = len(fixed[0][1]) if fixed else 0
@@ -176,7 +225,7 @@ def _signed(value: float | None) -> str:
 
 def _names(names: Sequence[str], shown: int = 8) -> str:
     more = f", … (+{len(names) - shown})" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
+    return ", ".join(terminal_safe(n) for n in names[:shown]) + more
 
 
 def _flag(metric: MetricDelta, threshold: float, vanished: Sequence[str]) -> str:
@@ -198,7 +247,11 @@ def compare_report(
     room = max(MAX_HEADER, (width or terminal_width()) - 74)  # the other columns take 74
     rows = [
         [
-            clip(m.metric + (" (pass rate)" if m.kind == "boolean" else ""), room, keep_end=True),
+            clip(
+                terminal_safe(m.metric) + (" (pass rate)" if m.kind == "boolean" else ""),
+                room,
+                keep_end=True,
+            ),
             m.direction,
             m.mean_a,
             m.mean_b,
@@ -213,8 +266,8 @@ def compare_report(
     headers = ["metric", "better", "A", "B", "delta", "improved", "regressed", "unchanged", ""]
     s = c.samples
     lines = [
-        f"A = {c.run_a}",
-        f"B = {c.run_b}",
+        f"A = {terminal_safe(c.run_a)}",
+        f"B = {terminal_safe(c.run_b)}",
         "",
         table(headers, rows, max_cell=room),
         "",
@@ -231,8 +284,8 @@ def compare_report(
         lines += ["", f"largest per-sample changes ({len(shown)} of {len(c.changes)}):"]
         moves = [
             [
-                clip(ch.sample_id, MAX_CELL),
-                clip(ch.metric, room, keep_end=True),
+                clip(terminal_safe(ch.sample_id), MAX_CELL),
+                clip(terminal_safe(ch.metric), room, keep_end=True),
                 ch.a,
                 ch.b,
                 _signed(ch.delta),

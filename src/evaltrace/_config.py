@@ -16,6 +16,7 @@ from typing import Final
 
 from ._capture import ALL, LOCAL, MODES
 from ._exceptions import ConfigurationError
+from ._urls import check_endpoint
 
 __all__ = [
     "ENVIRONMENT_VARIABLES",
@@ -287,6 +288,15 @@ class Settings:
         )
         if protocol not in PROTOCOLS:
             raise ConfigurationError(f"otlp_protocol={protocol!r}: expected one of {PROTOCOLS}")
+        if endpoint:
+            named = (
+                "otlp_endpoint"
+                if otlp_endpoint
+                else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+                if os.environ.get(OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, "").strip()
+                else OTEL_EXPORTER_OTLP_ENDPOINT
+            )
+            check_endpoint(endpoint, named, grpc=protocol == "grpc")
         resolved_store = store_path(store)
         resolved_spool: str | None = None
         if resolved_store is None and endpoint and spool is not False:

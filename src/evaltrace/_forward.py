@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ._urls import redact_text
 from .store import StoredTrace, StoreWriter
 
 __all__ = ["ForwardStats", "Forwarder"]
@@ -281,7 +282,7 @@ class Forwarder:
             try:
                 result = self._exporter.export(spans[start : start + BATCH_SPANS])
             except Exception as exc:  # an exporter should not raise; count it as a failure
-                _log.debug("evaltrace: the OTLP exporter raised %r", exc)
+                _log.debug("evaltrace: the OTLP exporter raised %s", redact_text(repr(exc)))
                 return SpanExportResult.FAILURE
             if result is not SpanExportResult.SUCCESS:
                 return result

@@ -13,20 +13,12 @@ from urllib.parse import urlparse
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from ._urls import redact_url
+
 __all__ = ["build_exporter", "describe", "port_hint", "redact_url"]
 
 GRPC_PORT = 4317
 HTTP_PORT = 4318
-
-
-def redact_url(url: str) -> str:
-    """``url`` without the credentials it may embed (``https://user:secret@host``)."""
-    parsed = urlparse(url)
-    if parsed.username is None and parsed.password is None:
-        return url
-    host = parsed.hostname or ""
-    netloc = f"***@{host}" + (f":{parsed.port}" if parsed.port else "")
-    return parsed._replace(netloc=netloc).geturl()
 
 
 def describe(endpoint: str | None, protocol: str) -> str:

@@ -67,7 +67,11 @@ class Plan:
     link: SpanContext | None
     batch_id: str | None
     metadata_json: str
+    """What the store keeps (masked under ``none``); spans carry ``sent_metadata_json``."""
     context_json: str
+    capture: str = _capture.ALL
+    """The capture mode, kept with the call: every re-send from the store applies it."""
+    sent_metadata_json: str = "{}"
 
 
 def encode_row(
@@ -130,13 +134,16 @@ def plan_call(
     """Encode every row of one call (raising, naming field and row, before any span)."""
     if content.redact is not None and metadata:
         metadata = content.redact("metadata", metadata)
-    metadata_json = dumps(metadata, "metadata", None) if metadata else "{}"
+    mode = content.mode
+    metadata_json = _capture.stored(mode, dumps(metadata, "metadata", None) if metadata else "{}")
+    context_json = _capture.stored(mode, context_json)
+    sent_metadata_json = _capture.outgoing(mode, metadata_json)
     shared = _call_attributes(
         project_name=project_name,
         run_id=run_id,
         dataset_name=dataset_name,
-        metadata_json=metadata_json,
-        context_json=context_json,
+        metadata_json=sent_metadata_json,
+        context_json=_capture.outgoing(mode, context_json),
         link=(format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None,
         batch_id=batch_id,
     )
@@ -176,4 +183,6 @@ def plan_call(
         batch_id,
         metadata_json,
         context_json,
+        mode,
+        sent_metadata_json,
     )

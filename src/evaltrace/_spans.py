@@ -47,6 +47,8 @@ INSTANT_NS = 1_000
 _ROOT = otel_context.Context()
 _SCOPE = InstrumentationScope(SCOPE_NAME)
 _IDS = OsRandomIdGenerator()
+_ALL = Content(_capture.ALL)
+_LOCAL = Content(_capture.LOCAL)
 
 
 @dataclass(slots=True)
@@ -163,7 +165,7 @@ def _root_span(
         batch_size=len(plan.rows),
         chunk_start=start,
         chunk_size=size,
-        metadata_json=plan.metadata_json,
+        metadata_json=plan.sent_metadata_json,
     )
     if type(maker) is Direct:
         ctx = _context(maker.ids.generate_trace_id(), maker.ids.generate_span_id())
@@ -246,6 +248,7 @@ def emit(maker: trace.Tracer | Direct, plan: Plan, *, chunk: int, resource_json:
             plan.batch_id,
             total if plan.batch_id else None,
             resource_json,
+            plan.capture,
         ),
     )
     if plan.batch_id is None:
@@ -294,14 +297,23 @@ def _context(trace_id: int, span_id: int) -> SpanContext:
 class Rebuilder:
     """Stored traces back into spans, for the outbox (one per tracker: caches resources)."""
 
-    def __init__(self, limits: Limits, content: Content) -> None:
+    def __init__(self, limits: Limits) -> None:
         self._limits = limits
-        # A stored row is already redacted; re-encoding applies only the capture mode.
-        self._content = Content(content.mode, None)
+
+    @staticmethod
+    def _content(mode: str | None) -> Content:
+        """How a stored call's rows are encoded again: a stored row is already redacted, and
+        masked already under ``none``; ``local`` (and a call of unknown mode) is masked now.
+        The re-sending tracker's own mode plays no part: the mode belongs to the record."""
+        if mode in (_capture.ALL, _capture.NONE):
+            return _ALL
+        return _LOCAL
 
     def __call__(self, stored: StoredTrace) -> list[ReadableSpan]:
         """The trace's spans as first sent: root first, then results in logging order."""
         call = stored.call
+        content = self._content(call.capture)
+        metadata_json = _capture.outgoing(call.capture, call.metadata_json)
         resource = resource_of(call.resource_json)
         link_ctx = _context(int(call.link[0], 16), int(call.link[1], 16)) if call.link else None
         links = [Link(link_ctx)] if link_ctx else []
@@ -309,8 +321,8 @@ class Rebuilder:
             project_name=call.project_name,
             run_id=call.run_id,
             dataset_name=call.dataset_name,
-            metadata_json=call.metadata_json,
-            context_json=call.context_json,
+            metadata_json=metadata_json,
+            context_json=_capture.outgoing(call.capture, call.context_json),
             link=call.link,
             batch_id=call.batch_id,
         )
@@ -332,7 +344,7 @@ class Rebuilder:
                         batch_size=call.batch_size or 0,
                         chunk_start=root.chunk_start,
                         chunk_size=root.chunk_size,
-                        metadata_json=call.metadata_json,
+                        metadata_json=metadata_json,
                     ),
                     links=links,
                     start_time=root.start_ns,
@@ -351,10 +363,10 @@ class Rebuilder:
                 seq=row.seq,
                 row=row.row,
                 limits=self._limits,
-                content=self._content,
+                content=content,
                 link=row.link if row.link and row.link != call.link else None,
             )
-            if self._content.mode == _capture.ALL:  # the stored text, byte for byte
+            if content is _ALL:  # the stored text, byte for byte
                 encoded.attributes[ATTR_RESULT] = row.result_json
                 encoded.attributes[ATTR_DATA] = row.data_json
             spans.append(

@@ -17,6 +17,7 @@ Where a summary comes from:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -27,6 +28,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 
+from . import _capture
 from ._codec import dumps, loads
 from ._forward import Forwarder
 from ._history import MetricAggregate, aggregate_lists, encode_aggregates, score_list
@@ -47,6 +49,14 @@ def to_forwarder(forwarder: Forwarder) -> Callable[[list[ReadableSpan]], None]:
         forwarder.submit({s.context.trace_id: [s] for s in spans if s.context is not None}, {})
 
     return ship
+
+
+def _span(record: SummaryRecord, resource: str, capture: str | None) -> ReadableSpan:
+    """A summary's span, its run's metadata masked as the run's first call's mode says."""
+    metadata = _capture.outgoing(capture, record.metadata_json)
+    if metadata != record.metadata_json:
+        record = dataclasses.replace(record, metadata_json=metadata)
+    return summary_span(record, resource_of(resource))
 
 
 @dataclass
@@ -132,8 +142,9 @@ class Summaries:
                 tally = self._tallies.get(run_id)
                 if tally is None:
                     first = results[0].start_ns
+                    metadata = _capture.outgoing(call.capture, call.metadata_json)
                     tally = self._tallies[run_id] = _Tally(
-                        call.project_name, call.dataset_name, call.metadata_json, first, first
+                        call.project_name, call.dataset_name, metadata, first, first
                     )
                 tally.add(results)
             self._since[run_id] += len(results)
@@ -144,14 +155,14 @@ class Summaries:
     def send(self, run_ids: Iterable[str] | None = None) -> int:
         """Ship the summaries of ``run_ids`` (default: every run with results since its last
         summary); returns how many were shipped."""
-        records: list[tuple[SummaryRecord, str]] = []
+        records: list[tuple[SummaryRecord, str, str | None]] = []
         with self._lock:
             wanted = list(self._since) if run_ids is None else list(run_ids)
             runs = [r for r in wanted if self._since.pop(r, 0)]
             if not runs:
                 return 0
             if self._store is None:
-                records = [(self._record(r), self._resource_json) for r in runs]
+                records = [(self._record(r), self._resource_json, _capture.ALL) for r in runs]
         if self._store is not None:
             try:
                 records = self._store.summaries(runs, self.writer)
@@ -160,10 +171,10 @@ class Summaries:
                 with self._lock:
                     self._since.update({r: 1 for r in runs})
                 return 0
-        self._ship([summary_span(record, resource_of(text)) for record, text in records])
+        self._ship([_span(record, resource, capture) for record, resource, capture in records])
         if self._store is not None:
             with self._lock:
-                for record, _ in records:
+                for record, *_ in records:
                     known = self._unacked.get(record.run_id, 0)
                     self._unacked[record.run_id] = max(known, record.seq)
         return len(records)

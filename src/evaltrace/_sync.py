@@ -14,7 +14,6 @@ from ._config import Settings
 from ._exceptions import ConfigurationError
 from ._forward import Forwarder
 from ._otlp import build_exporter, describe, port_hint
-from ._plan import Content
 from ._spans import Rebuilder
 from ._summary import Summaries, to_forwarder
 from .schema import Limits
@@ -66,10 +65,7 @@ def sync(
         destination=destination,
         hint=port_hint(settings.otlp_endpoint, settings.otlp_protocol),
         outbox=writer,
-        rebuild=Rebuilder(
-            Limits(settings.max_metric_attributes, settings.max_metric_string),
-            Content(settings.capture_content),
-        ),
+        rebuild=Rebuilder(Limits(settings.max_metric_attributes, settings.max_metric_string)),
         memory_spans=settings.queue_size,
         max_spans=settings.outbox_max_spans,
         max_age_s=settings.outbox_max_age,

@@ -224,7 +224,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 destination=describe(settings.otlp_endpoint, settings.otlp_protocol),
                 hint=hint,
                 outbox=self._writer,
-                rebuild=Rebuilder(self._limits, self._content),
+                rebuild=Rebuilder(self._limits),
                 memory_spans=settings.queue_size,
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,
@@ -284,7 +284,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     ) -> Emitted:
         if self._closed:
             raise TrackerClosedError(f"tracker {self.project_name!r} is closed: nothing was logged")
-        if type(dataset_name) is not str or not dataset_name:
+        if type(dataset_name) is not str or not dataset_name or not dataset_name.isascii():
             text_arg("dataset_name", dataset_name)
         if run_id is not None:
             text_arg("run_id", run_id)

@@ -73,6 +73,14 @@ def text_arg(name: str, value: object, optional: bool = False) -> str | None:
         )
     if not value:
         raise InvalidInputError(f"{name}: expected a non-empty string, got ''")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: no store, span or file takes it
+            raise InvalidInputError(
+                f"{name}: not valid UTF-8 (a lone surrogate {value[exc.start]!r} at position "
+                f"{exc.start}) in {safe_repr(value)}"
+            ) from None
     return value
 
 

@@ -19,6 +19,7 @@ from ._cli_format import (
     export_lines,
     results_table,
     runs_table,
+    terminal_safe,
     terminal_width,
     to_json,
 )
@@ -26,6 +27,8 @@ from ._compare import compare_runs
 from ._config import store_path
 from ._demo import run_demo
 from ._exceptions import EvalTraceError
+from ._files import private_output
+from ._urls import check_endpoint
 from .query import HistoryFilter, ResultRecord, SQLiteQueryAdapter
 
 __all__ = ["main"]
@@ -61,6 +64,23 @@ def _store_path(store: str | None) -> str:
             "the store is turned off (EVALTRACE_STORE=off): pass --store PATH"
         )
     return path
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[Any]:
+    """stdout, or the private file ``path`` written whole (``_files``); a file that cannot be
+    written is a clear error, never a traceback."""
+    if path is None or path == "-":
+        with click.open_file("-", "w", encoding="utf-8") as out:
+            yield out
+        return
+    try:
+        with private_output(path) as out:
+            yield out
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot write {terminal_safe(path)}: {exc.strerror or exc}"
+        ) from exc
 
 
 @contextmanager
@@ -278,7 +298,7 @@ def compare(
     gate = comparison.gate(threshold, allow_missing)
     if fail_on_regression and not gate.passed:
         for reason in gate.reasons:
-            click.echo(f"FAIL: {reason}", err=True)
+            click.echo(f"FAIL: {terminal_safe(reason)}", err=True)
         sys.exit(1)
 
 
@@ -300,11 +320,11 @@ def export(run_id: str, fmt: str, output: str | None, store: str | None) -> None
         lines = export_lines(
             _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
         )
-        with click.open_file(output or "-", "w", encoding="utf-8", atomic=bool(output)) as out:
+        with _output(output) as out:
             for count, line in enumerate(lines, 1):  # streamed: memory stays bounded
                 out.write(line)
                 if count % PROGRESS_EVERY == 0:
-                    click.echo(f"exporting {run_id}: {count} lines", err=True)
+                    click.echo(f"exporting {terminal_safe(run_id)}: {count} lines", err=True)
 
 
 @main.command()
@@ -349,6 +369,8 @@ def sync(
     with _reader(store) as reader:  # refuses a missing or foreign file before writing
         path = reader.path
     try:
+        if endpoint:
+            check_endpoint(endpoint, "--endpoint", grpc=protocol == "grpc")
         report = run_sync(path, endpoint=endpoint, protocol=protocol, timeout=timeout, spool=spool)
     except EvalTraceError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -381,7 +403,10 @@ def _ui_source(store: str | None, jaeger: str | None, tempo: str | None) -> Any:
     except ImportError as exc:
         raise click.ClickException(f"{exc.name} is missing: pip install 'evaltrace[ui]'") from exc
     if jaeger or tempo:
-        return ui.open_source(jaeger=jaeger, tempo=tempo)
+        try:
+            return ui.open_source(jaeger=jaeger, tempo=tempo)
+        except EvalTraceError as exc:
+            raise click.ClickException(str(exc)) from exc
     path = _store_path(store)
     if not os.path.isfile(path):
         raise click.ClickException(f"no evaltrace store at {path}: pass --store PATH")
@@ -438,9 +463,9 @@ def report(
         raise click.ClickException(str(exc)) from exc
     finally:
         source.close()
-    with click.open_file(output, "w", encoding="utf-8", atomic=True) as out:
+    with _output(output) as out:
         out.write(html)
-    click.echo(f"wrote {output}", err=True)
+    click.echo(f"wrote {terminal_safe(output)}", err=True)
 
 
 @main.command()

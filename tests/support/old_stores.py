@@ -17,8 +17,18 @@ def _rewrite(store: Path, *statements: str) -> None:
         conn.close()
 
 
+def as_version_4_layout(store: Path) -> None:
+    """The version 4 layout: calls without the capture mode they were logged under."""
+    _rewrite(
+        store,
+        "UPDATE evaltrace_meta SET value = '4' WHERE key = 'version'",
+        "ALTER TABLE calls DROP COLUMN capture",
+    )
+
+
 def as_version_3_layout(store: Path) -> None:
     """The version 3 layout: the version, the ``(run_id, id)`` index, no run segments."""
+    as_version_4_layout(store)
     _rewrite(
         store,
         "UPDATE evaltrace_meta SET value = '3' WHERE key = 'version'",

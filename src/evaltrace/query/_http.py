@@ -13,7 +13,7 @@ import httpx
 import tenacity
 
 from .._exceptions import BackendResponseError, BackendUnavailableError
-from .._otlp import redact_url
+from .._urls import redact_text, redact_url
 
 __all__ = ["ClientOptions", "HttpBackend", "retrying"]
 
@@ -117,7 +117,7 @@ class HttpBackend:
                 raise _Retryable(
                     BackendUnavailableError(
                         f"{self.name} at {self.shown_url}: {type(exc).__name__}: "
-                        f"{redact_url(str(exc))}"
+                        f"{redact_text(str(exc))}"
                     )
                 ) from None
             try:

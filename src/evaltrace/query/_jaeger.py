@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from .._exceptions import BackendResponseError, IncompleteResultsError
+from .._exceptions import BackendResponseError, ConfigurationError, IncompleteResultsError
+from .._urls import redact_url
 from ..schema import ATTR_SUMMARY_KIND, SUMMARY_KIND, SUMMARY_SPAN
 from ._base import SpanView
 from ._http import ClientOptions, HttpBackend
@@ -92,6 +93,12 @@ class JaegerQueryAdapter(SearchQueryAdapter):
         self._grpc: JaegerGrpc | None = None
         self._http: HttpBackend | None = None
         if scheme in ("grpc", "grpcs"):
+            if "@" in target.partition("/")[0]:
+                raise ConfigurationError(
+                    f"JaegerQueryAdapter({redact_url(base_url)!r}): a gRPC URL cannot carry "
+                    "credentials (gRPC would take them as part of the host name); pass "
+                    "basic_auth=(user, password) or bearer_token= instead"
+                )
             self._grpc = JaegerGrpc(
                 target.rstrip("/"),
                 secure=scheme == "grpcs",

@@ -34,6 +34,7 @@ __all__ = [
     "READS",
     "UPGRADE_FROM_2",
     "UPGRADE_FROM_3",
+    "UPGRADE_FROM_4",
     "VERSION",
     "atomic",
     "connect_reader",
@@ -41,10 +42,10 @@ __all__ = [
 ]
 
 FORMAT: Final = "evaltrace-store"
-VERSION: Final = 4
+VERSION: Final = 5
 """Bumped when the layout changes. A reader reads this version and those in ``READS`` (never
 writing a byte); a writer upgrades an older one (``StoreWriter``); any other is refused."""
-READS: Final = frozenset({2, 3, 4})
+READS: Final = frozenset({2, 3, 4, 5})
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS evaltrace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,7 +65,8 @@ CREATE TABLE IF NOT EXISTS calls (
     link_span_id TEXT,
     batch_id TEXT,
     batch_size INTEGER,
-    resource_id INTEGER NOT NULL
+    resource_id INTEGER NOT NULL,
+    capture TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
@@ -165,7 +167,6 @@ UPGRADE_FROM_3: Final = (
     _SEGMENTS_FROM_RESULTS,
     "DROP INDEX IF EXISTS results_by_run",
     "ALTER TABLE outbox ADD COLUMN destination TEXT NOT NULL DEFAULT ''",
-    f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
 )
 """Version 3 -> 4 (after ``UPGRADE_FROM_2`` for a version 2 store): a run's results are found
 through ``run_segments`` instead of a ``(run_id, id)`` index, one 4 kB WAL frame fewer per log
@@ -175,6 +176,15 @@ Rows ``start_id <= id < `` the next segment's ``start_id`` belong to the segment
 still check each row's ``run_id``). Outbox entries name their collector (``destination``, a
 hash of protocol and endpoint; '' for entries of earlier versions, which any tracker sends):
 trackers of one store that forward to different collectors no longer send each other's."""
+
+UPGRADE_FROM_4: Final = (
+    "ALTER TABLE calls ADD COLUMN capture TEXT",
+    f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
+)
+"""Version 4 -> 5 (after the earlier upgrades): each call keeps the content capture mode it was
+logged under (``calls.capture``), so that a re-send from the outbox, ``evaltrace sync`` or a
+run summary masks its text by that mode, not by the re-sending tracker's. Calls of earlier
+versions have none (NULL) and are re-sent as ``local`` (``_capture.LEGACY``)."""
 
 
 def store_version(conn: sqlite3.Connection, path: str) -> int:
@@ -207,20 +217,61 @@ def _create_private(path: Path) -> None:
 
 def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
     """Open (creating if needed) a store to write; WAL, so readers and writers overlap.
-    Returns the connection and the store's version (the writer upgrades an older one)."""
+    Returns the connection and the store's version (the writer upgrades an older one).
+    A store this call created and could not set up (a full disk) is removed again."""
     target = Path(path)
-    if path != ":memory:" and not target.exists():
-        _create_private(target)
+    created = path != ":memory:" and not target.exists()
+    if created:
+        _create_new(target)
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
         version = store_version(conn, path) or VERSION  # an older one is upgraded
     except sqlite3.OperationalError as exc:
+        _forget(target, created)
         raise StoreWriteError(
             f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
             "pass query=SQLiteQueryAdapter(path) without store="
         ) from exc
     except sqlite3.DatabaseError as exc:
         raise StoreFormatError(f"{path} is not an SQLite database ({exc}); left untouched") from exc
+    try:
+        _set_up(conn)
+    except sqlite3.Error as exc:
+        conn.close()
+        _forget(target, created)
+        raise StoreWriteError(f"cannot set up the store {path} for writing ({exc})") from exc
+    return conn, version
+
+
+def _create_new(target: Path) -> None:
+    """Create a new store's file, or say clearly why it cannot be (never a raw ``OSError``)."""
+    if target.is_symlink():
+        raise StoreWriteError(
+            f"the store path {target} is a symbolic link to {os.readlink(target)}, which does "
+            "not exist; point it at a store, or pass another path"
+        )
+    try:
+        _create_private(target)
+    except OSError as exc:
+        raise StoreWriteError(
+            f"cannot create the store {target}: {exc.strerror or exc}"
+            + (f" ({exc.filename})" if exc.filename and str(exc.filename) != str(target) else "")
+        ) from exc
+
+
+def _forget(target: Path, created: bool) -> None:
+    """Remove the store file this writer created and could not set up (and its WAL files),
+    only while it is still empty: a writer racing to create the same store may have filled it."""
+    try:
+        if not created or target.stat().st_size:
+            return
+    except OSError:
+        return
+    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+        leftover.unlink(missing_ok=True)
+
+
+def _set_up(conn: sqlite3.Connection) -> None:
     # WAL + synchronous=NORMAL: a committed transaction survives the process being killed
     # (SIGKILL, OOM); an OS crash or power loss may lose the last ones (see docs/reliability.md).
     _when_unlocked(conn, "PRAGMA journal_mode=WAL")
@@ -233,7 +284,6 @@ def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
     # Every table IF NOT EXISTS, also on a known store: cheap, and two writers creating one
     # store at the same moment both end with the whole layout.
     _when_unlocked(conn, "BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-    return conn, version
 
 
 def _when_unlocked(conn: sqlite3.Connection, script: str) -> None:

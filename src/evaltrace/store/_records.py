@@ -20,6 +20,9 @@ class CallRecord:
     batch_id: str | None
     batch_size: int | None
     resource_json: str
+    capture: str | None = "all"
+    """The content capture mode the call was logged under (``_capture``): a re-send from the
+    store masks by it. None: stored before modes were kept (layout < 5)."""
 
 
 @dataclass(slots=True)

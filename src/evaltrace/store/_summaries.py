@@ -37,16 +37,16 @@ def store_id(conn: sqlite3.Connection) -> str:
 
 def derive(
     conn: sqlite3.Connection, run_ids: Iterable[str], writer: str
-) -> list[tuple[SummaryRecord, str]]:
-    """Each run's summary and the resource its results were sent with, read inside the
-    caller's transaction right after it folded the runs; runs without results are left out."""
-    out: list[tuple[SummaryRecord, str]] = []
+) -> list[tuple[SummaryRecord, str, str | None]]:
+    """Each run's summary, the resource its results were sent with and the capture mode of
+    its first call (which the run row's metadata is), read inside the caller's transaction
+    right after it folded the runs; runs without results are left out."""
+    out: list[tuple[SummaryRecord, str, str | None]] = []
     for run_id in run_ids:
         row = conn.execute(
             "SELECT r.project_name, r.dataset_name, r.started_ns, r.ended_ns, r.num_results, "
             "r.metadata, m.aggregates, m.folded_upto, "
-            "(SELECT s.attributes FROM results x JOIN calls c ON c.id = x.call_id "
-            " JOIN resources s ON s.id = c.resource_id WHERE x.run_id = r.run_id AND x.id >= "
+            "(SELECT x.call_id FROM results x WHERE x.run_id = r.run_id AND x.id >= "
             " (SELECT min(g.start_id) FROM run_segments g WHERE g.run_id = r.run_id) "
             " ORDER BY x.id LIMIT 1) "
             "FROM runs r JOIN run_metrics m ON m.run_id = r.run_id WHERE r.run_id = ?",
@@ -54,7 +54,13 @@ def derive(
         ).fetchone()
         if row is None:
             continue
-        project, dataset, started, ended, count, metadata, aggregates, upto, resource = row
+        project, dataset, started, ended, count, metadata, aggregates, upto, call_id = row
+        first = conn.execute(
+            "SELECT s.attributes, c.capture FROM calls c JOIN resources s ON s.id = c.resource_id "
+            "WHERE c.id = ?",
+            (call_id,),
+        ).fetchone()
+        resource, capture = first if first is not None else (None, None)
         out.append(
             (
                 SummaryRecord(
@@ -70,6 +76,7 @@ def derive(
                     aggregates_json=aggregates,
                 ),
                 resource or "{}",
+                capture,
             )
         )
     return out

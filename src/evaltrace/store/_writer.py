@@ -29,7 +29,15 @@ from .._history import (
 from ..schema import SummaryRecord
 from . import _segments, _summaries
 from ._checkpoint import WAKE_PAGES, Checkpointer
-from ._ddl import UPGRADE_FROM_2, UPGRADE_FROM_3, VERSION, atomic, connect_writer, store_version
+from ._ddl import (
+    UPGRADE_FROM_2,
+    UPGRADE_FROM_3,
+    UPGRADE_FROM_4,
+    VERSION,
+    atomic,
+    connect_writer,
+    store_version,
+)
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
 __all__ = ["LEASE_NS", "StoreWriter"]
@@ -41,7 +49,7 @@ LEASE_NS: Final = 60 * 10**9
 
 _INSERT_CALL = """
 INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_trace_id,
-    link_span_id, batch_id, batch_size, resource_id) VALUES (?,?,?,?,?,?,?,?,?,?)
+    link_span_id, batch_id, batch_size, resource_id, capture) VALUES (?,?,?,?,?,?,?,?,?,?,?)
 """
 _INSERT_RESULT = """
 INSERT INTO results (call_id, run_id, trace_id, span_id, parent_span_id, start_ns, end_ns, seq,
@@ -161,6 +169,7 @@ class StoreWriter:
                     call.batch_id,
                     call.batch_size,
                     self._resource_id(conn, call.resource_json),
+                    call.capture,
                 )
                 cached = self._last_call
                 if cached is not None and cached[0] == values:
@@ -301,14 +310,15 @@ class StoreWriter:
         return out
 
     def _upgrade(self) -> None:
-        """Upgrade a version 2 or 3 store in one transaction: the layout, then (version 2)
+        """Upgrade a version 2, 3 or 4 store in one transaction: the layout, then (version 2)
         every run's scores are folded (v2 runs rows already count every result, so only
         ``folded_upto`` moves; v3 rows count as of their folding, as v4 rows do)."""
         with self._lock, atomic(self._conn) as conn:
             version = store_version(conn, self.path)
             if version == VERSION:  # another writer was first
                 return
-            for statement in (*(UPGRADE_FROM_2 if version == 2 else ()), *UPGRADE_FROM_3):
+            earlier = (*(UPGRADE_FROM_2 if version == 2 else ()), *UPGRADE_FROM_3)
+            for statement in (*(earlier if version < 4 else ()), *UPGRADE_FROM_4):
                 conn.execute(statement)
             if version == 2:
                 runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]
@@ -365,9 +375,11 @@ class StoreWriter:
         with self._lock, atomic(self._conn) as conn:
             return _summaries.store_id(conn)
 
-    def summaries(self, run_ids: Iterable[str], writer: str) -> list[tuple[SummaryRecord, str]]:
+    def summaries(
+        self, run_ids: Iterable[str], writer: str
+    ) -> list[tuple[SummaryRecord, str, str | None]]:
         """Fold these runs, then derive their summaries (with the resource their results were
-        sent with), in one transaction."""
+        sent with and the capture mode of the run's first call), in one transaction."""
         runs = list(run_ids)
         with self._lock, atomic(self._conn) as conn:
             self._fold(conn, runs, count=True)
@@ -411,7 +423,8 @@ class StoreWriter:
             if call is None:
                 row = conn.execute(
                     "SELECT c.run_id, c.project_name, c.dataset_name, c.metadata, c.context, "
-                    "c.link_trace_id, c.link_span_id, c.batch_id, c.batch_size, r.attributes "
+                    "c.link_trace_id, c.link_span_id, c.batch_id, c.batch_size, r.attributes, "
+                    "c.capture "
                     "FROM calls c JOIN resources r ON r.id = c.resource_id WHERE c.id = ?",
                     (call_id,),
                 ).fetchone()
@@ -419,7 +432,7 @@ class StoreWriter:
                     continue
                 link = (row[5], row[6]) if row[5] and row[6] else None
                 call = CallRecord(
-                    row[0], row[1], row[2], row[3], row[4], link, row[7], row[8], row[9]
+                    row[0], row[1], row[2], row[3], row[4], link, row[7], row[8], row[9], row[10]
                 )
                 calls[call_id] = call
             trace = StoredTrace(outbox_id, int.from_bytes(trace_blob, "big"), call)

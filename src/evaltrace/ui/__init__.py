@@ -21,12 +21,16 @@ def open_source(
     store: str | None = None, jaeger: str | None = None, tempo: str | None = None
 ) -> Source:
     """A source over exactly one of an embedded store path, a Jaeger URL or a Tempo URL."""
+    from .._urls import redact_url
     from ..query import JaegerQueryAdapter, SQLiteQueryAdapter, TempoQueryAdapter
 
+    # The label is every page's header and the report's: never the URL's credentials.
     if jaeger:
-        return Source(JaegerQueryAdapter(jaeger), f"Jaeger {jaeger}", REMOTE_HISTORY_TTL)
+        return Source(
+            JaegerQueryAdapter(jaeger), f"Jaeger {redact_url(jaeger)}", REMOTE_HISTORY_TTL
+        )
     if tempo:
-        return Source(TempoQueryAdapter(tempo), f"Tempo {tempo}", REMOTE_HISTORY_TTL)
+        return Source(TempoQueryAdapter(tempo), f"Tempo {redact_url(tempo)}", REMOTE_HISTORY_TTL)
     if store:
         return Source(SQLiteQueryAdapter(store), f"SQLite store {store}")
     raise ValueError("open_source needs store, jaeger or tempo")
