@@ -4,8 +4,9 @@ worker thread, so other tasks keep running during a large ``log_batch``."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from evaltrace import OpenTelemetryExperimentTracker
 
 ROWS = 20_000
 MAX_GAP = 0.3
-"""A guard for slow, shared CI machines; the goal is 50 ms (measured here: see the report)."""
+"""A guard for slow, shared CI machines; the goal is 50 ms. Measured here 0.03-0.1 s, all of
+it CPython's full garbage collections (23 ms with ``gc`` disabled)."""
 
 
 def rows(n: int) -> tuple[list[Any], list[Any]]:
@@ -57,32 +59,50 @@ def test_log_batch_and_alog_check_and_encode_off_the_loop(
     assert all(ident != loop_thread for _, ident in threads), threads
 
 
+PROBE = """
+import asyncio, sys, time
+from evaltrace import OpenTelemetryExperimentTracker
+
+n, store = int(sys.argv[1]), sys.argv[2]
+results = [{"qa": {"f1": {"score": i / n, "threshold": 0.5}}} for i in range(n)]
+data = [{"id": f"s{i}", "question": f"What is {i}?"} for i in range(n)]
+
+
+async def main() -> None:
+    done, gaps = asyncio.Event(), []
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    with OpenTelemetryExperimentTracker("p", store=store) as tracker:
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(0)  # the ticker runs before the batch starts
+        await tracker.log_batch(results, "d", data, run_id="r")
+        done.set()
+        await task
+        assert tracker.stats.results_stored == n
+    print(max(gaps))
+
+
+asyncio.run(main())
+"""
+
+
 def test_a_large_log_batch_leaves_the_loop_responsive(tmp_path: Path) -> None:
-    """A ticker task keeps ticking during a 20,000-row ``log_batch``: the loop's largest gap
-    stays under ``MAX_GAP`` (0.47 s before the fix, encoding on the loop)."""
-    results, data = rows(ROWS)
-
-    async def main() -> float:
-        done = asyncio.Event()
-        gaps: list[float] = []
-
-        async def ticker() -> None:
-            last = time.perf_counter()
-            while not done.is_set():
-                await asyncio.sleep(0.001)
-                now = time.perf_counter()
-                gaps.append(now - last)
-                last = now
-
-        with OpenTelemetryExperimentTracker("p", store=tmp_path / "s.db") as tracker:
-            task = asyncio.create_task(ticker())
-            await asyncio.sleep(0)  # the ticker is running before the batch starts
-            await tracker.log_batch(results, "d", data, run_id="r")
-            done.set()
-            await task
-            assert tracker.stats.results_stored == ROWS
-        print(f"max loop gap {max(gaps):.3f} s over {len(gaps)} ticks")
-        return max(gaps)
-
-    gap = asyncio.run(main())
+    """A ticker task keeps ticking during a 20,000-row ``log_batch`` (in a fresh interpreter,
+    so the pauses of a test session's own large heap are not counted): the loop's largest gap
+    stays under ``MAX_GAP`` (1.06 s before the fix, encoding on the loop)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(ROWS), str(tmp_path / "s.db")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    gap = float(done.stdout.split()[-1])
     assert gap < MAX_GAP, f"the event loop was blocked {gap:.3f} s"
