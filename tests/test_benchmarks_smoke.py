@@ -30,6 +30,7 @@ QUICK_ROWS = {
     "stream.rss",
     "readback.get_run_results",
     "memory.log_batch",
+    "memory.log_batch_whole",
     "history.cold",
     "wire.log",
     "wire.log_batch",

@@ -157,8 +157,12 @@ def _polarity(node: Mapping[str, Any]) -> Direction | None:
     return None
 
 
-_Found = list[tuple[str, ScoreValue, Direction | None]]
-"""(path, value, direction): None when neither the node nor the key fixes the direction."""
+class _Found(list[tuple[str, ScoreValue, Direction | None]]):
+    """(path, value, direction): None when neither the node nor the key fixes the direction.
+
+    ``dotted``: a key held a dot or was empty, so two leaves may share a path."""
+
+    dotted = False
 
 
 def _walk(node: Mapping[str, Any], prefix: str, out: _Found, depth: int = 0) -> None:
@@ -188,7 +192,10 @@ def _walk(node: Mapping[str, Any], prefix: str, out: _Found, depth: int = 0) -> 
         if kind_of_value not in _PLAIN:
             value = _plain(value)
             kind_of_value = type(value)
-        path = prefix + (key if type(key) is str else str(key))
+        segment = key if type(key) is str else str(key)
+        if not segment or "." in segment:
+            out.dotted = True
+        path = prefix + segment
         if kind_of_value is dict:
             _walk(value, path + "." if path else "", out, depth + 1)
         elif kind_of_value is str:
@@ -220,13 +227,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _first(out: _Found, result: Any) -> _Found:
+    """Each path once, and only when its first leaf of any kind is this score (the leaf
+    ``flatten`` and the flat attributes keep): a dotted key beside the nested one,
+    ``{"a.b": ..., "a": {"b": ...}}``, spells a path twice. Rare: only then is it walked again."""
+    if not out.dotted:
+        return out
+    try:
+        flat: dict[str, Any] | None = flatten(result)
+    except (NotPlainError, RecursionError):
+        flat = None
+    kept = _Found()
+    seen: set[str] = set()
+    for item in out:
+        path, value = item[0], item[1]
+        if path in seen:
+            continue
+        seen.add(path)
+        leaf = flat.get(path, value) if flat is not None else value
+        if leaf is value or (type(leaf) is type(value) and leaf == value):
+            kept.append(item)
+    return kept
+
+
 def _found(result: Any) -> _Found:
     """Every score of ``result`` with ``flatten``'s paths (row-grouped parts merged)."""
-    out: _Found = []
+    out = _Found()
     if not isinstance(result, list):
         node = result if isinstance(result, Mapping) else {"value": result}
         _walk(node, "", out)
-        return out
+        return _first(out, result)
     tops: set[str] = set()
     for item in result:
         node = item if isinstance(item, dict) else {"value": item}
@@ -235,16 +265,16 @@ def _found(result: Any) -> _Found:
             return _found_merged(result)  # parts share a namespace: suffix as flatten does
         tops |= keys
         _walk(node, "", out)
-    return out
+    return _first(out, result)
 
 
 def _found_merged(result: list[Any]) -> _Found:
     """The rare row-grouped result whose parts share paths: a path already taken by any leaf
     of an earlier part gets ``#i``, exactly as in ``flatten``."""
-    out: _Found = []
+    out = _Found()
     taken: set[str] = set()
     for i, item in enumerate(result):
-        part: _Found = []
+        part = _Found()
         _walk(item if isinstance(item, dict) else {"value": item}, "", part)
         try:
             paths = flatten([item])
@@ -252,8 +282,9 @@ def _found_merged(result: list[Any]) -> _Found:
             paths = {path: None for path, _, _ in part}
         renamed = {path: f"{path}#{i}" if path in taken else path for path in paths}
         out += [(renamed.get(path, path), value, direction) for path, value, direction in part]
+        out.dotted = out.dotted or part.dotted
         taken.update(renamed.values())
-    return out
+    return _first(out, result)
 
 
 def score_paths(result: Any, lower_is_better: Iterable[str] = ()) -> dict[str, Score]:

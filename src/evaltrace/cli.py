@@ -417,7 +417,21 @@ def _ui_source(store: str | None, jaeger: str | None, tempo: str | None) -> Any:
 @backend_options
 @click.option("--host", default="127.0.0.1", help="Address to listen on (0.0.0.0: every one).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, help="Port to listen on.")
-def ui(store: str | None, jaeger: str | None, tempo: str | None, host: str, port: int) -> None:
+@click.option(
+    "--allow-host",
+    "allow",
+    multiple=True,
+    metavar="NAME",
+    help="Another Host name to answer (a proxy's, a DNS name); others get 400.",
+)
+def ui(
+    store: str | None,
+    jaeger: str | None,
+    tempo: str | None,
+    host: str,
+    port: int,
+    allow: tuple[str, ...],
+) -> None:
     """Serve the runs, run and compare pages of a store, Jaeger or Tempo (needs evaltrace[ui]).
 
     Every page's state is in its URL: /?dataset=D, /runs/RUN_ID?sort=M&where=M<0.5,
@@ -431,7 +445,7 @@ def ui(store: str | None, jaeger: str | None, tempo: str | None, host: str, port
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: other machines can read these runs", err=True)
     try:
-        serve(source, host, port)
+        serve(source, host, port, allow)
     finally:
         source.close()
 

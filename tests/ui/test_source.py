@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from evaltrace import InMemoryQueryAdapter, OpenTelemetryExperimentTracker, SQLiteQueryAdapter
@@ -80,3 +83,41 @@ def test_open_source_names_the_backend(tmp_path: object) -> None:
     source.close()
     assert open_source(jaeger="grpc://127.0.0.1:1").label == "Jaeger grpc://127.0.0.1:1"
     assert open_source(tempo="http://127.0.0.1:1").label == "Tempo http://127.0.0.1:1"
+
+
+class GatedAdapter(CountingAdapter):
+    """Holds the read of run ``a`` until ``gate`` is set, as a 450k-result read does."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        super().__init__(exporter)
+        self.gate = threading.Event()
+        self.reading = threading.Event()
+
+    def run_results(self, run_id: str) -> list[dict[str, object]]:
+        if run_id == "a":
+            self.reading.set()
+            assert self.gate.wait(30), "the gate was never opened"
+        return super().run_results(run_id)
+
+
+def test_a_long_run_read_blocks_no_other_page() -> None:
+    """While run a is read, history and another run are answered; a second request for run a
+    waits for the first read instead of reading again."""
+    exporter = InMemorySpanExporter()
+    logged(exporter)
+    adapter = GatedAdapter(exporter)
+    source = Source(adapter, "memory")
+    pool = ThreadPoolExecutor(4)
+    try:
+        first = pool.submit(source.table, "a")
+        assert adapter.reading.wait(30)
+        second = pool.submit(source.table, "a")
+        others = pool.submit(lambda: (source.history(HistoryFilter()), source.results("r1")))
+        runs, results = others.result(timeout=10)  # before the gate opens
+        assert not first.done() and len(runs) == 7 and len(results) == 1
+        adapter.gate.set()
+        assert first.result(timeout=30) is second.result(timeout=30)
+        assert adapter.reads == 2  # a once, r1 once
+    finally:
+        adapter.gate.set()
+        pool.shutdown()

@@ -7,6 +7,8 @@ limit evicts flat metrics, which the JSON still holds, before identifiers).
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -72,6 +74,10 @@ __all__ = [
     "walk_result",
 ]
 
+_log = logging.getLogger("evaltrace")
+_intern = sys.intern
+"""Paths and attribute names repeat in every row of a batch: one string each, not one per
+row (interned strings are freed with their last use): 1.4 kB less per planned row."""
 _ID_TYPES = (str, int, UUID)
 _NUMBERS = (int, float)
 _LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
@@ -169,6 +175,24 @@ def _error_event(path: str, error: Any, max_string: int) -> dict[str, AttributeV
     }
 
 
+_warned_paths: set[str] = set()
+_WARNED_PATHS = 64
+"""Colliding paths warned about per process: one line each, never a flood."""
+
+
+def _collided(name: str) -> None:
+    """Warn once per path that two leaves of a result flatten to one attribute name."""
+    if name in _warned_paths or len(_warned_paths) >= _WARNED_PATHS:
+        return
+    _warned_paths.add(name)
+    _log.warning(
+        "evaltrace: two leaves of a result flatten to %s (a dotted key beside the nested one, "
+        "or an empty key): the flat attribute, history and compare keep the first; eval.result "
+        "keeps both; counted in eval.omitted.metric_attributes",
+        name,
+    )
+
+
 _EVENTS_ONLY, _ATTRIBUTES, _LEAVES = 0, 1, 2
 """What ``_Walk.node`` keeps of a dict's leaves: nothing (inside lists: a list is one flat
 leaf, but dicts in it still carry events), flat attributes, or the raw leaves (row-grouped
@@ -191,6 +215,7 @@ class _Walk:
         "leaves",
         "max_string",
         "omitted",
+        "taken",
         "with_events",
     )
 
@@ -199,6 +224,7 @@ class _Walk:
         self.leaves: dict[str, Any] = {}
         self.events: list[dict[str, AttributeValue]] = []
         self.omitted = 0
+        self.taken: set[str] = set()
         self.finite = True
         self.cap = limits.max_metric_attributes
         self.max_string = limits.max_metric_string
@@ -230,7 +256,7 @@ class _Walk:
                 raise NotPlainError
             kind = type(child)
             if kind is dict:
-                self.node(child, f"{path}.{key}" if path else key, mode, depth + 1)
+                self.node(child, _intern(f"{path}.{key}") if path else key, mode, depth + 1)
                 continue
             if kind is float or kind is int:
                 if kind is float:
@@ -242,7 +268,7 @@ class _Walk:
                 if unscored and value is not None:
                     events.append(
                         {
-                            GEN_AI_EVALUATION_NAME: f"{path}.{key}" if path else key,
+                            GEN_AI_EVALUATION_NAME: _intern(f"{path}.{key}") if path else key,
                             GEN_AI_EVALUATION_SCORE_VALUE: value,
                         }
                     )
@@ -258,11 +284,17 @@ class _Walk:
             else:
                 raise NotPlainError
             if keep:
-                name = prefix + key if path or key else ATTR_METRIC_PREFIX + "value"
-                # A taken name keeps its first leaf. Only top-level names can be taken twice,
-                # through empty keys: {"a": 2, "": {"a": 1}}.
-                if value is None or len(attributes) >= cap or (not path and name in attributes):
+                name = _intern(prefix + key) if path or key else ATTR_METRIC_PREFIX + "value"
+                # A taken name keeps its first leaf, as ``flatten`` and ``_scores`` do, and the
+                # second is counted: {"a.b": {"score": 1}, "a": {"b": {"score": 5}}}, or
+                # {"a": 2, "": {"a": 1}}. ``eval.result`` holds both.
+                if value is None or len(attributes) >= cap:
                     omitted += 1
+                    if value is None:  # an unrepresentable first leaf still takes its name
+                        self.taken.add(name)
+                elif name in attributes or name in self.taken:
+                    omitted += 1
+                    _collided(name)
                 else:
                     attributes[name] = value
             elif mode == _LEAVES:  # a taken path keeps its first leaf, as attributes do

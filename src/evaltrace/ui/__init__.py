@@ -7,6 +7,8 @@ Needs the ``ui`` extra (``pip install 'evaltrace[ui]'``: Starlette, uvicorn, Jin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .._config import TraceLinks
 from ._report import UnknownRunError, report_html
 from ._source import Source
@@ -36,12 +38,15 @@ def open_source(
     raise ValueError("open_source needs store, jaeger or tempo")
 
 
-def serve(source: Source, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve the UI until interrupted (uvicorn, one process)."""
+def serve(
+    source: Source, host: str = "127.0.0.1", port: int = 8000, allow: Sequence[str] = ()
+) -> None:
+    """Serve the UI until interrupted (uvicorn, one process); only ``Host`` names it is served
+    under are answered (loopback, ``host``, ``allow``)."""
     import uvicorn
 
     from ._app import create_app
+    from ._security import allowed_hosts
 
-    uvicorn.run(
-        create_app(source, TraceLinks.from_env()), host=host, port=port, log_level="warning"
-    )
+    app = create_app(source, TraceLinks.from_env(), allowed_hosts(host, allow))
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -24,6 +26,7 @@ from ._compare import CompareModel, CompareQuery, compare_view, comparison
 from ._render import STATIC, render
 from ._run import RunQuery, run_view
 from ._runs import RunsQuery, runs_view
+from ._security import SecurityHeaders, allowed_hosts
 from ._source import Source
 
 __all__ = ["create_app"]
@@ -34,8 +37,9 @@ def _params(request: Request) -> Mapping[str, Sequence[str]]:
     return {key: query.getlist(key) for key in query}
 
 
-def create_app(source: Source, links: TraceLinks) -> Starlette:
-    """The app over ``source``; trace links per ``links``."""
+def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = None) -> Starlette:
+    """The app over ``source``; trace links per ``links``; answers only requests whose
+    ``Host`` is one of ``hosts`` (default: the loopback names), with security headers."""
 
     memo_lock = threading.Lock()
 
@@ -114,5 +118,13 @@ def create_app(source: Source, links: TraceLinks) -> Starlette:
             Route("/compare", threaded(compare)),
             Route("/healthz", health),
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
-        ]
+        ],
+        middleware=[
+            Middleware(SecurityHeaders),  # outermost: a refused Host gets the headers too
+            Middleware(
+                TrustedHostMiddleware,
+                allowed_hosts=list(hosts) if hosts is not None else allowed_hosts("127.0.0.1"),
+                www_redirect=False,
+            ),
+        ],
     )

@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 
 from .. import __version__
+from ._security import report_csp
 
 __all__ = ["STATIC", "asset", "render"]
 
@@ -64,4 +65,16 @@ def _environment() -> jinja2.Environment:
 def render(template: str, *, inline: bool = False, **context: Any) -> str:
     """Render ``template``; ``inline`` puts every asset into the page (no URL to load)."""
     assets = {name: asset(name) for name in ASSETS} if inline else {}
-    return _environment().get_template(template).render(inline=inline, assets=assets, **context)
+    csp = (
+        report_csp(
+            [assets[n] for n in ASSETS if n.endswith(".js")],
+            [assets[n] for n in ASSETS if n.endswith(".css")],
+        )
+        if inline
+        else ""
+    )
+    return (
+        _environment()
+        .get_template(template)
+        .render(inline=inline, assets=assets, csp=csp, **context)
+    )

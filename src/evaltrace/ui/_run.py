@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._config import TraceLinks
-from .._history import metrics_of
+from .._history import as_float, metrics_of
 from ..schema import metric_leaves
 from ._links import href, trace_links
 from ._metrics import fmt, fmt_rate, is_config, order_metrics
@@ -23,6 +23,8 @@ __all__ = ["RunQuery", "SampleTable", "run_view"]
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
 BINS = 20
+MAX_PAGE = 10**9
+"""A larger ``page=`` reads as this (then as the last page)."""
 PREVIEW = 90
 """Characters of a sample's data shown beside its id."""
 
@@ -67,17 +69,20 @@ def _histogram(values: Sequence[float | bool]) -> dict[str, Any]:
             "y": [values.count(False), values.count(True)],
             "width": 1,
         }
-    finite = [float(v) for v in values if math.isfinite(v)]
+    doubles = (as_float(v) for v in values)  # an int past the double range is no bar
+    finite = [v for v in doubles if v is not None and math.isfinite(v)]
     if not finite:
         return {"labels": None, "x": [], "y": [], "width": 1}
     low, high = min(finite), max(finite)
     bins = BINS if high > low else 1
-    width = (high - low) / bins or 1.0
+    # Scores of -1e308 and 1e308 span more than a float holds: bin them halved, then scale back.
+    half = 1.0 if math.isfinite(high - low) else 0.5
+    low_s, width_s = low * half, (high * half - low * half) / bins or 1.0
     counts = [0] * bins
     for v in finite:
-        counts[min(int((v - low) / width), bins - 1)] += 1
-    centers = [low + width * (i + 0.5) for i in range(bins)] if bins > 1 else [low]
-    return {"labels": None, "x": centers, "y": counts, "width": width}
+        counts[min(int((v * half - low_s) / width_s), bins - 1)] += 1
+    centers = [(low_s + width_s * (i + 0.5)) / half for i in range(bins)] if bins > 1 else [low]
+    return {"labels": None, "x": centers, "y": counts, "width": width_s / half}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +156,11 @@ class RunQuery:
 
         def number(name: str, default: int) -> int:
             raw = one(name)
-            return int(raw) if raw.isdigit() and int(raw) > 0 else default
+            if not raw.isascii() or not raw.isdigit():
+                return default
+            # Thousands of digits are past int()'s limit: any page past the last is the last.
+            value = int(raw) if len(raw) <= 9 else MAX_PAGE
+            return min(value, MAX_PAGE) if value > 0 else default
 
         per = number("per", 50)
         return cls(
@@ -203,7 +212,7 @@ def _keep(sample: Sample, needle: str, conditions: Sequence[tuple[str, str, floa
         return False
     for path, op, value in conditions:
         leaf = sample.leaves.get(path)
-        if leaf is None or not _OPS[op](float(leaf), float(value)):
+        if leaf is None or not _OPS[op](leaf, value):  # int vs float compares exactly
             return False
     return True
 
@@ -216,7 +225,7 @@ def _sort_key(column: str) -> Callable[[Sample], tuple[int, Any]]:
         value = s.leaves.get(column)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return (1, 0.0)  # missing and NaN last, whichever way the column is sorted
-        return (0, float(value))
+        return (0, value)  # never float(): an int past the double range overflows it
 
     return key
 

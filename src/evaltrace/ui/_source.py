@@ -32,6 +32,8 @@ class _Entry:
     at: float
     results: list[dict[str, Any]]
     table: SampleTable | None = None
+    building: threading.Lock = field(default_factory=threading.Lock)
+    """Held while the table is built: built once, by the first request that needs it."""
 
 
 @dataclass
@@ -45,6 +47,11 @@ class Source:
     remote backends summarise from every result span in the window, so they get some."""
     clock: Callable[[], float] = time.monotonic
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    """Guards the dicts below for a moment; never held over a read."""
+    _reading: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
+    """One lock per run being read: a second request for it waits for the first read, no
+    other page does (one global lock held over a 450k-result read blocked ``/`` 7 s)."""
+    _history_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cache: OrderedDict[str, _Entry] = field(default_factory=OrderedDict, repr=False)
     _history: dict[HistoryFilter, tuple[float, list[dict[str, Any]]]] = field(
         default_factory=dict, repr=False
@@ -52,7 +59,7 @@ class Source:
 
     def history(self, filters: HistoryFilter) -> list[dict[str, Any]]:
         """Run summaries, newest first."""
-        with self._lock:
+        with self._history_lock:
             hit = self._history.get(filters)
             if hit is not None and self.clock() - hit[0] <= self.history_ttl:
                 return hit[1]
@@ -61,18 +68,34 @@ class Source:
                 self._history = {filters: (self.clock(), runs)}
             return runs
 
+    def _fresh(self, run_id: str) -> _Entry | None:
+        """The cached entry of ``run_id`` while within its TTL (the caller holds ``_lock``)."""
+        entry = self._cache.get(run_id)
+        if entry is None or self.clock() - entry.at > TTL:
+            return None
+        self._cache.move_to_end(run_id)
+        return entry
+
     def _entry(self, run_id: str) -> _Entry:
         with self._lock:
-            entry = self._cache.get(run_id)
-            if entry is None or self.clock() - entry.at > TTL:
-                entry = _Entry(
-                    self.clock(), cast(list[dict[str, Any]], self.adapter.run_results(run_id))
-                )
-                self._cache[run_id] = entry
-                while len(self._cache) > CACHED_RUNS:
-                    self._cache.popitem(last=False)
-            self._cache.move_to_end(run_id)
-            return entry
+            entry = self._fresh(run_id)
+            if entry is not None:
+                return entry
+            reading = self._reading.setdefault(run_id, threading.Lock())
+        with reading:  # one read per run at a time; other runs and pages go on
+            with self._lock:
+                entry = self._fresh(run_id)  # read meanwhile by the request we waited for
+            if entry is None:
+                results = cast(list[dict[str, Any]], self.adapter.run_results(run_id))
+                entry = _Entry(self.clock(), results)
+                with self._lock:
+                    self._cache[run_id] = entry
+                    while len(self._cache) > CACHED_RUNS:
+                        self._cache.popitem(last=False)
+        with self._lock:
+            if not reading.locked():
+                self._reading.pop(run_id, None)
+        return entry
 
     def results(self, run_id: str) -> list[dict[str, Any]]:
         """Every result of ``run_id`` in logging order; ``[]`` for an unknown run."""
@@ -83,9 +106,10 @@ class Source:
         entry = self._entry(run_id)
         if not entry.results:
             return None
-        if entry.table is None:
-            entry.table = SampleTable.build(entry.results)
-        return entry.table
+        with entry.building:
+            if entry.table is None:
+                entry.table = SampleTable.build(entry.results)
+            return entry.table
 
     def close(self) -> None:
         """Close the adapter."""
