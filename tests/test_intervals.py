@@ -124,12 +124,14 @@ def test_past_the_limit_the_sketch_says_so() -> None:
     assert stats["p50"] == pytest.approx(numpy.quantile(values, 0.5), rel=0.02)
 
 
-HUGE = [1e308, -1e308, 1.7976931348623157e308, -1.7976931348623157e308, 5e-324, -2.5e-310]
+HUGE = [1e308, -1e308, 1.7976931348623157e308, -1.7976931348623157e308, 2.3e-308, -3e-308]
 _value = (
     st.sampled_from([0.0, 1.0, 0.5, 2.0, *HUGE])
     | st.floats(-1e9, 1e9, allow_nan=False)
-    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=False)
 )
+"""Every finite double but the subnormals (below 2.2e-308), whose mean is only known to a
+subnormal step (docs/schema.md)."""
 
 
 def _close_m2(got: float | None, want: float | None, scaled_top: float, n: int) -> bool:

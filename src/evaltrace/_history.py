@@ -161,7 +161,10 @@ class MetricAggregate:
                 buckets[_bucket(number)] += times
             mean, low, high = finite_mean(finite), min(finite), max(finite)
             scale = _scale(low, high)
-            centre = math.ldexp(mean, -scale)
+            # The mean of the scaled values: ``mean`` itself may have rounded (1e-308 / 3).
+            centre = (
+                math.fsum(math.ldexp(v, -scale) for v in finite) / len(finite) if scale else mean
+            )
             m2 = math.fsum(
                 times * (math.ldexp(number, -scale) - centre) ** 2
                 for number, times in counts.items()
@@ -184,7 +187,12 @@ class MetricAggregate:
         low, high = min(self.low, other.low), max(self.high, other.high)
         self.m2 = self._merged_m2(other, low, high)
         if count:
-            self.mean = self.mean * (self.count / count) + other.mean * (other.count / count)
+            # Weighted in the union's scale: neither overflows nor rounds to 0 near the ends.
+            scale = _scale(low, high)
+            mine, theirs = math.ldexp(self.mean, -scale), math.ldexp(other.mean, -scale)
+            self.mean = math.ldexp(
+                mine * (self.count / count) + theirs * (other.count / count), scale
+            )
         self.count = count
         self.low, self.high = low, high
         self.values = merge_counts(self.values, other.values)
