@@ -138,7 +138,11 @@ def test_10_to_the_400_is_stored_exactly_and_its_flat_attribute_counted(
     (run,) = tracker.get_experiment_history()
     assert run["metrics"] == {
         "m": {},
-        "s": {"count": 1, "mean": 0.5, "min": 0.5, "max": 0.5, "p50": 0.5, "p90": 0.5},
+        "s": {
+            **{"count": 1, "mean": 0.5, "min": 0.5, "max": 0.5, "p50": 0.5, "p90": 0.5},
+            **{"quantiles_exact": True, "interval": "t95"},
+            **{"se": None, "ci_low": None, "ci_high": None},  # one value: no interval
+        },
     }
 
 
