@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 INTERVAL_NOTE: Final = (
-    "± and error bars: the 95 % interval of a run's mean (Student t, each result an "
+    "the 95 % interval of a run's mean (Student t, each result an "
     "independent draw) or pass rate (Wilson); none where a run has fewer than two values or "
     "no spread. Clustered and per-sample errors: compare."
 )
