@@ -194,3 +194,11 @@ def test_older_aggregates_still_read_without_intervals() -> None:
     assert stats["quantiles_exact"] is False and stats["relative_accuracy"] == 0.01
     merge_encoded(merged, new)
     assert stats_of(merged)["m"]["se"] is None and merged["m"].values is None
+
+
+def test_three_values_at_the_top_of_the_double_range_fold() -> None:
+    """3 × 1.7976931348623157e308 has a mean, no spread and exact quantiles (the fold raised
+    OverflowError in fsum's partials, failing the store's close)."""
+    top = 1.7976931348623157e308
+    stats = _stats([top, top, top])
+    assert (stats["mean"], stats["p50"], stats["se"]) == (top, top, None)
