@@ -450,3 +450,29 @@ def test_results_json_ignores_the_table_options(gllm_store: Path) -> None:
     assert [json.loads(line) for line in out.stdout.splitlines()] == library_results(
         gllm_store, "g-base"
     )
+
+
+def test_runs_shows_each_mean_with_its_interval(tmp_path: Path) -> None:
+    """runs prints mean±half-width of scipy's 95 % t interval (pass rates: the Wilson
+    interval's wider side) within 80 columns, says which interval it is, and --json carries
+    se, ci_low, ci_high (null for a single result, never NaN)."""
+    import scipy.stats
+
+    store = tmp_path / "s.db"
+    values = [(i * 7 % 11) / 10 for i in range(40)]
+    with OpenTelemetryExperimentTracker("p", store=store) as tracker:
+        tracker.log_batch_sync([{"q": {"score": v}} for v in values], "d", [{}] * 40, run_id="a")
+        tracker.log({"q": {"score": 0.5}}, "d", {}, run_id="one")
+    out = cli(store, "runs", env={"COLUMNS": "80"})
+    sem = scipy.stats.sem(values)
+    half = scipy.stats.t.ppf(0.975, 39) * sem
+    mean = sum(values) / 40
+    assert f"{mean:.3f}±{half:.3f}" in out.stdout
+    assert "± 95% CI: t per result" in out.stdout
+    assert max(len(line) for line in out.stdout.splitlines()) <= 80
+    runs = {r["run_id"]: r for r in json.loads(cli(store, "runs", "--json").stdout)}
+    stats = runs["a"]["metrics"]["q.score"]
+    assert stats["se"] == pytest.approx(sem, rel=1e-9)
+    assert stats["ci_high"] - stats["ci_low"] == pytest.approx(2 * half, rel=1e-9)
+    single = runs["one"]["metrics"]["q.score"]
+    assert (single["se"], single["ci_low"], single["ci_high"]) == (None, None, None)

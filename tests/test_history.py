@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import math
 import statistics
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import numpy
 import pytest
 
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
+
+
+def assert_same_stats(got: Mapping[str, Any], want: Mapping[str, Any], path: str) -> None:
+    """The same keys; floats within 1e-12 relative (merge order), the rest (counts, flags,
+    interval names, None) exactly."""
+    assert got.keys() == want.keys(), path
+    for key, value in want.items():
+        if isinstance(value, float):
+            assert got[key] == pytest.approx(value, rel=1e-12), (path, key)
+        else:
+            assert got[key] == value, (path, key)
 
 
 def test_history_summarises_each_run(tracker: Tracker) -> None:
@@ -40,11 +54,10 @@ def test_history_summarises_each_run(tracker: Tracker) -> None:
     assert stats["count"] == 7
     assert stats["mean"] == pytest.approx(statistics.fmean(scores))
     assert (stats["min"], stats["max"]) == (0.1, 0.9)
-    # p50/p90: the element at index floor(q * (n - 1)) of the sorted values, within the
-    # sketch's documented 1 % (docs/schema.md, "What get_experiment_history returns").
-    ordered = sorted(scores)
-    assert stats["p50"] == pytest.approx(ordered[math.floor(0.5 * 6)], rel=0.01)
-    assert stats["p90"] == pytest.approx(ordered[math.floor(0.9 * 6)], rel=0.01)
+    # p50/p90: few distinct values, so exact: numpy's default (linear) quantile, to the bit
+    # (docs/schema.md, "What get_experiment_history returns").
+    assert (stats["p50"], stats["p90"]) == tuple(numpy.quantile(scores, [0.5, 0.9]).tolist())
+    assert stats["quantiles_exact"] is True
     assert run["metrics"]["judge.success"]["pass_rate"] == pytest.approx(3 / 7)
 
 
@@ -133,7 +146,7 @@ def test_history_reads_the_same_from_the_store_and_from_spans(store_path: Path) 
     assert stored["num_results"] == decoded["num_results"] == 60
     assert stored["metrics"].keys() == decoded["metrics"].keys() == {"m.score", "ok"}
     for path, stats in decoded["metrics"].items():
-        assert stored["metrics"][path] == pytest.approx(stats, rel=1e-12), path
+        assert_same_stats(stored["metrics"][path], stats, path)
     assert stored["metrics"]["m.score"]["non_finite"] == 1
 
 
@@ -177,7 +190,7 @@ def test_folding_the_aggregates_changes_no_number(store_path: Path) -> None:
     assert counts == [1, 1]  # one row for the run, folded up to its last result
     assert folded["metrics"].keys() == live["metrics"].keys()
     for path, stats in live["metrics"].items():
-        assert folded["metrics"][path] == pytest.approx(stats, rel=1e-12), path
+        assert_same_stats(folded["metrics"][path], stats, path)
     assert folded["metrics"]["f1"]["count"] == 300 and folded["metrics"]["ok"]["pass_count"] == 100
 
 
@@ -192,3 +205,47 @@ def test_scores_at_the_end_of_the_double_range_read_back_exactly(
     (row,) = [r for r in tracker.get_experiment_history() if r["run_id"] == run_id]
     stats = row["metrics"]["m"]
     assert (stats["min"], stats["max"], stats["p50"], stats["p90"]) == (value,) * 4
+
+
+def test_history_quantiles_and_intervals_through_the_store(tracker: Tracker) -> None:
+    """The issue's instances through a store: a 0/1 score with 90 % ones has p50 exactly 1.0;
+    p90 of {0.2, 0.9, 1.0} is numpy's 0.98; the mean carries scipy's t interval and the pass
+    rate its Wilson interval."""
+    import scipy.stats
+
+    rows = [{"b": float(i % 10 != 0), "ok": i % 4 != 0} for i in range(300)]
+    tracker.log_batch_sync(rows, "qa", [{"id": i} for i in range(300)], run_id="r")
+    tracker.log_batch_sync([{"t": t} for t in (0.2, 0.9, 1.0)], "qa", [{}] * 3, run_id="s")
+    (small, run) = tracker.get_experiment_history()
+    binary, ok, three = run["metrics"]["b"], run["metrics"]["ok"], small["metrics"]["t"]
+    assert (binary["p50"], binary["quantiles_exact"]) == (1.0, True)
+    assert three["p90"] == 0.98
+    values = [r["b"] for r in rows]
+    sem = scipy.stats.sem(values)
+    ci = scipy.stats.t.interval(0.95, 299, loc=numpy.mean(values), scale=sem)
+    assert binary["se"] == pytest.approx(sem, rel=1e-9)
+    assert (binary["ci_low"], binary["ci_high"]) == pytest.approx(ci, rel=1e-9)
+    wilson = scipy.stats.binomtest(225, 300).proportion_ci(method="wilson")
+    assert (ok["pass_ci_low"], ok["pass_ci_high"]) == pytest.approx((wilson.low, wilson.high))
+
+
+def test_a_store_folded_before_intervals_still_reads(store_path: Path) -> None:
+    """A run_metrics row written by an older evaltrace (9-field entries) reads, before and
+    after more results of the run are folded into it: counts exact, se/ci null."""
+    import sqlite3
+
+    with Tracker("p", store=store_path) as tracker:
+        tracker.log_batch_sync([{"m": i / 10} for i in range(20)], "qa", [{}] * 20, run_id="r")
+    with sqlite3.connect(store_path) as conn:
+        (text,) = conn.execute("SELECT aggregates FROM run_metrics").fetchone()
+        old = [entry[:9] for entry in json.loads(text)]
+        conn.execute("UPDATE run_metrics SET aggregates = ?", (json.dumps(old),))
+    conn.close()
+    with Tracker("p", store=store_path) as tracker:
+        (before,) = tracker.get_experiment_history()
+        tracker.log_batch_sync([{"m": 0.5}] * 5, "qa", [{}] * 5, run_id="r")
+    with Tracker("p", store=store_path) as tracker:
+        (after,) = tracker.get_experiment_history()
+    assert (before["metrics"]["m"]["count"], after["metrics"]["m"]["count"]) == (20, 25)
+    assert before["metrics"]["m"]["se"] is None and after["metrics"]["m"]["se"] is None
+    assert after["metrics"]["m"]["quantiles_exact"] is False

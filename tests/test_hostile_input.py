@@ -138,7 +138,11 @@ def test_10_to_the_400_is_stored_exactly_and_its_flat_attribute_counted(
     (run,) = tracker.get_experiment_history()
     assert run["metrics"] == {
         "m": {},
-        "s": {"count": 1, "mean": 0.5, "min": 0.5, "max": 0.5, "p50": 0.5, "p90": 0.5},
+        "s": {
+            **{"count": 1, "mean": 0.5, "min": 0.5, "max": 0.5, "p50": 0.5, "p90": 0.5},
+            **{"quantiles_exact": True, "interval": "t95"},
+            **{"se": None, "ci_low": None, "ci_high": None},  # one value: no interval
+        },
     }
 
 
@@ -325,7 +329,9 @@ def test_models_and_dataclasses_with_big_ints_and_nan_round_trip(tracker: Tracke
 
 def test_history_of_values_at_the_double_range_does_not_overflow(tracker: Tracker) -> None:
     """Two 1e308 sum past the double range (fsum raised OverflowError); -1e308..1e308 is a
-    spread past it (the median interpolated to inf*0 = nan)."""
+    spread past it (the median interpolated to inf*0 = nan; its variance is 2e616): the
+    quantiles are numpy's where numpy's stay finite, se is finite, and a t bound past the
+    range is None, never inf."""
     for run_id, values in (("top", [1e308, 1e308]), ("spread", [-1e308, 1e308])):
         tracker.log_batch_sync(
             [{"m": v} for v in values], "ds", [{"q": v} for v in values], run_id=run_id
@@ -338,11 +344,14 @@ def test_history_of_values_at_the_double_range_does_not_overflow(tracker: Tracke
         "max": 1e308,
         "p50": 1e308,
         "p90": 1e308,
+        "quantiles_exact": True,
+        **{"se": None, "ci_low": None, "ci_high": None, "interval": "t95"},  # no spread
     }
-    # p50/p90: the lower of the two nearest values (docs/schema.md): both -1e308 for n = 2
-    assert history["spread"]["mean"] == 0.0
-    assert history["spread"]["p50"] == pytest.approx(-1e308, rel=0.01)
-    assert history["spread"]["p90"] == pytest.approx(-1e308, rel=0.01)
+    # numpy's linear p50/p90 of {-1e308, 1e308}, as a convex combination (numpy's b - a is inf)
+    spread = history["spread"]
+    assert (spread["mean"], spread["p50"], spread["p90"]) == (0.0, 0.0, pytest.approx(8e307))
+    assert spread["se"] == pytest.approx(1e308)  # s = √2·1e308, over √2
+    assert spread["ci_low"] is None and spread["ci_high"] is None  # ± 12.7·1e308
 
 
 def test_compare_of_runs_with_ints_past_the_double_range(store_path: Path) -> None:

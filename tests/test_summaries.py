@@ -4,6 +4,7 @@ and history over them reads the same as the store's."""
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 import sqlite3
@@ -310,3 +311,34 @@ def test_merge_ignores_what_is_not_a_summary() -> None:
     ]
     (row,) = merge_summaries(r for r in records if r is not None)
     assert (row["num_results"], row["metrics"]) == (3, {})
+
+
+def test_a_summary_span_written_before_intervals_still_reads() -> None:
+    """A summary span from an older evaltrace (aggregate entries of 9 fields: no M2, no exact
+    map) gives its count, mean and pass rate; se/ci are null and p50/p90 say they are the
+    sketch's, as Jaeger and Tempo keep such spans for months."""
+    old_entries = [
+        ["qa.score", 4, 0.5, 0.0, 1.0, 0, 0, 0, [[0, 2], [1, 2]]],
+        ["qa.passed", 0, 0.0, None, None, 0, 4, 3, []],
+    ]
+    span = {
+        "eval.kind": "run_summary",
+        "eval.summary.run_id": "r",
+        "eval.project": "p",
+        "eval.dataset": "d",
+        "eval.metadata": "{}",
+        "eval.summary.writer": "w",
+        "eval.summary.seq": 1,
+        "eval.summary.num_results": 4,
+        "eval.summary.started_ns": 10**18,
+        "eval.summary.ended_ns": 10**18 + 5,
+        "eval.summary.aggregates": json.dumps(old_entries),
+    }
+    record = decode_summary(SUMMARY_SPAN, span)
+    assert record is not None
+    (row,) = merge_summaries([record])
+    score, passed = row["metrics"]["qa.score"], row["metrics"]["qa.passed"]
+    assert (score["count"], score["mean"]) == (4, 0.5)
+    assert (score["se"], score["ci_low"], score["ci_high"]) == (None, None, None)
+    assert score["quantiles_exact"] is False and score["relative_accuracy"] == 0.01
+    assert passed["pass_rate"] == 0.75 and passed["pass_ci_low"] is not None

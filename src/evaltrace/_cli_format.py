@@ -158,10 +158,24 @@ def order_scores(paths: Sequence[str]) -> list[str]:
     return sorted(paths, key=lambda path: path.count("."))
 
 
-def _summary(stats: Mapping[str, Any]) -> float | None:
-    """The one number a run summary shows for a metric: pass rate for booleans, else mean."""
-    value = stats.get("mean", stats.get("pass_rate"))
-    return value if isinstance(value, float | int) else None
+def _summary(stats: Mapping[str, Any]) -> str | float | None:
+    """The one number a run summary shows for a metric: pass rate for booleans, else mean,
+    with ``±`` its 95 % interval's half-width (the Wilson interval's wider side for a pass
+    rate: it is not symmetric); the bare number where history has no interval."""
+    rate = "mean" not in stats
+    value = stats.get("pass_rate" if rate else "mean")
+    if not isinstance(value, float | int):
+        return None
+    low, high = (stats.get(k) for k in (("pass_ci_low", "pass_ci_high") if rate else _CI))
+    if not isinstance(low, float | int) or not isinstance(high, float | int):
+        return float(value)
+    half = max(value - low, high - value)
+    return f"{value:.3f}±{half:.3f}"
+
+
+_CI = ("ci_low", "ci_high")
+RUNS_LEGEND = "± 95% CI: t per result; pass rates Wilson (wider side)"
+"""What the ``±`` of the runs table is (clustered and per-sample errors: ``compare``)."""
 
 
 def _hidden(count: int, what: str, how: str) -> str:
@@ -186,8 +200,10 @@ def runs_table(
         ("n", [r["num_results"] for r in runs]),
     ]
     optional = [(p, [_summary(r["metrics"].get(p, {})) for r in runs]) for p in paths]
-    headers, rows, hidden = fit_columns(fixed, optional, width or terminal_width())
-    return table(headers, rows) + _hidden(hidden, "metrics", "see --metrics or --json")
+    width = width or terminal_width()
+    headers, rows, hidden = fit_columns(fixed, optional, width)
+    legend = "\n" + clip(RUNS_LEGEND, width) if any("±" in str(v) for r in rows for v in r) else ""
+    return table(headers, rows) + legend + _hidden(hidden, "metrics", "see --metrics or --json")
 
 
 def results_table(

@@ -11,6 +11,14 @@ from typing import Any, Final
 from ddsketch.mapping import LogarithmicMapping
 
 from ._codec import loads
+from ._intervals import (
+    MEAN_INTERVAL,
+    PASS_INTERVAL,
+    mean_interval,
+    standard_error,
+    wilson_interval,
+)
+from ._quantiles import decode_counts, encode_counts, linear_quantile, merge_counts
 from ._scores import numeric_values
 from ._types import MetricStats, ResultRecord, RunSummary
 from .schema import SummaryRecord, decode_object, iso
@@ -42,12 +50,14 @@ def as_float(value: float | int) -> float | None:
 
 
 def finite_mean(finite: list[float]) -> float:
-    """The exactly rounded sum over the count; summed pre-divided when the sum itself would
-    pass the double range (two values of 1e308)."""
+    """The exactly rounded sum over the count; summed scaled down by a power of two (exact)
+    when the sum itself would pass the double range (two values of 1e308). Pre-dividing by
+    the count is not enough: fsum's partials overflow on 3 × 1.7976931348623157e308 / 3."""
     try:
         return math.fsum(finite) / len(finite)
     except OverflowError:
-        return math.fsum(v / len(finite) for v in finite)
+        shift = len(finite).bit_length() + 1
+        return math.ldexp(math.fsum(math.ldexp(v, -shift) for v in finite) / len(finite), shift)
 
 
 _ACCURACY: Final = 0.01
@@ -82,17 +92,31 @@ def _bucket_value(key: int) -> float:
 _OFFSET: Final = 1 - _MAPPING.key(_MAPPING.min_possible)
 """Shifts every positive key above 0 (the smallest indexable value's key becomes 1)."""
 
+_SAFE_EXPONENT: Final = 480
+"""Values whose binary exponent is within ±480 have squared deviations summing far inside
+the double range (2**962 each, ≤ 2**60 of them); past it ``m2`` is kept scaled."""
+
+
+def _scale(low: float, high: float) -> int:
+    """The binary exponent ``m2`` is scaled by (``M2 = m2·4**s``): 0 for ordinary values; the
+    largest magnitude's exponent near the double range's ends (±1.7e308 and ±1e-308), so
+    scaled values are about 1 and neither their squares overflow nor underflow to 0."""
+    exponent = math.frexp(max(abs(low), abs(high)))[1] if low <= high else 0
+    return 0 if abs(exponent) <= _SAFE_EXPONENT else exponent
+
 
 @dataclass
 class MetricAggregate:
     """One metric of a run as it can be merged across calls and writer processes: exact count,
-    sum, min, max and pass counts, and a DDSketch of the finite values for p50/p90.
+    mean, min, max and pass counts; ``M2`` (the sum of squared deviations, merged by Chan et
+    al.'s parallel formula) for the standard error; an exact value→count map while the metric
+    has at most ``EXACT_LIMIT`` distinct values, and a DDSketch of the finite values.
 
-    The p50/p90 of history are the sketch's quantiles: the sorted finite values' element at
-    index ⌊q·(n−1)⌋ (numpy's ``method="lower"``), within 1 % relative; everything else is
-    exact. The same
-    aggregate serves every backend, so a run's history reads the same from the store (which
-    keeps aggregates written at commit time) and from Jaeger or Tempo (computed from results).
+    p50/p90 are exact (numpy's linear quantile) from the map; past the limit they are the
+    sketch's: the sorted values' element at index ⌊q·(n−1)⌋ (numpy's ``method="lower"``)
+    within 1 % relative, and ``stats`` says so. The same aggregate serves every backend, so a
+    run's history reads the same from the store (which keeps aggregates written at commit
+    time) and from Jaeger or Tempo (run-summary spans carry them).
     """
 
     count: int = 0
@@ -104,6 +128,10 @@ class MetricAggregate:
     flags: int = 0
     passes: int = 0
     buckets: Counter[int] = field(default_factory=Counter)
+    m2: float | None = 0.0
+    """``M2·4**-_scale(low, high)``; None when unknown (an aggregate stored before it was)."""
+    values: Counter[float] | None = field(default_factory=Counter)
+    """Finite value → count; None past ``EXACT_LIMIT`` distinct values, or unknown."""
 
     def add(self, value: float | int | bool) -> None:
         """Take one more value (a boolean counts as a pass or a fail)."""
@@ -127,27 +155,67 @@ class MetricAggregate:
                 finite.append(number)
         if finite:
             # Scores repeat (a judge's 1-5, 0.0 and 1.0): each distinct value is mapped once.
+            counts = Counter(finite)
             buckets: Counter[int] = Counter()
-            for number, times in Counter(finite).items():
+            for number, times in counts.items():
                 buckets[_bucket(number)] += times
+            mean, low, high = finite_mean(finite), min(finite), max(finite)
+            scale = _scale(low, high)
+            # The mean of the scaled values: ``mean`` itself may have rounded (1e-308 / 3).
+            centre = (
+                math.fsum(math.ldexp(v, -scale) for v in finite) / len(finite) if scale else mean
+            )
+            m2 = math.fsum(
+                times * (math.ldexp(number, -scale) - centre) ** 2
+                for number, times in counts.items()
+            )
             self.merge(
                 MetricAggregate(
-                    len(finite), finite_mean(finite), min(finite), max(finite), buckets=buckets
+                    len(finite),
+                    mean,
+                    low,
+                    high,
+                    buckets=buckets,
+                    m2=m2,
+                    values=merge_counts(Counter(), counts),
                 )
             )
 
     def merge(self, other: MetricAggregate) -> None:
         """Fold another aggregate of the same metric into this one."""
         count = self.count + other.count
+        low, high = min(self.low, other.low), max(self.high, other.high)
+        self.m2 = self._merged_m2(other, low, high)
         if count:
-            self.mean = self.mean * (self.count / count) + other.mean * (other.count / count)
+            # Weighted in the union's scale: neither overflows nor rounds to 0 near the ends.
+            scale = _scale(low, high)
+            mine, theirs = math.ldexp(self.mean, -scale), math.ldexp(other.mean, -scale)
+            self.mean = math.ldexp(
+                mine * (self.count / count) + theirs * (other.count / count), scale
+            )
         self.count = count
-        self.low = min(self.low, other.low)
-        self.high = max(self.high, other.high)
+        self.low, self.high = low, high
+        self.values = merge_counts(self.values, other.values)
         self.non_finite += other.non_finite
         self.flags += other.flags
         self.passes += other.passes
         self.buckets.update(other.buckets)
+
+    def _merged_m2(self, other: MetricAggregate, low: float, high: float) -> float | None:
+        """Chan's ``M2a + M2b + δ²·na·nb/n``, each side rescaled to the union's scale and δ
+        taken between scaled means, so nothing overflows at ±1.7e308."""
+        if self.m2 is None or other.m2 is None:
+            return None
+        if not other.count:
+            return self.m2
+        if not self.count:
+            return other.m2
+        scale = _scale(low, high)
+        mine = math.ldexp(self.m2, 2 * (_scale(self.low, self.high) - scale))
+        theirs = math.ldexp(other.m2, 2 * (_scale(other.low, other.high) - scale))
+        delta = math.ldexp(other.mean, -scale) - math.ldexp(self.mean, -scale)
+        count = self.count + other.count
+        return mine + theirs + delta * delta * (self.count / count) * other.count
 
     def _quantile(self, q: float) -> float:
         rank = q * (self.count - 1)
@@ -167,13 +235,30 @@ class MetricAggregate:
                 stats["mean"] = self.mean
                 stats["min"] = self.low
                 stats["max"] = self.high
+                exact = self.values
                 for name, q in _QUANTILES:
-                    stats[name] = self._quantile(q)  # type: ignore[literal-required]
+                    value = self._quantile(q) if exact is None else linear_quantile(exact, q)
+                    stats[name] = value  # type: ignore[literal-required]
+                stats["quantiles_exact"] = exact is not None
+                if exact is None:
+                    stats["relative_accuracy"] = _ACCURACY
+                se = (
+                    None
+                    if self.low == self.high
+                    else standard_error(self.count, self.m2, _scale(self.low, self.high))
+                )
+                ci = mean_interval(self.count, self.mean, se)
+                stats["se"] = se
+                stats["ci_low"], stats["ci_high"] = ci if ci else (None, None)
+                stats["interval"] = MEAN_INTERVAL
             if self.non_finite:
                 stats["non_finite"] = self.non_finite
         if self.flags:
             stats["pass_count"] = self.passes
             stats["pass_rate"] = self.passes / self.flags
+            wilson = wilson_interval(self.passes, self.flags)
+            stats["pass_ci_low"], stats["pass_ci_high"] = wilson if wilson else (None, None)
+            stats["pass_interval"] = PASS_INTERVAL
             stats.setdefault("count", self.flags)
         return stats
 
@@ -191,14 +276,19 @@ def encode_aggregates(aggregates: Mapping[str, MetricAggregate]) -> list[list[An
             a.flags,
             a.passes,
             list(a.buckets.items()),
+            a.m2,
+            encode_counts(a.values),
         ]
         for path, a in aggregates.items()
     ]
 
 
 def merge_encoded(into: dict[str, MetricAggregate], encoded: Iterable[list[Any]]) -> None:
-    """Fold ``encode_aggregates`` output into ``into``."""
-    for path, count, mean, low, high, non_finite, flags, passes, buckets in encoded:
+    """Fold ``encode_aggregates`` output into ``into``. An entry written before ``m2`` and the
+    exact map were kept (9 fields, not 11) reads with both unknown: no interval, the sketch."""
+    for entry in encoded:
+        path, count, mean, low, high, non_finite, flags, passes, buckets = entry[:9]
+        m2, values = (entry[9], entry[10]) if len(entry) > 9 else (None, None)
         other = MetricAggregate(
             count,
             mean,
@@ -208,6 +298,8 @@ def merge_encoded(into: dict[str, MetricAggregate], encoded: Iterable[list[Any]]
             flags,
             passes,
             Counter({int(k): n for k, n in buckets}),
+            None if m2 is None else float(m2),
+            decode_counts(values),
         )
         known = into.get(path)
         if known is None:

@@ -45,6 +45,21 @@ class MetricStats(TypedDict, total=False):
     non_finite: int
     pass_count: int
     pass_rate: float
+    quantiles_exact: bool
+    """True: p50/p90 are numpy's linear quantiles of the values; False: the sketch's."""
+    relative_accuracy: float
+    """The sketch's relative error bound on p50/p90 (only when they are not exact)."""
+    se: float | None
+    """CLT standard error of the mean; None for n < 2, no spread, or an older aggregate."""
+    ci_low: float | None
+    ci_high: float | None
+    """The mean's 95 % t interval (``interval``); None where ``se`` is."""
+    interval: str
+    """Which interval ``ci_low``/``ci_high`` are: ``t95``, per result (not clustered)."""
+    pass_ci_low: float | None
+    pass_ci_high: float | None
+    """The pass rate's 95 % Wilson interval (``pass_interval``)."""
+    pass_interval: str
 
 
 class RunSummary(TypedDict):

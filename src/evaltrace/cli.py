@@ -173,9 +173,11 @@ def runs(
     """List runs, newest first, with the means of as many of their scores as fit the terminal.
 
     Only scores are shown (config leaves such as threshold are not metrics), evaluators'
-    aggregate scores first; a boolean shows its pass rate. --json prints every run summary
-    with every score (count, mean, min, max, p50, p90; count and pass_rate for booleans),
-    exactly as get_experiment_history returns it; --metrics picks the table's columns.
+    aggregate scores first; a boolean shows its pass rate. Each is shown ± its 95 % interval
+    (t on the mean, results as independent draws; Wilson for a pass rate). --json prints every
+    run summary with every score (count, mean, min, max, p50, p90, se, ci_low, ci_high; count,
+    pass_rate, pass_ci_low, pass_ci_high for booleans), exactly as get_experiment_history
+    returns it; --metrics picks the table's columns.
     """
     filters = {
         "dataset_name": dataset,

@@ -13,12 +13,13 @@ from .conftest import BASELINE, CANDIDATE
 
 
 def test_report_without_compare_writes_the_run(store: Path, tmp_path: Path) -> None:
-    """report RUN_ID -o FILE writes the run page alone."""
+    """report RUN_ID -o FILE writes the run page alone, each metric with its interval."""
     out = tmp_path / "r.html"
     result = CliRunner().invoke(main, ["report", BASELINE, "-o", str(out), "--store", str(store)])
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert BASELINE in html and "Compare" not in html and "qa.f1.score" in html
+    assert '<span class="pm"> ± ' in html and "95 % CI " in html  # the metrics' intervals
 
 
 def test_report_of_an_unknown_run_fails_naming_it(store: Path, tmp_path: Path) -> None:

@@ -213,3 +213,68 @@ def test_compare_query_reads_comma_separated_globs_and_bad_thresholds() -> None:
     )
     assert query.lower == ("x.*", "y", "z") and query.threshold == 0.0
     assert query.params()["lower"] == ["x.*", "y", "z"]
+
+
+def _history_row(run_id: str, day: int, values: list[float], oks: list[bool]) -> dict[str, Any]:
+    """A history row whose metrics are history's own (metrics_of), intervals included."""
+    from evaltrace._history import metrics_of
+
+    return {
+        "run_id": run_id,
+        "project_name": "p",
+        "dataset_name": "d",
+        "started_at": f"2026-01-0{day}T00:00:00+00:00",
+        "num_results": len(values),
+        "metadata": {},
+        "metrics": metrics_of(
+            {"f1": {"score": v}, "ok": o} for v, o in zip(values, oks, strict=True)
+        ),
+    }
+
+
+def test_runs_page_shows_each_mean_with_its_interval() -> None:
+    """The runs table shows mean ± scipy's 95 % t half-width and pass rate ± Wilson's wider
+    side; each trend point carries its interval for the error bars; the page says which
+    interval it is; a one-result run shows the bare mean and no bar."""
+    import scipy.stats
+
+    from evaltrace.ui._render import render
+
+    values = [(i * 5 % 9) / 8 for i in range(30)]
+    oks = [i % 4 != 0 for i in range(30)]
+    history = [_history_row("new", 2, values, oks), _history_row("old", 1, [0.5], [True])]
+    view = runs_view(history, RunsQuery())
+    half = scipy.stats.t.ppf(0.975, 29) * scipy.stats.sem(values)
+    wilson = scipy.stats.binomtest(sum(oks), 30).proportion_ci(method="wilson")
+    rate = sum(oks) / 30
+    wide = max(rate - wilson.low, wilson.high - rate)
+    new, old = view["runs"]
+    assert new["cells"] == [
+        f"{sum(values) / 30:.3f} ± {half:.3f}",
+        f"{100 * rate:.1f} % ± {100 * wide:.1f} %",
+    ]
+    assert old["cells"] == ["0.500", "100.0 % ± 79.3 %"]  # Wilson of 1 in 1: [0.207, 1]
+    (f1, _ok) = view["charts"]
+    series = f1["series"][0]
+    stats = history[0]["metrics"]["f1.score"]
+    assert (series["low"], series["high"]) == ([None, stats["ci_low"]], [None, stats["ci_high"]])
+    html = render("runs.html", view=view, charts=view["charts"], title="Runs", source="s")
+    assert f"± {half:.3f}" in html and "Student t, each result an independent draw" in html
+
+
+def test_run_page_shows_intervals_and_marks_sketched_quantiles() -> None:
+    """The run page's metric table has ± and a title with the 95 % CI; a p50 from the sketch
+    (over 1,024 distinct values) is marked ≈ with its bound, an exact one is not."""
+    from evaltrace.ui._render import render
+
+    few = [result(f"s{i}", i=i, f1={"score": (i % 5) / 4}) for i in range(40)]
+    many = [result(f"s{i}", i=i, f1={"score": 1 + i / 3}) for i in range(1100)]
+    exact = run_view(SampleTable.build(few), RunQuery(), NO_LINKS, "/runs/r")
+    sketched = run_view(SampleTable.build(many), RunQuery(), NO_LINKS, "/runs/r")
+    (m,) = exact["metrics"]
+    assert m["pm"].startswith(" ± ") and m["ci"].startswith("95 % CI ")
+    assert not m["p50"].startswith("≈") and m["p50_note"] == ""
+    (s,) = sketched["metrics"]
+    assert s["p50"].startswith("≈") and s["p50_note"] == "sketch: within 1 % relative"
+    html = render("run.html", view=exact, charts=exact["charts"], title="r", source="s")
+    assert m["pm"] in html and m["ci"] in html

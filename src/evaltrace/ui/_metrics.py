@@ -8,19 +8,29 @@ library's rule (``_scores``), the ordering and formatting are the views' own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from .._scores import is_config_path
 
 __all__ = [
+    "INTERVAL_NOTE",
     "fmt",
     "fmt_delta",
     "fmt_rate",
+    "interval",
     "is_config",
     "main_metrics",
     "order_metrics",
+    "plus_minus",
 ]
+
+INTERVAL_NOTE: Final = (
+    "the 95 % interval of a run's mean (Student t, each result an "
+    "independent draw) or pass rate (Wilson); none where a run has fewer than two values or "
+    "no spread. Clustered and per-sample errors: compare."
+)
+"""What history's intervals are, said once wherever they are shown."""
 
 SCORE_LEAVES: Final = frozenset({"score", "success", "passed", "pass"})
 """Last path segments that are the headline value of a metric."""
@@ -77,3 +87,23 @@ def fmt_delta(value: float | None) -> str:
 def fmt_rate(value: float | None) -> str:
     """A pass rate as a percentage with one decimal."""
     return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def interval(stats: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """History's 95 % interval of the metric's headline: the mean's, else the pass rate's."""
+    keys = ("ci_low", "ci_high") if "mean" in stats else ("pass_ci_low", "pass_ci_high")
+    low, high = (stats.get(k) for k in keys)
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        return float(low), float(high)
+    return None, None
+
+
+def plus_minus(
+    value: float | None, low: float | None, high: float | None, *, rate: bool = False
+) -> str:
+    """`` ± 0.031`` for a table cell: the interval's wider side (a Wilson interval is not
+    symmetric), in the value's own format; empty without an interval."""
+    if value is None or low is None or high is None:
+        return ""
+    half = max(value - low, high - value)
+    return " ± " + (f"{100 * half:.1f} %" if rate else fmt(half))

@@ -17,7 +17,15 @@ from .._config import TraceLinks
 from .._history import as_float, metrics_of
 from ..schema import metric_leaves
 from ._links import href, trace_links
-from ._metrics import fmt, fmt_rate, is_config, order_metrics
+from ._metrics import (
+    INTERVAL_NOTE,
+    fmt,
+    fmt_rate,
+    interval,
+    is_config,
+    order_metrics,
+    plus_minus,
+)
 
 __all__ = ["RunQuery", "SampleTable", "run_view"]
 
@@ -235,12 +243,21 @@ def _summary(path: str, stats: Mapping[str, Any]) -> dict[str, Any]:
     headline = fmt_rate(stats.get("pass_rate")) if boolean else fmt(stats.get("mean"))
     if boolean and is_config(path) and stats["pass_rate"] in (0, 1):
         headline = fmt(bool(stats["pass_rate"]))  # a setting, not a rate: strict_mode = false
+    low, high = interval(stats)
+    value = stats.get("pass_rate") if boolean else stats.get("mean")
+    shown = None if is_config(path) or not isinstance(value, int | float) else float(value)
+    exact = stats.get("quantiles_exact", True)
     return {
         "metric": path,
         "kind": "boolean" if boolean else "number",
         "headline": headline,
+        "pm": plus_minus(shown, low, high, rate=boolean),
+        "ci": "" if shown is None or low is None else f"95 % CI {fmt(low)} – {fmt(high)}",
         "count": fmt(stats.get("count")),
-        "p50": fmt(stats.get("p50")),
+        "p50": ("" if exact or "p50" not in stats else "≈") + fmt(stats.get("p50")),
+        "p50_note": ""
+        if exact
+        else f"sketch: within {100 * stats.get('relative_accuracy', 0.01):g} % relative",
         "min": fmt(stats.get("min")),
         "max": fmt(stats.get("max")),
         "pass_rate": fmt_rate(stats["pass_rate"])
@@ -288,6 +305,7 @@ def run_view(
     return {
         "run": table.run,
         "metrics": [_summary(c, table.stats.get(c, {})) for c in scores],
+        "interval_note": INTERVAL_NOTE,
         "config": [_summary(c, table.stats.get(c, {})) for c in config],
         "charts": [
             {

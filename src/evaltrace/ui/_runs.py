@@ -13,7 +13,7 @@ from typing import Any
 
 from ..query import HistoryFilter
 from ._links import href, run_path
-from ._metrics import fmt, fmt_rate, main_metrics
+from ._metrics import INTERVAL_NOTE, fmt, fmt_rate, interval, main_metrics, plus_minus
 
 __all__ = ["RunsQuery", "runs_view"]
 
@@ -91,9 +91,11 @@ def _headline(stats: Mapping[str, Any]) -> float | None:
 def _cell(stats: Mapping[str, Any] | None) -> str:
     if not stats:
         return "–"
+    low, high = interval(stats)
     if "mean" not in stats and "pass_rate" in stats:
-        return fmt_rate(stats["pass_rate"])
-    return fmt(_headline(stats))
+        return fmt_rate(stats["pass_rate"]) + plus_minus(stats["pass_rate"], low, high, rate=True)
+    headline = _headline(stats)
+    return fmt(headline) + plus_minus(headline, low, high)
 
 
 def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[str, Any]:
@@ -133,6 +135,8 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
                 {
                     "label": metric,
                     "values": [_headline(r["metrics"].get(metric, {})) for r in oldest_first],
+                    "low": [interval(r["metrics"].get(metric, {}))[0] for r in oldest_first],
+                    "high": [interval(r["metrics"].get(metric, {}))[1] for r in oldest_first],
                 }
             ],
         }
@@ -149,5 +153,6 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
         "runs": rows,
         "total": len(history),
         "charts": trends,
+        "interval_note": INTERVAL_NOTE,
         "compare_latest": compare,
     }

@@ -21,6 +21,47 @@
     return +v.toFixed(3) + "";
   }
 
+  // Error bars: a series with low/high arrays (a run's 95 % interval) gets a capped vertical
+  // bar per point, drawn over the plot, and the y scale widened to hold every bar.
+  function hasBars(spec) {
+    return spec.series.some(function (s) { return s.low && s.high; });
+  }
+
+  function barRange(spec, min, max) {
+    if (min == null) min = Infinity;
+    if (max == null) max = -Infinity;
+    spec.series.forEach(function (s) {
+      if (!s.low || !s.high) return;
+      s.low.forEach(function (v) { if (v != null && v < min) min = v; });
+      s.high.forEach(function (v) { if (v != null && v > max) max = v; });
+    });
+    if (!isFinite(min) || !isFinite(max)) return [0, 1];
+    var pad = max > min ? (max - min) * 0.05 : Math.abs(max) * 0.05 || 1;
+    return [min - pad, max + pad];
+  }
+
+  function errorBars(u, spec) {
+    var ctx = u.ctx, b = u.bbox, cap = 4 * (window.devicePixelRatio || 1);
+    ctx.save();
+    ctx.beginPath(); ctx.rect(b.left, b.top, b.width, b.height); ctx.clip();
+    spec.series.forEach(function (s, i) {
+      if (!s.low || !s.high) return;
+      ctx.strokeStyle = COLORS[i % COLORS.length];
+      ctx.lineWidth = 1.5 * (window.devicePixelRatio || 1);
+      ctx.beginPath();
+      spec.x.forEach(function (xv, j) {
+        var lo = s.low[j], hi = s.high[j];
+        if (lo == null || hi == null) return;
+        var x = u.valToPos(xv, "x", true), y0 = u.valToPos(lo, "y", true), y1 = u.valToPos(hi, "y", true);
+        ctx.moveTo(x, y0); ctx.lineTo(x, y1);
+        ctx.moveTo(x - cap, y0); ctx.lineTo(x + cap, y0);
+        ctx.moveTo(x - cap, y1); ctx.lineTo(x + cap, y1);
+      });
+      ctx.stroke();
+    });
+    ctx.restore();
+  }
+
   function options(spec, width) {
     var bars = spec.type === "bars";
     var groups = spec.series.length;
@@ -52,10 +93,14 @@
       width: width, height: 170,
       legend: { show: groups > 1, live: false },
       cursor: { show: true, points: { show: false } },
-      scales: { x: xscale, y: bars ? { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } : {} },
+      scales: { x: xscale, y: bars ? { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
+                : hasBars(spec) ? { range: function (u, min, max) { return barRange(spec, min, max); } } : {} },
       axes: [x, { size: 52, grid: { stroke: "#eef0f3" }, values: function (u, ticks) { return ticks.map(compact); } }],
       series: series,
-      hooks: { draw: [function (u) { u.root.parentNode.setAttribute("data-painted", String(painted(u))); }] }
+      hooks: { draw: [function (u) {
+        if (!bars && hasBars(spec)) errorBars(u, spec);
+        u.root.parentNode.setAttribute("data-painted", String(painted(u)));
+      }] }
     };
   }
 
