@@ -92,7 +92,7 @@ def commit(n: int = 3000) -> None:
             marks = [time.perf_counter()]
             conn.execute("BEGIN IMMEDIATE")
             marks.append(time.perf_counter())
-            call = (*("run", "bench", "d", "{}", "{}"), None, None, None, None, resource)
+            call = (*("run", "bench", "d", "{}", "{}"), None, None, None, None, resource, "all")
             call_id = conn.execute(writer_sql._INSERT_CALL, call).lastrowid
             marks.append(time.perf_counter())
             ids = (os.urandom(16), os.urandom(8))
