@@ -83,6 +83,8 @@ FRAMEWORKS_LOCK := tests/integrations/frameworks.lock
 PROMPTFOO_DIR := tests/integrations/promptfoo
 EVALTRACE_CACHE ?= $(HOME)/.cache/evaltrace
 FRAMEWORKS_VENV = $(EVALTRACE_CACHE)/venvs/frameworks-$(shell { cat $(FRAMEWORKS_LOCK); $(PYTHON) --version; } | sha256sum | cut -c1-16)
+# evaltrace is installed editable (its code is read from this tree) once per pyproject and tree
+FRAMEWORKS_STAMP = $(FRAMEWORKS_VENV)/.evaltrace-$(shell { cat pyproject.toml; echo $(CURDIR); } | sha256sum | cut -c1-16)
 PROMPTFOO_HOME = $(EVALTRACE_CACHE)/promptfoo/$(shell cat $(PROMPTFOO_DIR)/package.json $(PROMPTFOO_DIR)/package-lock.json | sha256sum | cut -c1-16)
 
 ## frameworks: the framework venv and promptfoo (npm ci), cached under ~/.cache/evaltrace
@@ -91,7 +93,9 @@ frameworks:
 	  $(PYTHON) -m venv $(FRAMEWORKS_VENV) && \
 	  $(FRAMEWORKS_VENV)/bin/python -m pip install -q --no-deps -r $(FRAMEWORKS_LOCK) && \
 	  touch $(FRAMEWORKS_VENV)/.installed || exit 1; fi
-	$(FRAMEWORKS_VENV)/bin/python -m pip install -q --no-build-isolation -e '.[dev]'
+	@[ -f $(FRAMEWORKS_STAMP) ] || { rm -f $(FRAMEWORKS_VENV)/.evaltrace-* && \
+	  $(FRAMEWORKS_VENV)/bin/python -m pip install -q --no-build-isolation -e '.[dev]' && \
+	  touch $(FRAMEWORKS_STAMP); }
 	@if [ ! -f $(PROMPTFOO_HOME)/.installed ]; then rm -rf $(PROMPTFOO_HOME) && mkdir -p $(PROMPTFOO_HOME) && \
 	  cp $(PROMPTFOO_DIR)/package.json $(PROMPTFOO_DIR)/package-lock.json $(PROMPTFOO_HOME)/ && \
 	  (cd $(PROMPTFOO_HOME) && npm ci -s --no-audit --no-fund) && touch $(PROMPTFOO_HOME)/.installed || exit 1; fi

@@ -22,6 +22,7 @@ __all__ = [
     "INTEGRATION_VARIABLES",
     "Settings",
     "TraceLinks",
+    "deepeval_test_name",
     "default_spool",
     "destination_key",
     "inspect_project",
@@ -137,6 +138,10 @@ ENVIRONMENT_VARIABLES: Final = (
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
 )
 
+DEEPEVAL_RUN_TEST_NAME: Final = "CONFIDENT_AI_RUN_TEST_NAME"
+"""DeepEval's own (read, never set): under pytest it names every unnamed test case after the
+running test, so the DeepEval bridge does not take that name for a test case's id."""
+
 INTEGRATION_VARIABLES: Final = (EVALTRACE_INSPECT, EVALTRACE_INSPECT_PROJECT)
 """The framework bridges' variables, documented in docs/integrations.md (README's table to come)."""
 
@@ -190,6 +195,11 @@ def inspect_project() -> str | None:
     if raw not in ("1", "true", "yes", "on"):
         raise ConfigurationError(f"{EVALTRACE_INSPECT}={raw!r}: expected 1 (on) or 0 (off)")
     return os.environ.get(EVALTRACE_INSPECT_PROJECT, "").strip() or "inspect"
+
+
+def deepeval_test_name() -> str | None:
+    """The name DeepEval gives unnamed test cases under pytest (``CONFIDENT_AI_RUN_TEST_NAME``)."""
+    return os.environ.get(DEEPEVAL_RUN_TEST_NAME) or None
 
 
 def ui_url(explicit: str | None = None) -> str:

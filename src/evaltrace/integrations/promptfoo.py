@@ -26,7 +26,7 @@ from ._importing import Converted, log_converted
 if TYPE_CHECKING:
     from .._tracker import OpenTelemetryExperimentTracker
 
-__all__ = ["PROMPTFOO_VERSION", "convert_results", "import_results", "test_id"]
+__all__ = ["PROMPTFOO_VERSION", "convert_results", "entry_id", "import_results"]
 
 PROMPTFOO_VERSION: Final = "0.121.20"
 """The promptfoo release whose results files this bridge is tested against."""
@@ -34,7 +34,7 @@ PROMPTFOO_VERSION: Final = "0.121.20"
 _RESULT_KEYS: Final = ("success", "score", "namedScores", "gradingResult", "error")
 
 
-def test_id(provider: str, prompt_label: str, test_vars: Any, description: Any) -> str:
+def entry_id(provider: str, prompt_label: str, test_vars: Any, description: Any) -> str:
     """A stable id for one test × prompt × provider: what a re-run of the config repeats."""
     key = orjson.dumps(
         [provider, prompt_label, test_vars, description], option=orjson.OPT_SORT_KEYS
@@ -63,7 +63,7 @@ def _entry(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     response = record.get("response") or {}
     test_vars = record.get("vars", test.get("vars"))
     row: dict[str, Any] = {
-        "id": test_id(
+        "id": entry_id(
             str(provider_id), str(prompt.get("label")), test_vars, test.get("description")
         )
     }
