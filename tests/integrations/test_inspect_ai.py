@@ -90,7 +90,7 @@ def test_hook_logs_every_sample_and_epoch_of_a_real_eval(workdir: Path) -> None:
     assert sorted(results) == [("s1", 1), ("s1", 2), ("s2", 1), ("s2", 2)]
     first = results[("s1", 1)]
     assert first["evaluation_result"] == {
-        "match": {"score": "C", "answer": "2", "explanation": "2"},
+        "match": {"score": 1.0, "label": "C", "answer": "2", "explanation": "2"},
         "length_ratio": {"score": 0.1, "explanation": "1 characters", "metadata": {"chars": 1}},
     }
     assert first["data"] == {
@@ -101,7 +101,12 @@ def test_hook_logs_every_sample_and_epoch_of_a_real_eval(workdir: Path) -> None:
         "output": "2",
         "metadata": {"level": 1},
     }
-    assert results[("s2", 2)]["evaluation_result"]["match"]["score"] == "I"
+    assert results[("s2", 2)]["evaluation_result"]["match"] == {
+        "score": 0.0,
+        "label": "I",
+        "answer": "Lyon",
+        "explanation": "Lyon",
+    }
     assert results[("s2", 2)]["data"]["output"] == "Lyon"
     assert first["dataset_name"] == "arith"
     assert first["project_name"] == "inspect"

@@ -2,7 +2,8 @@
 
 Tested with inspect-ai 0.3.285 (``pip install 'evaltrace[inspect]'``). One Inspect task
 execution (``eval_id``) is one evaltrace run, ``inspect_{eval_id}``; each sample of each epoch is
-one result: its scores keyed by scorer (Inspect's ``value`` as ``score``, with ``answer``,
+one result: its scores keyed by scorer (Inspect's ``value`` as ``score``, a grade ``C``/``I``/
+``P``/``N`` as ``label`` with Inspect's own number for it as ``score``; ``answer``,
 ``explanation`` and ``metadata`` as the scorer wrote them), its data row the sample's ``id``,
 ``epoch``, ``input``, ``target``, ``choices``, ``output`` (the completion) and ``metadata``.
 Epochs share the sample id: they are repeated trials of one sample. Task, model and the Inspect
@@ -13,6 +14,7 @@ reader; the hook (``_inspect_hook``, entry point ``inspect_ai``) logs as samples
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import TYPE_CHECKING, Any, Final
 
@@ -37,6 +39,13 @@ INSPECT_AI_VERSION: Final = "0.3.285"
 _inspect = require("inspect_ai", "inspect", f"inspect-ai=={INSPECT_AI_VERSION}")
 
 
+_GRADES: Final = frozenset({"C", "I", "P", "N"})
+"""Inspect's correct / incorrect / partial / no-answer values: stored as the ``label``, with the
+``score`` Inspect's metrics give them (``value_to_float``: 1, 0, 0.5, 0)."""
+
+_to_float = importlib.import_module("inspect_ai.scorer").value_to_float()
+
+
 def _dump(value: Any) -> Any:
     """Pydantic models (chat messages) as JSON-ready dicts; anything else as it is."""
     if hasattr(value, "model_dump"):
@@ -51,7 +60,10 @@ def sample_result(sample: Any) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for name, score in (sample.scores or {}).items():
         dumped = score.model_dump(mode="json", exclude_none=True)
-        entry: dict[str, Any] = {"score": dumped.pop("value")}
+        value = dumped.pop("value")
+        entry: dict[str, Any] = {"score": value}
+        if isinstance(value, str) and value in _GRADES:  # Inspect's own reading of a grade
+            entry = {"score": _to_float(value), "label": value}
         if not dumped.get("history"):
             dumped.pop("history", None)
         entry.update(dumped)
