@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from inspect_ai import Task, eval
 from inspect_ai.dataset import Sample
 from inspect_ai.log import EvalLog
-from inspect_ai.model import ModelOutput, ModelUsage
+from inspect_ai.model import ChatMessageSystem, ChatMessageUser, ModelOutput, ModelUsage
 from inspect_ai.scorer import Score, Target, match, mean, scorer
-from inspect_ai.solver import TaskState, generate
+from inspect_ai.solver import TaskState, generate, solver
 
 from evaltrace import SQLiteQueryAdapter
 from evaltrace.cli import main
@@ -159,3 +159,41 @@ def test_import_of_a_file_that_is_no_log_names_it(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert f"{bogus}: not an Inspect log" in result.output
+
+
+@solver
+def fail_on_boom() -> Any:
+    """Raises on the sample whose last message says "boom", as a broken solver would."""
+
+    async def solve(state: TaskState, generate: Any) -> TaskState:
+        if "boom" in state.messages[-1].text:
+            raise RuntimeError("the solver blew up")
+        return await generate(state)
+
+    return solve
+
+
+def test_chat_inputs_and_errored_samples_are_kept(workdir: Path) -> None:
+    """Chat-message inputs are stored as Inspect dumps them; a failed sample logs its error."""
+    chat = [ChatMessageSystem(content="Be terse."), ChatMessageUser(content="1+1?")]
+    dataset = [
+        Sample(id="chat", input=chat, target="2"),
+        Sample(id="bad", input="boom", target="x"),
+    ]
+    task = Task(dataset=dataset, solver=fail_on_boom(), scorer=match(), name="mixed")
+    [log] = eval(
+        task,
+        model="mockllm/model",
+        model_args={"custom_outputs": answer},
+        log_dir=str(workdir / "logs"),
+        fail_on_error=False,
+        display="none",
+    )
+    results = by_trial(workdir / "hook.db", f"inspect_{log.eval.eval_id}")
+    stored_input = results[("chat", 1)]["data"]["input"]
+    assert [(m["role"], m["content"]) for m in stored_input] == [
+        ("system", "Be terse."),
+        ("user", "1+1?"),
+    ]
+    assert stored_input == [m.model_dump(mode="json", exclude_none=True) for m in chat]
+    assert "the solver blew up" in results[("bad", 1)]["evaluation_result"]["error"]

@@ -21,7 +21,7 @@ __all__ = ["EvaltraceHooks"]
 
 
 @hooks(name="evaltrace", description="Logs each sample's scores as an evaltrace run.")
-class EvaltraceHooks(Hooks):  # type: ignore[misc]  # Any where inspect-ai is absent (mypy)
+class EvaltraceHooks(Hooks):  # type: ignore[misc,unused-ignore]  # Any without inspect-ai
     """Each task execution becomes one evaltrace run (see ``evaltrace.integrations.inspect_ai``)."""
 
     def __init__(self) -> None:
