@@ -42,7 +42,10 @@ def check_exact(document: dict[str, Any], records: list[Any]) -> None:
         result, data = record["evaluation_result"], record["data"]
         assert result["success"] == entry["success"]
         assert result["score"] == entry["score"]
-        assert result["gradingResult"] == entry["gradingResult"]
+        grading = dict(entry["gradingResult"])
+        assert data.get("grading_token_usage") == grading.pop("tokensUsed", None)
+        assert result["gradingResult"] == grading
+        assert data.get("failure_reason") == entry.get("failureReason")
         assert result.get("error") == entry.get("error")
         assert data["vars"] == entry["vars"]
         assert data["prompt"] == entry["prompt"]["raw"]
@@ -66,6 +69,14 @@ def test_results_file_reads_back_exactly(tmp_path: Path) -> None:
     assert failed["error"] == 'Expected output to contain "five"'
     assert records[0]["dataset_name"] == "evaltrace echo test"
     assert records[0]["metadata"]["framework_version"] == "0.121.20"
+    with OpenTelemetryExperimentTracker("promptfoo", store=tmp_path / "s.db") as tracker:
+        [run] = tracker.get_experiment_history()
+    assert sorted(run["metrics"]) == [  # token counts are no scores
+        "gradingResult.pass",
+        "gradingResult.score",
+        "score",
+        "success",
+    ]
 
 
 def test_importing_twice_adds_nothing(tmp_path: Path) -> None:

@@ -3,10 +3,12 @@
 Tested with promptfoo 0.121.20 (npm; results ``version`` 3). Needs nothing but evaltrace: the
 file is JSON. Each entry of ``results.results`` (one test × prompt × provider) is one result:
 ``success``, ``score``, ``namedScores`` and promptfoo's ``gradingResult`` exactly (its
-``componentResults`` hold each assertion with its pass, score and reason), plus ``error`` when
-there is one. Its data row: the test's ``description`` and ``vars``, the rendered ``prompt`` and
-its ``prompt_label``, the ``provider``, the ``output``, ``latency_ms``, ``cost``,
-``token_usage`` and the test's ``metadata``. promptfoo tests have no id: a row's ``id`` is a
+``componentResults`` hold each assertion with its pass, score and reason) but for its
+``tokensUsed``, plus ``error`` when there is one. Its data row: the test's ``description`` and
+``vars``, the rendered ``prompt`` and its ``prompt_label``, the ``provider``, the ``output``,
+``latency_ms``, ``cost``, ``token_usage``, ``grading_token_usage`` (the grading's
+``tokensUsed``: counts, which would otherwise be read as scores), ``failure_reason`` and the
+test's ``metadata``. promptfoo tests have no id: a row's ``id`` is a
 hash of provider, prompt label, vars and description, so a re-run of one config pairs with the
 last. The run id is ``promptfoo_{evalId}``.
 """
@@ -56,6 +58,11 @@ def _optional(value: Any) -> Mapping[str, Any]:
 def _entry(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """One promptfoo result entry as (evaltrace result, data row)."""
     result = {key: record[key] for key in _RESULT_KEYS if record.get(key) not in (None, {}, "")}
+    grading = result.get("gradingResult")
+    grading_usage = None
+    if isinstance(grading, Mapping) and "tokensUsed" in grading:  # bookkeeping, not scores
+        grading_usage = grading["tokensUsed"]
+        result["gradingResult"] = {k: v for k, v in grading.items() if k != "tokensUsed"}
     test = record.get("testCase") or {}
     prompt = record.get("prompt") or {}
     provider = record.get("provider") or {}
@@ -77,6 +84,8 @@ def _entry(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         "latency_ms": record.get("latencyMs"),
         "cost": record.get("cost"),
         "token_usage": record.get("tokenUsage"),
+        "grading_token_usage": grading_usage,
+        "failure_reason": record.get("failureReason"),
         "metadata": test.get("metadata") or None,
         "test_index": record.get("testIdx"),
         "prompt_index": record.get("promptIdx"),
