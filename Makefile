@@ -11,7 +11,7 @@ PEERS_VENV := benchmarks/.venv-peers
 GLLM_VENV := .venv-gllm
 GLLM_EVALS := gllm-evals-binary[deepeval]==0.1.41
 
-.PHONY: help install demo test test-gllm test-pythons peers unit lint bench clean chromium vendor-uplot
+.PHONY: help install demo test test-gllm test-frameworks frameworks test-pythons peers unit lint bench clean chromium vendor-uplot
 
 ## help: this list
 help:
@@ -56,7 +56,7 @@ lint: install
 
 ## unit: the tests that need no backend
 unit: install
-	$(BIN)/python -m pytest -m "not backends and not gllm"
+	$(BIN)/python -m pytest -m "not backends and not gllm and not frameworks"
 
 $(PEERS_VENV)/.installed: pyproject.toml benchmarks/peers/setup.sh
 	PYTHON=$(PYTHON) bash benchmarks/peers/setup.sh
@@ -76,6 +76,35 @@ $(GLLM_VENV)/.installed: pyproject.toml
 test-gllm: $(GLLM_VENV)/.installed
 	EVALTRACE_REQUIRE_GLLM=1 $(GLLM_VENV)/bin/python -m pytest -m gllm tests/integrations
 
+# Inspect AI, DeepEval and ragas share one venv, promptfoo comes from npm: both are cached outside
+# the tree, keyed by the hash of their lock file (and the Python), so a warm run installs nothing
+# but evaltrace itself (editable: the Inspect hook is found by its entry point).
+FRAMEWORKS_LOCK := tests/integrations/frameworks.lock
+PROMPTFOO_DIR := tests/integrations/promptfoo
+EVALTRACE_CACHE ?= $(HOME)/.cache/evaltrace
+FRAMEWORKS_VENV = $(EVALTRACE_CACHE)/venvs/frameworks-$(shell { cat $(FRAMEWORKS_LOCK); $(PYTHON) --version; } | sha256sum | cut -c1-16)
+# evaltrace is installed editable (its code is read from this tree) once per pyproject and tree
+FRAMEWORKS_STAMP = $(FRAMEWORKS_VENV)/.evaltrace-$(shell { cat pyproject.toml; echo $(CURDIR); } | sha256sum | cut -c1-16)
+PROMPTFOO_HOME = $(EVALTRACE_CACHE)/promptfoo/$(shell cat $(PROMPTFOO_DIR)/package.json $(PROMPTFOO_DIR)/package-lock.json | sha256sum | cut -c1-16)
+
+## frameworks: the framework venv and promptfoo (npm ci), cached under ~/.cache/evaltrace
+frameworks:
+	@if [ ! -f $(FRAMEWORKS_VENV)/.installed ]; then rm -rf $(FRAMEWORKS_VENV) && \
+	  $(PYTHON) -m venv $(FRAMEWORKS_VENV) && \
+	  $(FRAMEWORKS_VENV)/bin/python -m pip install -q --no-deps -r $(FRAMEWORKS_LOCK) && \
+	  touch $(FRAMEWORKS_VENV)/.installed || exit 1; fi
+	@[ -f $(FRAMEWORKS_STAMP) ] || { rm -f $(FRAMEWORKS_VENV)/.evaltrace-* && \
+	  $(FRAMEWORKS_VENV)/bin/python -m pip install -q --no-build-isolation -e '.[dev]' && \
+	  touch $(FRAMEWORKS_STAMP); }
+	@if [ ! -f $(PROMPTFOO_HOME)/.installed ]; then rm -rf $(PROMPTFOO_HOME) && mkdir -p $(PROMPTFOO_HOME) && \
+	  cp $(PROMPTFOO_DIR)/package.json $(PROMPTFOO_DIR)/package-lock.json $(PROMPTFOO_HOME)/ && \
+	  (cd $(PROMPTFOO_HOME) && npm ci -s --no-audit --no-fund) && touch $(PROMPTFOO_HOME)/.installed || exit 1; fi
+
+## test-frameworks: Inspect AI, DeepEval, ragas and promptfoo runs read back through evaltrace
+test-frameworks: frameworks
+	EVALTRACE_REQUIRE_FRAMEWORKS=1 EVALTRACE_PROMPTFOO=$(PROMPTFOO_HOME)/node_modules/.bin/promptfoo \
+	  $(FRAMEWORKS_VENV)/bin/python -m pytest -q -p no:cacheprovider -m frameworks tests/integrations
+
 ## test-pythons: the unit suite on every other supported Python (pyenv: PYTHONS="3.12 3.13")
 PYTHONS ?= 3.12 3.13
 PYENV_ROOT ?= $(HOME)/.pyenv
@@ -91,7 +120,7 @@ test-pythons:
 	    $$py -m venv $$venv && $$venv/bin/python -m pip install -q --upgrade pip && \
 	    $$venv/bin/python -m pip install -q -e '.[dev,ui]' && touch $$venv/.installed || exit 1; fi; \
 	  echo "== Python $$v ($$py)"; \
-	  $$venv/bin/python -m pytest -q -m "not backends and not gllm and not slow" -p no:cacheprovider || exit 1; \
+	  $$venv/bin/python -m pytest -q -m "not backends and not gllm and not frameworks and not slow" -p no:cacheprovider || exit 1; \
 	done
 
 ## test: lint, the gllm-evals bridge, Chromium, Python 3.12 and 3.13, the backends, the whole suite.
@@ -102,10 +131,10 @@ test: install
 	@if command -v java >/dev/null 2>&1; then \
 	  EVALTRACE_BACKENDS_OWNER=test $(EVALTRACE_BACKENDS_SCRIPTS)/opensearch-up.sh --no-wait || true; \
 	else echo "java not found: OpenSearch tests will skip (and fail under CI=true)"; fi
-	@$(MAKE) --no-print-directory lint test-gllm chromium test-pythons || { $(TEST_DOWN); exit 1; }
+	@$(MAKE) --no-print-directory lint test-gllm test-frameworks chromium test-pythons || { $(TEST_DOWN); exit 1; }
 	@if command -v go >/dev/null 2>&1; then $(MAKE) --no-print-directory backends || { $(TEST_DOWN); exit 1; }; \
 	else echo "go not found: Jaeger/collector tests will skip (and fail under CI=true)"; fi
-	$(BIN)/python -m pytest -m "not gllm and not peers"
+	$(BIN)/python -m pytest -m "not gllm and not peers and not frameworks"
 
 ## bench: benchmarks/ -> table + benchmarks/results.json (Jaeger rows need Go for the backends)
 bench: install peers

@@ -20,10 +20,13 @@ from ._urls import check_endpoint
 
 __all__ = [
     "ENVIRONMENT_VARIABLES",
+    "INTEGRATION_VARIABLES",
     "Settings",
     "TraceLinks",
+    "deepeval_test_name",
     "default_spool",
     "destination_key",
+    "inspect_project",
     "store_path",
     "ui_url",
 ]
@@ -88,6 +91,13 @@ EVALTRACE_UI_URL: Final = "EVALTRACE_UI_URL"
 """Base URL where ``evaltrace ui`` is served (default ``http://127.0.0.1:8000``, its ``--host``
 / ``--port`` defaults); the gllm-evals bridge links each run to ``{url}/runs/{run_id}``."""
 
+EVALTRACE_INSPECT: Final = "EVALTRACE_INSPECT"
+"""``1`` turns on the Inspect AI hook (each task execution logged as a run); off by default, so
+installing evaltrace beside Inspect changes nothing until asked."""
+
+EVALTRACE_INSPECT_PROJECT: Final = "EVALTRACE_INSPECT_PROJECT"
+"""Project name of the runs the Inspect AI hook logs (default ``inspect``)."""
+
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Standard OTLP endpoint; when set (or the traces-specific one), spans are also sent over OTLP."""
 
@@ -129,6 +139,13 @@ ENVIRONMENT_VARIABLES: Final = (
     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
 )
 
+DEEPEVAL_RUN_TEST_NAME: Final = "CONFIDENT_AI_RUN_TEST_NAME"
+"""DeepEval's own (read, never set): under pytest it names every unnamed test case after the
+running test, so the DeepEval bridge does not take that name for a test case's id."""
+
+INTEGRATION_VARIABLES: Final = (EVALTRACE_INSPECT, EVALTRACE_INSPECT_PROJECT)
+"""The framework bridges' variables, documented in docs/integrations.md (README's table to come)."""
+
 DEFAULT_STORE: Final = os.path.join(".evaltrace", "evaltrace.db")
 DEFAULT_UI_URL: Final = "http://127.0.0.1:8000"
 PROTOCOLS: Final = ("grpc", "http/protobuf")
@@ -169,6 +186,21 @@ class TraceLinks:
     def from_env(cls) -> TraceLinks:
         """Read ``EVALTRACE_JAEGER_UI_URL`` and ``EVALTRACE_GRAFANA_URL`` (unset: no link)."""
         return cls(jaeger_ui=_url(EVALTRACE_JAEGER_UI_URL), grafana=_url(EVALTRACE_GRAFANA_URL))
+
+
+def inspect_project() -> str | None:
+    """The Inspect hook's project name when ``EVALTRACE_INSPECT`` turns it on, else ``None``."""
+    raw = os.environ.get(EVALTRACE_INSPECT, "").strip().lower()
+    if raw in ("", *_LOOKS_LIKE_OFF, _OFF):
+        return None
+    if raw not in ("1", "true", "yes", "on"):
+        raise ConfigurationError(f"{EVALTRACE_INSPECT}={raw!r}: expected 1 (on) or 0 (off)")
+    return os.environ.get(EVALTRACE_INSPECT_PROJECT, "").strip() or "inspect"
+
+
+def deepeval_test_name() -> str | None:
+    """The name DeepEval gives unnamed test cases under pytest (``CONFIDENT_AI_RUN_TEST_NAME``)."""
+    return os.environ.get(DEEPEVAL_RUN_TEST_NAME) or None
 
 
 def ui_url(explicit: str | None = None) -> str:

@@ -499,3 +499,47 @@ def linked(trace_id: str, span_id: str | None, as_json: bool, store: str | None)
         click.echo(results_table(rows))
     else:
         raise click.ClickException(f"no results are linked to trace {trace_id}")
+
+
+@main.group("import")
+def import_() -> None:
+    """Import another framework's results file into the store as one run (prints its id).
+
+    A run already in the store is refused, so importing a file twice adds nothing.
+    """
+
+
+def import_options(f: F) -> F:
+    """``--project``, ``--run-id`` and ``--store`` of the ``import`` commands."""
+    f = click.option("--run-id", help="Run id [default: one derived from the file's eval id].")(f)
+    f = click.option("--project", help="Project name [default: the framework's name].")(f)
+    return store_option(f)
+
+
+def _import(
+    kind: str, path: str, project: str | None, run_id: str | None, store: str | None
+) -> None:
+    from .integrations._importing import import_file
+
+    try:
+        click.echo(import_file(kind, path, _store_path(store), project or kind, run_id))
+    except (ImportError, ValueError, EvalTraceError, OSError, sqlite3.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@import_.command("inspect")
+@click.argument("log", type=click.Path(exists=True, dir_okay=False))
+@import_options
+def import_inspect(log: str, project: str | None, run_id: str | None, store: str | None) -> None:
+    """An Inspect AI log (.eval or .json), read with Inspect's own reader (needs inspect-ai)."""
+    _import("inspect", log, project, run_id, store)
+
+
+@import_.command("promptfoo")
+@click.argument("results", type=click.Path(exists=True, dir_okay=False))
+@import_options
+def import_promptfoo(
+    results: str, project: str | None, run_id: str | None, store: str | None
+) -> None:
+    """The results file of `promptfoo eval -o results.json`."""
+    _import("promptfoo", results, project, run_id, store)
