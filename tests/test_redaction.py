@@ -86,7 +86,7 @@ def test_ui_never_prints_nor_shows_the_password(monkeypatch: pytest.MonkeyPatch)
     from evaltrace.ui._app import create_app
 
     served: list[Any] = []
-    monkeypatch.setattr(ui, "serve", lambda source, host, port: served.append(source))
+    monkeypatch.setattr(ui, "serve", lambda source, *_: served.append(source))
     url = "http://alice:S3CRET@127.0.0.1:1/?api_key=K3Y"
     out = CliRunner().invoke(main, ["ui", "--jaeger", url])
     assert out.exit_code == 0 and "127.0.0.1" in out.output

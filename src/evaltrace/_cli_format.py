@@ -202,7 +202,9 @@ def runs_table(
     optional = [(p, [_summary(r["metrics"].get(p, {})) for r in runs]) for p in paths]
     width = width or terminal_width()
     headers, rows, hidden = fit_columns(fixed, optional, width)
-    legend = "\n" + clip(RUNS_LEGEND, width) if any("±" in str(v) for r in rows for v in r) else ""
+    shown = len(headers) - len(fixed)  # the metric columns; a name may hold a ± of its own
+    intervals = any(isinstance(v, str) and "±" in v for r in rows for v in r[len(r) - shown :])
+    legend = "\n" + clip(RUNS_LEGEND, width) if shown and intervals else ""
     return table(headers, rows) + legend + _hidden(hidden, "metrics", "see --metrics or --json")
 
 
