@@ -222,10 +222,12 @@ def _difference(row: MetricRow) -> str:
     """The paired difference with its 95 % interval (percentage points for a pass rate)."""
     if row.difference is None:
         return "–"
-    scale, unit = (100, " pt") if row.boolean else (1, "")
+    unit = " pt" if row.boolean else ""
 
     def signed(v: float | None) -> str:
-        return "–" if v is None else fmt_delta(scale * v).replace("+0.0", "0.0")
+        if v is None:
+            return "–"
+        return f"{100 * v:+.1f}".replace("-", "−") if row.boolean else fmt_delta(v)
 
     low, high = row.interval
     bounds = f" [{signed(low)}, {signed(high)}]" if low is not None else ""
