@@ -73,12 +73,24 @@ def clustered_se(x: Array, clusters: npt.ArrayLike) -> tuple[float | None, int]:
     return _finite(math.sqrt(variance)), groups
 
 
+@functools.lru_cache(maxsize=1024)
+def _t_quantile(q: float, df: float) -> float:
+    return float(stats.t.ppf(q, df))
+
+
+@functools.lru_cache(maxsize=4096)
+def _wilson(k: int, n: int) -> tuple[float, float]:
+    """scipy's Wilson interval (cached: a binomtest object computes its p-value eagerly)."""
+    ci = stats.binomtest(k, n).proportion_ci(CONFIDENCE, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
 def _interval(
     mean: float, se: float | None, df: float, confidence: float = CONFIDENCE
 ) -> tuple[float | None, float | None]:
     if se is None or df < 1:
         return None, None
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    half = _t_quantile(0.5 + confidence / 2, df) * se
     return _finite(mean - half), _finite(mean + half)
 
 
@@ -106,11 +118,11 @@ def pass_rate_estimate(k: int, n: int) -> Estimate:
     if n == 0:
         return Estimate(None, None, None, None, 0, "wilson")
     rate = k / n
-    ci = stats.binomtest(k, n).proportion_ci(CONFIDENCE, method="wilson")
-    se = math.sqrt(rate * (1 - rate) / n)
-    return Estimate(rate, se, float(ci.low), float(ci.high), n, "wilson")
+    low, high = _wilson(k, n)
+    return Estimate(rate, math.sqrt(rate * (1 - rate) / n), low, high, n, "wilson")
 
 
+@functools.lru_cache(maxsize=4096)
 def mcnemar_exact(worse: int, better: int) -> float | None:
     """Two-sided exact McNemar p-value: a binomial test on the discordant pairs; None when
     there is none."""
@@ -127,11 +139,11 @@ def newcombe_paired(a: npt.ArrayLike, b: npt.ArrayLike) -> tuple[float, float]:
     both, only_a = int(np.sum(x & y)), int(np.sum(x & ~y))
     only_b, neither = int(np.sum(~x & y)), int(np.sum(~x & ~y))
     p_b, p_a = (both + only_b) / n, (both + only_a) / n
-    ci_b = stats.binomtest(both + only_b, n).proportion_ci(CONFIDENCE, method="wilson")
-    ci_a = stats.binomtest(both + only_a, n).proportion_ci(CONFIDENCE, method="wilson")
+    low_b, high_b = _wilson(both + only_b, n)
+    low_a, high_a = _wilson(both + only_a, n)
     margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
     phi = (both * neither - only_a * only_b) / math.sqrt(margins) if margins else 0.0
-    lb, ub, la, ua = p_b - ci_b.low, ci_b.high - p_b, p_a - ci_a.low, ci_a.high - p_a
+    lb, ub, la, ua = p_b - low_b, high_b - p_b, p_a - low_a, high_a - p_a
     delta = math.sqrt(max(lb**2 - 2 * phi * lb * ua + ua**2, 0.0))
     epsilon = math.sqrt(max(ub**2 - 2 * phi * ub * la + la**2, 0.0))
     diff = p_b - p_a
