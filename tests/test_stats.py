@@ -121,8 +121,12 @@ def test_mcnemar_is_statsmodels_exact(worse: int, better: int) -> None:
 def test_issue_pass_fail_instances() -> None:
     """The issue's 300 pairs: 16 vs 12 discordant is inconclusive, 30 vs 10 regressed."""
     for worse, better, p in ((16, 12, 0.57), (30, 10, 0.002)):
-        a = np.r_[np.ones(worse), np.zeros(better), np.ones(150), np.zeros(300 - 150 - worse - better)]
-        b = np.r_[np.zeros(worse), np.ones(better), np.ones(150), np.zeros(300 - 150 - worse - better)]
+        a = np.r_[
+            np.ones(worse), np.zeros(better), np.ones(150), np.zeros(300 - 150 - worse - better)
+        ]
+        b = np.r_[
+            np.zeros(worse), np.ones(better), np.ones(150), np.zeros(300 - 150 - worse - better)
+        ]
         got = paired_test(a, b, boolean=True)
         assert got.method == "McNemar exact" and got.p == pytest.approx(p, abs=0.005)
 

@@ -25,9 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from ._by_sample import by_sample, estimate, metric_side
 from ._family import Correction, assess
-from ._stats import Estimate, PairedTest, mean_estimate, pass_rate_estimate
-from ._scores import Direction, Numeric, matches_any, numeric_scores
+from ._scores import Direction, Numeric
+from ._stats import Estimate, PairedTest
 
 __all__ = ["Comparison", "Gate", "MetricDelta", "SampleChange", "compare_runs", "json_safe"]
 
@@ -244,86 +245,9 @@ def _p(value: float | None) -> str:
     return "-" if value is None else f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
 
 
-@dataclass(slots=True)
-class _Sample:
-    """One sample of one run: each metric's trials, and its cluster key."""
-
-    values: dict[str, list[Numeric]] = field(default_factory=dict)
-    trials: int = 0
-    cluster: Any = None
-
-
-def _float(value: Numeric) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # an int past the double range: not a statistic
-        return math.nan
-
-
-def _cluster_key(result: Mapping[str, Any], cluster: str, row: int) -> Any:
-    for part in ("data", "metadata"):
-        holder = result.get(part)
-        if isinstance(holder, Mapping) and cluster in holder:
-            return str(holder[cluster])
-    raise ValueError(
-        f"--cluster {cluster}: result {row} of run {result.get('run_id')} "
-        f"(sample {result.get('sample_id')}) has no field {cluster!r} in its data or metadata"
-    )
-
-
-def by_sample(
-    results: Sequence[Mapping[str, Any]],
-    lower_is_better: Sequence[str] = (),
-    metrics: Sequence[str] | None = None,
-    cluster: str | None = None,
-) -> tuple[dict[str, _Sample], dict[str, Direction]]:
-    """Each sample's score trials by id, in first-seen order, and each path's direction (as
-    its first result has it)."""
-    out: dict[str, _Sample] = {}
-    directions: dict[str, Direction] = {}
-    for row, result in enumerate(results):
-        sample = out.setdefault(str(result["sample_id"]), _Sample())
-        sample.trials += 1
-        if cluster is not None and sample.cluster is None:
-            sample.cluster = _cluster_key(result, cluster, row)
-        scores = numeric_scores(result["evaluation_result"], lower_is_better)
-        for path, (value, direction) in scores.items():
-            if metrics is None or matches_any(path, metrics):
-                sample.values.setdefault(path, []).append(value)
-                directions.setdefault(path, direction)
-    return out, directions
-
-
-def _sample_mean(values: list[Numeric]) -> tuple[float, float | None, int]:
-    """The mean of a sample's finite trials, their standard deviation, and how many."""
-    finite = np.array([f for f in map(_float, values) if math.isfinite(f)])
-    if finite.size == 0:
-        return math.nan, None, 0
-    sd = float(finite.std(ddof=1)) if finite.size > 1 else None
-    return float(np.mean(finite)), sd, int(finite.size)
-
-
 def _shown(values: list[Numeric], mean: float) -> Numeric:
     """A sample's value as shown: itself for one trial, else the mean of its trials."""
     return values[0] if len(values) == 1 else mean
-
-
-def _pooled(sds: list[float]) -> float | None:
-    return math.sqrt(float(np.mean(np.square(sds)))) if sds else None
-
-
-def _estimate(
-    means: dict[str, float], clusters: dict[str, Any] | None, boolean: bool
-) -> Estimate | None:
-    keys = [k for k, v in means.items() if math.isfinite(v)]
-    if not keys:
-        return None
-    x = np.array([means[k] for k in keys])
-    if clusters is not None:
-        return mean_estimate(x, [clusters[k] for k in keys])
-    if boolean:
-        return pass_rate_estimate(int(round(float(x.sum()))), x.size)
-    return mean_estimate(x)
 
 
 def compare_runs(
@@ -355,7 +279,7 @@ def compare_runs(
     clusters = None
     if cluster is not None:
         clusters = {sid: s.cluster for sid, s in {**samples_b, **samples_a}.items()}
-    side = {path: _metric_side(path, samples_a, samples_b, paired) for path in paths}
+    side = {path: metric_side(path, samples_a, samples_b, paired) for path in paths}
     family = [p for p in paths if side[p]["paired"]]
     shape = (len(paired), len(family))
     matrix_a = np.full(shape, math.nan)
@@ -404,10 +328,10 @@ def compare_runs(
                         len(samples_b[sid].values[path]),
                     )
                 )
-        est_a = _estimate(row["a"], clusters, boolean[path])
-        est_b = _estimate(row["b"], clusters, boolean[path])
+        est_a = estimate(row["a"], clusters, boolean[path])
+        est_b = estimate(row["b"], clusters, boolean[path])
         got = assessed.get(path)
-        verdict = got.verdict if got else "inconclusive"
+        verdict: str = got.verdict if got else "inconclusive"
         if row["count_a"] and not row["count_b"]:
             verdict = "vanished"
         elif row["count_b"] and not row["count_a"]:
@@ -466,30 +390,3 @@ def compare_runs(
             "b": max((s.trials for s in samples_b.values()), default=0),
         },
     )
-
-
-def _metric_side(
-    path: str, samples_a: dict[str, _Sample], samples_b: dict[str, _Sample], paired: list[str]
-) -> dict[str, Any]:
-    """One metric's per-sample means in each run, its within-sample spreads, and whether it
-    is a pass rate of single trials (McNemar applies)."""
-    out: dict[str, Any] = {"boolean": True, "single": True}
-    for side, samples in (("a", samples_a), ("b", samples_b)):
-        means: dict[str, float] = {}
-        sds: list[float] = []
-        count = 0
-        for sid, sample in samples.items():
-            values = sample.values.get(path)
-            if not values:
-                continue
-            count += len(values)
-            out["boolean"] &= all(isinstance(v, bool) for v in values)
-            mean, sd, finite = _sample_mean(values)
-            if finite:
-                means[sid] = mean
-                out["single"] &= finite == 1
-            if sd is not None:
-                sds.append(sd)
-        out[side], out[f"count_{side}"], out[f"spread_{side}"] = means, count, _pooled(sds)
-    out["paired"] = any(sid in out["a"] and sid in out["b"] for sid in paired)
-    return out

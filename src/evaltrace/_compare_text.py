@@ -69,10 +69,8 @@ def _difference(m: MetricDelta) -> str:
 
 
 def _numbers(m: MetricDelta) -> list[str]:
-    return [_plus_minus(m.estimate_a), _plus_minus(m.estimate_b), _difference(m)] + [
-        _p(m.p_adjusted),
-        _num(m.mde),
-    ]
+    a, b = _plus_minus(m.estimate_a), _plus_minus(m.estimate_b)
+    return [a, b, _difference(m), _p(m.p_adjusted), _num(m.mde)]
 
 
 def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:

@@ -190,4 +190,3 @@ def assess(
         said = verdict(gain, q, equivalence, t.identical, alpha, min_effect)
         out.append(Assessment(t, q, mde, equivalence, said, gain))
     return out
-
