@@ -30,8 +30,8 @@ class Sample:
 def _float(value: Numeric) -> float:
     try:
         return float(value)
-    except OverflowError:  # an int past the double range: not a statistic
-        return math.nan
+    except OverflowError:  # an int past the double range: it still moves, but is no statistic
+        return math.inf if value > 0 else -math.inf
 
 
 def _cluster_key(result: Mapping[str, Any], cluster: str, row: int) -> Any:
@@ -69,12 +69,15 @@ def by_sample(
 
 
 def _sample_mean(values: list[Numeric]) -> tuple[float, float | None, int]:
-    """The mean of a sample's finite trials, their standard deviation, and how many."""
-    finite = np.array([f for f in map(_float, values) if math.isfinite(f)])
-    if finite.size == 0:
+    """The mean of a sample's trials but NaN ones (±inf when one is infinite: a move, left out
+    of the statistics), the standard deviation of its finite ones, and how many counted."""
+    kept = np.array([f for f in map(_float, values) if not math.isnan(f)])
+    if kept.size == 0:
         return math.nan, None, 0
+    finite = kept[np.isfinite(kept)]
     sd = float(finite.std(ddof=1)) if finite.size > 1 else None
-    return float(np.mean(finite)), sd, int(finite.size)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return float(np.mean(kept)), sd, int(kept.size)
 
 
 def _pooled(sds: list[float]) -> float | None:

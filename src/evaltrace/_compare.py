@@ -288,6 +288,8 @@ def compare_runs(
         for i, sid in enumerate(paired):
             matrix_a[i, j] = side[path]["a"].get(sid, math.nan)
             matrix_b[i, j] = side[path]["b"].get(sid, math.nan)
+    matrix_a[~np.isfinite(matrix_a)] = math.nan  # an infinite mean moves, but is no statistic
+    matrix_b[~np.isfinite(matrix_b)] = math.nan
     boolean = {p: bool(side[p]["boolean"]) for p in paths}
     tested = assess(
         matrix_a,
@@ -311,7 +313,9 @@ def compare_runs(
             if sid not in row["a"] or sid not in row["b"]:
                 continue
             a, b = row["a"][sid], row["b"][sid]
-            delta = b - a
+            delta = 0.0 if a == b else b - a
+            if math.isnan(delta):
+                continue
             gain = delta if directions[path] == "higher" else -delta
             counts["improved" if gain > 0 else "regressed" if gain < 0 else "unchanged"] += 1
             if gain:
