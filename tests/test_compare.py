@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaltrace._compare import compare_runs
+from evaltrace._compare_text import compare_report
 
 from .gllm_shapes import generation
 
@@ -295,3 +296,24 @@ def test_to_dict_carries_direction_missing_samples_and_gate() -> None:
         "generation.verbosity.success dropped",
     ]
     assert data["vanished"] == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abcdefghij_.@", min_size=1, max_size=90), min_size=0, max_size=4),
+    st.text(alphabet="qrs0123456789-", min_size=1, max_size=60),
+    st.integers(40, 200),
+    st.floats(-1e6, 1e6),
+)
+def test_compare_text_never_passes_the_width(
+    names: list[str], sample_id: str, width: int, scale: float
+) -> None:
+    """Whatever the metric names, sample ids, values and width, no line is wider."""
+    a = [{"run_id": "a", "sample_id": f"{sample_id}{i}", "evaluation_result": {}} for i in range(3)]
+    b = [{"run_id": "b", "sample_id": f"{sample_id}{i}", "evaluation_result": {}} for i in range(3)]
+    for i in range(3):
+        for n, name in enumerate(names):
+            a[i]["evaluation_result"][f"{name}{n}"] = {"score": scale * (i + 1)}
+            b[i]["evaluation_result"][f"{name}{n}"] = {"score": -scale * (i + 2)}
+    text = compare_report(compare_runs(a, b), samples=5, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
