@@ -282,12 +282,12 @@ def compare_runs(
     side = {path: metric_side(path, samples_a, samples_b, paired) for path in paths}
     family = [p for p in paths if side[p]["paired"]]
     shape = (len(paired), len(family))
-    matrix_a = np.full(shape, math.nan)
-    matrix_b = np.full(shape, math.nan)
-    for j, path in enumerate(family):
-        for i, sid in enumerate(paired):
-            matrix_a[i, j] = side[path]["a"].get(sid, math.nan)
-            matrix_b[i, j] = side[path]["b"].get(sid, math.nan)
+    matrix_a, matrix_b = (
+        np.array([[side[p][run].get(sid, math.nan) for sid in paired] for p in family])
+        .reshape(shape[::-1])
+        .T.copy()
+        for run in ("a", "b")
+    )
     matrix_a[~np.isfinite(matrix_a)] = math.nan  # an infinite mean moves, but is no statistic
     matrix_b[~np.isfinite(matrix_b)] = math.nan
     boolean = {p: bool(side[p]["boolean"]) for p in paths}
