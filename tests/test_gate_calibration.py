@@ -136,3 +136,23 @@ def test_cli_path_agrees_with_assess(correction: Correction) -> None:
     assert [m.p_adjusted for m in comparison.metrics] == pytest.approx(
         [v.p_adjusted for v in direct]
     )
+
+
+def test_clustered_errors_hold_alpha_where_samples_share_a_passage() -> None:
+    """Questions share passages (10 per passage, a passage-level B−A shift of zero mean): the
+    per-sample t over-fails A/A comparisons, the clustered one (--cluster) stays in bound."""
+    rng = np.random.default_rng(6)
+    runs, passages = 600, 30
+    keys = np.repeat(np.arange(passages), SAMPLES // passages)
+    naive = clustered = 0
+    for i in range(runs):
+        a = rng.uniform(0.2, 0.9, (SAMPLES, 1))
+        shift = rng.normal(0, 0.08, passages)[keys][:, None]  # B's judge drifts per passage
+        b = a + shift + rng.normal(0, 0.05, (SAMPLES, 1))
+        a = a + rng.normal(0, 0.05, (SAMPLES, 1))
+        for cluster in (None, keys):
+            [got] = assess(a, b, boolean=[False], higher=[True], clusters=cluster, seed=i)
+            if got.verdict == "regressed":
+                naive += cluster is None
+                clustered += cluster is not None
+    assert naive > bound(runs) and clustered <= bound(runs)  # measured: 143 and 9 of 600
