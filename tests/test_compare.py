@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from evaltrace._compare import compare_runs
@@ -305,6 +305,7 @@ def test_to_dict_carries_direction_missing_samples_and_gate() -> None:
     st.integers(40, 200),
     st.floats(-1e6, 1e6),
 )
+@example(names=["@"], sample_id="0", width=40, scale=25.0)  # values wider than 7 characters
 def test_compare_text_never_passes_the_width(
     names: list[str], sample_id: str, width: int, scale: float
 ) -> None:

@@ -116,13 +116,15 @@ def _regressed_samples(c: Comparison, samples: int, width: int) -> list[str]:
     groups: dict[str, list[SampleChange]] = {}
     for ch in shown:
         groups.setdefault(ch.metric, []).append(ch)
-    room = max(8, min(24, width - 4 - 3 * (len(GAP) + 7)))
     for metric, group in groups.items():
         lines.append("  " + _fit(metric, width - 2))
-        rows = [["sample_id", "A", "B", "B − A"]]
-        for ch in group:
-            rows.append([_fit(ch.sample_id, room), _value(ch.a), _value(ch.b), _signed(ch.delta)])
-        lines += ["    " + line for line in _aligned(rows)]
+        values = [[_value(ch.a), _value(ch.b), _signed(ch.delta)] for ch in group]
+        header = ["A", "B", "B − A"]
+        used = sum(max(len(r[i]) for r in [header, *values]) + len(GAP) for i in range(3))
+        room = max(4, min(24, width - 4 - used))
+        rows = [["sample_id" if room >= 9 else "id", *header]]
+        rows += [[_fit(ch.sample_id, room), *v] for ch, v in zip(group, values, strict=True)]
+        lines += [_fit("    " + line, width) for line in _aligned(rows)]
     return lines
 
 
