@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 from pydantic import BaseModel
@@ -104,24 +105,26 @@ def test_results_json_is_the_library_output(store: Path) -> None:
     assert [json.loads(line) for line in lines] == library_results(store, "run-b")
 
 
-def test_compare_fails_on_regression(store: Path) -> None:
-    """compare --fail-on-regression exits 1 when a mean drops, naming the metric."""
-    out = cli(store, "compare", "run-a", "run-b", "--fail-on-regression", "--allow-missing", "1")
-    assert out.exit_code == 1
-    assert "REGRESSION" in out.stdout and "FAIL: qa.passed regressed" in out.stderr
+def test_compare_strict_fails_on_any_drop(store: Path) -> None:
+    """--strict keeps the old gate: a mean drop fails, though two pairs prove nothing."""
+    args = ["compare", "run-a", "run-b", "--fail-on-regression", "--allow-missing", "1"]
+    assert cli(store, *args).exit_code == 0  # inconclusive: 1 better, 1 worse of 2
+    out = cli(store, *args, "--strict")
+    assert out.exit_code == 1 and "gate: FAIL" in out.stdout
+    assert "FAIL: qa.passed dropped (--strict)" in out.stderr
 
 
 def test_compare_passes_without_regression(store: Path) -> None:
     """compare --fail-on-regression exits 0 when no mean drops (B against itself or better)."""
-    gate = ["--fail-on-regression", "--allow-missing", "1"]
+    gate = ["--fail-on-regression", "--allow-missing", "1", "--strict"]
     assert cli(store, "compare", "run-b", "run-a", *gate).exit_code == 0
     assert cli(store, "compare", "run-a", "run-a", "--fail-on-regression").exit_code == 0
 
 
 def test_compare_threshold_tolerates_small_drops(store: Path) -> None:
-    """Only drops larger than --threshold are regressions."""
+    """With --strict only drops larger than --threshold (--min-effect's old name) fail."""
     args = ["compare", "run-a", "run-b", "--fail-on-regression", "--allow-missing", "1"]
-    args.append("--threshold")
+    args += ["--strict", "--threshold"]
     some = cli(store, *args, "0.2")
     assert some.exit_code == 1
     assert "qa.passed" in some.stderr and "qa.f1.score" not in some.stderr
@@ -217,7 +220,7 @@ def test_demo_command_logs_two_runs(tmp_path: Path) -> None:
     store = tmp_path / "demo.db"
     out = cli(store, "demo", "--rows", "20", "--seed", "3")
     assert out.exit_code == 0, out.output
-    assert "regressions (threshold 0)" in out.stdout
+    assert "family: 4 scores, Holm correction" in out.stdout
     assert "logging baseline" in out.stderr
     runs = json.loads(cli(store, "runs", "--json").stdout)
     assert [r["num_results"] for r in runs] == [20, 20]
@@ -305,8 +308,8 @@ def test_lower_is_better_flag_in_the_result_fails_a_rise(gllm_store: Path) -> No
     out = gate(gllm_store, "g-base", "g-verbose")
     assert out.exit_code == 1
     assert (
-        "FAIL: generation.verbosity.score regressed: 0.170 -> 0.900 "
-        "(+0.730, lower is better, threshold 0)"
+        "FAIL: generation.verbosity.score regressed: 0.170 -> 0.900, paired +0.730 "
+        "[+0.730, +0.730], p 0.001 (holm over 6), lower is better"
     ) in out.stderr.splitlines()
     assert "generation.completeness.score" not in out.stderr
 
@@ -342,16 +345,17 @@ def test_without_the_flag_compare_reports_and_exits_0(gllm_store: Path) -> None:
     """Without --fail-on-regression, the report states the verdict and the command exits 0."""
     out = cli(gllm_store, "compare", "g-base", "g-nocomp")
     assert out.exit_code == 0 and out.stderr == ""
-    assert "VANISHED" in out.stdout and "gate: FAIL (2 reasons)" in out.stdout
+    assert "\nvanished      generation.completeness.score" in out.stdout
+    assert "gate: FAIL (2 reasons)" in out.stdout
 
 
 def test_lower_is_better_option(store: Path) -> None:
     """--lower-is-better PATTERN makes f1's drop an improvement and keeps pass rate's regression."""
-    args = ["--json", "--allow-missing", "1", "--lower-is-better", "qa.f1.*"]
+    args = ["--json", "--allow-missing", "1", "--lower-is-better", "qa.f1.*", "--strict"]
     data = json.loads(cli(store, "compare", "run-a", "run-b", *args).stdout)
     directions = {m["metric"]: m["direction"] for m in data["metrics"]}
     assert directions == {"qa.f1.score": "lower", "qa.passed": "higher"}
-    assert data["regressions"] == ["qa.passed"]
+    assert [r.split(" ")[0] for r in data["gate"]["reasons"]] == ["qa.passed"]
 
 
 def test_compare_metrics_option_limits_the_gate(gllm_store: Path) -> None:
@@ -371,13 +375,17 @@ def test_compare_json_is_the_library_output(gllm_store: Path) -> None:
         "3",
         "--lower-is-better",
         "*.aggregate_score",
+        "--correction",
+        "maxt",
     ]
     out = cli(gllm_store, "compare", "g-base", "g-few", *args)
     expected = compare_runs(
         library_results(gllm_store, "g-base"),
         library_results(gllm_store, "g-few"),
         lower_is_better=["*.aggregate_score"],
-    ).to_dict(threshold=0.1, allow_missing=3)
+        min_effect=0.1,
+        correction="maxt",
+    ).to_dict(allow_missing=3)
     assert json.loads(out.stdout) == expected
 
 
@@ -476,3 +484,74 @@ def test_runs_shows_each_mean_with_its_interval(tmp_path: Path) -> None:
     assert stats["ci_high"] - stats["ci_low"] == pytest.approx(2 * half, rel=1e-9)
     single = runs["one"]["metrics"]["q.score"]
     assert (single["se"], single["ci_low"], single["ci_high"]) == (None, None, None)
+
+
+@pytest.fixture
+def noisy_store(tmp_path: Path) -> Path:
+    """run-a, run-b (qa.f1 0.3 lower on every sample, pass flags fall) and run-c (A's
+    quality plus zero-mean noise) over 60 samples, each with a passage id."""
+    rng = np.random.default_rng(7)
+    quality = rng.uniform(0.3, 0.9, 60)
+    runs = {
+        "run-a": quality,
+        "run-b": quality - 0.3,
+        "run-c": np.clip(quality + rng.normal(0, 0.05, 60), 0, 1),
+    }
+    path = tmp_path / "noisy.db"
+    with OpenTelemetryExperimentTracker("proj", store=path) as tracker:
+        for run_id, scores in runs.items():
+            results = [
+                {"rag": {"f1": {"score": float(f)}, "passed": bool(f >= 0.5)}} for f in scores
+            ]
+            data = [{"id": f"q{i:03d}", "passage": f"p{i // 4}"} for i in range(60)]
+            tracker.log_batch_sync(results, "qa", data, run_id=run_id)
+    return path
+
+
+def test_compare_text_fits_80_columns_and_leads_with_verdicts(noisy_store: Path) -> None:
+    """At 80 columns no line is wider, names are whole, verdicts come first, worst rows first."""
+    out = cli(noisy_store, "compare", "run-a", "run-b", env={"COLUMNS": "80"})
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    verdict_at = lines.index("verdict       metric (kind, better)")
+    assert lines[verdict_at + 2].startswith("REGRESSED     rag.f1.score (mean, higher better)")
+    assert "…" not in out.stdout
+    samples_at = next(i for i, line in enumerate(lines) if line.startswith("regressed samples"))
+    assert samples_at > verdict_at and "Holm correction" in lines[2]
+    deltas = [float(line.split()[-1].replace("−", "-")) for line in lines if "    q0" in line]
+    assert deltas == sorted(deltas) and deltas[0] == -1.0  # a flipped pass flag leads
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 132])
+def test_compare_text_never_wider_than_the_terminal(gllm_store: Path, columns: int) -> None:
+    """compare fits any terminal width from 40 columns, gllm-evals' long names included."""
+    out = cli(gllm_store, "compare", "g-base", "g-verbose", env={"COLUMNS": str(columns)})
+    assert out.exit_code == 0
+    assert max(len(line) for line in out.stdout.splitlines()) <= columns
+    assert "generation.verbosity.score" in out.stdout or columns < 50
+
+
+def test_a_real_drop_fails_and_noise_passes(noisy_store: Path) -> None:
+    """The gate fails on a drop on every sample and passes A against A plus noise."""
+    out = cli(noisy_store, "compare", "run-a", "run-b", "--fail-on-regression")
+    assert out.exit_code == 1 and out.stderr.startswith("FAIL: rag.f1.score regressed")
+    out = cli(noisy_store, "compare", "run-a", "run-c", "--fail-on-regression")
+    assert out.exit_code == 0, out.stderr
+
+
+def test_compare_json_is_strict_json_with_every_statistic(noisy_store: Path) -> None:
+    """--json parses without NaN/Infinity and carries intervals, p-values and the MDE."""
+    out = cli(noisy_store, "compare", "run-a", "run-c", "--json", "--cluster", "passage")
+    data = json.loads(out.stdout, parse_constant=lambda name: pytest.fail(name))
+    f1 = next(m for m in data["metrics"] if m["metric"] == "rag.f1.score")
+    assert f1["test"]["method"] == "clustered t" and f1["test"]["clusters"] == 15
+    assert f1["estimate_a"]["method"] == "clustered t"
+    assert {"low", "high", "se"} <= set(f1["test"]) and f1["mde"] > 0
+    assert data["cluster"] == "passage" and data["family"] == ["rag.f1.score", "rag.passed"]
+
+
+def test_cluster_field_missing_is_a_clear_error(noisy_store: Path) -> None:
+    """--cluster naming a field the rows lack fails with the field and the row, no traceback."""
+    out = cli(noisy_store, "compare", "run-a", "run-b", "--cluster", "chapter")
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert "--cluster chapter: result 0 of run run-a (sample q000)" in out.stderr

@@ -90,7 +90,7 @@ def test_any_string_through_every_cli_table_is_terminal_safe(
             [
                 runs_table(history, 200),
                 results_table(a, 200),  # type: ignore[arg-type]
-                compare_report(comparison, 0.0, 10, 0, 200),
+                compare_report(comparison, 10, 0, 200),
             ]
         )
 

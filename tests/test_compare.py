@@ -1,13 +1,19 @@
-"""compare_runs: metric deltas, per-sample pairing by sample_id, regressions."""
+"""compare_runs: metric means and verdicts, per-sample pairing by sample_id, the gate."""
 
 from __future__ import annotations
 
+import json
 import math
+import random
 from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from evaltrace._compare import compare_runs
+from evaltrace._compare_text import compare_report
 
 from .gllm_shapes import generation
 
@@ -57,24 +63,28 @@ def test_means_use_every_result_of_each_run() -> None:
 
 
 def test_booleans_compare_by_pass_rate() -> None:
-    """A boolean metric's mean is its pass rate; True -> False is a regressed sample."""
+    """A boolean metric's mean is its pass rate; one True -> False of two is inconclusive."""
     a = [result("s1", ok=True), result("s2", ok=True)]
     b = [result("s1", ok=False), result("s2", ok=True)]
     comparison = compare_runs(a, b)
     [metric] = comparison.metrics
     assert (metric.kind, metric.mean_a, metric.mean_b, metric.regressed) == ("boolean", 1.0, 0.5, 1)
     assert comparison.changes[0].delta == -1.0
-    assert [m.metric for m in comparison.regressions()] == ["m.ok"]
+    assert metric.test is not None and metric.test.method == "McNemar exact"
+    assert metric.test.p == 1.0 and metric.verdict == "inconclusive"
+    assert comparison.regressions() == [] and comparison.gate().passed
+    assert not comparison.gate(strict=True).passed
 
 
 @pytest.mark.parametrize(
     ("threshold", "regressed"), [(0.0, True), (0.1, True), (0.125, False), (0.5, False)]
 )
-def test_regression_means_a_drop_beyond_the_threshold(threshold: float, regressed: bool) -> None:
-    """A regression is a mean drop strictly larger than the threshold."""
-    comparison = compare_runs([result("s", f1=0.75)], [result("s", f1=0.625)])
+def test_strict_fails_on_a_drop_beyond_min_effect(threshold: float, regressed: bool) -> None:
+    """--strict keeps the old rule: any mean drop strictly larger than min_effect fails."""
+    comparison = compare_runs([result("s", f1=0.75)], [result("s", f1=0.625)], min_effect=threshold)
     assert comparison.metrics[0].delta == -0.125
-    assert bool(comparison.regressions(threshold)) is regressed
+    assert comparison.gate(strict=True).passed is not regressed
+    assert comparison.gate().passed  # one sample proves nothing
 
 
 def test_identical_runs_have_no_regression() -> None:
@@ -85,13 +95,40 @@ def test_identical_runs_have_no_regression() -> None:
     assert all(m.delta == 0 for m in comparison.metrics)
 
 
-def test_repeated_sample_ids_pair_by_occurrence() -> None:
-    """The n-th occurrence of an id in A pairs with the n-th in B, shown as id#n."""
-    a = [result("q", f1=0.1), result("q", f1=0.5)]
-    b = [result("q", f1=0.1), result("q", f1=0.7), result("q", f1=0.0)]
+def test_repeated_trials_are_averaged_per_sample() -> None:
+    """A sample id k times in a run is one sample: its trials averaged, their spread kept."""
+    a = [result("q", f1=0.1), result("q", f1=0.5), result("r", f1=0.2)]
+    b = [result("q", f1=0.1), result("q", f1=0.7), result("q", f1=0.0), result("r", f1=0.2)]
     comparison = compare_runs(a, b)
-    assert [(c.sample_id, c.b) for c in comparison.changes] == [("q#1", 0.7)]
-    assert comparison.only_in_b == ["q#2"]
+    assert comparison.samples["paired"] == 2 and comparison.only_in_b == []
+    [change] = comparison.changes
+    assert (change.sample_id, change.trials_a, change.trials_b) == ("q", 2, 3)
+    assert change.a == pytest.approx(0.3) and change.b == pytest.approx(0.8 / 3)
+    [metric] = comparison.metrics
+    assert metric.mean_a == pytest.approx((0.3 + 0.2) / 2)
+    assert (metric.count_a, metric.count_b) == (3, 4)
+    assert metric.spread_a == pytest.approx(np.std([0.1, 0.5], ddof=1))
+    assert metric.spread_b == pytest.approx(np.std([0.1, 0.7, 0.0], ddof=1))
+    assert comparison.trials == {"a": 2, "b": 3}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 4), min_size=2, max_size=8), st.randoms(use_true_random=False))
+def test_order_and_repeats_never_change_the_sample_means(
+    repeats: list[int], rnd: random.Random
+) -> None:
+    """However trials are ordered and interleaved, each sample's mean is the mean of its trials."""
+    trials = [(f"s{i}", rnd.random()) for i, k in enumerate(repeats) for _ in range(k)]
+    shuffled = trials[:]
+    rnd.shuffle(shuffled)
+    a = [result(sid, f1=v) for sid, v in trials]
+    b = [result(sid, "b", f1=v + 0.25) for sid, v in shuffled]
+    comparison = compare_runs(a, b)
+    assert comparison.samples["paired"] == len(repeats)
+    for change in comparison.changes:
+        assert change.delta == pytest.approx(0.25)
+    [metric] = comparison.metrics
+    assert metric.test is not None and metric.test.mean == pytest.approx(0.25)
 
 
 def test_nan_is_left_out_of_means_and_counts() -> None:
@@ -112,11 +149,27 @@ def test_metric_missing_from_one_run_vanishes_without_a_mean_regression() -> Non
 
 
 def test_to_dict_is_json_ready() -> None:
-    """to_dict names the regressions and carries every change and delta."""
-    data = compare_runs([result("s", f1=0.9)], [result("s", f1=0.3)]).to_dict(threshold=0.1)
-    assert data["regressions"] == ["m.f1"] and data["threshold"] == 0.1
-    assert data["metrics"][0]["delta"] == pytest.approx(-0.6)
-    assert data["samples"]["changes"][0]["sample_id"] == "s"
+    """to_dict names the regressions and carries every change, delta and statistic."""
+    a = [result(f"s{i}", f1=0.9, same=0.5) for i in range(12)]
+    b = [result(f"s{i}", "b", f1=0.3 + i / 100, same=0.5) for i in range(12)]
+    data = compare_runs(a, b, min_effect=0.1).to_dict()
+    assert data["regressions"] == ["m.f1"] and data["min_effect"] == 0.1
+    f1 = data["metrics"][0]
+    assert f1["delta"] == pytest.approx(-0.545) and f1["verdict"] == "regressed"
+    assert f1["test"]["method"] == "sign-flip" and f1["p_adjusted"] < 0.05
+    assert f1["estimate_a"]["se"] == 0.0 and f1["mde"] > 0
+    assert data["samples"]["changes"][0]["sample_id"] == "s0"
+    assert data["family"] == ["m.f1", "m.same"] and data["correction"] == "holm"
+
+
+def test_to_dict_has_null_never_nan() -> None:
+    """Undefined statistics (one sample, zero variance, NaN scores) are null in strict JSON."""
+    a = [result("s", f1=math.nan, g=1.0, h=10**400), result("t", g=1.0, h=1)]
+    b = [result("s", f1=0.5, g=1.0, h=2), result("t", g=1.0, h=1)]
+    data = compare_runs(a, b).to_dict()
+    json.dumps(data, allow_nan=False)
+    g = next(m for m in data["metrics"] if m["metric"] == "m.g")
+    assert g["test"]["p"] is None and g["verdict"] == "unchanged" and g["mde"] is None
 
 
 def gllm(
@@ -145,19 +198,19 @@ def test_only_scores_are_compared() -> None:
 
 def test_higher_is_better_false_makes_a_rise_a_regression() -> None:
     """verbosity (higher_is_better: false) going 0.17 -> 0.90 regresses; its sample too."""
-    a = [gllm(f"s{i}", 0.8, 0.17) for i in range(3)]
-    b = [gllm(f"s{i}", 0.8, 0.90, "b") for i in range(3)]
+    a = [gllm(f"s{i}", 0.8, 0.17) for i in range(10)]
+    b = [gllm(f"s{i}", 0.8, 0.90, "b") for i in range(10)]
     comparison = compare_runs(a, b)
     by_name = {m.metric: m for m in comparison.metrics}
     verbosity = by_name["generation.verbosity.score"]
-    assert (verbosity.direction, verbosity.regressed, verbosity.improved) == ("lower", 3, 0)
+    assert (verbosity.direction, verbosity.regressed, verbosity.improved) == ("lower", 10, 0)
     assert verbosity.delta == pytest.approx(0.73) and verbosity.gain == pytest.approx(-0.73)
     # success of a lower-is-better metric: 0.17 passed (below 0.5), 0.90 fails
     assert [m.metric for m in comparison.regressions()] == [
         "generation.verbosity.score",
         "generation.verbosity.success",
     ]
-    assert comparison.samples["regressed"] == 3
+    assert comparison.samples["regressed"] == 10
     gate = comparison.gate()
     assert not gate.passed
     assert any(r.startswith("generation.verbosity.score regressed") for r in gate.reasons)
@@ -165,12 +218,13 @@ def test_higher_is_better_false_makes_a_rise_a_regression() -> None:
 
 def test_lower_is_better_pattern_turns_a_drop_into_an_improvement() -> None:
     """With --lower-is-better on its path, a falling score improves and passes the gate."""
-    a, b = [result("s", hallucination=0.4)], [result("s", hallucination=0.2)]
+    a = [result(f"s{i}", hallucination=0.4) for i in range(10)]
+    b = [result(f"s{i}", hallucination=0.2) for i in range(10)]
     assert not compare_runs(a, b).gate().passed
     comparison = compare_runs(a, b, lower_is_better=["m.halluc*"])
     [metric] = comparison.metrics
-    assert (metric.direction, metric.improved) == ("lower", 1)
-    assert comparison.gate().passed and comparison.samples["improved"] == 1
+    assert (metric.direction, metric.improved, metric.verdict) == ("lower", 10, "improved")
+    assert comparison.gate().passed and comparison.samples["improved"] == 10
 
 
 def test_vanished_metric_fails_the_gate() -> None:
@@ -230,11 +284,37 @@ def test_to_dict_carries_direction_missing_samples_and_gate() -> None:
     """The JSON form has each metric's direction, vanished metrics, missing ids and the verdict."""
     a = [gllm("s1", 0.8, 0.2), gllm("s2", 0.8, 0.2)]
     b = [gllm("s1", 0.8, 0.6, "b")]
-    data = compare_runs(a, b).to_dict(threshold=0.0, allow_missing=1)
+    data = compare_runs(a, b).to_dict(allow_missing=1, strict=True)
     directions = {m["metric"]: m["direction"] for m in data["metrics"]}
     assert directions["generation.verbosity.score"] == "lower"
     assert directions["generation.completeness.score"] == "higher"
     assert data["samples"]["missing"] == 1 and data["samples"]["only_in_a"] == ["s2"]
     assert data["gate"]["passed"] is False and data["allow_missing"] == 1
-    assert data["regressions"] == ["generation.verbosity.score", "generation.verbosity.success"]
-    assert len(data["gate"]["reasons"]) == 2 and data["vanished"] == []
+    assert data["regressions"] == [] and data["strict"] is True
+    assert [r.split(" (--strict)")[0] for r in data["gate"]["reasons"]] == [
+        "generation.verbosity.score dropped",
+        "generation.verbosity.success dropped",
+    ]
+    assert data["vanished"] == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.text(alphabet="abcdefghij_.@", min_size=1, max_size=90), min_size=0, max_size=4),
+    st.text(alphabet="qrs0123456789-", min_size=1, max_size=60),
+    st.integers(40, 200),
+    st.floats(-1e6, 1e6),
+)
+@example(names=["@"], sample_id="0", width=40, scale=25.0)  # values wider than 7 characters
+def test_compare_text_never_passes_the_width(
+    names: list[str], sample_id: str, width: int, scale: float
+) -> None:
+    """Whatever the metric names, sample ids, values and width, no line is wider."""
+    a = [{"run_id": "a", "sample_id": f"{sample_id}{i}", "evaluation_result": {}} for i in range(3)]
+    b = [{"run_id": "b", "sample_id": f"{sample_id}{i}", "evaluation_result": {}} for i in range(3)]
+    for i in range(3):
+        for n, name in enumerate(names):
+            a[i]["evaluation_result"][f"{name}{n}"] = {"score": scale * (i + 1)}
+            b[i]["evaluation_result"][f"{name}{n}"] = {"score": -scale * (i + 2)}
+    text = compare_report(compare_runs(a, b), samples=5, width=width)
+    assert max(len(line) for line in text.splitlines()) <= width

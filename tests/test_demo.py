@@ -34,7 +34,10 @@ def test_demo_logs_two_runs_of_n_rows(tmp_path: Path) -> None:
     assert all(set(r["metrics"]) == METRICS and r["num_results"] == 300 for r in history)
     assert {r["metadata"]["model"] for r in history} == {p.model for p in PIPELINES}
     report = out.getvalue()
-    assert run_a in report and run_b in report and "largest per-sample changes" in report
+    assert (
+        run_a in report and run_b in report and "regressed samples, most regressed first" in report
+    )
+    assert "improved      qa.context_recall.score" in report  # the candidate is better
 
 
 def test_demo_results_carry_the_context(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ Pure functions from library values to strings, shared by the CLI and the demo.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -14,7 +15,8 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ._compare import Comparison, MetricDelta
+from ._compare import Comparison
+from ._compare_text import compare_report as _compare_text
 from ._scores import matches_any, score_paths
 from .schema import flatten
 
@@ -237,89 +239,38 @@ def results_table(
     )
 
 
-def _signed(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.3f}"
-
-
-def _names(names: Sequence[str], shown: int = 8) -> str:
-    more = f", … (+{len(names) - shown})" if len(names) > shown else ""
-    return ", ".join(terminal_safe(n) for n in names[:shown]) + more
-
-
-def _flag(metric: MetricDelta, threshold: float, vanished: Sequence[str]) -> str:
-    if metric.is_regression(threshold):
-        return "REGRESSION"
-    return "VANISHED" if metric.metric in vanished else ""
-
-
 def compare_report(
     comparison: Comparison,
-    threshold: float,
     samples: int = 10,
     allow_missing: int = 0,
     width: int | None = None,
+    strict: bool = False,
 ) -> str:
-    """``compare`` as text: a metric table (names cut to fit ``width``), sample counts,
-    vanished and new metrics, the largest per-sample moves, and the gate's verdict."""
+    """``compare`` as text (``_compare_text``), every run id, metric name and sample id made
+    terminal-safe first, so the verdicts, tables and gate reasons all show them escaped."""
     c = comparison
-    room = max(MAX_HEADER, (width or terminal_width()) - 74)  # the other columns take 74
-    rows = [
-        [
-            clip(
-                terminal_safe(m.metric) + (" (pass rate)" if m.kind == "boolean" else ""),
-                room,
-                keep_end=True,
-            ),
-            m.direction,
-            m.mean_a,
-            m.mean_b,
-            _signed(m.delta),
-            m.improved,
-            m.regressed,
-            m.unchanged,
-            _flag(m, threshold, c.vanished),
-        ]
-        for m in c.metrics
-    ]
-    headers = ["metric", "better", "A", "B", "delta", "improved", "regressed", "unchanged", ""]
-    s = c.samples
-    lines = [
-        f"A = {terminal_safe(c.run_a)}",
-        f"B = {terminal_safe(c.run_b)}",
-        "",
-        table(headers, rows, max_cell=room),
-        "",
-        f"samples: {s['paired']} paired ({s['improved']} improved, {s['regressed']} regressed, "
-        f"{s['mixed']} mixed, {s['unchanged']} unchanged)",
-        f"         {len(c.only_in_a)} only in A (missing from B), {len(c.only_in_b)} only in B",
-    ]
-    if c.vanished:
-        lines.append("vanished metrics (in A, not in B): " + _names(c.vanished))
-    if c.new:
-        lines.append("new metrics (in B only): " + _names(c.new))
-    if samples and c.changes:
-        shown = c.changes[:samples]
-        lines += ["", f"largest per-sample changes ({len(shown)} of {len(c.changes)}):"]
-        moves = [
-            [
-                clip(terminal_safe(ch.sample_id), MAX_CELL),
-                clip(terminal_safe(ch.metric), room, keep_end=True),
-                ch.a,
-                ch.b,
-                _signed(ch.delta),
-            ]
-            for ch in shown
-        ]
-        lines.append(table(["sample_id", "metric", "A", "B", "delta"], moves, max_cell=room))
-    regressions = c.regressions(threshold)
-    gate = c.gate(threshold, allow_missing)
-    lines += [
-        "",
-        f"regressions (threshold {threshold:g}): "
-        + (_names([m.metric for m in regressions], 12) if regressions else "none"),
-        "gate: " + ("pass" if gate.passed else f"FAIL ({len(gate.reasons)} reasons)"),
-    ]
-    return "\n".join(lines)
+
+    def names(items: Sequence[str]) -> list[str]:
+        return [terminal_safe(n) for n in items]
+
+    safe = dataclasses.replace(
+        c,
+        run_a=terminal_safe(c.run_a),
+        run_b=terminal_safe(c.run_b),
+        metrics=[dataclasses.replace(m, metric=terminal_safe(m.metric)) for m in c.metrics],
+        changes=[
+            dataclasses.replace(
+                ch, sample_id=terminal_safe(ch.sample_id), metric=terminal_safe(ch.metric)
+            )
+            for ch in c.changes
+        ],
+        only_in_a=names(c.only_in_a),
+        only_in_b=names(c.only_in_b),
+        vanished=names(c.vanished),
+        new=names(c.new),
+        family=names(c.family),
+    )
+    return _compare_text(safe, samples, allow_missing, width, strict)
 
 
 def _csv_line(values: Sequence[str]) -> str:

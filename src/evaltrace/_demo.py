@@ -203,7 +203,7 @@ def run_demo(
         f"first results of {run_a}:",
         results_table(results_a[:5]),
         "",
-        compare_report(compare_runs(results_a, results_b), threshold=0.0, samples=5),
+        compare_report(compare_runs(results_a, results_b), samples=5),
         "",
         f"next: evaltrace compare {run_a} {run_b} --fail-on-regression --store {store}",
     ]

@@ -231,16 +231,42 @@ def results(
 @click.argument("run_a")
 @click.argument("run_b")
 @click.option(
+    "--alpha",
+    type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="Significance level of the verdicts, for the whole family of metrics.",
+)
+@click.option(
+    "--min-effect",
     "--threshold",
+    "min_effect",
     type=click.FloatRange(min=0),
     default=0.0,
-    help="How far a mean may move the wrong way before it counts as a regression.",
+    help="Smallest difference that matters: a significant move within it is not a "
+    "regression, and a TOST inside ±it is 'unchanged' (--threshold is its old name).",
+)
+@click.option(
+    "--correction",
+    type=click.Choice(["holm", "maxt"]),
+    default="holm",
+    show_default=True,
+    help="Family-wise correction: Holm, or a paired max-T sign-flip permutation test "
+    "(more powerful when metrics move together).",
+)
+@click.option(
+    "--cluster",
+    metavar="FIELD",
+    help="A field of the rows' data (e.g. a passage id) whose samples share errors: "
+    "clustered standard errors.",
 )
 @click.option(
     "--fail-on-regression",
     is_flag=True,
-    help="Exit with status 1 on a regression, a vanished metric, missing samples or no pairs.",
+    help="Exit with status 1 on a regressed verdict, a vanished metric, missing samples or "
+    "no pairs.",
 )
+@click.option("--strict", is_flag=True, help="Fail on any mean drop beyond --min-effect, too.")
 @click.option(
     "--lower-is-better",
     "lower_is_better",
@@ -260,15 +286,19 @@ def results(
     "--samples",
     type=click.IntRange(min=0),
     default=10,
-    help="How many of the largest per-sample changes to list (--json lists all).",
+    help="How many regressed samples to list, most regressed first (--json lists all).",
 )
 @json_option
 @store_option
 def compare(
     run_a: str,
     run_b: str,
-    threshold: float,
+    alpha: float,
+    min_effect: float,
+    correction: str,
+    cluster: str | None,
     fail_on_regression: bool,
+    strict: bool,
     lower_is_better: tuple[str, ...],
     allow_missing: int,
     metrics: tuple[str, ...],
@@ -276,28 +306,39 @@ def compare(
     as_json: bool,
     store: str | None,
 ) -> None:
-    """Compare RUN_B against RUN_A: score means and per-sample changes, and a CI gate.
+    """Compare RUN_B against RUN_A: a verdict per metric, the regressed samples, a CI gate.
 
     Only scores are compared, each in its direction: a higher_is_better flag beside the
     score (as gllm-evals writes it), else lower-is-better for --lower-is-better paths, else
-    higher. A boolean score is compared by its pass rate. Samples are paired by sample_id (a
-    repeated id pairs by occurrence). With --fail-on-regression the command exits 1, one
-    reason per line on stderr, when a mean moves the wrong way by more than --threshold, a
-    score of RUN_A is missing from RUN_B, more than --allow-missing samples of RUN_A are
-    missing from RUN_B, or no sample pairs at all.
+    higher. Samples pair by sample_id; a sample's repeated trials are averaged first. Per
+    metric: both means with 95 % intervals, the paired difference with its interval, the
+    p-value corrected for the family (the scores compared) and the minimum detectable
+    effect. Verdict: regressed/improved when significant at --alpha and beyond --min-effect,
+    unchanged when equivalent within ±--min-effect, else inconclusive. With
+    --fail-on-regression the command exits 1, one reason per line on stderr, on a regressed
+    verdict (--strict: any mean drop), a vanished score, more than --allow-missing missing
+    samples, or no pairs at all.
     """
     with _reader(store) as reader:
-        comparison = compare_runs(
-            _run_results(reader, run_a),
-            _run_results(reader, run_b),
-            lower_is_better=lower_is_better,
-            metrics=metrics or None,
-        )
+        try:
+            comparison = compare_runs(
+                _run_results(reader, run_a),
+                _run_results(reader, run_b),
+                lower_is_better=lower_is_better,
+                metrics=metrics or None,
+                alpha=alpha,
+                min_effect=min_effect,
+                correction="maxt" if correction == "maxt" else "holm",
+                cluster=cluster,
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(to_json(comparison.to_dict(threshold, allow_missing)))
+        click.echo(to_json(comparison.to_dict(allow_missing, strict)))
     else:
-        click.echo(compare_report(comparison, threshold, samples, allow_missing, terminal_width()))
-    gate = comparison.gate(threshold, allow_missing)
+        text = compare_report(comparison, samples, allow_missing, terminal_width(), strict)
+        click.echo(text)
+    gate = comparison.gate(allow_missing, strict)
     if fail_on_regression and not gate.passed:
         for reason in gate.reasons:
             click.echo(f"FAIL: {terminal_safe(reason)}", err=True)

@@ -77,7 +77,8 @@ def test_direction_from_sibling_flag_or_pattern() -> None:
                 "f1": {"score": f1},
                 "cost_usd": {"score": cost},
             }
-            tracker.log(result, "qa", {"id": "s1"}, run_id=run)
+            for i in range(12):  # 12 pairs moving one way: an exact sign-flip p of 1/2048
+                tracker.log(result, "qa", {"id": f"s{i}"}, run_id=run)
     reader = InMemoryQueryAdapter(memory)
     model = comparison(reader.run_results("a"), reader.run_results("b"), lower=["cost_usd.*"])
     rows = {row.metric: row for row in model.metrics}
@@ -185,12 +186,22 @@ def test_comparison_applies_direction_and_finds_vanished_metrics() -> None:
         result("s1", "B", f1={"score": 0.1}, lat={"score": 1.0}),
         result("s3", "B", f1={"score": 0.7}, lat={"score": 1.0}),
     ]
+    for i in range(10, 22):  # enough pairs for a verdict
+        a.append(result(f"s{i}", "A", f1={"score": 0.9}, lat={"score": 2.0}))
+        b.append(result(f"s{i}", "B", f1={"score": 0.5}, lat={"score": 1.5}))
     model = comparison(a, b, lower=["lat.*"])
     status = {m.metric: m.status for m in model.metrics}
     assert status == {"f1.score": "regressed", "lat.score": "improved", "old.score": "vanished"}
     view = compare_view(model, CompareQuery(a="A", b="B", lower=("lat.*",)))
-    assert [m["sample_id"] for m in view["regressions"]] == ["s1"]
-    assert [(m["sample_id"], m["metric"]) for m in view["improvements"]] == [("s1", "lat.score")]
+    assert view["regressions"][0]["sample_id"] == "s1"  # the largest drop first
+    assert {m["metric"] for m in view["regressions"]} == {"f1.score"}
+    assert view["improvements"][0] == {**view["improvements"][0], "sample_id": "s1"}
+    assert {m["metric"] for m in view["improvements"]} == {"lat.score"}
+    f1 = next(m for m in view["metrics"] if m["metric"] == "f1.score")
+    assert "±" in f1["a"] and f1["difference"].startswith("−0.431 [") and f1["p"] != "–"
+    assert view["family"] == "2 scores, Holm, alpha 0.05"
+    [chart] = view["charts"]
+    assert all(len(s["low"]) == len(s["high"]) == len(s["values"]) for s in chart["series"])
     assert view["only_in_a"] == ["s2"] and view["only_in_b"] == ["s3"]
     assert view["vanished"] == ["old.score"] and view["regressed_metrics"] == ["f1.score"]
     assert view["swap_href"] == "/compare?a=B&b=A&lower=lat.%2A"

@@ -1,4 +1,5 @@
-"""The ``/compare`` view: run B against run A, per metric and per sample, with direction.
+"""The ``/compare`` view: run B against run A, per metric (means with 95 % intervals, the
+paired difference, the verdict) and per sample, with direction.
 
 ``comparison`` is the one place that calls ``evaltrace._compare.compare_runs`` and reads its
 result; everything else here works on the neutral ``CompareModel`` it returns, so a new
@@ -19,13 +20,15 @@ from ._metrics import fmt, fmt_delta, fmt_rate, is_config, order_metrics
 
 __all__ = ["CompareModel", "CompareQuery", "compare_view", "comparison"]
 
+CORRECTIONS = {"holm": "Holm", "maxt": "max-T permutation"}
+"""How the page names the family-wise correction."""
 SHOWN = 25
 """Per-sample regressions and improvements listed (the largest first), and unpaired ids."""
 
 
 @dataclass(frozen=True, slots=True)
 class MetricRow:
-    """One metric in both runs; ``better`` is the delta's sign made direction-aware."""
+    """One metric in both runs, its paired difference and the library's verdict."""
 
     metric: str
     boolean: bool
@@ -36,7 +39,17 @@ class MetricRow:
     regressed: int
     unchanged: int
     status: str
-    """``improved``, ``regressed``, ``unchanged``, ``vanished`` (only in A), ``new`` (only B)."""
+    """The verdict: ``improved``, ``regressed``, ``unchanged``, ``inconclusive``,
+    ``vanished`` (only in A), ``new`` (only in B)."""
+    interval_a: tuple[float | None, float | None] = (None, None)
+    """95 % interval of A's mean (Wilson for a pass rate)."""
+    interval_b: tuple[float | None, float | None] = (None, None)
+    difference: float | None = None
+    """The mean paired difference B - A, with its 95 % interval."""
+    interval: tuple[float | None, float | None] = (None, None)
+    p_adjusted: float | None = None
+    mde: float | None = None
+    method: str = ""
 
     @property
     def delta(self) -> float | None:
@@ -70,6 +83,12 @@ class CompareModel:
     samples: dict[str, int]
     only_in_a: list[str]
     only_in_b: list[str]
+    family: str = ""
+    """What the verdicts were corrected for, e.g. ``4 scores, Holm, alpha 0.05``."""
+
+
+def _ends(estimate: Any) -> tuple[float | None, float | None]:
+    return (None, None) if estimate is None else (estimate.low, estimate.high)
 
 
 def comparison(
@@ -79,20 +98,11 @@ def comparison(
     threshold: float = 0.0,
 ) -> CompareModel:
     """The page's view of the library's comparison (``_compare.compare_runs``: scores only,
-    each in its direction, vanished and new metrics), with ``threshold`` for the status."""
-    c = compare_runs(results_a, results_b, lower_is_better=tuple(lower))
-    vanished, new = set(c.vanished), set(c.new)
+    each in its direction, its verdict), ``threshold`` being the verdict's min effect."""
+    c = compare_runs(results_a, results_b, lower_is_better=tuple(lower), min_effect=threshold)
     rows = []
     for m in c.metrics:
-        gain = m.gain
-        if m.metric in vanished:
-            status = "vanished"
-        elif m.metric in new:
-            status = "new"
-        elif gain is None or abs(gain) <= threshold:
-            status = "unchanged"
-        else:
-            status = "improved" if gain > 0 else "regressed"
+        test = m.test
         rows.append(
             MetricRow(
                 m.metric,
@@ -103,7 +113,14 @@ def comparison(
                 m.improved,
                 m.regressed,
                 m.unchanged,
-                status,
+                m.verdict,
+                _ends(m.estimate_a),
+                _ends(m.estimate_b),
+                test.mean if test else None,
+                (test.low, test.high) if test else (None, None),
+                m.p_adjusted,
+                m.mde,
+                test.method if test else "",
             )
         )
     moves = [
@@ -132,7 +149,10 @@ def comparison(
         "mixed": kinds["mixed"],
         "unchanged": paired - len(per_sample),
     }
-    return CompareModel(c.run_a, c.run_b, rows, moves, samples, c.only_in_a, c.only_in_b)
+    family = f"{len(c.family)} scores, {CORRECTIONS[c.correction]}, alpha {c.alpha:g}"
+    if threshold:
+        family += f", min effect {threshold:g}"
+    return CompareModel(c.run_a, c.run_b, rows, moves, samples, c.only_in_a, c.only_in_b, family)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +207,37 @@ def _mean(row: MetricRow, value: float | None) -> str:
     return fmt_rate(value) if row.boolean else fmt(value)
 
 
+def _pm(row: MetricRow, value: float | None, ends: tuple[float | None, float | None]) -> str:
+    """A mean with half its 95 % interval: ``0.704 ± 0.051``, ``79.3 ± 4.6 %``."""
+    low, high = ends
+    if value is None or low is None or high is None:
+        return _mean(row, value)
+    half = (high - low) / 2
+    if row.boolean:
+        return f"{100 * value:.1f} ± {100 * half:.1f} %"
+    return f"{fmt(value)} ± {fmt(half)}"
+
+
+def _difference(row: MetricRow) -> str:
+    """The paired difference with its 95 % interval (percentage points for a pass rate)."""
+    if row.difference is None:
+        return "–"
+    unit = " pt" if row.boolean else ""
+
+    def signed(v: float | None) -> str:
+        if v is None:
+            return "–"
+        return f"{100 * v:+.1f}".replace("-", "−") if row.boolean else fmt_delta(v)
+
+    low, high = row.interval
+    bounds = f" [{signed(low)}, {signed(high)}]" if low is not None else ""
+    return signed(row.difference) + unit + bounds
+
+
+def _p(value: float | None) -> str:
+    return "–" if value is None else "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def _moves(moves: Sequence[SampleMove], better: bool, run_b: str | None) -> list[dict[str, Any]]:
     """The largest moves one way; each links to the sample in run B's table when served."""
     return [
@@ -224,9 +275,13 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
                 "metric": r.metric,
                 "direction": "higher" if r.higher_is_better else "lower",
                 "kind": "pass rate" if r.boolean else "mean",
-                "a": _mean(r, r.mean_a),
-                "b": _mean(r, r.mean_b),
+                "a": _pm(r, r.mean_a, r.interval_a),
+                "b": _pm(r, r.mean_b, r.interval_b),
                 "delta": _delta(r),
+                "difference": _difference(r),
+                "p": _p(r.p_adjusted),
+                "mde": fmt(r.mde) if not r.boolean or r.mde is None else f"{100 * r.mde:.1f} pt",
+                "method": r.method,
                 "improved": r.improved,
                 "regressed": r.regressed,
                 "unchanged": r.unchanged,
@@ -251,9 +306,10 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         ],
         "vanished": [r.metric for r in rows if r.status == "vanished"],
         "new": [r.metric for r in rows if r.status == "new"],
+        "family": model.family,
         "samples": model.samples,
         "regressions": _moves(moves, False, model.run_b if links else None),
-        "improvements": _moves(moves, True, model.run_b if links else None),
+        "improvements": _moves(moves[::-1], True, model.run_b if links else None),
         "regression_count": sum(not mv.better for mv in moves),
         "improvement_count": sum(mv.better for mv in moves),
         "only_in_a": model.only_in_a[:SHOWN],
@@ -264,13 +320,23 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "charts": [
             {
                 "id": "compare-means",
-                "title": "A vs B (mean, pass rate as 0–1)",
+                "title": "A vs B (mean, pass rate as 0–1; bars: 95 % interval)",
                 "type": "bars",
                 "x": list(range(len(scores))),
                 "xlabels": [r.metric for r in scores],
                 "series": [
-                    {"label": "A", "values": [_finite(r.mean_a) for r in scores]},
-                    {"label": "B", "values": [_finite(r.mean_b) for r in scores]},
+                    {
+                        "label": "A",
+                        "values": [_finite(r.mean_a) for r in scores],
+                        "low": [_finite(r.interval_a[0]) for r in scores],
+                        "high": [_finite(r.interval_a[1]) for r in scores],
+                    },
+                    {
+                        "label": "B",
+                        "values": [_finite(r.mean_b) for r in scores],
+                        "low": [_finite(r.interval_b[0]) for r in scores],
+                        "high": [_finite(r.interval_b[1]) for r in scores],
+                    },
                 ],
             }
         ]

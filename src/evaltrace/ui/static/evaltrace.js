@@ -62,6 +62,35 @@
     ctx.restore();
   }
 
+  // Error bars: a series with low/high arrays gets a whisker on each bar (its 95 % interval).
+  function whiskers(spec) {
+    return function (u) {
+      if (spec.type !== "bars" || spec.x.length < 1) return;
+      var groups = spec.series.length, ctx = u.ctx, ratio = window.devicePixelRatio || 1;
+      var step = spec.x.length > 1 ? u.valToPos(spec.x[1], "x", true) - u.valToPos(spec.x[0], "x", true)
+                                   : u.bbox.width;
+      var bar = Math.min((groups > 1 ? 0.8 / groups : 0.85) * step, 80 * ratio);
+      spec.series.forEach(function (s, i) {
+        if (!s.low || !s.high) return;
+        var shift = groups > 1 ? (i === 0 ? -bar / 2 : bar / 2) : 0;
+        ctx.save();
+        ctx.strokeStyle = "#222";
+        ctx.lineWidth = 1.5 * ratio;
+        spec.x.forEach(function (x, k) {
+          if (s.low[k] == null || s.high[k] == null) return;
+          var cx = u.valToPos(x, "x", true) + shift, cap = Math.min(bar / 4, 6 * ratio);
+          var lo = u.valToPos(s.low[k], "y", true), hi = u.valToPos(s.high[k], "y", true);
+          ctx.beginPath();
+          ctx.moveTo(cx, lo); ctx.lineTo(cx, hi);
+          ctx.moveTo(cx - cap, lo); ctx.lineTo(cx + cap, lo);
+          ctx.moveTo(cx - cap, hi); ctx.lineTo(cx + cap, hi);
+          ctx.stroke();
+        });
+        ctx.restore();
+      });
+    };
+  }
+
   function options(spec, width) {
     var bars = spec.type === "bars";
     var groups = spec.series.length;
@@ -97,7 +126,7 @@
                 : hasBars(spec) ? { range: function (u, min, max) { return barRange(spec, min, max); } } : {} },
       axes: [x, { size: 52, grid: { stroke: "#eef0f3" }, values: function (u, ticks) { return ticks.map(compact); } }],
       series: series,
-      hooks: { draw: [function (u) {
+      hooks: { draw: [whiskers(spec), function (u) {
         if (!bars && hasBars(spec)) errorBars(u, spec);
         u.root.parentNode.setAttribute("data-painted", String(painted(u)));
       }] }
