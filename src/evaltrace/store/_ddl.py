@@ -298,8 +298,26 @@ class atomic:
         self._conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn
+        conn = self._conn
+        if conn.in_transaction:  # one an interruption (Ctrl-C) left open: nothing of it counts
+            conn.execute("ROLLBACK")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:  # Ctrl-C as the lock was granted: release it, keep nothing
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return conn
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._conn.execute("ROLLBACK" if kind is not None else "COMMIT")
+        conn = self._conn
+        if kind is None:
+            try:
+                conn.execute("COMMIT")
+                return
+            except BaseException:  # a failed (or interrupted) commit keeps nothing, no lock
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")

@@ -248,11 +248,14 @@ class StoreWriter:
                     self._wanted.add(run_id)
             if self.keep_delivered and call.batch_id is None and call_id is not None:
                 self._last_call = (values, call_id)  # committed: safe to refer to
-        except sqlite3.Error as exc:
-            raise StoreWriteError(
-                f"{self.path}: could not commit {len(results)} results ({exc}); nothing of the "
-                "call was stored"
-            ) from exc
+        except BaseException as exc:  # Ctrl-C too: rolled back (``atomic``), the lock released
+            self._resources.clear()  # an id this transaction inserted is gone with it
+            if isinstance(exc, sqlite3.Error):
+                raise StoreWriteError(
+                    f"{self.path}: could not commit {len(results)} results ({exc}); nothing of "
+                    "the call was stored"
+                ) from exc
+            raise
         self._touched.add(call.run_id)
         self._commits += 1
         if self._checkpointer is not None:
