@@ -83,6 +83,23 @@ class TrackerStats:
     never saw them; the store, ``otlp_endpoint`` and ``exporters=`` still got them."""
 
 
+def _keeps_nothing(kept: bool, reader_only: bool) -> str | None:
+    """Why a log call would keep nothing (no store, no OTLP endpoint, no exporter, no
+    provider of the application's), or None: such a tracker refuses instead of losing."""
+    if kept:
+        return None
+    if reader_only:
+        return (
+            "this tracker only reads (query= without store=, otlp_endpoint= or exporters=): "
+            "pass store=PATH to log"
+        )
+    return (
+        "this tracker would keep nothing: the store is off (store=False or "
+        "EVALTRACE_STORE=off) and there is no OTLP endpoint. Set EVALTRACE_STORE=PATH (or "
+        "store=PATH), or OTEL_EXPORTER_OTLP_ENDPOINT (or otlp_endpoint=URL), or pass exporters="
+    )
+
+
 def _resource(extra: Mapping[str, Any] | None) -> Resource:
     resource = Resource.create(dict(extra or {}))
     if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
@@ -230,6 +247,12 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 max_age_s=settings.outbox_max_age,
             )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
+        self._keeps_nothing = _keeps_nothing(
+            self._writer is not None or forward or bool(exporters) or not self._owns_provider,
+            reader_only,
+        )
+        if self._keeps_nothing and not reader_only:
+            raise ConfigurationError(self._keeps_nothing)
         if query is None and settings.store:
             query = SQLiteQueryAdapter(settings.store)
         self._query = query
@@ -310,6 +333,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     def _commit(self, emitted: Emitted) -> str:
         """The commit point, then the hand-off to the forwarder and exporters."""
+        if self._keeps_nothing:
+            raise ConfigurationError(self._keeps_nothing)
         call = emitted.call
         spans = sum(len(trace) for trace in emitted.traces.values())
         forwarder = self._forwarder
