@@ -3,14 +3,20 @@ never read part of a store nor leave files behind, a read-only store still reads
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
+from evaltrace.cli import main
 from evaltrace.query import InMemoryQueryAdapter
+
+from .support.otlp_receiver import Receiver
 
 
 def test_a_tracker_that_would_keep_nothing_is_refused_naming_what_to_set(
@@ -33,3 +39,36 @@ def test_a_reading_tracker_refuses_to_log_instead_of_dropping() -> None:
         assert reader.get_run_results("nothing") == []
         with pytest.raises(evaltrace.ConfigurationError, match="only reads"):
             reader.log({"m": 1}, "ds", {"q": 1})
+
+
+def _digest(path: Path) -> bytes:
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_sync_spool_on_a_store_is_refused_and_deletes_nothing(
+    store_path: Path, legacy: bool
+) -> None:
+    """`sync --spool` on a store (marked, or an older unmarked one): refused, file unchanged."""
+    rx = Receiver()
+    try:
+        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+            tracker.log_batch_sync(
+                [{"m": i} for i in range(50)], "qa", [{"id": i} for i in range(50)], run_id="r"
+            )
+            assert tracker.flush(timeout=30)
+        if legacy:
+            with sqlite3.connect(store_path) as conn:
+                conn.execute("DELETE FROM evaltrace_meta WHERE key = 'kind'")
+            conn.close()
+        before = _digest(store_path)
+        done = CliRunner().invoke(
+            main, ["sync", "--spool", "--store", str(store_path), "--endpoint", rx.endpoint]
+        )
+    finally:
+        rx.stop()
+    assert done.exit_code == 1 and "not a spool" in done.output, done.output
+    assert "Traceback" not in done.output
+    assert _digest(store_path) == before
+    with evaltrace.SQLiteQueryAdapter(store_path) as reader:
+        assert len(reader.run_results("r")) == 50

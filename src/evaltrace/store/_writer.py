@@ -30,6 +30,7 @@ from ..schema import SummaryRecord
 from . import _segments, _summaries
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import UPGRADE_FROM_2, UPGRADE_FROM_3, VERSION, atomic, connect_writer, store_version
+from ._kind import SPOOL, STORE, check_kind
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
 __all__ = ["LEASE_NS", "StoreWriter"]
@@ -113,6 +114,12 @@ class StoreWriter:
         follows it directly continues its segment (``_segments``) without looking."""
         if version != VERSION:
             self._upgrade()
+        try:
+            with self._lock, atomic(self._conn) as conn:
+                check_kind(conn, path, STORE if keep_delivered else SPOOL)
+        except BaseException:
+            self._conn.close()
+            raise
         self._checkpointer = Checkpointer(path) if path != ":memory:" else None
         # Consecutive log() calls of one run usually share everything a calls row holds; they
         # then share the row: one 4 kB WAL frame less per log() commit (5.8 -> 4.8, measured
