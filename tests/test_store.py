@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
@@ -128,10 +129,10 @@ def test_store_variable_words_that_look_like_off_are_refused(
 
 
 def test_off_turns_the_store_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """EVALTRACE_STORE=off: no file anywhere, and reading says why."""
+    """EVALTRACE_STORE=off (spans to an exporter): no file anywhere, and reading says why."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EVALTRACE_STORE", "off")
-    with Tracker("p") as tracker:
+    with Tracker("p", exporters=[InMemorySpanExporter()]) as tracker:
         tracker.log({"m": 1}, "qa", {"id": 1})
         with pytest.raises(evaltrace.ConfigurationError, match="no query adapter"):
             tracker.get_run_results("r")
