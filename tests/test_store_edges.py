@@ -4,7 +4,9 @@ never read part of a store nor leave files behind, a read-only store still reads
 from __future__ import annotations
 
 import hashlib
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,31 @@ def test_sync_spool_on_a_store_is_refused_and_deletes_nothing(
     assert _digest(store_path) == before
     with evaltrace.SQLiteQueryAdapter(store_path) as reader:
         assert len(reader.run_results("r")) == 50
+
+
+@pytest.mark.parametrize("what", ["file", "folder", "both"])
+def test_a_tracker_on_a_read_only_store_reads_and_its_first_write_says_why(
+    tmp_path: Path, what: str
+) -> None:
+    """chattr +i on file, folder or both: reads history; log() names the path and the cause."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    folder = tmp_path / "ro"
+    store = folder / "e.db"
+    with Tracker("p", store=store) as tracker:
+        tracker.log({"m": 1}, "qa", {"id": 1}, run_id="r")
+    targets = {"file": [store], "folder": [folder], "both": [store, folder]}[what]
+    made = subprocess.run(["chattr", "+i", *map(str, targets)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"this filesystem has no immutable attribute: {made.stderr}")
+    try:
+        with Tracker("p", store=store) as tracker:
+            assert len(tracker.get_run_results("r")) == 1
+            assert [r["num_results"] for r in tracker.get_experiment_history()] == [1]
+            with pytest.raises(evaltrace.StoreWriteError) as caught:
+                tracker.log({"m": 2}, "qa", {"id": 2}, run_id="r")
+            message = str(caught.value)
+            assert str(store) in message and "read-only" in message
+            assert ("Operation not permitted" in message) or ("not writable" in message)
+    finally:
+        subprocess.run(["chattr", "-i", *map(str, targets)], check=True)

@@ -29,6 +29,7 @@ from ._config import Settings, destination_key
 from ._exceptions import (
     ConfigurationError,
     IncompleteResultsError,
+    StoreWriteError,
     TrackerClosedError,
 )
 from ._forward import Forwarder
@@ -46,7 +47,7 @@ from ._validate import (
 )
 from .query import HistoryFilter, QueryAdapter, ResultRecord, RunSummary, SQLiteQueryAdapter
 from .schema import RESERVED_ATTRIBUTES, SCOPE_NAME, Limits
-from .store import StoreWriter
+from .store import StoreWriter, read_only_store
 
 __all__ = ["OpenTelemetryExperimentTracker", "TrackerStats"]
 
@@ -210,8 +211,13 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             if forward and settings.otlp_endpoint
             else None
         )
+        self._unwritable: StoreWriteError | None = None
+        """Why the store cannot be written (a read-only one): history reads, log() raises."""
         if settings.store:
-            self._writer = StoreWriter(settings.store, destination=destination)
+            try:
+                self._writer = StoreWriter(settings.store, destination=destination)
+            except StoreWriteError as exc:
+                self._unwritable = read_only_store(settings.store, exc)
         elif forward and settings.spool:
             self._writer = StoreWriter(
                 settings.spool, keep_delivered=False, destination=destination
@@ -248,7 +254,11 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
         self._keeps_nothing = _keeps_nothing(
-            self._writer is not None or forward or bool(exporters) or not self._owns_provider,
+            self._writer is not None
+            or self._unwritable is not None
+            or forward
+            or bool(exporters)
+            or not self._owns_provider,
             reader_only,
         )
         if self._keeps_nothing and not reader_only:
@@ -333,6 +343,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     def _commit(self, emitted: Emitted) -> str:
         """The commit point, then the hand-off to the forwarder and exporters."""
+        if self._unwritable is not None:
+            raise self._unwritable
         if self._keeps_nothing:
             raise ConfigurationError(self._keeps_nothing)
         call = emitted.call

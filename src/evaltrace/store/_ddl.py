@@ -211,16 +211,25 @@ def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
     target = Path(path)
     if path != ":memory:" and not target.exists():
         _create_private(target)
+    conn = None
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
         version = store_version(conn, path) or VERSION  # an older one is upgraded
-    except sqlite3.OperationalError as exc:
+        _set_up(conn)
+    except sqlite3.OperationalError as exc:  # a read-only file, folder or medium among others
+        if conn is not None:
+            conn.close()
         raise StoreWriteError(
             f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
             "pass query=SQLiteQueryAdapter(path) without store="
         ) from exc
     except sqlite3.DatabaseError as exc:
         raise StoreFormatError(f"{path} is not an SQLite database ({exc}); left untouched") from exc
+    return conn, version
+
+
+def _set_up(conn: sqlite3.Connection) -> None:
+    """The writer's pragmas and the layout (the first writes: where a read-only store fails)."""
     # WAL + synchronous=NORMAL: a committed transaction survives the process being killed
     # (SIGKILL, OOM); an OS crash or power loss may lose the last ones (see docs/reliability.md).
     _when_unlocked(conn, "PRAGMA journal_mode=WAL")
@@ -233,7 +242,6 @@ def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
     # Every table IF NOT EXISTS, also on a known store: cheap, and two writers creating one
     # store at the same moment both end with the whole layout.
     _when_unlocked(conn, "BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;")
-    return conn, version
 
 
 def _when_unlocked(conn: sqlite3.Connection, script: str) -> None:

@@ -13,7 +13,7 @@ from typing import Final
 
 from .._exceptions import ConfigurationError
 
-__all__ = ["STORE", "SPOOL", "check_kind"]
+__all__ = ["SPOOL", "STORE", "check_kind"]
 
 STORE: Final = "store"
 SPOOL: Final = "spool"
