@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import signal
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,73 @@ def test_a_tracker_on_a_read_only_store_reads_and_its_first_write_says_why(
             assert ("Operation not permitted" in message) or ("not writable" in message)
     finally:
         subprocess.run(["chattr", "-i", *map(str, targets)], check=True)
+
+
+_KILLED_WRITER = """
+import os, signal, sys
+from evaltrace import OpenTelemetryExperimentTracker as Tracker
+store = sys.argv[1]
+with Tracker("p", store=store) as t:
+    t.log_batch_sync([{"m": i} for i in range(100)], "qa", [{"id": i} for i in range(100)],
+                     run_id="r")
+t = Tracker("p", store=store)
+t.log_batch_sync([{"m": i} for i in range(400)], "qa", [{"id": i} for i in range(400)],
+                 run_id="r")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_killed_writers_wal_is_read_without_its_shm_in_a_read_only_folder(
+    tmp_path: Path,
+) -> None:
+    """A copy of store + WAL (no -shm) in a read-only folder: all 500 rows, nothing left out."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    live = tmp_path / "live" / "e.db"
+    done = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(live)], capture_output=True, text=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert Path(f"{live}-wal").stat().st_size > 0  # the last 400 are in the WAL only
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("e.db", "e.db-wal"):
+        shutil.copyfile(live.parent / name, copy / name)
+    made = subprocess.run(["chattr", "+i", str(copy)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"this filesystem has no immutable attribute: {made.stderr}")
+    try:
+        with evaltrace.SQLiteQueryAdapter(copy / "e.db") as reader:
+            assert len(reader.run_results("r")) == 500
+        runs = CliRunner().invoke(main, ["runs", "--store", str(copy / "e.db")])
+        assert runs.exit_code == 0 and " 500 " in runs.output, runs.output
+        assert sorted(p.name for p in copy.iterdir()) == ["e.db", "e.db-wal"]
+    finally:
+        subprocess.run(["chattr", "-i", str(copy)], check=True)
+
+
+def test_readers_leave_no_wal_or_shm_behind(tmp_path: Path) -> None:
+    """Library reads and CLI reads of a closed store: only the database file remains."""
+    store = tmp_path / "e.db"
+    with Tracker("p", store=store) as tracker:
+        tracker.log({"m": 1}, "qa", {"id": 1}, run_id="r")
+    before = _digest(store)
+    with evaltrace.SQLiteQueryAdapter(store) as reader:
+        assert len(reader.run_results("r")) == 1
+    for args in (["runs"], ["results", "r"], ["export", "r"]):
+        assert CliRunner().invoke(main, [*args, "--store", str(store)]).exit_code == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["e.db"]
+    assert _digest(store) == before
+
+
+def test_a_reader_beside_a_live_writer_leaves_the_writers_files(tmp_path: Path) -> None:
+    """A reader closing while a tracker still writes removes nothing of the writer's."""
+    store = tmp_path / "e.db"
+    with Tracker("p", store=store) as tracker:
+        tracker.log({"m": 1}, "qa", {"id": 1}, run_id="r")
+        with evaltrace.SQLiteQueryAdapter(store) as reader:
+            assert len(reader.run_results("r")) == 1
+        tracker.log({"m": 2}, "qa", {"id": 2}, run_id="r")
+        assert {"e.db-wal", "e.db-shm"} <= {p.name for p in tmp_path.iterdir()}
+    with evaltrace.SQLiteQueryAdapter(store) as reader:
+        assert len(reader.run_results("r")) == 2

@@ -28,6 +28,7 @@ import tenacity
 
 from .._exceptions import ConfigurationError, StoreFormatError, StoreWriteError
 from ._checkpoint import BACKSTOP
+from ._wal import private_copy, unapplied_wal
 
 __all__ = [
     "FORMAT",
@@ -273,16 +274,20 @@ def connect_reader(path: str) -> tuple[sqlite3.Connection, int]:
     Returns the connection and the store's version.
 
     On a read-only folder or medium SQLite cannot create the WAL index it wants, so the
-    store is then opened ``immutable`` (nothing may be writing it there anyway).
+    store is then opened ``immutable`` (nothing may be writing it there anyway), or, when a
+    killed writer left transactions in its WAL, read from a private copy (``_wal``).
     """
     if not Path(path).is_file():
         raise ConfigurationError(f"no evaltrace store at {path}")
     conn: sqlite3.Connection | None = None
     for params in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
         try:
-            conn = sqlite3.connect(
-                _uri(path, **params), uri=True, check_same_thread=False, timeout=60
-            )
+            if "immutable" in params and unapplied_wal(path):  # immutable would ignore it
+                conn = private_copy(path)
+            else:
+                conn = sqlite3.connect(
+                    _uri(path, **params), uri=True, check_same_thread=False, timeout=60
+                )
             version = store_version(conn, path)
             if not version:
                 raise StoreFormatError(f"{path} is an empty database, not an evaltrace store")
