@@ -251,6 +251,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 memory_spans=settings.queue_size,
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,
+                max_request_bytes=settings.max_request_bytes,
             )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
         self._keeps_nothing = _keeps_nothing(
