@@ -70,10 +70,14 @@ class TrackerStats:
     """Spans committed but not yet acknowledged (in memory or in the outbox)."""
     spans_resent: int = 0
     """Spans delivered from the outbox rather than from memory (after a failure, a restart)."""
+    spans_rejected: int = 0
+    """Spans the collector accepted the request of but rejected (OTLP ``partial_success``):
+    logged with its message, not re-sent (the store keeps their results)."""
     export_attempts_failed: int = 0
     spans_dropped: dict[str, int] = field(default_factory=dict)
     """Spans given up on, by reason (``outbox_full``, ``outbox_expired``, ``queue_full``,
-    ``shutdown``)."""
+    ``shutdown``; ``too_large``: over ``EVALTRACE_OTLP_MAX_REQUEST_BYTES`` alone or answered
+    413 alone; ``bad_request``: answered 400)."""
     metric_attributes_omitted: int = 0
     events_omitted: int = 0
     attributes_dropped_by_sdk: int = 0
@@ -273,6 +277,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._closed = False
+        self._pending_at_close = 0
         self._summaries: Summaries | None = None
         if self._forwarder is not None or self._exporters:
             # History on a remote backend reads these, never the results (docs/schema.md).
@@ -663,9 +668,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             out.spans_exported = forwarder.stats.exported
             out.spans_resent = forwarder.stats.resent
             out.export_attempts_failed = forwarder.stats.failed_attempts
+            out.spans_rejected = forwarder.stats.rejected
             out.spans_dropped = dict(+forwarder.stats.dropped)
-            if not self._closed:
-                out.spans_pending = forwarder.pending()
+            out.spans_pending = self._pending_at_close if self._closed else forwarder.pending()
         return out
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -704,6 +709,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             deadline = time.monotonic() + (self.exit_timeout if timeout is None else timeout)
             self._drain(max(0.0, deadline - time.monotonic()))
             self._forwarder.close(max(0.0, deadline - time.monotonic()))
+            self._pending_at_close = self._forwarder.pending()  # before the store closes
         for exporter, lock in self._exporters:
             with lock:
                 exporter.shutdown()
