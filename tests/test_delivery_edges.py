@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,8 +20,10 @@ from opentelemetry.trace import SpanContext, TraceFlags
 
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace._requests import pack, span_bytes
+from evaltrace.store._holder import holder, is_gone
 
 from .support.answering_receiver import AnsweringReceiver, over, partial
+from .support.otlp_receiver import Receiver
 
 RESULT = "evaltrace.result"
 
@@ -217,3 +221,58 @@ def test_close_with_a_hung_collector_keeps_to_the_exit_timeout(
         assert leased == 0 and _outbox(store_path) >= 1
     finally:
         rx.stop()
+
+
+CHILD = Path(__file__).parent / "support" / "child.py"
+
+
+def test_the_leases_of_a_killed_process_are_taken_over_at_once(store_path: Path) -> None:
+    """A tracker SIGKILLed during an outage: the next one sends its 100 leased results now,
+    not after the 60 s lease."""
+    rx = Receiver()
+    rx.stop()
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(store_path), "r", "log", "100", rx.endpoint],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == "returned 100":
+            break
+    child.kill()
+    child.wait(timeout=30)
+    with sqlite3.connect(store_path) as conn:
+        (leased,) = conn.execute(
+            "SELECT total(spans) FROM outbox WHERE not_before_ns > ?", (time.time_ns(),)
+        ).fetchone()
+    conn.close()
+    assert leased >= 90  # what the child held when it died
+    rx.start()
+    try:
+        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as again:
+            assert again.flush(timeout=20)
+        sent = {a["eval.sample_id"] for _, _, name, a in rx.spans() if name == RESULT}
+        assert len(sent) == 100
+    finally:
+        rx.stop()
+
+
+def test_only_a_holder_known_to_be_gone_loses_its_leases() -> None:
+    """Same host and boot: a dead pid, or a reused one, is gone; this process, another host,
+    or an unreadable holder are not."""
+    me = holder()
+    host, boot, pid, started = me.split("|")
+    assert not is_gone(me)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert is_gone("|".join((host, boot, dead, "1")))
+    assert is_gone("|".join((host, boot, pid, str(int(started) + 1))))  # the pid reused
+    assert is_gone("|".join((host, "another-boot", pid, started)))
+    assert not is_gone("|".join(("another-host", boot, dead, "1")))
+    assert not is_gone("garbage")

@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     first_result INTEGER NOT NULL DEFAULT 0,
     last_result INTEGER NOT NULL DEFAULT -1,
-    destination TEXT NOT NULL DEFAULT ''
+    destination TEXT NOT NULL DEFAULT '',
+    holder TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outbox_by_trace ON outbox (trace_id);
 CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (not_before_ns);

@@ -30,6 +30,7 @@ from ..schema import SummaryRecord
 from . import _segments, _summaries
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import UPGRADE_FROM_2, UPGRADE_FROM_3, VERSION, atomic, connect_writer, store_version
+from ._holder import add_holder_column, holder, is_gone
 from ._kind import SPOOL, STORE, check_kind
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
@@ -38,7 +39,11 @@ __all__ = ["LEASE_NS", "StoreWriter"]
 _log = logging.getLogger("evaltrace")
 
 LEASE_NS: Final = 60 * 10**9
-"""How long a forwarder owns the outbox entries it is sending: past it, another may re-send."""
+"""How long a forwarder owns the outbox entries it is sending: past it, another may re-send
+(at once when the holder's process is known to be gone: ``_holder``)."""
+TAKE_OVER_EVERY_NS: Final = 5 * 10**9
+"""How often a writer looks for leases of processes that are gone (at its first claim, then
+at most this often)."""
 
 _INSERT_CALL = """
 INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_trace_id,
@@ -69,13 +74,13 @@ COMPACT_EVERY: Final = 256
 """Commits between two foldings of the results' scores into ``run_metrics`` (and at close)."""
 _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns, first_result,
-    last_result, destination) VALUES (?,?,?,?,?,?,?,?)
+    last_result, destination, holder) VALUES (?,?,?,?,?,?,?,?,?)
 """
 _MINE = "(:destination IS NULL OR destination IN (:destination, ''))"
 """Entries for this writer's collector (and those of versions that named none); every entry
 for a writer of no destination (``evaltrace sync``)."""
 _CLAIM = f"""
-UPDATE outbox SET not_before_ns = :lease, attempts = attempts + 1
+UPDATE outbox SET not_before_ns = :lease, attempts = attempts + 1, holder = :holder
 WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= :now AND {_MINE}
     ORDER BY id LIMIT :limit)
 RETURNING id, trace_id, call_id, first_result, last_result
@@ -109,6 +114,7 @@ class StoreWriter:
         """Runs this writer has made sure have a row."""
         self._wanted: set[str] = set()
         """Runs known to want run-summary spans (``run_summaries``): registered once each."""
+        self._looked_for_gone = -TAKE_OVER_EVERY_NS
         self._tail: tuple[str, int] | None = None
         """The run and rowid of the last result this writer committed: a call whose first row
         follows it directly continues its segment (``_segments``) without looking."""
@@ -117,6 +123,7 @@ class StoreWriter:
         try:
             with self._lock, atomic(self._conn) as conn:
                 check_kind(conn, path, STORE if keep_delivered else SPOOL)
+                add_holder_column(conn)
         except BaseException:
             self._conn.close()
             raise
@@ -306,7 +313,7 @@ class StoreWriter:
         for trace_id, (lo, hi, spans) in ranges.items():
             out[trace_id] = conn.execute(
                 _INSERT_OUTBOX,
-                (_blob(trace_id, 16), call_id, spans, now, due, lo, hi, destination),
+                (_blob(trace_id, 16), call_id, spans, now, due, lo, hi, destination, holder()),
             ).lastrowid  # type: ignore[assignment]
         return out
 
@@ -400,6 +407,7 @@ class StoreWriter:
         """Lease up to ``limit`` due outbox entries and load their traces."""
         now = time.time_ns() if now_ns is None else now_ns
         with self._lock, atomic(self._conn) as conn:
+            self._take_over(conn, now)
             claimed = conn.execute(
                 _CLAIM,
                 {
@@ -407,9 +415,34 @@ class StoreWriter:
                     "now": now,
                     "limit": limit,
                     "destination": self.destination,
+                    "holder": holder(),
                 },
             ).fetchall()
             return self._load(conn, claimed)
+
+    def _take_over(self, conn: sqlite3.Connection, now: int) -> None:
+        """Make the entries leased by processes that are gone due now (``_holder``); looked
+        at once every ``TAKE_OVER_EVERY`` at most."""
+        if now - self._looked_for_gone < TAKE_OVER_EVERY_NS:
+            return
+        self._looked_for_gone = now
+        me = holder()
+        leased = conn.execute(
+            "SELECT DISTINCT holder FROM outbox WHERE not_before_ns > ? AND holder NOT IN ('', ?)",
+            (now, me),
+        ).fetchall()
+        for (gone,) in leased:
+            if is_gone(gone):
+                taken = conn.execute(
+                    "UPDATE outbox SET not_before_ns = ?, holder = '' "
+                    "WHERE holder = ? AND not_before_ns > ?",
+                    (now, gone, now),
+                ).rowcount
+                _log.info(
+                    "evaltrace: took over %d outbox entries leased by %s, a process that is gone",
+                    taken,
+                    gone,
+                )
 
     def _load(
         self, conn: sqlite3.Connection, claimed: Iterable[tuple[int, bytes, int, int, int]]
