@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.trace import SpanContext, TraceFlags
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
-from evaltrace._requests import pack, span_bytes
+from evaltrace._requests import bound, pack, span_bytes
 from evaltrace.store._holder import holder, is_gone
 
 from .support.answering_receiver import AnsweringReceiver, over, partial
@@ -61,6 +61,53 @@ def test_every_request_stays_under_the_byte_limit(traces: list[list[int]], limit
     assert [s for _, s, _ in too_large] == [
         s for trace in spans for s in trace if span_bytes(s) > limit
     ]
+
+
+_VALUES = st.one_of(
+    st.text(max_size=300),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.lists(st.text(max_size=20), max_size=5).map(tuple),
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=5).map(tuple),
+)
+_ATTRIBUTES = st.dictionaries(st.text(min_size=1, max_size=30), _VALUES, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.text(max_size=50),
+    attributes=_ATTRIBUTES,
+    resource=_ATTRIBUTES,
+    events=st.lists(st.tuples(st.text(max_size=20), _ATTRIBUTES), max_size=3),
+    links=st.lists(_ATTRIBUTES, max_size=2),
+)
+def test_the_cheap_bound_is_never_under_the_encoded_size(
+    name: str,
+    attributes: dict[str, object],
+    resource: dict[str, object],
+    events: list[tuple[str, dict[str, object]]],
+    links: list[dict[str, object]],
+) -> None:
+    """Any span (unicode, ints, floats, arrays, events, links): bound >= the protobuf bytes."""
+    context = SpanContext(7, 9, is_remote=False, trace_flags=TraceFlags(1))
+    span = ReadableSpan(
+        name=name,
+        context=context,
+        parent=SpanContext(7, 3, is_remote=False),
+        attributes=attributes,  # type: ignore[arg-type]
+        resource=Resource(resource),  # type: ignore[arg-type]
+        events=[Event(n, a, timestamp=5) for n, a in events],  # type: ignore[arg-type]
+        links=[Link(SpanContext(8, 4, is_remote=False), a) for a in links],  # type: ignore[arg-type]
+        start_time=1,
+        end_time=2,
+    )
+    try:
+        exact = span_bytes(span)
+    except UnicodeEncodeError:  # a lone surrogate: the exporter cannot encode it either
+        return
+    estimate = bound(span)
+    assert estimate is not None and estimate >= exact
 
 
 def _rows(n: int, size: int) -> tuple[list[dict[str, float]], list[dict[str, str]]]:
