@@ -174,7 +174,8 @@ class Forwarder:
                 )
             elif pending:
                 _log.warning(
-                    "evaltrace: %d spans for %s are still pending; they stay in the outbox "
+                    "evaltrace: %d spans (results, with their batch and run-summary spans) for "
+                    "%s are still pending; they stay in the outbox "
                     "(%s) for the next tracker on it or `evaltrace sync`",
                     pending,
                     self._destination,

@@ -30,7 +30,7 @@ from ..schema import SummaryRecord
 from . import _segments, _summaries
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import UPGRADE_FROM_2, UPGRADE_FROM_3, VERSION, atomic, connect_writer, store_version
-from ._holder import add_holder_column, holder, is_gone
+from ._holder import add_holder_column, holder, take_over
 from ._kind import SPOOL, STORE, check_kind
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
@@ -426,23 +426,7 @@ class StoreWriter:
         if now - self._looked_for_gone < TAKE_OVER_EVERY_NS:
             return
         self._looked_for_gone = now
-        me = holder()
-        leased = conn.execute(
-            "SELECT DISTINCT holder FROM outbox WHERE not_before_ns > ? AND holder NOT IN ('', ?)",
-            (now, me),
-        ).fetchall()
-        for (gone,) in leased:
-            if is_gone(gone):
-                taken = conn.execute(
-                    "UPDATE outbox SET not_before_ns = ?, holder = '' "
-                    "WHERE holder = ? AND not_before_ns > ?",
-                    (now, gone, now),
-                ).rowcount
-                _log.info(
-                    "evaltrace: took over %d outbox entries leased by %s, a process that is gone",
-                    taken,
-                    gone,
-                )
+        take_over(conn, now)
 
     def _load(
         self, conn: sqlite3.Connection, claimed: Iterable[tuple[int, bytes, int, int, int]]
