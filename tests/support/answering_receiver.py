@@ -85,6 +85,12 @@ class AnsweringReceiver:
                         out.extend(span.name for span in scope.spans)
         return out
 
+    @staticmethod
+    def spans_in(body: bytes) -> int:
+        """How many spans one request holds."""
+        request = ExportTraceServiceRequest.FromString(body)
+        return sum(len(scope.spans) for r in request.resource_spans for scope in r.scope_spans)
+
     def stop(self) -> None:
         self._release.set()
         self._server.shutdown()
