@@ -58,9 +58,10 @@ def test_an_immutable_store_is_fully_readable(immutable_store: Path) -> None:
     assert list(before) == ["e.db"]  # the writer's close checkpointed and removed its WAL
     with pytest.raises(PermissionError):
         immutable_store.write_bytes(b"")  # truly read-only, even for root
-    with Tracker("p", store=immutable_store) as on_it:  # reads; its first write says why not
-        with pytest.raises(evaltrace.StoreWriteError, match="read-only"):
-            on_it.log({"m": 1}, "qa", {"id": 1})
+    on_it = Tracker("p", store=immutable_store)  # it reads; its first write says why not
+    with pytest.raises(evaltrace.StoreWriteError, match="read-only"):
+        on_it.log({"m": 1}, "qa", {"id": 1})
+    on_it.close()
     with Tracker("p", query=evaltrace.SQLiteQueryAdapter(immutable_store)) as reader:
         assert len(reader.get_run_results("r")) == 5
         assert [r["num_results"] for r in reader.get_experiment_history()] == [5]
