@@ -19,6 +19,7 @@ import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.cli import main
 from evaltrace.query import InMemoryQueryAdapter
+from evaltrace.store import _wal
 
 from .support.otlp_receiver import Receiver
 
@@ -120,10 +121,12 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+@pytest.mark.parametrize("copy_fails", [False, True])
 def test_a_killed_writers_wal_is_read_without_its_shm_in_a_read_only_folder(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy_fails: bool
 ) -> None:
-    """A copy of store + WAL (no -shm) in a read-only folder: all 500 rows, nothing left out."""
+    """A copy of store + WAL (no -shm) in a read-only folder: all 500 rows, nothing left out;
+    where no private copy can be made, a clear refusal, never a partial read."""
     if shutil.which("chattr") is None:
         pytest.skip("chattr is not installed")
     live = tmp_path / "live" / "e.db"
@@ -140,10 +143,19 @@ def test_a_killed_writers_wal_is_read_without_its_shm_in_a_read_only_folder(
     if made.returncode != 0:
         pytest.skip(f"this filesystem has no immutable attribute: {made.stderr}")
     try:
-        with evaltrace.SQLiteQueryAdapter(copy / "e.db") as reader:
-            assert len(reader.run_results("r")) == 500
-        runs = CliRunner().invoke(main, ["runs", "--store", str(copy / "e.db")])
-        assert runs.exit_code == 0 and " 500 " in runs.output, runs.output
+        if copy_fails:
+            full = OSError(28, "No space left on device")
+            monkeypatch.setattr(_wal.tempfile, "mkdtemp", lambda **_: (_ for _ in ()).throw(full))
+            with pytest.raises(evaltrace.ConfigurationError, match="-wal holds transactions"):
+                evaltrace.SQLiteQueryAdapter(copy / "e.db").run_results("r")
+            runs = CliRunner().invoke(main, ["runs", "--store", str(copy / "e.db")])
+            assert runs.exit_code == 1 and "No space left" in runs.output, runs.output
+            assert "Traceback" not in runs.output
+        else:
+            with evaltrace.SQLiteQueryAdapter(copy / "e.db") as reader:
+                assert len(reader.run_results("r")) == 500
+            runs = CliRunner().invoke(main, ["runs", "--store", str(copy / "e.db")])
+            assert runs.exit_code == 0 and " 500 " in runs.output, runs.output
         assert sorted(p.name for p in copy.iterdir()) == ["e.db", "e.db-wal"]
     finally:
         subprocess.run(["chattr", "-i", str(copy)], check=True)

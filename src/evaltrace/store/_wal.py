@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+from .._exceptions import ConfigurationError
+
 __all__ = ["SIDE_FILES", "has_side_files", "private_copy", "release", "unapplied_wal"]
 
 _log = logging.getLogger("evaltrace")
@@ -42,6 +44,16 @@ def unapplied_wal(path: str) -> bool:
 def private_copy(path: str) -> sqlite3.Connection:
     """A read-only connection to a copy of the store with its WAL applied; the copy is
     unlinked once open (the connection keeps it), so nothing is left behind."""
+    try:
+        return _copy(path)
+    except (OSError, sqlite3.Error) as exc:  # never read it partially instead
+        raise ConfigurationError(
+            f"cannot read the evaltrace store at {path}: its -wal holds transactions that "
+            f"need a -shm index this folder cannot hold, and a private copy failed ({exc})"
+        ) from exc
+
+
+def _copy(path: str) -> sqlite3.Connection:
     folder = tempfile.mkdtemp(prefix="evaltrace-read-")
     try:
         copy = os.path.join(folder, "store.db")
