@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -118,3 +119,35 @@ def test_an_interruption_at_any_statement_of_a_commit_keeps_whole_calls_only(
     before = [] if fresh else [0.0]
     whole = [float(i + 1) for i in range(rows)]
     assert scores in ([*before, 9.0], [*before, *whole, 9.0])
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.integers(1, 200), rows=st.integers(1, 3))  # a commit: ~150 VM steps
+def test_a_commit_interrupted_inside_a_statement_keeps_whole_calls_only(
+    tmp_path: Path, steps: int, rows: int
+) -> None:
+    """SQLite interrupted after any number of VM steps of a commit: StoreWriteError or stored
+    whole; the lock is free and the next call works."""
+    store = tmp_path / f"p-{steps}-{rows}.db"
+    with Tracker("proj", store=store) as tracker:
+        tracker.log({"score": 0.0}, "ds", {"q": 0}, run_id="r")
+        writer = tracker._writer
+        assert writer is not None
+        counted = [0]
+
+        def interrupt() -> bool:
+            counted[0] += 1
+            return counted[0] == steps  # once, as a real interruption
+
+        writer._conn.set_progress_handler(interrupt, 1)
+        batch = [{"score": float(i + 1)} for i in range(rows)]
+        with contextlib.suppress(evaltrace.StoreWriteError):
+            tracker.log_batch_sync(batch, "ds", [{"q": i} for i in range(rows)], run_id="r")
+        writer._conn.set_progress_handler(None, 1)
+        assert _lock_is_free(store)
+        tracker.log({"score": 9.0}, "ds", {"q": 9}, run_id="r")
+    scores = [r["evaluation_result"]["score"] for r in _stored(store, "r")]
+    whole = [float(i + 1) for i in range(rows)]
+    assert scores in ([0.0, 9.0], [0.0, *whole, 9.0])
