@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
@@ -68,7 +69,7 @@ def test_any_string_through_every_cli_table_is_terminal_safe(
 ) -> None:
     """Run ids, dataset and project names, sample ids, metric names and labels of any text:
     runs, results and compare print no control, escape, bidi or separator character, and
-    exactly as many lines as the same tables of plain names."""
+    exactly as many lines as the same tables of the names escaped."""
 
     def tables(run: str, other: str, sample: str, metric: str, dataset: str, label: str) -> str:
         result = {metric: {"score": 0.5, "label": label}}
@@ -96,8 +97,10 @@ def test_any_string_through_every_cli_table_is_terminal_safe(
 
     text = tables(run, other, sample, metric, dataset, label)
     assert _terminal_safe(text)
-    plain = tables(*(f"x{i}" for i in range(6)))
-    assert text.count("\n") == plain.count("\n")
+    # The same names already escaped (terminal_safe is idempotent) make the same tables; a raw
+    # newline that slipped through would add a line the escaped twin does not have.
+    escaped = tables(*(terminal_safe(t) for t in (run, other, sample, metric, dataset, label)))
+    assert text.count("\n") == escaped.count("\n")
 
 
 @given(st.text())
@@ -183,7 +186,7 @@ def test_a_lone_surrogate_is_refused_naming_its_field(field: str) -> None:
             Tracker(bad, store=False)
         else:
             kwargs = {"run_id": bad} if field == "run_id" else {}
-            with Tracker("p", store=False) as tracker:
+            with Tracker("p", store=False, exporters=[InMemorySpanExporter()]) as tracker:
                 tracker.log({"m": 1}, bad if field == "dataset_name" else "qa", {}, **kwargs)
 
 
@@ -221,5 +224,6 @@ def test_a_full_disk_at_construction_is_a_store_error_and_leaves_no_file(tmp_pat
         timeout=60,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
-    assert "StoreWriteError: cannot set up the store" in done.stderr, done.stderr
+    assert "StoreWriteError: cannot open the store" in done.stderr, done.stderr
+    assert "disk I/O error" in done.stderr
     assert list(tmp_path.iterdir()) == []

@@ -218,15 +218,16 @@ def test_credentials_in_the_endpoint_are_never_logged(
 def test_a_trace_larger_than_one_request_is_split(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 1,500-result trace (EVALTRACE_RESULTS_PER_TRACE raised) goes out in several requests,
-    every span of it delivered: a collector's request limit is not a trace's size."""
+    """A 1,500-result trace (EVALTRACE_RESULTS_PER_TRACE raised) goes out in several requests
+    under the byte limit, every span of it delivered: a request limit is not a trace's size."""
     monkeypatch.setenv("EVALTRACE_RESULTS_PER_TRACE", "2000")
+    monkeypatch.setenv("EVALTRACE_OTLP_MAX_REQUEST_BYTES", "200000")
     with receiver() as rx, Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
         tracker.log_batch_sync(
             [{"m": i} for i in range(1500)], "qa", [{"id": i} for i in range(1500)]
         )
         assert tracker.flush(timeout=60)
-        assert len(rx.bodies) >= 3
+        assert len(rx.bodies) >= 3 and max(len(b) for b in rx.bodies) <= 200_000
         assert len(_results(rx)) == 1500 and len({t for t, _ in _results(rx)}) == 1
 
 

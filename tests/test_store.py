@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
@@ -57,8 +58,10 @@ def test_an_immutable_store_is_fully_readable(immutable_store: Path) -> None:
     assert list(before) == ["e.db"]  # the writer's close checkpointed and removed its WAL
     with pytest.raises(PermissionError):
         immutable_store.write_bytes(b"")  # truly read-only, even for root
-    with pytest.raises(evaltrace.StoreWriteError, match="cannot open the store"):
-        Tracker("p", store=immutable_store)  # a writer says why it cannot write
+    on_it = Tracker("p", store=immutable_store)  # it reads; its first write says why not
+    with pytest.raises(evaltrace.StoreWriteError, match="read-only"):
+        on_it.log({"m": 1}, "qa", {"id": 1})
+    on_it.close()
     with Tracker("p", query=evaltrace.SQLiteQueryAdapter(immutable_store)) as reader:
         assert len(reader.get_run_results("r")) == 5
         assert [r["num_results"] for r in reader.get_experiment_history()] == [5]
@@ -128,10 +131,10 @@ def test_store_variable_words_that_look_like_off_are_refused(
 
 
 def test_off_turns_the_store_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """EVALTRACE_STORE=off: no file anywhere, and reading says why."""
+    """EVALTRACE_STORE=off (spans to an exporter): no file anywhere, and reading says why."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("EVALTRACE_STORE", "off")
-    with Tracker("p") as tracker:
+    with Tracker("p", exporters=[InMemorySpanExporter()]) as tracker:
         tracker.log({"m": 1}, "qa", {"id": 1})
         with pytest.raises(evaltrace.ConfigurationError, match="no query adapter"):
             tracker.get_run_results("r")

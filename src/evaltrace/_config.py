@@ -67,6 +67,11 @@ dropped from the outbox, counted and logged (the store keeps their results)."""
 EVALTRACE_OUTBOX_MAX_AGE: Final = "EVALTRACE_OUTBOX_MAX_AGE"
 """Seconds an undelivered span stays in the outbox (default 604800, 7 days)."""
 
+EVALTRACE_OTLP_MAX_REQUEST_BYTES: Final = "EVALTRACE_OTLP_MAX_REQUEST_BYTES"
+"""Most bytes of one OTLP request, encoded (default 4,000,000: under the collector's 4 MiB
+gRPC receive limit; its OTLP/HTTP limit is 20 MiB). Requests are packed by encoded size; a
+single span larger than this is dropped, counted (``too_large``) and logged."""
+
 EVALTRACE_EXIT_TIMEOUT: Final = "EVALTRACE_EXIT_TIMEOUT"
 """Seconds ``close()``, interpreter exit and SIGTERM wait for the collector to acknowledge
 what is pending (default 5); the rest stays in the outbox."""
@@ -126,6 +131,7 @@ ENVIRONMENT_VARIABLES: Final = (
     EVALTRACE_QUEUE_SIZE,
     EVALTRACE_OUTBOX_MAX_SPANS,
     EVALTRACE_OUTBOX_MAX_AGE,
+    EVALTRACE_OTLP_MAX_REQUEST_BYTES,
     EVALTRACE_EXIT_TIMEOUT,
     EVALTRACE_READ_TIMEOUT,
     EVALTRACE_SUMMARY_EVERY,
@@ -148,6 +154,7 @@ INTEGRATION_VARIABLES: Final = (EVALTRACE_INSPECT, EVALTRACE_INSPECT_PROJECT)
 
 DEFAULT_STORE: Final = os.path.join(".evaltrace", "evaltrace.db")
 DEFAULT_UI_URL: Final = "http://127.0.0.1:8000"
+DEFAULT_MAX_REQUEST_BYTES: Final = 4_000_000
 PROTOCOLS: Final = ("grpc", "http/protobuf")
 _OFF: Final = "off"
 _LOOKS_LIKE_OFF: Final = frozenset({"false", "0", "no", "none", "null", "disable", "disabled"})
@@ -290,6 +297,7 @@ class Settings:
     queue_size: int
     outbox_max_spans: int
     outbox_max_age: float
+    max_request_bytes: int
     exit_timeout: float
     read_timeout: float
     summary_every: int
@@ -353,6 +361,9 @@ class Settings:
             queue_size=_int(EVALTRACE_QUEUE_SIZE, 2048, minimum=2),
             outbox_max_spans=_int(EVALTRACE_OUTBOX_MAX_SPANS, 1_000_000),
             outbox_max_age=_float(EVALTRACE_OUTBOX_MAX_AGE, 7 * 24 * 3600.0),
+            max_request_bytes=_int(
+                EVALTRACE_OTLP_MAX_REQUEST_BYTES, DEFAULT_MAX_REQUEST_BYTES, minimum=1024
+            ),
             exit_timeout=_float(EVALTRACE_EXIT_TIMEOUT, 5.0),
             read_timeout=_float(EVALTRACE_READ_TIMEOUT, 30.0),
             summary_every=_int(EVALTRACE_SUMMARY_EVERY, 2000),

@@ -20,7 +20,11 @@ from dataclasses import dataclass, field
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from ._config import DEFAULT_MAX_REQUEST_BYTES
+from ._otlp_answer import FORWARDER_THREAD, Answer, last_answer
+from ._requests import pack
 from ._urls import redact_text
+from .schema import RESULT_SPAN
 from .store import StoredTrace, StoreWriter
 
 __all__ = ["ForwardStats", "Forwarder"]
@@ -28,9 +32,13 @@ __all__ = ["ForwardStats", "Forwarder"]
 _log = logging.getLogger("evaltrace")
 
 BATCH_SPANS = 512
-"""Spans per OTLP request: at ~3 kB a result span, ~1.5 MB, under gRPC's 4 MiB default."""
+"""Spans taken from memory per round; requests are then packed by encoded bytes
+(``_requests``, ``EVALTRACE_OTLP_MAX_REQUEST_BYTES``)."""
 _FIRST_BACKOFF, _MAX_BACKOFF = 0.5, 30.0
 _TRIM_EVERY = 10.0
+_JOIN_GRACE = 0.2
+"""Seconds close() gives the thread to return once the exporter is shut down (it then stops
+waiting on its retry backoff), even past the timeout."""
 
 _Entry = tuple[int, list[ReadableSpan], int | None]
 """A trace being sent: its id, its spans, its outbox entry (None without an outbox)."""
@@ -42,6 +50,8 @@ class ForwardStats:
 
     exported: int = 0
     resent: int = 0
+    rejected: int = 0
+    """Spans the collector answered as rejected (OTLP ``partial_success``): not re-sent."""
     failed_attempts: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
 
@@ -60,8 +70,10 @@ class Forwarder:
         memory_spans: int,
         max_spans: int,
         max_age_s: float,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ) -> None:
         self._exporter = exporter
+        self._max_request = max_request_bytes
         self._destination = destination
         self._hint = hint
         self._outbox = outbox
@@ -72,12 +84,14 @@ class Forwarder:
         self._queue: OrderedDict[int, tuple[list[ReadableSpan], int | None]] = OrderedDict()
         self._queued = 0
         self._busy = 0
+        self._in_flight: list[int] = []
+        """Outbox entries of the request being sent (due again if close() cannot wait)."""
         self._cond = threading.Condition()
         self._stop = False
         self._failing = 0
         self._outbox_due = outbox is not None
         self.stats = ForwardStats()
-        self._thread = threading.Thread(target=self._run, name="evaltrace-forwarder", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=FORWARDER_THREAD, daemon=True)
         self._thread.start()
 
     # -- called by the tracker ---------------------------------------------------------------
@@ -132,16 +146,21 @@ class Forwarder:
         return counts is not None and counts[0] == 0
 
     def close(self, timeout: float) -> None:
-        """Drain within ``timeout``, then stop; what is left stays in the outbox, due now."""
+        """Drain within ``timeout``, then stop; what is left stays in the outbox, due now.
+        A request still hanging at ``timeout`` is not waited for: its entries are due now too
+        (should it still succeed, they are sent twice; readers drop duplicates)."""
+        deadline = time.monotonic() + timeout
         drained = self.drain(timeout)
         with self._cond:
             self._stop = True
             self._cond.notify_all()
         self._exporter.shutdown()  # interrupts an export waiting on its own retry backoff
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=max(_JOIN_GRACE, deadline - time.monotonic()))
         with self._cond:  # after the thread: a failed batch in flight is back in the queue
             left = [outbox_id for _, outbox_id in self._queue.values() if outbox_id is not None]
-            lost = 0 if self._outbox is not None else self._queued
+            if self._thread.is_alive():  # hung in a request
+                left += self._in_flight
+            lost = 0 if self._outbox is not None else self._queued + self._busy
         if self._outbox is not None and left:
             self._outbox.retry_later(left, 0)  # due at the next start, not after the lease
         if not drained:
@@ -156,7 +175,8 @@ class Forwarder:
                 )
             elif pending:
                 _log.warning(
-                    "evaltrace: %d spans for %s are still pending; they stay in the outbox "
+                    "evaltrace: %d spans (results, with their batch and run-summary spans) for "
+                    "%s are still pending; they stay in the outbox "
                     "(%s) for the next tracker on it or `evaltrace sync`",
                     pending,
                     self._destination,
@@ -247,75 +267,149 @@ class Forwarder:
             except Exception:  # the store is gone or locked: try again later
                 _log.exception("evaltrace: reading the outbox failed")
                 entries, spans, from_outbox = [], [], False
-            ids = [outbox_id for _, _, outbox_id in entries if outbox_id is not None]
             if not spans:
                 with self._cond:
                     self._busy = 0
                     self._cond.notify_all()
                 continue
-            if self._send(spans, from_outbox):
+            with self._cond:
+                self._in_flight = [o for _, _, o in entries if o is not None]
+            done, left = self._deliver(entries, from_outbox)
+            try:
+                if self._outbox is not None:
+                    self._outbox.acknowledge([o for _, _, o in done if o is not None])
+                    if left and from_outbox:
+                        backoff = min(_MAX_BACKOFF, backoff * 2 or _FIRST_BACKOFF)
+                        due = time.time_ns() + int(backoff * 1e9)
+                        self._outbox.retry_later([o for _, _, o in left if o is not None], due)
+            except Exception:  # closed under a hung request: the entries stay leased
+                if not self._stop:
+                    _log.exception("evaltrace: updating the outbox failed")
+            if not left:
                 backoff = 0.0
-                try:
-                    if self._outbox is not None:
-                        self._outbox.acknowledge(ids)
-                finally:
-                    with self._cond:
-                        self._busy = 0
-                        self._cond.notify_all()
+                with self._cond:
+                    self._busy = 0
+                    self._cond.notify_all()
                 continue
-            backoff = min(_MAX_BACKOFF, backoff * 2 or _FIRST_BACKOFF)
-            if from_outbox:
-                assert self._outbox is not None
-                self._outbox.retry_later(ids, time.time_ns() + int(backoff * 1e9))
-            else:
-                self._requeue(entries)
+            if not from_outbox:
+                backoff = min(_MAX_BACKOFF, backoff * 2 or _FIRST_BACKOFF)
+                self._requeue(left)
             with self._cond:
                 self._busy = 0
                 self._cond.notify_all()
                 self._cond.wait(backoff)
 
-    def _export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        """One request per ``BATCH_SPANS`` spans (a trace of more, from a large
-        ``EVALTRACE_RESULTS_PER_TRACE``, is split: a collector's request limit is not a trace's
-        size); success only when every request succeeded."""
-        for start in range(0, len(spans), BATCH_SPANS):
-            try:
-                result = self._exporter.export(spans[start : start + BATCH_SPANS])
-            except Exception as exc:  # an exporter should not raise; count it as a failure
-                _log.debug("evaltrace: the OTLP exporter raised %s", redact_text(repr(exc)))
-                return SpanExportResult.FAILURE
-            if result is not SpanExportResult.SUCCESS:
-                return result
-        return SpanExportResult.SUCCESS
+    def _deliver(self, entries: list[_Entry], resent: bool) -> tuple[list[_Entry], list[_Entry]]:
+        """Send the entries' spans in requests under the byte limit, in order, until one
+        fails; returns the entries settled (delivered, rejected or dropped: acknowledge) and
+        those to send again."""
+        requests, too_large = pack([spans for _, spans, _ in entries], self._max_request)
+        if too_large:
+            sizes = sorted(size for _, _, size in too_large)
+            self._drop(
+                "too_large",
+                len(too_large),
+                f"each encodes to more than one request may hold ({sizes[0]:,} to "
+                f"{sizes[-1]:,} bytes; EVALTRACE_OTLP_MAX_REQUEST_BYTES={self._max_request:,})",
+            )
+        failed: set[int] = set()
+        for at, request in enumerate(requests):
+            if not self._post(request.spans, resent):
+                failed.update(owner for later in requests[at:] for owner in later.owners)
+                break
+        done = [e for k, e in enumerate(entries) if k not in failed]
+        return done, [e for k, e in enumerate(entries) if k in failed]
 
-    def _send(self, spans: Sequence[ReadableSpan], resent: bool) -> bool:
-        result = self._export(spans)
+    def _post(self, spans: Sequence[ReadableSpan], resent: bool) -> bool:
+        """One request, handled as the OTLP spec says; True when settled (delivered, rejected
+        by the collector, or dropped as too large / bad), False to retry later."""
+        try:
+            result = self._exporter.export(spans)
+            answer = last_answer(self._exporter)
+        except Exception as exc:  # an exporter should not raise; count it as a failure
+            result, answer = SpanExportResult.FAILURE, Answer(None, redact_text(repr(exc))[:200])
         if result is SpanExportResult.SUCCESS:
-            self.stats.exported += len(spans)
-            if resent:
-                self.stats.resent += len(spans)
-            if self._failing:
+            rejected = min(answer.rejected, len(spans)) if answer else 0
+            self._delivered(len(spans) - rejected, resent)
+            if rejected:
+                self.stats.rejected += rejected
                 _log.warning(
-                    "evaltrace: OTLP export to %s works again after %d failed attempts",
+                    "evaltrace: %s rejected %d of %d spans (%s); they are not re-sent%s",
                     self._destination,
-                    self._failing,
+                    rejected,
+                    len(spans),
+                    answer.message if answer and answer.message else "no message",
+                    self._kept(),
                 )
-                self._failing = 0
             return True
+        status = answer.status if answer else None
+        if status == 413 and len(spans) > 1:  # too large for this collector: halve, resend
+            half = len(spans) // 2
+            return self._post(spans[:half], resent) and self._post(spans[half:], resent)
+        if status in (400, 413):  # not retryable (OTLP spec): retrying cannot help
+            reason = "too_large" if status == 413 else "bad_request"
+            cause = answer.reason if answer else ""
+            self._drop(reason, len(spans), f"the collector answered {status} {cause}".strip())
+            return True
+        self._failed(spans, answer)
+        return False
+
+    def _kept(self) -> str:
+        if self._outbox is None:
+            return ""
+        return (
+            " (the local store keeps their results)"
+            if self._outbox.keep_delivered
+            else " (a spool keeps nothing else: they are lost)"
+        )
+
+    def _drop(self, reason: str, spans: int, cause: str) -> None:
+        self.stats.dropped[reason] += spans
+        _log.error(
+            "evaltrace: %d spans for %s dropped (%s): %s%s",
+            spans,
+            self._destination,
+            reason,
+            cause,
+            self._kept(),
+        )
+
+    def _delivered(self, spans: int, resent: bool) -> None:
+        self.stats.exported += spans
+        if resent:
+            self.stats.resent += spans
+        if self._failing:
+            _log.warning(
+                "evaltrace: OTLP export to %s works again after %d failed attempts",
+                self._destination,
+                self._failing,
+            )
+            self._failing = 0
+
+    def _failed(self, spans: Sequence[ReadableSpan], answer: Answer | None) -> None:
         self.stats.failed_attempts += 1
         self._failing += 1
         if self._failing == 1:
-            hint = f": {self._hint}" if self._hint else ""
+            results = sum(1 for s in spans if s.name == RESULT_SPAN)
+            if answer is None:
+                cause = "no answer"
+            elif answer.status is None:
+                cause = answer.reason
+            else:
+                cause = f"{answer.status} {answer.reason}".strip()
+            hint = f"; {self._hint}" if self._hint else ""
             where = "the outbox" if self._outbox is not None else "memory"
             _log.error(
-                "evaltrace: OTLP export of %d spans to %s failed%s. They stay in %s and are "
-                "re-sent with backoff (said once until it works again).",
+                "evaltrace: OTLP export of %d results (%d spans with their batch and summary "
+                "spans) to %s failed (%s%s). They stay in %s and are re-sent with backoff "
+                "(said once until it works again).",
+                results,
                 len(spans),
                 self._destination,
+                cause,
                 hint,
                 where,
             )
-        return False
 
     def _trim(self) -> None:
         assert self._outbox is not None

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from ._otlp_answer import AnsweringSession, answered_by, quiet_exporter_logs
 from ._urls import redact_url
 
 __all__ = ["build_exporter", "describe", "port_hint", "redact_url"]
@@ -50,6 +51,7 @@ def build_exporter(
     """OpenTelemetry's OTLP span exporter for ``protocol``; ``endpoint`` None lets it read the
     standard ``OTEL_EXPORTER_OTLP_*`` variables itself."""
     kwargs: dict[str, Any] = {"headers": dict(headers)} if headers else {}
+    quiet_exporter_logs()
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as Grpc
 
@@ -62,4 +64,7 @@ def build_exporter(
     if endpoint:
         url = endpoint.rstrip("/")
         kwargs["endpoint"] = url if urlparse(url).path else url + "/v1/traces"
-    return Http(**kwargs)
+    session = AnsweringSession()  # 400, 413 and partial success are read from it
+    exporter = Http(session=session, **kwargs)
+    answered_by(exporter, session)
+    return exporter

@@ -69,6 +69,7 @@ def sync(
         memory_spans=settings.queue_size,
         max_spans=settings.outbox_max_spans,
         max_age_s=settings.outbox_max_age,
+        max_request_bytes=settings.max_request_bytes,
     )
     try:
         deadline = time.monotonic() + timeout

@@ -29,6 +29,7 @@ from ._config import Settings, destination_key
 from ._exceptions import (
     ConfigurationError,
     IncompleteResultsError,
+    StoreWriteError,
     TrackerClosedError,
 )
 from ._forward import Forwarder
@@ -46,7 +47,7 @@ from ._validate import (
 )
 from .query import HistoryFilter, QueryAdapter, ResultRecord, RunSummary, SQLiteQueryAdapter
 from .schema import RESERVED_ATTRIBUTES, SCOPE_NAME, Limits
-from .store import StoreWriter
+from .store import StoreWriter, read_only_store
 
 __all__ = ["OpenTelemetryExperimentTracker", "TrackerStats"]
 
@@ -69,10 +70,14 @@ class TrackerStats:
     """Spans committed but not yet acknowledged (in memory or in the outbox)."""
     spans_resent: int = 0
     """Spans delivered from the outbox rather than from memory (after a failure, a restart)."""
+    spans_rejected: int = 0
+    """Spans the collector accepted the request of but rejected (OTLP ``partial_success``):
+    logged with its message, not re-sent (the store keeps their results)."""
     export_attempts_failed: int = 0
     spans_dropped: dict[str, int] = field(default_factory=dict)
     """Spans given up on, by reason (``outbox_full``, ``outbox_expired``, ``queue_full``,
-    ``shutdown``)."""
+    ``shutdown``; ``too_large``: over ``EVALTRACE_OTLP_MAX_REQUEST_BYTES`` alone or answered
+    413 alone; ``bad_request``: answered 400)."""
     metric_attributes_omitted: int = 0
     events_omitted: int = 0
     attributes_dropped_by_sdk: int = 0
@@ -81,6 +86,23 @@ class TrackerStats:
     spans_sampled_out: int = 0
     """Spans the application's sampler (``tracer_provider=``) did not record: its processors
     never saw them; the store, ``otlp_endpoint`` and ``exporters=`` still got them."""
+
+
+def _keeps_nothing(kept: bool, reader_only: bool) -> str | None:
+    """Why a log call would keep nothing (no store, no OTLP endpoint, no exporter, no
+    provider of the application's), or None: such a tracker refuses instead of losing."""
+    if kept:
+        return None
+    if reader_only:
+        return (
+            "this tracker only reads (query= without store=, otlp_endpoint= or exporters=): "
+            "pass store=PATH to log"
+        )
+    return (
+        "this tracker would keep nothing: the store is off (store=False or "
+        "EVALTRACE_STORE=off) and there is no OTLP endpoint. Set EVALTRACE_STORE=PATH (or "
+        "store=PATH), or OTEL_EXPORTER_OTLP_ENDPOINT (or otlp_endpoint=URL), or pass exporters="
+    )
 
 
 def _resource(extra: Mapping[str, Any] | None) -> Resource:
@@ -193,8 +215,13 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             if forward and settings.otlp_endpoint
             else None
         )
+        self._unwritable: StoreWriteError | None = None
+        """Why the store cannot be written (a read-only one): history reads, log() raises."""
         if settings.store:
-            self._writer = StoreWriter(settings.store, destination=destination)
+            try:
+                self._writer = StoreWriter(settings.store, destination=destination)
+            except StoreWriteError as exc:
+                self._unwritable = read_only_store(settings.store, exc)
         elif forward and settings.spool:
             self._writer = StoreWriter(
                 settings.spool, keep_delivered=False, destination=destination
@@ -228,8 +255,19 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 memory_spans=settings.queue_size,
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,
+                max_request_bytes=settings.max_request_bytes,
             )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
+        self._keeps_nothing = _keeps_nothing(
+            self._writer is not None
+            or self._unwritable is not None
+            or forward
+            or bool(exporters)
+            or not self._owns_provider,
+            reader_only,
+        )
+        if self._keeps_nothing and not reader_only:
+            raise ConfigurationError(self._keeps_nothing)
         if query is None and settings.store:
             query = SQLiteQueryAdapter(settings.store)
         self._query = query
@@ -239,6 +277,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._closed = False
+        self._pending_at_close = 0
         self._summaries: Summaries | None = None
         if self._forwarder is not None or self._exporters:
             # History on a remote backend reads these, never the results (docs/schema.md).
@@ -311,6 +350,10 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
 
     def _commit(self, emitted: Emitted) -> str:
         """The commit point, then the hand-off to the forwarder and exporters."""
+        if self._unwritable is not None:
+            raise self._unwritable
+        if self._keeps_nothing:
+            raise ConfigurationError(self._keeps_nothing)
         call = emitted.call
         spans = sum(len(trace) for trace in emitted.traces.values())
         forwarder = self._forwarder
@@ -656,9 +699,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             out.spans_exported = forwarder.stats.exported
             out.spans_resent = forwarder.stats.resent
             out.export_attempts_failed = forwarder.stats.failed_attempts
+            out.spans_rejected = forwarder.stats.rejected
             out.spans_dropped = dict(+forwarder.stats.dropped)
-            if not self._closed:
-                out.spans_pending = forwarder.pending()
+            out.spans_pending = self._pending_at_close if self._closed else forwarder.pending()
         return out
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -697,6 +740,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             deadline = time.monotonic() + (self.exit_timeout if timeout is None else timeout)
             self._drain(max(0.0, deadline - time.monotonic()))
             self._forwarder.close(max(0.0, deadline - time.monotonic()))
+            self._pending_at_close = self._forwarder.pending()  # before the store closes
         for exporter, lock in self._exporters:
             with lock:
                 exporter.shutdown()

@@ -7,6 +7,7 @@ commits calls and runs the outbox, the reader (``_reader``) never writes.
 from ._ddl import FORMAT, VERSION
 from ._exporter import SQLiteSpanExporter
 from ._reader import RunRow, StoreReader
+from ._readonly import read_only_store
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 from ._writer import LEASE_NS, StoreWriter
 
@@ -22,4 +23,5 @@ __all__ = [
     "StoreReader",
     "StoreWriter",
     "StoredTrace",
+    "read_only_store",
 ]

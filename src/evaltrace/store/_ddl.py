@@ -28,6 +28,7 @@ import tenacity
 
 from .._exceptions import ConfigurationError, StoreFormatError, StoreWriteError
 from ._checkpoint import BACKSTOP
+from ._wal import private_copy, unapplied_wal
 
 __all__ = [
     "FORMAT",
@@ -132,7 +133,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     first_result INTEGER NOT NULL DEFAULT 0,
     last_result INTEGER NOT NULL DEFAULT -1,
-    destination TEXT NOT NULL DEFAULT ''
+    destination TEXT NOT NULL DEFAULT '',
+    holder TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outbox_by_trace ON outbox (trace_id);
 CREATE INDEX IF NOT EXISTS outbox_by_due ON outbox (not_before_ns);
@@ -223,23 +225,25 @@ def connect_writer(path: str) -> tuple[sqlite3.Connection, int]:
     created = path != ":memory:" and not target.exists()
     if created:
         _create_new(target)
+    conn = None
+    opened = False
     try:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
         version = store_version(conn, path) or VERSION  # an older one is upgraded
-    except sqlite3.OperationalError as exc:
+        opened = True
+        _set_up(conn)
+    except sqlite3.Error as exc:  # a read-only file, folder or medium; a full disk
+        if conn is not None:
+            conn.close()
         _forget(target, created)
+        if not opened and not isinstance(exc, sqlite3.OperationalError):
+            raise StoreFormatError(
+                f"{path} is not an SQLite database ({exc}); left untouched"
+            ) from exc
         raise StoreWriteError(
             f"cannot open the store {path} for writing ({exc}); to only read a read-only store, "
             "pass query=SQLiteQueryAdapter(path) without store="
         ) from exc
-    except sqlite3.DatabaseError as exc:
-        raise StoreFormatError(f"{path} is not an SQLite database ({exc}); left untouched") from exc
-    try:
-        _set_up(conn)
-    except sqlite3.Error as exc:
-        conn.close()
-        _forget(target, created)
-        raise StoreWriteError(f"cannot set up the store {path} for writing ({exc})") from exc
     return conn, version
 
 
@@ -272,6 +276,7 @@ def _forget(target: Path, created: bool) -> None:
 
 
 def _set_up(conn: sqlite3.Connection) -> None:
+    """The writer's pragmas and the layout (the first writes: where a read-only store fails)."""
     # WAL + synchronous=NORMAL: a committed transaction survives the process being killed
     # (SIGKILL, OOM); an OS crash or power loss may lose the last ones (see docs/reliability.md).
     _when_unlocked(conn, "PRAGMA journal_mode=WAL")
@@ -315,16 +320,20 @@ def connect_reader(path: str) -> tuple[sqlite3.Connection, int]:
     Returns the connection and the store's version.
 
     On a read-only folder or medium SQLite cannot create the WAL index it wants, so the
-    store is then opened ``immutable`` (nothing may be writing it there anyway).
+    store is then opened ``immutable`` (nothing may be writing it there anyway), or, when a
+    killed writer left transactions in its WAL, read from a private copy (``_wal``).
     """
     if not Path(path).is_file():
         raise ConfigurationError(f"no evaltrace store at {path}")
     conn: sqlite3.Connection | None = None
     for params in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
         try:
-            conn = sqlite3.connect(
-                _uri(path, **params), uri=True, check_same_thread=False, timeout=60
-            )
+            if "immutable" in params and unapplied_wal(path):  # immutable would ignore it
+                conn = private_copy(path)
+            else:
+                conn = sqlite3.connect(
+                    _uri(path, **params), uri=True, check_same_thread=False, timeout=60
+                )
             version = store_version(conn, path)
             if not version:
                 raise StoreFormatError(f"{path} is an empty database, not an evaltrace store")
@@ -348,8 +357,26 @@ class atomic:
         self._conn = conn
 
     def __enter__(self) -> sqlite3.Connection:
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn
+        conn = self._conn
+        if conn.in_transaction:  # one an interruption (Ctrl-C) left open: nothing of it counts
+            conn.execute("ROLLBACK")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:  # Ctrl-C as the lock was granted: release it, keep nothing
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return conn
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self._conn.execute("ROLLBACK" if kind is not None else "COMMIT")
+        conn = self._conn
+        if kind is None:
+            try:
+                conn.execute("COMMIT")
+                return
+            except BaseException:  # a failed (or interrupted) commit keeps nothing, no lock
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")

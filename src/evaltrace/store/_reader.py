@@ -19,6 +19,7 @@ from .._types import ResultRecord
 from ..schema import decode_object, link_dict, result_dict
 from . import _segments
 from ._ddl import connect_reader
+from ._wal import has_side_files, release
 
 __all__ = ["RunRow", "StoreReader"]
 
@@ -88,6 +89,7 @@ class StoreReader:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._made_side_files = not has_side_files(path)
         self._conn, self.version = connect_reader(path)
         self._lock = threading.Lock()
 
@@ -245,3 +247,5 @@ class StoreReader:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+        if self._made_side_files:  # SQLite's -wal/-shm of this reader: not left behind
+            release(self.path)

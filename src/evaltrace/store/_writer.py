@@ -38,6 +38,8 @@ from ._ddl import (
     connect_writer,
     store_version,
 )
+from ._holder import add_holder_column, holder, take_over
+from ._kind import SPOOL, STORE, check_kind
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 
 __all__ = ["LEASE_NS", "StoreWriter"]
@@ -45,7 +47,11 @@ __all__ = ["LEASE_NS", "StoreWriter"]
 _log = logging.getLogger("evaltrace")
 
 LEASE_NS: Final = 60 * 10**9
-"""How long a forwarder owns the outbox entries it is sending: past it, another may re-send."""
+"""How long a forwarder owns the outbox entries it is sending: past it, another may re-send
+(at once when the holder's process is known to be gone: ``_holder``)."""
+TAKE_OVER_EVERY_NS: Final = 5 * 10**9
+"""How often a writer looks for leases of processes that are gone (at its first claim, then
+at most this often)."""
 
 _INSERT_CALL = """
 INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_trace_id,
@@ -76,13 +82,13 @@ COMPACT_EVERY: Final = 256
 """Commits between two foldings of the results' scores into ``run_metrics`` (and at close)."""
 _INSERT_OUTBOX = """
 INSERT INTO outbox (trace_id, call_id, spans, enqueued_ns, not_before_ns, first_result,
-    last_result, destination) VALUES (?,?,?,?,?,?,?,?)
+    last_result, destination, holder) VALUES (?,?,?,?,?,?,?,?,?)
 """
 _MINE = "(:destination IS NULL OR destination IN (:destination, ''))"
 """Entries for this writer's collector (and those of versions that named none); every entry
 for a writer of no destination (``evaltrace sync``)."""
 _CLAIM = f"""
-UPDATE outbox SET not_before_ns = :lease, attempts = attempts + 1
+UPDATE outbox SET not_before_ns = :lease, attempts = attempts + 1, holder = :holder
 WHERE id IN (SELECT id FROM outbox WHERE not_before_ns <= :now AND {_MINE}
     ORDER BY id LIMIT :limit)
 RETURNING id, trace_id, call_id, first_result, last_result
@@ -116,11 +122,19 @@ class StoreWriter:
         """Runs this writer has made sure have a row."""
         self._wanted: set[str] = set()
         """Runs known to want run-summary spans (``run_summaries``): registered once each."""
+        self._looked_for_gone = -TAKE_OVER_EVERY_NS
         self._tail: tuple[str, int] | None = None
         """The run and rowid of the last result this writer committed: a call whose first row
         follows it directly continues its segment (``_segments``) without looking."""
         if version != VERSION:
             self._upgrade()
+        try:
+            with self._lock, atomic(self._conn) as conn:
+                check_kind(conn, path, STORE if keep_delivered else SPOOL)
+                add_holder_column(conn)
+        except BaseException:
+            self._conn.close()
+            raise
         self._checkpointer = Checkpointer(path) if path != ":memory:" else None
         # Consecutive log() calls of one run usually share everything a calls row holds; they
         # then share the row: one 4 kB WAL frame less per log() commit (5.8 -> 4.8, measured
@@ -257,11 +271,14 @@ class StoreWriter:
                     self._wanted.add(run_id)
             if self.keep_delivered and call.batch_id is None and call_id is not None:
                 self._last_call = (values, call_id)  # committed: safe to refer to
-        except sqlite3.Error as exc:
-            raise StoreWriteError(
-                f"{self.path}: could not commit {len(results)} results ({exc}); nothing of the "
-                "call was stored"
-            ) from exc
+        except BaseException as exc:  # Ctrl-C too: rolled back (``atomic``), the lock released
+            self._resources.clear()  # an id this transaction inserted is gone with it
+            if isinstance(exc, sqlite3.Error):
+                raise StoreWriteError(
+                    f"{self.path}: could not commit {len(results)} results ({exc}); nothing of "
+                    "the call was stored"
+                ) from exc
+            raise
         self._touched.add(call.run_id)
         self._commits += 1
         if self._checkpointer is not None:
@@ -305,7 +322,7 @@ class StoreWriter:
         for trace_id, (lo, hi, spans) in ranges.items():
             out[trace_id] = conn.execute(
                 _INSERT_OUTBOX,
-                (_blob(trace_id, 16), call_id, spans, now, due, lo, hi, destination),
+                (_blob(trace_id, 16), call_id, spans, now, due, lo, hi, destination, holder()),
             ).lastrowid  # type: ignore[assignment]
         return out
 
@@ -402,6 +419,7 @@ class StoreWriter:
         """Lease up to ``limit`` due outbox entries and load their traces."""
         now = time.time_ns() if now_ns is None else now_ns
         with self._lock, atomic(self._conn) as conn:
+            self._take_over(conn, now)
             claimed = conn.execute(
                 _CLAIM,
                 {
@@ -409,9 +427,18 @@ class StoreWriter:
                     "now": now,
                     "limit": limit,
                     "destination": self.destination,
+                    "holder": holder(),
                 },
             ).fetchall()
             return self._load(conn, claimed)
+
+    def _take_over(self, conn: sqlite3.Connection, now: int) -> None:
+        """Make the entries leased by processes that are gone due now (``_holder``); looked
+        at once every ``TAKE_OVER_EVERY`` at most."""
+        if now - self._looked_for_gone < TAKE_OVER_EVERY_NS:
+            return
+        self._looked_for_gone = now
+        take_over(conn, now)
 
     def _load(
         self, conn: sqlite3.Connection, claimed: Iterable[tuple[int, bytes, int, int, int]]

@@ -1,0 +1,125 @@
+"""What the collector answered an OTLP/HTTP request, which OpenTelemetry's exporter keeps to
+itself (it returns success or failure only): the status, its reason and a partial success.
+
+The OTLP spec asks different things of each: 400 (a bad request) and 413 (too large) must
+not be retried as they are; a 200 may carry ``partial_success.rejected_spans``. The exporter
+takes a ``requests.Session`` (public ``session=``); this one notes the last answer per thread,
+for the forwarder to read right after its ``export()`` returned.
+
+The exporter also logs each attempt (``Transient error ... retrying``, three per failed
+export, 200+ characters each) at WARNING/ERROR; on evaltrace's forwarder thread those are
+lowered to DEBUG (``quiet_exporter_logs``): evaltrace logs one line with the cause instead.
+An application's own exporters, on other threads, keep their lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any, Final
+
+import requests
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+__all__ = [
+    "FORWARDER_THREAD",
+    "Answer",
+    "AnsweringSession",
+    "answered_by",
+    "last_answer",
+    "quiet_exporter_logs",
+]
+
+FORWARDER_THREAD: Final = "evaltrace-forwarder"
+_EXPORTER_LOGGERS: Final = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The collector's answer to the last request (status None: no answer, ``reason`` says
+    why)."""
+
+    status: int | None
+    reason: str
+    rejected: int = 0
+    message: str = ""
+
+
+def _answer(response: requests.Response) -> Answer:
+    rejected, message = 0, ""
+    if 200 <= response.status_code < 300 and response.content:
+        try:
+            partial = ExportTraceServiceResponse.FromString(response.content).partial_success
+            rejected, message = int(partial.rejected_spans), partial.error_message
+        except DecodeError:  # a JSON or empty body: no partial success to read
+            pass
+    reason = response.reason or ""
+    if response.status_code >= 400 and response.text:
+        reason = f"{reason}: {response.text[:200].strip()}" if reason else response.text[:200]
+    return Answer(response.status_code, reason, rejected, message)
+
+
+class AnsweringSession(requests.Session):
+    """A session that keeps, per thread, the collector's last answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = threading.local()
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        self._last.answer = None
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except Exception as exc:
+            self._last.answer = Answer(None, type(exc).__name__)
+            raise
+        self._last.answer = _answer(response)
+        return response
+
+    def last(self) -> Answer | None:
+        """The answer to this thread's last request, then forgotten."""
+        answer: Answer | None = getattr(self._last, "answer", None)
+        self._last.answer = None
+        return answer
+
+
+_SESSIONS: weakref.WeakKeyDictionary[object, AnsweringSession] = weakref.WeakKeyDictionary()
+
+
+def answered_by(exporter: object, session: AnsweringSession) -> None:
+    """``exporter`` sends through ``session``: ``last_answer`` reads it."""
+    _SESSIONS[exporter] = session
+
+
+def last_answer(exporter: object) -> Answer | None:
+    """What the collector answered ``exporter``'s last request on this thread (None for an
+    exporter that does not say: gRPC, or an application's own)."""
+    session = _SESSIONS.get(exporter)
+    return session.last() if session is not None else None
+
+
+class _OnForwarderThread(logging.Filter):
+    """Lowers the exporter's records to DEBUG on the forwarder's thread."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if threading.current_thread().name == FORWARDER_THREAD and record.levelno > logging.DEBUG:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_FILTER: Final = _OnForwarderThread()
+
+
+def quiet_exporter_logs() -> None:
+    """Install the filter on the OTLP exporters' loggers (once)."""
+    for name in _EXPORTER_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)

@@ -1,0 +1,97 @@
+"""An OTLP/HTTP receiver that answers as told: 400, 413 over a size, a partial success, or
+never (a hung collector). For the forwarder's handling of each answer the OTLP spec names."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+Answer = Callable[[bytes], tuple[int, bytes]]
+"""body -> (status, response body)."""
+
+
+def ok(_: bytes) -> tuple[int, bytes]:
+    """Accept everything."""
+    return 200, ExportTraceServiceResponse().SerializeToString()
+
+
+def over(limit: int) -> Answer:
+    """413 for bodies over ``limit`` bytes, like a collector's receive limit."""
+
+    def answer(body: bytes) -> tuple[int, bytes]:
+        return (413, b"request entity too large") if len(body) > limit else ok(body)
+
+    return answer
+
+
+def partial(rejected: int, message: str) -> Answer:
+    """200 with ``partial_success`` rejecting ``rejected`` spans."""
+
+    def answer(_: bytes) -> tuple[int, bytes]:
+        response = ExportTraceServiceResponse()
+        response.partial_success.rejected_spans = rejected
+        response.partial_success.error_message = message
+        return 200, response.SerializeToString()
+
+    return answer
+
+
+class AnsweringReceiver:
+    """``POST /v1/traces`` answered by ``answer``; ``bodies`` keeps each request with its
+    status. ``hang`` makes it read requests and never answer."""
+
+    def __init__(self, answer: Answer = ok, hang: bool = False) -> None:
+        self.answer, self.hang = answer, hang
+        self.bodies: list[tuple[int, bytes]] = []
+        self._release = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if receiver.hang:
+                    receiver._release.wait(30)
+                    return
+                status, answer = receiver.answer(body)
+                receiver.bodies.append((status, body))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def span_names(self, status: int = 200) -> list[str]:
+        """Names of the spans of requests answered ``status``, duplicates kept."""
+        out = []
+        for answered, body in self.bodies:
+            if answered == status:
+                request = ExportTraceServiceRequest.FromString(body)
+                for resource in request.resource_spans:
+                    for scope in resource.scope_spans:
+                        out.extend(span.name for span in scope.spans)
+        return out
+
+    @staticmethod
+    def spans_in(body: bytes) -> int:
+        """How many spans one request holds."""
+        request = ExportTraceServiceRequest.FromString(body)
+        return sum(len(scope.spans) for r in request.resource_spans for scope in r.scope_spans)
+
+    def stop(self) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
