@@ -33,6 +33,7 @@ from ._exceptions import (
 )
 from ._forward import Forwarder
 from ._ids import OsRandomIdGenerator
+from ._metrics import QualityMetrics
 from ._otlp import build_exporter, describe, port_hint
 from ._plan import Content, plan_call
 from ._spans import Direct, Emitted, Rebuilder, emit
@@ -229,6 +230,16 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,
             )
+        self._metrics = (  # quality as metrics, beside the spans (docs/metrics.md)
+            QualityMetrics(
+                tracer_provider.resource,
+                endpoint=otlp_endpoint or None,
+                protocol=settings.otlp_protocol,
+                headers=otlp_headers,
+            )
+            if forward and settings.metrics
+            else None
+        )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
         if query is None and settings.store:
             query = SQLiteQueryAdapter(settings.store)
@@ -335,6 +346,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self._export([s for trace in emitted.traces.values() for s in trace])
         if self._summaries is not None:
             self._summaries.committed(call, emitted.results)
+        if self._metrics is not None:
+            self._metrics.committed(call, emitted.results)
         with self._lock:
             self._logged[call.run_id] += len(emitted.results)
             self._datasets[call.run_id] = call.dataset_name
@@ -638,6 +651,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             return True
         if self._summaries is not None:
             self._summaries.send()
+        if self._metrics is not None:
+            self._metrics.flush(self._settings.read_timeout if timeout is None else timeout)
         if self._forwarder is None:
             return True
         return self._drain(self._settings.read_timeout if timeout is None else timeout)
@@ -666,6 +681,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             deadline = time.monotonic() + (self.exit_timeout if timeout is None else timeout)
             self._drain(max(0.0, deadline - time.monotonic()))
             self._forwarder.close(max(0.0, deadline - time.monotonic()))
+            if self._metrics is not None:
+                self._metrics.close(max(0.0, deadline - time.monotonic()))
         for exporter, lock in self._exporters:
             with lock:
                 exporter.shutdown()
