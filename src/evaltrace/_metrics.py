@@ -183,10 +183,12 @@ class QualityMetrics:
         headers: Mapping[str, str] | None = None,
         exporter: MetricExporter | None = None,
     ) -> None:
-        if not resource.attributes.get(SERVICE_INSTANCE_ID):
-            # Cumulative series must not collide: two writers of one project (shards) would
-            # otherwise overwrite each other's totals in Prometheus.
-            resource = resource.merge(Resource({SERVICE_INSTANCE_ID: uuid.uuid4().hex}))
+        # One instance per tracker: two trackers' cumulative totals of one series (shards, or
+        # two trackers in one process, which the SDK gives one instance id) would overwrite
+        # each other in Prometheus. The resource's own id stays as the prefix.
+        own = str(resource.attributes.get(SERVICE_INSTANCE_ID) or "")
+        instance = f"{own}.{uuid.uuid4().hex[:12]}" if own else uuid.uuid4().hex
+        resource = resource.merge(Resource({SERVICE_INSTANCE_ID: instance}))
         self._reader = PeriodicExportingMetricReader(
             exporter or _exporter(endpoint, protocol, headers)
         )
