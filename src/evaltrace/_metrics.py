@@ -45,6 +45,7 @@ from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, V
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, Resource
 
 from ._codec import loads
+from ._config import Settings
 from ._history import score_list
 from .schema import (
     ATTR_DATASET,
@@ -62,6 +63,7 @@ __all__ = [
     "QualityMetrics",
     "metrics_url",
     "observations",
+    "quality_metrics",
 ]
 
 _log = logging.getLogger("evaltrace")
@@ -253,3 +255,20 @@ class QualityMetrics:
             self._provider.shutdown(timeout_millis=max(1.0, timeout * 1000))
         except Exception:
             _log.warning("evaltrace: quality metrics were not exported within %gs", timeout)
+
+
+def quality_metrics(
+    wanted: bool,
+    resource: Resource,
+    endpoint: str | None,
+    settings: Settings,
+    headers: Mapping[str, str] | None,
+) -> QualityMetrics | None:
+    """A tracker's metrics, when it forwards over OTLP and ``EVALTRACE_METRICS`` is on: to
+    ``otlp_endpoint`` when given, else where the SDK's ``OTEL_EXPORTER_OTLP_*`` variables say
+    (``..._METRICS_ENDPOINT``, else ``..._ENDPOINT``)."""
+    if not wanted:
+        return None
+    return QualityMetrics(
+        resource, endpoint=endpoint or None, protocol=settings.otlp_protocol, headers=headers
+    )

@@ -33,7 +33,7 @@ from ._exceptions import (
 )
 from ._forward import Forwarder
 from ._ids import OsRandomIdGenerator
-from ._metrics import QualityMetrics
+from ._metrics import quality_metrics
 from ._otlp import build_exporter, describe, port_hint
 from ._plan import Content, plan_call
 from ._spans import Direct, Emitted, Rebuilder, emit
@@ -230,15 +230,12 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,
             )
-        self._metrics = (  # quality as metrics, beside the spans (docs/metrics.md)
-            QualityMetrics(
-                tracer_provider.resource,
-                endpoint=otlp_endpoint or None,
-                protocol=settings.otlp_protocol,
-                headers=otlp_headers,
-            )
-            if forward and settings.metrics
-            else None
+        self._metrics = quality_metrics(  # beside the spans (docs/metrics.md)
+            forward and settings.metrics,
+            tracer_provider.resource,
+            otlp_endpoint,
+            settings,
+            otlp_headers,
         )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
         if query is None and settings.store:
