@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections import Counter as Tally
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import urlparse
@@ -215,31 +216,32 @@ class QualityMetrics:
         )
 
     def committed(self, call: CallRecord, results: Sequence[ResultRow]) -> None:
-        """Record the scores of results that were just committed (once per result)."""
-        base = {ATTR_PROJECT: call.project_name, ATTR_DATASET: call.dataset_name}
-        labels: dict[tuple[str, str | None], dict[str, str]] = {}
+        """Record the scores of results that were just committed (once per result). Verdicts
+        are summed per call first: the SDK spends ~5 us per measurement on its attributes."""
+        scores: dict[str, list[float]] = {}
+        verdicts: Tally[tuple[str, bool]] = Tally()
         for row in results:
-            scores = (
+            listed = (
                 loads(row.scores_json)
                 if row.scores_json is not None
                 else score_list(loads(row.result_json))
             )
-            for name, value in observations(scores):
+            for name, value in observations(listed):
                 if isinstance(value, bool):
-                    label = "pass" if value else "fail"
-                    attrs = labels.get((name, label))
-                    if attrs is None:
-                        attrs = labels[(name, label)] = {
-                            **base,
-                            GEN_AI_EVALUATION_NAME: name,
-                            GEN_AI_EVALUATION_SCORE_LABEL: label,
-                        }
-                    self._verdicts.add(1, attrs)
+                    verdicts[(name, value)] += 1
                 else:
-                    attrs = labels.get((name, None))
-                    if attrs is None:
-                        attrs = labels[(name, None)] = {**base, GEN_AI_EVALUATION_NAME: name}
-                    self._scores.record(value, attrs)
+                    scores.setdefault(name, []).append(value)
+        base = {ATTR_PROJECT: call.project_name, ATTR_DATASET: call.dataset_name}
+        for name, values in scores.items():
+            attrs = {**base, GEN_AI_EVALUATION_NAME: name}
+            record = self._scores.record
+            for value in values:
+                record(value, attrs)
+        for (name, passed), count in verdicts.items():
+            label = "pass" if passed else "fail"
+            self._verdicts.add(
+                count, {**base, GEN_AI_EVALUATION_NAME: name, GEN_AI_EVALUATION_SCORE_LABEL: label}
+            )
 
     def flush(self, timeout: float) -> bool:
         """Export what was recorded now, within ``timeout`` seconds."""
