@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace._config import Settings
 from evaltrace._exceptions import ConfigurationError
-from evaltrace._metrics import BUCKETS, RESULTS_METRIC, SCORE_METRIC, metrics_url, observations
+from evaltrace._metrics import BUCKETS, RESULTS_METRIC, SCORE_METRIC, observations
+from evaltrace._metrics_export import metrics_url
 from evaltrace.cli import main
 
 from .support.metrics import Point, keep_acknowledged, last_points, requeue_acknowledged

@@ -91,7 +91,11 @@ EVALTRACE_METRICS: Final = "EVALTRACE_METRICS"
 """``on`` (default) or ``off``: whether a tracker that forwards over OTLP also sends quality
 metrics (a ``gen_ai.evaluation.score`` histogram and ``evaltrace.evaluation.results`` pass/fail
 counts, docs/metrics.md) to the same endpoint; ``off`` when the collector has no metrics
-pipeline. Their export interval is the SDK's ``OTEL_METRIC_EXPORT_INTERVAL`` (60 s)."""
+pipeline. Exported every ``OTEL_METRIC_EXPORT_INTERVAL``, at ``flush()`` and ``close()``."""
+
+OTEL_METRIC_EXPORT_INTERVAL: Final = "OTEL_METRIC_EXPORT_INTERVAL"
+"""The OpenTelemetry SDK's metric export interval in milliseconds (default 60000): how often a
+tracker sends its quality metrics; what a killed process has not sent is lost from them."""
 
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Standard OTLP endpoint; when set (or the traces-specific one), spans are also sent over OTLP."""
@@ -128,6 +132,7 @@ ENVIRONMENT_VARIABLES: Final = (
     EVALTRACE_GRAFANA_URL,
     EVALTRACE_UI_URL,
     EVALTRACE_METRICS,
+    OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -281,6 +286,8 @@ class Settings:
     summary_every: int
     metrics: bool
     """Quality metrics over OTLP beside the spans (``EVALTRACE_METRICS``), when forwarding."""
+    metrics_interval: float
+    """Seconds between two exports of the quality metrics (``OTEL_METRIC_EXPORT_INTERVAL``)."""
 
     @classmethod
     def from_env(
@@ -336,4 +343,5 @@ class Settings:
             read_timeout=_float(EVALTRACE_READ_TIMEOUT, 30.0),
             summary_every=_int(EVALTRACE_SUMMARY_EVERY, 2000),
             metrics=_switch(EVALTRACE_METRICS, True),
+            metrics_interval=_int(OTEL_METRIC_EXPORT_INTERVAL, 60_000) / 1000,
         )

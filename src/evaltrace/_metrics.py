@@ -9,7 +9,8 @@ costs: the last export interval of a process killed before ``close()`` is lost f
 metrics (never from the store or the traces). docs/metrics.md has the names, the labels and
 why no other label is there.
 
-Instruments (one ``MeterProvider`` per tracker, never the global one):
+Aggregated here (a few microseconds a score; the SDK's instruments cost ~5 us a measurement
+on their attributes) and sent by OpenTelemetry's OTLP metric exporter (``_metrics_export``):
 
 * ``gen_ai.evaluation.score`` - histogram of every numeric score;
 * ``evaltrace.evaluation.results`` - counter of pass/fail verdicts (boolean scores), with
@@ -20,34 +21,35 @@ Both carry exactly ``eval.project``, ``eval.dataset`` and ``gen_ai.evaluation.na
 
 from __future__ import annotations
 
-import logging
+import bisect
 import math
+import threading
+import time
 import uuid
-from collections import Counter as Tally
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlparse
 
-from opentelemetry.sdk.metrics import (
-    Counter,
-    Histogram,
-    MeterProvider,
-    ObservableCounter,
-    ObservableGauge,
-    ObservableUpDownCounter,
-    UpDownCounter,
-)
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
+    Histogram,
+    HistogramDataPoint,
+    Metric,
     MetricExporter,
-    PeriodicExportingMetricReader,
+    MetricsData,
+    NumberDataPoint,
+    ResourceMetrics,
+    ScopeMetrics,
+    Sum,
 )
-from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import SERVICE_INSTANCE_ID, Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from ._codec import loads
 from ._config import Settings
 from ._history import score_list
+from ._metrics_export import PeriodicExport, build_metric_exporter
 from .schema import (
     ATTR_DATASET,
     ATTR_PROJECT,
@@ -59,15 +61,13 @@ from .store import CallRecord, ResultRow
 
 __all__ = [
     "BUCKETS",
+    "MAX_SERIES",
     "RESULTS_METRIC",
     "SCORE_METRIC",
     "QualityMetrics",
-    "metrics_url",
     "observations",
     "quality_metrics",
 ]
-
-_log = logging.getLogger("evaltrace")
 
 SCORE_METRIC: Final = "gen_ai.evaluation.score"
 """Histogram of numeric scores; Prometheus: ``gen_ai_evaluation_score_bucket/_sum/_count``."""
@@ -92,30 +92,40 @@ BUCKETS: Final = (
     10.0,
     100.0,
 )
-"""Score bucket bounds: tenths of the usual 0..1 range, then 1..5 Likert scales and 0..100
-percentages; the mean (``_sum / _count``) is exact whatever the buckets."""
+"""Score bucket upper bounds (inclusive): tenths of the usual 0..1 range, then 1..5 Likert
+scales and 0..100 percentages; the mean (``_sum / _count``) is exact whatever the buckets."""
+MAX_SERIES: Final = 2000
+"""Distinct (project, dataset, evaluator) per instrument and tracker, as the SDK's cardinality
+limit; past it, values go to one series labelled ``otel.metric.overflow=true``."""
+_OVERFLOW: Final = (("otel.metric.overflow", True),)
 
 _PASS_KEYS: Final = frozenset({"success", "passed", "pass"})
 _PASS_SUFFIXES: Final = ("_success", "_passed")
-_CUMULATIVE: Final = {
-    kind: AggregationTemporality.CUMULATIVE
-    for kind in (
-        Counter,
-        UpDownCounter,
-        Histogram,
-        ObservableCounter,
-        ObservableUpDownCounter,
-        ObservableGauge,
-    )
-}
 
 Observation = tuple[str, float | bool]
 """(evaluator name, numeric score or pass/fail verdict)."""
+_Key = tuple[tuple[str, Any], ...]
+"""A series' attributes, as sorted pairs."""
+
+
+_NAMES: dict[tuple[str, bool], str] = {}
+"""Evaluator names of the score paths seen so far (results reuse a few dozen paths)."""
+_NAMES_MAX: Final = 4096
 
 
 def _evaluator(path: str, verdict: bool) -> str:
-    """The ``gen_ai.evaluation.name`` of a score path: the node a ``score`` (or a ``success``
-    / ``passed`` verdict) belongs to, as the evaluation events name it."""
+    """The ``gen_ai.evaluation.name`` of a score path (cached)."""
+    name = _NAMES.get((path, verdict))
+    if name is None:
+        name = _name(path, verdict)
+        if len(_NAMES) < _NAMES_MAX:  # paths that hold ids would grow it without bound
+            _NAMES[(path, verdict)] = name
+    return name
+
+
+def _name(path: str, verdict: bool) -> str:
+    """The node a ``score`` (or a ``success`` / ``passed`` verdict) belongs to, as the
+    evaluation events name it."""
     head, _, last = path.rpartition(".")
     key = last.partition("#")[0].lower()
     if key == "score" or (verdict and key in _PASS_KEYS):
@@ -139,87 +149,52 @@ def observations(scores: Iterable[Sequence[Any]]) -> Iterator[Observation]:
                 yield _evaluator(str(path), False), number
 
 
-def metrics_url(endpoint: str) -> str:
-    """The OTLP/HTTP metrics URL beside a traces endpoint: ``.../v1/traces`` becomes
-    ``.../v1/metrics``; a base URL gets ``/v1/metrics`` appended."""
-    url = endpoint.rstrip("/")
-    path = urlparse(url).path
-    if path.endswith("/v1/traces"):
-        return url[: -len("/v1/traces")] + "/v1/metrics"
-    return url + "/v1/metrics"
+@dataclass(slots=True)
+class _Series:
+    """One histogram series, cumulative since the tracker started."""
 
+    buckets: list[int] = field(default_factory=lambda: [0] * (len(BUCKETS) + 1))
+    count: int = 0
+    total: float = 0.0
+    low: float = math.inf
+    high: float = -math.inf
 
-def _exporter(
-    endpoint: str | None, protocol: str, headers: Mapping[str, str] | None
-) -> MetricExporter:
-    """OpenTelemetry's OTLP metric exporter, cumulative whatever
-    ``OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`` says (delta re-sends would add)."""
-    kwargs: dict[str, Any] = {"preferred_temporality": _CUMULATIVE}
-    if headers:
-        kwargs["headers"] = dict(headers)
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
-            OTLPMetricExporter as Grpc,
-        )
-
-        if endpoint:
-            kwargs["endpoint"] = endpoint
-            kwargs["insecure"] = urlparse(endpoint).scheme == "http"
-        return Grpc(**kwargs)
-    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as Http
-
-    if endpoint:
-        kwargs["endpoint"] = metrics_url(endpoint)
-    return Http(**kwargs)
+    def extend(self, values: list[float]) -> None:
+        buckets = self.buckets
+        for value in values:
+            buckets[bisect.bisect_left(BUCKETS, value)] += 1
+        self.count += len(values)
+        self.total += math.fsum(values)
+        self.low = min(self.low, min(values))
+        self.high = max(self.high, max(values))
 
 
 class QualityMetrics:
-    """One tracker's quality metrics: fed by its commits, exported every
-    ``OTEL_METRIC_EXPORT_INTERVAL`` and at ``flush`` / ``close``."""
+    """One tracker's quality metrics: fed by its commits, exported every ``interval`` seconds
+    and at ``flush`` / ``close``."""
 
     def __init__(
         self,
         resource: Resource,
-        *,
-        endpoint: str | None = None,
-        protocol: str = "http/protobuf",
-        headers: Mapping[str, str] | None = None,
-        exporter: MetricExporter | None = None,
+        exporter: MetricExporter,
+        interval: float = 60.0,
     ) -> None:
         # One instance per tracker: two trackers' cumulative totals of one series (shards, or
         # two trackers in one process, which the SDK gives one instance id) would overwrite
         # each other in Prometheus. The resource's own id stays as the prefix.
         own = str(resource.attributes.get(SERVICE_INSTANCE_ID) or "")
         instance = f"{own}.{uuid.uuid4().hex[:12]}" if own else uuid.uuid4().hex
-        resource = resource.merge(Resource({SERVICE_INSTANCE_ID: instance}))
-        self._reader = PeriodicExportingMetricReader(
-            exporter or _exporter(endpoint, protocol, headers)
-        )
-        self._provider = MeterProvider(
-            resource=resource,
-            metric_readers=[self._reader],
-            views=[
-                View(
-                    instrument_name=SCORE_METRIC,
-                    aggregation=ExplicitBucketHistogramAggregation(boundaries=BUCKETS),
-                )
-            ],
-        )
-        meter = self._provider.get_meter(SCOPE_NAME)
-        self._scores = meter.create_histogram(
-            SCORE_METRIC, description="Scores of evaluation results, per evaluator"
-        )
-        self._verdicts = meter.create_counter(
-            RESULTS_METRIC,
-            unit="{result}",
-            description="Pass/fail verdicts of evaluation results, per evaluator",
-        )
+        self._resource = resource.merge(Resource({SERVICE_INSTANCE_ID: instance}))
+        self._start_ns = time.time_ns()
+        self._lock = threading.Lock()
+        self._scores: dict[_Key, _Series] = {}
+        self._verdicts: Counter[_Key] = Counter()
+        self._export = PeriodicExport(exporter, self.snapshot, interval)
 
     def committed(self, call: CallRecord, results: Sequence[ResultRow]) -> None:
-        """Record the scores of results that were just committed (once per result). Verdicts
-        are summed per call first: the SDK spends ~5 us per measurement on its attributes."""
+        """Add the scores of results that were just committed (once per result)."""
         scores: dict[str, list[float]] = {}
-        verdicts: Tally[tuple[str, bool]] = Tally()
+        verdicts: Counter[tuple[str, bool]] = Counter()
         for row in results:
             listed = (
                 loads(row.scores_json)
@@ -231,32 +206,99 @@ class QualityMetrics:
                     verdicts[(name, value)] += 1
                 else:
                     scores.setdefault(name, []).append(value)
-        base = {ATTR_PROJECT: call.project_name, ATTR_DATASET: call.dataset_name}
-        for name, values in scores.items():
-            attrs = {**base, GEN_AI_EVALUATION_NAME: name}
-            record = self._scores.record
-            for value in values:
-                record(value, attrs)
-        for (name, passed), count in verdicts.items():
-            label = "pass" if passed else "fail"
-            self._verdicts.add(
-                count, {**base, GEN_AI_EVALUATION_NAME: name, GEN_AI_EVALUATION_SCORE_LABEL: label}
+        if not scores and not verdicts:
+            return
+        base = ((ATTR_DATASET, call.dataset_name), (ATTR_PROJECT, call.project_name))
+        with self._lock:
+            for name, values in scores.items():
+                key = self._key(self._scores, (*base, (GEN_AI_EVALUATION_NAME, name)))
+                series = self._scores.get(key)
+                if series is None:
+                    series = self._scores[key] = _Series()
+                series.extend(values)
+            for (name, passed), count in verdicts.items():
+                label = "pass" if passed else "fail"
+                pairs = (
+                    *base,
+                    (GEN_AI_EVALUATION_NAME, name),
+                    (GEN_AI_EVALUATION_SCORE_LABEL, label),
+                )
+                self._verdicts[self._key(self._verdicts, pairs)] += count
+
+    @staticmethod
+    def _key(known: Mapping[_Key, object], pairs: _Key) -> _Key:
+        return pairs if pairs in known or len(known) < MAX_SERIES else _OVERFLOW
+
+    def snapshot(self) -> MetricsData | None:
+        """Every series' cumulative point now, as OTLP metrics data (None: nothing yet)."""
+        now = time.time_ns()
+        start = self._start_ns
+        with self._lock:
+            histogram = [
+                HistogramDataPoint(
+                    attributes=dict(key),
+                    start_time_unix_nano=start,
+                    time_unix_nano=now,
+                    count=s.count,
+                    sum=s.total,
+                    bucket_counts=tuple(s.buckets),
+                    explicit_bounds=BUCKETS,
+                    min=s.low,
+                    max=s.high,
+                )
+                for key, s in self._scores.items()
+            ]
+            counts = [
+                NumberDataPoint(
+                    attributes=dict(key),
+                    start_time_unix_nano=start,
+                    time_unix_nano=now,
+                    value=value,
+                )
+                for key, value in self._verdicts.items()
+            ]
+        metrics = []
+        cumulative = AggregationTemporality.CUMULATIVE
+        if histogram:
+            metrics.append(
+                Metric(
+                    name=SCORE_METRIC,
+                    description="Scores of evaluation results, per evaluator",
+                    unit="",
+                    data=Histogram(data_points=histogram, aggregation_temporality=cumulative),
+                )
             )
+        if counts:
+            metrics.append(
+                Metric(
+                    name=RESULTS_METRIC,
+                    description="Pass/fail verdicts of evaluation results, per evaluator",
+                    unit="{result}",
+                    data=Sum(
+                        data_points=counts, aggregation_temporality=cumulative, is_monotonic=True
+                    ),
+                )
+            )
+        if not metrics:
+            return None
+        scope = InstrumentationScope(SCOPE_NAME)
+        return MetricsData(
+            resource_metrics=[
+                ResourceMetrics(
+                    resource=self._resource,
+                    scope_metrics=[ScopeMetrics(scope=scope, metrics=metrics, schema_url="")],
+                    schema_url="",
+                )
+            ]
+        )
 
     def flush(self, timeout: float) -> bool:
-        """Export what was recorded now, within ``timeout`` seconds."""
-        try:
-            return self._provider.force_flush(timeout_millis=max(1.0, timeout * 1000))
-        except Exception:  # the SDK raises on a deadline; metrics never fail a flush
-            _log.warning("evaltrace: quality metrics were not exported within %gs", timeout)
-            return False
+        """Export the totals now, within ``timeout`` seconds."""
+        return self._export.export(timeout)
 
     def close(self, timeout: float) -> None:
         """A last export, then release the exporter; waits at most ``timeout`` seconds."""
-        try:
-            self._provider.shutdown(timeout_millis=max(1.0, timeout * 1000))
-        except Exception:
-            _log.warning("evaltrace: quality metrics were not exported within %gs", timeout)
+        self._export.close(timeout)
 
 
 def quality_metrics(
@@ -271,6 +313,5 @@ def quality_metrics(
     (``..._METRICS_ENDPOINT``, else ``..._ENDPOINT``)."""
     if not wanted:
         return None
-    return QualityMetrics(
-        resource, endpoint=endpoint or None, protocol=settings.otlp_protocol, headers=headers
-    )
+    exporter = build_metric_exporter(endpoint or None, settings.otlp_protocol, headers)
+    return QualityMetrics(resource, exporter, settings.metrics_interval)
