@@ -3,25 +3,32 @@ result counts once whatever is re-sent (docs/metrics.md)."""
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricExportResult, MetricsData
+from opentelemetry.sdk.resources import Resource
 
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
+from evaltrace import _metrics
 from evaltrace._config import Settings
 from evaltrace._exceptions import ConfigurationError
-from evaltrace._metrics import BUCKETS, RESULTS_METRIC, SCORE_METRIC, observations
+from evaltrace._metrics import BUCKETS, RESULTS_METRIC, SCORE_METRIC, QualityMetrics, observations
 from evaltrace._metrics_export import metrics_url
 from evaltrace.cli import main
+from evaltrace.store import CallRecord, ResultRow
 
 from .support.metrics import Point, keep_acknowledged, last_points, requeue_acknowledged
 from .support.otlp_receiver import Receiver, receiver
+from .support.wait import wait_for
 
 LABELS = {"eval.project", "eval.dataset", "gen_ai.evaluation.name"}
 
@@ -186,3 +193,73 @@ def test_a_bad_metrics_switch_names_the_variable(monkeypatch: pytest.MonkeyPatch
     assert Settings.from_env().metrics is False
     monkeypatch.delenv("EVALTRACE_METRICS")
     assert Settings.from_env().metrics is True
+
+
+def test_metrics_are_sent_every_interval(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``OTEL_METRIC_EXPORT_INTERVAL`` short, the totals arrive while the tracker is open
+    (what a killed process has sent by then is kept)."""
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "100")
+    with receiver() as rx, Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+        tracker.log({"m": {"score": 0.25}}, "d", {"i": 1})
+        wait_for(lambda: bool(rx.metric_bodies), 30, "a periodic metrics export")
+        assert _by_metric(rx)[(SCORE_METRIC, _attrs("d", "m"))].count == 1
+
+
+def test_series_past_the_limit_share_one_overflow_series(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Evaluator names past ``MAX_SERIES`` are counted in one ``otel.metric.overflow`` series,
+    never dropped and never new series."""
+    monkeypatch.setattr(_metrics, "MAX_SERIES", 3)
+    with receiver() as rx:
+        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+            tracker.log_batch_sync(
+                [{f"m{i}": {"score": 0.5}} for i in range(10)], "d", [{"i": i} for i in range(10)]
+            )
+        points = _by_metric(rx)
+    assert len(points) == 4
+    overflow = points[(SCORE_METRIC, frozenset({("otel.metric.overflow", "")}))]
+    assert overflow.count == 7 and sum(p.count for p in points.values()) == 10
+
+
+class _Flaky(MetricExporter):
+    """Refuses the first ``failures`` exports, then keeps what it is given."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+        self.got: list[MetricsData] = []
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 0, **kw: object) -> Any:
+        if self.failures:
+            self.failures -= 1
+            return MetricExportResult.FAILURE
+        self.got.append(metrics_data)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 0) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 0, **kw: object) -> None:
+        pass
+
+
+def test_an_undelivered_export_warns_once_and_the_next_sends_the_totals(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two failed exports say so once; the next export carries every result so far."""
+    exporter = _Flaky(failures=2)
+    metrics = QualityMetrics(Resource.create({}), exporter)
+    call = CallRecord("r", "p", "d", "{}", "{}", None, None, None, "{}")
+    row = ResultRow(1, 1, None, 0, 0, 0, 0, "s", '{"m": {"score": 0.5}}', "{}")
+    with caplog.at_level(logging.WARNING, logger="evaltrace"):
+        metrics.committed(call, [row])
+        assert not metrics.flush(5)
+        metrics.committed(call, [row, row])
+        assert not metrics.flush(5)
+        assert metrics.flush(5)
+        metrics.close(5)
+    said = [r for r in caplog.records if "quality metrics were not delivered" in r.message]
+    assert len(said) == 1
+    (point,) = exporter.got[0].resource_metrics[0].scope_metrics[0].metrics[0].data.data_points
+    assert point.count == 3 and point.sum == 1.5  # type: ignore[union-attr]
