@@ -21,6 +21,7 @@ from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.cli import main
 
 from ..support.metrics import keep_acknowledged, requeue_acknowledged
+from ..support.otlp_receiver import receiver
 from .conftest import ROOT, Backends, _env
 
 pytestmark = pytest.mark.backends
@@ -131,6 +132,27 @@ def test_each_result_counts_once_after_its_spans_are_re_sent(
     sel = f'eval_project="{project}", eval_dataset="nightly"'
     assert _value(prometheus, f"sum(gen_ai_evaluation_score_count{{{sel}}})") == 40
     assert _value(prometheus, f"count(gen_ai_evaluation_score_count{{{sel}}})") == 1
+
+
+def test_a_re_sent_metrics_export_adds_nothing(prometheus: httpx.Client, tmp_path: Path) -> None:
+    """The same cumulative OTLP request delivered three times (a retry, the collector's queue
+    after a restart) leaves Prometheus's count where one delivery put it."""
+    project = f"prom-{uuid.uuid4().hex[:8]}"
+    with receiver() as rx:
+        with Tracker(project, store=tmp_path / "s.db", otlp_endpoint=rx.endpoint) as tracker:
+            tracker.log_batch_sync([{"qa": {"score": 0.5}}] * 7, "d", [{"i": i} for i in range(7)])
+        (body,) = rx.metric_bodies
+    for _ in range(3):
+        answer = prometheus.post(
+            "/api/v1/otlp/v1/metrics",
+            content=body,
+            headers={"Content-Type": "application/x-protobuf"},
+        )
+        assert answer.status_code == 200, answer.text
+    _await_value(prometheus, f'sum(gen_ai_evaluation_score_count{{eval_project="{project}"}})', 7)
+    assert (
+        _value(prometheus, f'count(gen_ai_evaluation_score_count{{eval_project="{project}"}})') == 1
+    )
 
 
 def _substitute(expr: str, project: str) -> str:
