@@ -121,7 +121,11 @@ build_prometheus() {
   logf="$out_dir/build.log"
   start=$(date +%s)
   log "prometheus v$PROMETHEUS_VERSION: go install cmd/prometheus and cmd/promtool (~5.5 min cold on 2 cores)"
+  # The version `prometheus --version` prints (go install sets no ldflags): 0.3NN.M -> 3.NN.M.
+  local minor=${PROMETHEUS_VERSION#0.3} version
+  version="3.$((10#${minor%%.*})).${minor#*.}"
   if ! CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath \
+        -ldflags "-X github.com/prometheus/common/version.Version=$version" \
         "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_VERSION" \
         "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION" >"$logf" 2>&1; then
     rm -rf "$tmp"
