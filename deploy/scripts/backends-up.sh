@@ -54,6 +54,7 @@ is_running() {
   pid=$(cat "$pidf" 2>/dev/null || true)
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+  exe=${exe% (deleted)} # the binary was rebuilt or replaced while it ran: still ours
   case "$exe" in
     */jaeger|*/"$OTELCOL_NAME"|*/prometheus|"") return 0 ;;
     *) return 1 ;;
