@@ -1,4 +1,4 @@
-# Make fragment for the local trace backends (Jaeger v2 + OpenTelemetry Collector).
+# Make fragment for the local backends (Jaeger v2, OpenTelemetry Collector, Prometheus 3).
 # Included by the top-level Makefile:   include deploy/backends.mk
 # Targets:
 #   backends        build (or reuse cached) binaries   -> deploy/scripts/build-backends.sh
@@ -8,6 +8,7 @@
 #                   logs and the OpenSearch data)
 #   opensearch-start  start the OpenSearch nodes without waiting (make test overlaps their
 #                   JVM start with lint); backends-up STORAGE=opensearch waits for them
+#   rules-test      promtool test rules + check config on deploy/prometheus/ (builds promtool)
 # Settings are environment variables, see docs/backends.md
 # (EVALTRACE_BACKENDS_CACHE, EVALTRACE_BACKENDS_RUN, EVALTRACE_BACKENDS_TIMEOUT).
 
@@ -15,7 +16,7 @@ EVALTRACE_BACKENDS_SCRIPTS := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))
 BACKENDS_DOWN_FLAGS ?=
 STORAGE ?= memory
 
-.PHONY: backends backends-up backends-down opensearch-start
+.PHONY: backends backends-up backends-down opensearch-start rules-test
 
 backends:
 	$(EVALTRACE_BACKENDS_SCRIPTS)/build-backends.sh all
@@ -28,3 +29,8 @@ backends-down:
 
 opensearch-start:
 	$(EVALTRACE_BACKENDS_SCRIPTS)/opensearch-up.sh --no-wait
+
+rules-test:
+	@promtool=$$($(EVALTRACE_BACKENDS_SCRIPTS)/build-backends.sh prometheus | sed -n 's/^PROMTOOL_BIN=//p'); \
+	cd $(EVALTRACE_BACKENDS_SCRIPTS)/../prometheus && "$$promtool" check config prometheus.yml && \
+	"$$promtool" test rules rules_test.yml

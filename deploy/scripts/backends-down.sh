@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Stop the backends started by deploy/scripts/backends-up.sh / opensearch-up.sh (idempotent):
-# the collector, Jaeger and the OpenSearch nodes. Data is kept: the collector's persistent
+# the collector, Jaeger, Prometheus and the OpenSearch nodes. Data is kept: the collector's persistent
 # queue and OpenSearch's indices (so the next `backends-up STORAGE=opensearch` finds every run
-# again); Jaeger's memory store is lost on any stop.
+# again; Prometheus keeps its TSDB); Jaeger's memory store is lost on any stop.
 #   --clean       also delete the data: logs, the collector's persistent queues (spans not yet
-#                 delivered are lost) and the OpenSearch node dirs (every stored trace)
+#                 delivered are lost), the OpenSearch node dirs (every stored trace) and Prometheus's TSDB
 #   --test-owned  stop only the servers a test session started (EVALTRACE_BACKENDS_OWNER=test,
 #                 see backends-lib.sh); leave the user's running
 # Run by a test session (EVALTRACE_BACKENDS_OWNER=test), a full stop keeps the owner records,
@@ -40,6 +40,7 @@ stop() {
 # Collector first so it can hand its last batches to Jaeger (or persist them).
 stop collector "$RUN_DIR/collector"
 stop jaeger "$RUN_DIR/jaeger"
+stop prometheus "$RUN_DIR/prometheus"
 # All nodes at once: one by one, the survivors would start recovering the leavers' shards.
 pids=()
 for dir in "$OPENSEARCH_DIR"/node-*; do
@@ -50,7 +51,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
 if [ "$clean" = 1 ]; then
-  rm -rf "$RUN_DIR/collector" "$RUN_DIR/jaeger"
+  rm -rf "$RUN_DIR/collector" "$RUN_DIR/jaeger" "$RUN_DIR/prometheus"
   rmdir "$RUN_DIR" 2>/dev/null || true
   rm -rf "$OPENSEARCH_DIR"/node-*
   log "removed runtime data under $RUN_DIR and the OpenSearch node dirs under $OPENSEARCH_DIR"

@@ -31,6 +31,13 @@ OTELCOL_NAME=$(awk '$1 == "name:" { print $2; exit }' "$MANIFEST")
 MANIFEST_HASH=$(sha256sum "$MANIFEST" | cut -c1-12)
 COLLECTOR_BIN=$CACHE_DIR/$OTELCOL_NAME-$OTELCOL_VERSION-$MANIFEST_HASH/$OTELCOL_NAME
 
+# Prometheus (and promtool) from the Go module proxy: module github.com/prometheus/prometheus
+# v0.316.0 is Prometheus 3.16 (Prometheus 3.x tags v3.N.M are published as module v0.3NN.M).
+PROMETHEUS_VERSION=0.316.0
+PROMETHEUS_BIN=$CACHE_DIR/prometheus-v$PROMETHEUS_VERSION/prometheus
+PROMTOOL_BIN=$CACHE_DIR/prometheus-v$PROMETHEUS_VERSION/promtool
+PROMETHEUS_CONFIG=$REPO_ROOT/deploy/prometheus/prometheus.yml
+
 # Ports (all 127.0.0.1).
 HOST=127.0.0.1
 COLLECTOR_GRPC_PORT=4317
@@ -41,6 +48,7 @@ JAEGER_OTLP_HTTP_PORT=14318
 JAEGER_QUERY_HTTP_PORT=16686
 JAEGER_QUERY_GRPC_PORT=16685
 JAEGER_HEALTH_PORT=13134
+PROMETHEUS_PORT=9090
 
 # OpenSearch: the integ-test zip from Maven Central (no JDK, no plugins), unpacked by version.
 OPENSEARCH_VERSION=2.19.6

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Start the local trace backends on 127.0.0.1 (idempotent):
 #   Jaeger v2     OTLP gRPC :14317 / HTTP :14318, query HTTP :16686 / gRPC :16685, health :13134
-#   Collector     OTLP gRPC :4317 / HTTP :4318, health :13133 -> exports to Jaeger :14317
+#   Prometheus    HTTP API :9090 (OTLP receiver /api/v1/otlp/v1/metrics, rules from
+#                 deploy/prometheus/), data in $EVALTRACE_BACKENDS_RUN/prometheus/data
+#   Collector     OTLP gRPC :4317 / HTTP :4318, health :13133 -> traces to Jaeger :14317,
+#                 metrics to Prometheus :9090
 #   OpenSearch    (STORAGE=opensearch only) 3 nodes, http :9200-9202, transport :9300-9302,
 #                 started and awaited by deploy/scripts/opensearch-up.sh
 # Builds the binaries first if they are missing (deploy/scripts/build-backends.sh).
@@ -37,12 +40,12 @@ case "$STORAGE" in
   *) die "unknown storage '$STORAGE' (EVALTRACE_BACKENDS_STORAGE / STORAGE: memory or opensearch)" ;;
 esac
 
-if [ ! -x "$JAEGER_BIN" ] || [ ! -x "$COLLECTOR_BIN" ]; then
+if [ ! -x "$JAEGER_BIN" ] || [ ! -x "$COLLECTOR_BIN" ] || [ ! -x "$PROMETHEUS_BIN" ]; then
   log "binaries missing, building them first"
   "$SCRIPT_DIR/build-backends.sh" all >/dev/null
 fi
 
-mkdir -p "$RUN_DIR/jaeger" "$RUN_DIR/collector/file_storage"
+mkdir -p "$RUN_DIR/jaeger" "$RUN_DIR/collector/file_storage" "$RUN_DIR/prometheus/data"
 
 # is_running NAME -> 0 if the pid in $RUN_DIR/NAME/pid is alive and is our binary.
 is_running() {
@@ -51,8 +54,9 @@ is_running() {
   pid=$(cat "$pidf" 2>/dev/null || true)
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+  exe=${exe% (deleted)} # the binary was rebuilt or replaced while it ran: still ours
   case "$exe" in
-    */jaeger|*/"$OTELCOL_NAME"|"") return 0 ;;
+    */jaeger|*/"$OTELCOL_NAME"|*/prometheus|"") return 0 ;;
     *) return 1 ;;
   esac
 }
@@ -140,6 +144,16 @@ start jaeger "http://$HOST:$JAEGER_QUERY_HTTP_PORT/api/v3/services" \
   "$JAEGER_BIN" --config "$jaeger_config"
 echo "$STORAGE" >"$RUN_DIR/jaeger/storage"
 
+# Prometheus before the collector, which exports metrics to it. created-timestamp-zero-ingestion:
+# a series' OTLP start time becomes a 0 sample, so increase() counts a short-lived writer's
+# first (or only) export too (docs/metrics.md).
+start prometheus "http://$HOST:$PROMETHEUS_PORT/-/ready" "$PROMETHEUS_PORT" -- \
+  "$PROMETHEUS_BIN" --config.file="$PROMETHEUS_CONFIG" \
+    --web.listen-address="$HOST:$PROMETHEUS_PORT" \
+    --storage.tsdb.path="$RUN_DIR/prometheus/data" \
+    --web.enable-otlp-receiver \
+    --enable-feature=created-timestamp-zero-ingestion
+
 if [ -z "${EVALTRACE_COLLECTOR_TRACES_EXPORTERS:-}" ]; then
   if [ -n "${TEMPO_OTLP_ENDPOINT:-}" ]; then
     EVALTRACE_COLLECTOR_TRACES_EXPORTERS='[otlp_grpc/jaeger, otlp_grpc/tempo]'
@@ -155,6 +169,7 @@ start collector "http://$HOST:$COLLECTOR_HEALTH_PORT/" \
       EVALTRACE_COLLECTOR_HEALTH_ENDPOINT=$HOST:$COLLECTOR_HEALTH_PORT \
       EVALTRACE_COLLECTOR_STORAGE_DIR="$RUN_DIR/collector/file_storage" \
       JAEGER_OTLP_ENDPOINT=$HOST:$JAEGER_OTLP_GRPC_PORT \
+      PROMETHEUS_OTLP_ENDPOINT="http://$HOST:$PROMETHEUS_PORT/api/v1/otlp" \
       EVALTRACE_COLLECTOR_TRACES_EXPORTERS="$EVALTRACE_COLLECTOR_TRACES_EXPORTERS" \
   "$COLLECTOR_BIN" --config "$COLLECTOR_CONFIG"
 
@@ -168,6 +183,7 @@ Backends up (run dir $RUN_DIR):
   Jaeger query gRPC     $HOST:$JAEGER_QUERY_GRPC_PORT     (jaeger.api_v3.QueryService)
   Jaeger OTLP gRPC/HTTP http://$HOST:$JAEGER_OTLP_GRPC_PORT / http://$HOST:$JAEGER_OTLP_HTTP_PORT
   Jaeger health         http://$HOST:$JAEGER_HEALTH_PORT/status
+  Prometheus            http://$HOST:$PROMETHEUS_PORT   (/api/v1/query; OTLP in: /api/v1/otlp/v1/metrics)
   Jaeger storage        $STORAGE$([ "$STORAGE" = opensearch ] && echo " (OpenSearch http://$HOST:$OPENSEARCH_HTTP_PORT0-$((OPENSEARCH_HTTP_PORT0 + OPENSEARCH_NODES - 1)), node dirs $OPENSEARCH_DIR)")
   Tempo                 not started (not buildable here; see docs/backends.md)
 Test environment (eval "\$(deploy/scripts/backends-env.sh)"):

@@ -4,6 +4,9 @@
 #     the wrapper module deploy/build/jaeger (go.mod + go.sum pin every dependency);
 #   * an OpenTelemetry Collector (v0.159.0) built by the OpenTelemetry Collector Builder
 #     (ocb) from deploy/collector/builder-config.yaml;
+#   * Prometheus and promtool (github.com/prometheus/prometheus v0.316.0 = Prometheus 3.16),
+#     `go install`ed from the module proxy (~5.5 min cold on 2 cores; no web UI assets: the
+#     HTTP API is what the tests and Grafana use);
 #   * OpenSearch (target `opensearch` only, not part of `all`): the integ-test zip fetched from
 #     Maven Central with `mvn dependency:get` into the local Maven repository, unpacked by
 #     version into $EVALTRACE_OPENSEARCH_DIR (default $EVALTRACE_BACKENDS_CACHE/opensearch, or
@@ -19,8 +22,9 @@
 #
 #   EVALTRACE_MAVEN_REPO       local Maven repository (default: $HOME/.m2/repository)
 #
-# Usage: deploy/scripts/build-backends.sh [jaeger|collector|opensearch|all]   (default: all)
-# Prints the binary paths as `JAEGER_BIN=...` / `COLLECTOR_BIN=...` (or `OPENSEARCH_HOME=...`)
+# Usage: deploy/scripts/build-backends.sh [jaeger|collector|prometheus|opensearch|all]
+# (default: all). Prints the binary paths as `JAEGER_BIN=...` / `COLLECTOR_BIN=...` /
+# `PROMETHEUS_BIN=...` / `PROMTOOL_BIN=...` (or `OPENSEARCH_HOME=...`)
 # lines at the end.
 set -euo pipefail
 
@@ -30,8 +34,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 what=${1:-all}
 case "$what" in
-  all|jaeger|collector|opensearch) ;;
-  *) die "unknown target '$what' (expected: all, jaeger, collector or opensearch)" ;;
+  all|jaeger|collector|prometheus|opensearch) ;;
+  *) die "unknown target '$what' (expected: all, jaeger, collector, prometheus or opensearch)" ;;
 esac
 
 need_go() {
@@ -104,6 +108,36 @@ build_collector() {
   log "collector $OTELCOL_VERSION: built $COLLECTOR_BIN in $(( $(date +%s) - start ))s"
 }
 
+build_prometheus() {
+  if [ -x "$PROMETHEUS_BIN" ] && [ -x "$PROMTOOL_BIN" ]; then
+    log "prometheus v$PROMETHEUS_VERSION: cached at $PROMETHEUS_BIN (and promtool)"
+    return 0
+  fi
+  need_go
+  local out_dir tmp start logf
+  out_dir=$(dirname "$PROMETHEUS_BIN")
+  mkdir -p "$out_dir"
+  tmp="$out_dir/.tmpbin.$$"
+  logf="$out_dir/build.log"
+  start=$(date +%s)
+  log "prometheus v$PROMETHEUS_VERSION: go install cmd/prometheus and cmd/promtool (~5.5 min cold on 2 cores)"
+  # The version `prometheus --version` prints (go install sets no ldflags): 0.3NN.M -> 3.NN.M.
+  local minor=${PROMETHEUS_VERSION#0.3} version
+  version="3.$((10#${minor%%.*})).${minor#*.}"
+  if ! CGO_ENABLED=0 GOBIN="$tmp" go install -trimpath \
+        -ldflags "-X github.com/prometheus/common/version.Version=$version" \
+        "github.com/prometheus/prometheus/cmd/prometheus@v$PROMETHEUS_VERSION" \
+        "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION" >"$logf" 2>&1; then
+    rm -rf "$tmp"
+    tail -n 30 "$logf" >&2 || true
+    die "building Prometheus v$PROMETHEUS_VERSION failed: go install github.com/prometheus/prometheus/cmd/{prometheus,promtool}@v$PROMETHEUS_VERSION (full log: $logf)"
+  fi
+  mv -f "$tmp/promtool" "$PROMTOOL_BIN"
+  mv -f "$tmp/prometheus" "$PROMETHEUS_BIN"
+  rm -rf "$tmp"
+  log "prometheus v$PROMETHEUS_VERSION: built $PROMETHEUS_BIN and promtool in $(( $(date +%s) - start ))s"
+}
+
 install_opensearch() {
   if [ -x "$OPENSEARCH_HOME/bin/opensearch" ]; then
     log "opensearch $OPENSEARCH_VERSION: cached at $OPENSEARCH_HOME"
@@ -145,9 +179,12 @@ if [ "$what" = opensearch ]; then
 fi
 if [ "$what" = all ] || [ "$what" = jaeger ]; then build_jaeger; fi
 if [ "$what" = all ] || [ "$what" = collector ]; then build_collector; fi
+if [ "$what" = all ] || [ "$what" = prometheus ]; then build_prometheus; fi
 if [ "$what" = all ]; then
   log "tempo: not built. The Go module proxy refuses github.com/grafana/tempo (403, AGPL-licensed module), so it cannot be built on this kind of machine; use deploy/docker-compose.yaml (grafana/tempo image) for Tempo. Continuing without it."
 fi
 
 echo "JAEGER_BIN=$JAEGER_BIN"
 echo "COLLECTOR_BIN=$COLLECTOR_BIN"
+echo "PROMETHEUS_BIN=$PROMETHEUS_BIN"
+echo "PROMTOOL_BIN=$PROMTOOL_BIN"

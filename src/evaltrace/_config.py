@@ -102,6 +102,15 @@ installing evaltrace beside Inspect changes nothing until asked."""
 
 EVALTRACE_INSPECT_PROJECT: Final = "EVALTRACE_INSPECT_PROJECT"
 """Project name of the runs the Inspect AI hook logs (default ``inspect``)."""
+EVALTRACE_METRICS: Final = "EVALTRACE_METRICS"
+"""``on`` (default) or ``off``: whether a tracker that forwards over OTLP also sends quality
+metrics (a ``gen_ai.evaluation.score`` histogram and ``evaltrace.evaluation.results`` pass/fail
+counts, docs/metrics.md) to the same endpoint; ``off`` when the collector has no metrics
+pipeline. Exported every ``OTEL_METRIC_EXPORT_INTERVAL``, at ``flush()`` and ``close()``."""
+
+OTEL_METRIC_EXPORT_INTERVAL: Final = "OTEL_METRIC_EXPORT_INTERVAL"
+"""The OpenTelemetry SDK's metric export interval in milliseconds (default 60000): how often a
+tracker sends its quality metrics; what a killed process has not sent is lost from them."""
 
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 """Standard OTLP endpoint; when set (or the traces-specific one), spans are also sent over OTLP."""
@@ -138,6 +147,8 @@ ENVIRONMENT_VARIABLES: Final = (
     EVALTRACE_JAEGER_UI_URL,
     EVALTRACE_GRAFANA_URL,
     EVALTRACE_UI_URL,
+    EVALTRACE_METRICS,
+    OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
     OTEL_EXPORTER_OTLP_PROTOCOL,
@@ -216,6 +227,18 @@ def ui_url(explicit: str | None = None) -> str:
     if explicit is not None and not explicit.startswith(("http://", "https://")):
         raise ConfigurationError(f"ui_url={explicit!r} is not an http(s) URL")
     return (explicit or _url(EVALTRACE_UI_URL) or DEFAULT_UI_URL).rstrip("/")
+
+
+def _switch(name: str, default: bool) -> bool:
+    """``on`` / ``off`` (and the usual spellings of each); anything else fails, naming it."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw == _OFF or raw in _LOOKS_LIKE_OFF:
+        return False
+    raise ConfigurationError(f"{name}={raw!r}: expected 'on' or 'off'")
 
 
 def _float(name: str, default: float) -> float:
@@ -301,6 +324,10 @@ class Settings:
     exit_timeout: float
     read_timeout: float
     summary_every: int
+    metrics: bool
+    """Quality metrics over OTLP beside the spans (``EVALTRACE_METRICS``), when forwarding."""
+    metrics_interval: float
+    """Seconds between two exports of the quality metrics (``OTEL_METRIC_EXPORT_INTERVAL``)."""
 
     @classmethod
     def from_env(
@@ -367,4 +394,6 @@ class Settings:
             exit_timeout=_float(EVALTRACE_EXIT_TIMEOUT, 5.0),
             read_timeout=_float(EVALTRACE_READ_TIMEOUT, 30.0),
             summary_every=_int(EVALTRACE_SUMMARY_EVERY, 2000),
+            metrics=_switch(EVALTRACE_METRICS, True),
+            metrics_interval=_int(OTEL_METRIC_EXPORT_INTERVAL, 60_000) / 1000,
         )

@@ -34,6 +34,7 @@ from ._exceptions import (
 )
 from ._forward import Forwarder
 from ._ids import OsRandomIdGenerator
+from ._metrics import quality_metrics
 from ._otlp import build_exporter, describe, port_hint
 from ._plan import Content, plan_call
 from ._spans import Direct, Emitted, Rebuilder, emit
@@ -257,6 +258,13 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 max_age_s=settings.outbox_max_age,
                 max_request_bytes=settings.max_request_bytes,
             )
+        self._metrics = quality_metrics(  # beside the spans (docs/metrics.md)
+            forward and settings.metrics,
+            tracer_provider.resource,
+            otlp_endpoint,
+            settings,
+            otlp_headers,
+        )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
         self._keeps_nothing = _keeps_nothing(
             self._writer is not None
@@ -379,6 +387,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self._export([s for trace in emitted.traces.values() for s in trace])
         if self._summaries is not None:
             self._summaries.committed(call, emitted.results)
+        if self._metrics is not None:
+            self._metrics.committed(call, emitted.results)
         with self._lock:
             self._logged[call.run_id] += len(emitted.results)
             self._datasets[call.run_id] = call.dataset_name
@@ -712,6 +722,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             return True
         if self._summaries is not None:
             self._summaries.send()
+        if self._metrics is not None:
+            self._metrics.flush(self._settings.read_timeout if timeout is None else timeout)
         if self._forwarder is None:
             return True
         return self._drain(self._settings.read_timeout if timeout is None else timeout)
@@ -741,6 +753,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self._drain(max(0.0, deadline - time.monotonic()))
             self._forwarder.close(max(0.0, deadline - time.monotonic()))
             self._pending_at_close = self._forwarder.pending()  # before the store closes
+            if self._metrics is not None:
+                self._metrics.close(max(0.0, deadline - time.monotonic()))
         for exporter, lock in self._exporters:
             with lock:
                 exporter.shutdown()

@@ -11,6 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -18,10 +21,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 
 class Receiver:
-    """Accepts ``POST /v1/traces``; ``bodies`` holds every request's raw bytes."""
+    """Accepts ``POST /v1/traces``; ``bodies`` holds every request's raw bytes
+    (``metric_bodies`` those of ``POST /v1/metrics``)."""
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
+        self.metric_bodies: list[bytes] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -37,9 +42,12 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                metrics = self.path.rstrip("/").endswith("/v1/metrics")
                 with receiver._lock:
-                    receiver.bodies.append(body)
-                answer = ExportTraceServiceResponse().SerializeToString()
+                    (receiver.metric_bodies if metrics else receiver.bodies).append(body)
+                answer = (
+                    ExportMetricsServiceResponse() if metrics else ExportTraceServiceResponse()
+                ).SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", str(len(answer)))
