@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from evaltrace._metrics_export import metrics_url
 from evaltrace.cli import main
 from evaltrace.store import CallRecord, ResultRow
 
+from .support.answering_receiver import AnsweringReceiver
 from .support.metrics import Point, keep_acknowledged, last_points, requeue_acknowledged
 from .support.otlp_receiver import Receiver, receiver
 from .support.wait import wait_for
@@ -263,3 +265,47 @@ def test_an_undelivered_export_warns_once_and_the_next_sends_the_totals(
     assert len(said) == 1
     (point,) = exporter.got[0].resource_metrics[0].scope_metrics[0].metrics[0].data.data_points
     assert point.count == 3 and point.sum == 1.5  # type: ignore[union-attr]
+
+
+def test_a_hung_collector_holds_close_to_the_exit_timeout_without_retry_noise(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Spans and metrics both unanswered: close() keeps to EVALTRACE_EXIT_TIMEOUT (not the
+    metric exporter's 10 s request timeout and its retries), and OpenTelemetry's own retry
+    lines stay below WARNING; evaltrace says the last export did not finish."""
+    monkeypatch.setenv("EVALTRACE_EXIT_TIMEOUT", "1")
+    rx = AnsweringReceiver(hang_all=True)
+    caplog.set_level(logging.DEBUG)
+    try:
+        tracker = Tracker("p", store=store_path, otlp_endpoint=rx.endpoint)
+        tracker.log({"m": 0.5}, "qa", {"q": 1}, run_id="r")
+        started = time.monotonic()
+        tracker.close()
+        took = time.monotonic() - started
+    finally:
+        rx.stop()
+    assert took < 2.5, took
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r.getMessage() for r in loud if r.name.startswith("opentelemetry")]
+    assert any("last quality-metrics export did not finish" in r.getMessage() for r in loud)
+
+
+def test_a_dead_collector_s_metric_retries_stay_quiet(
+    store_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing listening: flush() reports failure; the metric exporter's retry lines are
+    DEBUG, evaltrace's one warning says what happened."""
+    rx = AnsweringReceiver()
+    rx.stop()
+    caplog.set_level(logging.DEBUG)
+    with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+        tracker.log({"m": 0.5}, "qa", {"q": 1}, run_id="r")
+        assert not tracker.flush(timeout=3)
+        tracker.close(timeout=0.5)
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [r.getMessage() for r in loud if r.name.startswith("opentelemetry")]
+    assert [
+        r
+        for r in caplog.records
+        if r.name.startswith("opentelemetry.exporter.otlp.proto.http.metric")
+    ]

@@ -8,8 +8,9 @@ for the forwarder to read right after its ``export()`` returned.
 
 The exporter also logs each attempt (``Transient error ... retrying``, three per failed
 export, 200+ characters each) at WARNING/ERROR; on evaltrace's forwarder thread those are
-lowered to DEBUG (``quiet_exporter_logs``): evaltrace logs one line with the cause instead.
-An application's own exporters, on other threads, keep their lines.
+lowered to DEBUG (``quiet_exporter_logs``; the metrics' sending thread too): evaltrace logs
+one line with the cause instead. An application's own exporters, on other threads, keep
+their lines.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 __all__ = [
     "FORWARDER_THREAD",
+    "SPAN_EXPORTER_LOGGERS",
     "Answer",
     "AnsweringSession",
     "answered_by",
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 FORWARDER_THREAD: Final = "evaltrace-forwarder"
-_EXPORTER_LOGGERS: Final = (
+SPAN_EXPORTER_LOGGERS: Final = (
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
     "opentelemetry.exporter.otlp.proto.grpc.exporter",
     "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
@@ -105,21 +107,29 @@ def last_answer(exporter: object) -> Answer | None:
     return session.last() if session is not None else None
 
 
-class _OnForwarderThread(logging.Filter):
-    """Lowers the exporter's records to DEBUG on the forwarder's thread."""
+class _OnQuietThreads(logging.Filter):
+    """Lowers the exporters' records to DEBUG on evaltrace's own sending threads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.threads: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if threading.current_thread().name == FORWARDER_THREAD and record.levelno > logging.DEBUG:
+        if threading.current_thread().name in self.threads and record.levelno > logging.DEBUG:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return True
 
 
-_FILTER: Final = _OnForwarderThread()
+_FILTER: Final = _OnQuietThreads()
 
 
-def quiet_exporter_logs() -> None:
-    """Install the filter on the OTLP exporters' loggers (once)."""
-    for name in _EXPORTER_LOGGERS:
+def quiet_exporter_logs(
+    loggers: tuple[str, ...] = SPAN_EXPORTER_LOGGERS, thread: str = FORWARDER_THREAD
+) -> None:
+    """Lower the records of ``loggers`` made on the thread named ``thread`` to DEBUG (the
+    filter is installed once per logger)."""
+    _FILTER.threads.add(thread)
+    for name in loggers:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)

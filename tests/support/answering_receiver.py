@@ -44,17 +44,29 @@ def partial(rejected: int, message: str) -> Answer:
 
 class AnsweringReceiver:
     """``POST /v1/traces`` answered by ``answer``; ``bodies`` keeps each request with its
-    status. ``hang`` makes it read requests and never answer."""
+    status. ``hang`` makes it read span requests and never answer (``hang_all``: any
+    request). Other paths (the tracker's ``/v1/metrics``) are answered 200, kept in
+    ``other``."""
 
-    def __init__(self, answer: Answer = ok, hang: bool = False) -> None:
-        self.answer, self.hang = answer, hang
-        self.bodies: list[tuple[int, bytes]] = []
+    def __init__(self, answer: Answer = ok, hang: bool = False, hang_all: bool = False) -> None:
+        self.answer, self.hang, self.hang_all = answer, hang or hang_all, hang_all
+        self.bodies: list[tuple[int, bytes]] = []  # POST /v1/traces: (status, body)
+        self.other: list[tuple[str, bytes]] = []  # any other path: (path, body), answered 200
         self._release = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if receiver.hang_all:
+                    receiver._release.wait(30)
+                    return
+                if not self.path.endswith("/v1/traces"):  # the tracker's quality metrics
+                    receiver.other.append((self.path, body))
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if receiver.hang:
                     receiver._release.wait(30)
                     return
