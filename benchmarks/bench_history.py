@@ -25,8 +25,8 @@ from pathlib import Path
 import httpx
 
 from evaltrace import JaegerQueryAdapter, OpenTelemetryExperimentTracker, SQLiteQueryAdapter
-from evaltrace._history import summarize_runs
 from evaltrace.query import HistoryFilter
+from evaltrace.query._history_rows import summarize_runs
 
 from . import _data
 from ._report import Row, Sizes, Skipped

@@ -14,15 +14,15 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaltrace._history import (
+from evaltrace._intervals import mean_interval, standard_error, wilson_interval
+from evaltrace._quantiles import EXACT_LIMIT, linear_quantile
+from evaltrace.schema._aggregate import (
     MetricAggregate,
     aggregate,
     encode_aggregates,
     merge_encoded,
     stats_of,
 )
-from evaltrace._intervals import mean_interval, standard_error, wilson_interval
-from evaltrace._quantiles import EXACT_LIMIT, linear_quantile
 
 REL = 1e-9
 """Tolerance against scipy: relative, for figures computed by different float paths."""

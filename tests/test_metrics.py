@@ -253,7 +253,9 @@ def test_an_undelivered_export_warns_once_and_the_next_sends_the_totals(
     exporter = _Flaky(failures=2)
     metrics = QualityMetrics(Resource.create({}), exporter)
     call = CallRecord("r", "p", "d", "{}", "{}", None, None, None, "{}")
-    row = ResultRow(1, 1, None, 0, 0, 0, 0, "s", '{"m": {"score": 0.5}}', "{}")
+    row = ResultRow(
+        1, 1, None, 0, 0, 0, 0, "s", '{"m": {"score": 0.5}}', "{}", None, '[["m.score",0.5]]'
+    )
     with caplog.at_level(logging.WARNING, logger="evaltrace"):
         metrics.committed(call, [row])
         assert not metrics.flush(5)

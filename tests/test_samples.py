@@ -91,7 +91,7 @@ _RELEASED_ENCODER = json.JSONEncoder(
 def test_sample_keys_are_spelled_as_released(data: dict[str, Any]) -> None:
     """Whatever the texts (control characters, astral and lone-surrogate code points) and
     numbers (past 64 bits), a row's key text is the one earlier releases hashed."""
-    from evaltrace._samples import INPUT_KEYS, OUTPUT_KEYS, sample_key
+    from evaltrace.schema._samples import INPUT_KEYS, OUTPUT_KEYS, sample_key
 
     inputs = {k: v for k, v in data.items() if k in INPUT_KEYS and v is not None} or {
         k: v for k, v in data.items() if k not in OUTPUT_KEYS and v is not None

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evaltrace import schema as _schema
-from evaltrace._scores import score_paths
 from evaltrace.schema import _encode
+from evaltrace.schema._scores import score_paths
 
 LIMITS = _schema.Limits(max_metric_attributes=8, max_metric_string=10)
 NAME, VALUE, LABEL, EXPLANATION = (

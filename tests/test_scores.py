@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from evaltrace._scores import Score, numeric_scores, score_paths
 from evaltrace.schema import flatten
+from evaltrace.schema._scores import Score, numeric_scores, score_paths
 
 from .gllm_shapes import generation, metric
 
@@ -148,7 +148,7 @@ def test_duplicate_namespaces_keep_both_parts() -> None:
 def test_numeric_values_are_the_numeric_scores(result: Any) -> None:
     """What the store keeps beside each result (``numeric_values``) is ``numeric_scores``
     without the directions, path for path and in the same order."""
-    from evaltrace._scores import numeric_values
+    from evaltrace.schema._scores import numeric_values
 
     expected = {path: value for path, (value, _) in numeric_scores(result).items()}
     got = numeric_values(result)

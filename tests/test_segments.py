@@ -173,7 +173,20 @@ def test_rowids_a_spool_hands_out_again_are_marked_afresh(tmp_path: Path) -> Non
     def commit(run: str, values: list[int]) -> list[int]:
         call = CallRecord(run, "p", "qa", "{}", "{}", None, None, None, "{}")
         rows = [
-            ResultRow(next(span), next(span), None, 10, 11, v, None, "s", f'{{"m":{v}}}', "{}")
+            ResultRow(
+                next(span),
+                next(span),
+                None,
+                10,
+                11,
+                v,
+                None,
+                "s",
+                f'{{"m":{v}}}',
+                "{}",
+                None,
+                f'[["m",{v}]]',
+            )
             for v in values
         ]
         return list(writer.commit(call, rows, [], forward=True, leased=False).values())

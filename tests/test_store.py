@@ -157,10 +157,10 @@ def test_a_span_id_already_stored_is_never_overwritten(store_path: Path) -> None
 
     writer = StoreWriter(str(store_path))
     call = CallRecord("r", "p", "qa", "{}", "{}", None, None, None, "{}")
-    row = ResultRow(1, 2, None, 10, 11, 1, None, "s", '{"m":1}', "{}")
+    row = ResultRow(1, 2, None, 10, 11, 1, None, "s", '{"m":1}', "{}", None, '[["m",1]]')
     writer.commit(call, [row], [], forward=False)
-    other = ResultRow(1, 2, None, 10, 11, 2, None, "s", '{"m":2}', "{}")
-    fresh = ResultRow(1, 3, None, 12, 13, 3, None, "t", '{"m":3}', "{}")
+    other = ResultRow(1, 2, None, 10, 11, 2, None, "s", '{"m":2}', "{}", None, '[["m",2]]')
+    fresh = ResultRow(1, 3, None, 12, 13, 3, None, "t", '{"m":3}', "{}", None, '[["m",3]]')
     writer.commit(call, [fresh, other], [], forward=False)
     writer.close()
     rows = evaltrace.SQLiteQueryAdapter(store_path).run_results("r")
@@ -192,7 +192,20 @@ def test_a_call_that_starts_earlier_moves_the_runs_start(store_path: Path) -> No
     writer = StoreWriter(str(store_path))
     call = CallRecord("r", "p", "qa", "{}", "{}", None, None, None, "{}")
     for span_id, start in ((1, 200), (2, 100), (3, 150)):
-        row = ResultRow(span_id, span_id, None, start, start + 1, span_id, None, "s", "1", "{}")
+        row = ResultRow(
+            span_id,
+            span_id,
+            None,
+            start,
+            start + 1,
+            span_id,
+            None,
+            "s",
+            "1",
+            "{}",
+            None,
+            '[["value",1]]',
+        )
         writer.commit(call, [row], [], forward=False)
     reader = StoreReader(str(store_path))
     assert [r[3:6] for r in reader.runs()] == [(100, 200, 3)]  # not folded yet: read from rows
@@ -208,7 +221,7 @@ def _as_version_2(store_path: Path, folded: int, total: int) -> None:
     """Turn a store written by this evaltrace into what version 2 left on disk: the run's row
     counting every result, ``folded_upto`` behind after the first ``folded`` results."""
     from evaltrace._codec import dumps, loads
-    from evaltrace._history import aggregate_lists, encode_aggregates
+    from evaltrace.schema._aggregate import aggregate_lists, encode_aggregates
 
     conn = sqlite3.connect(store_path, isolation_level=None)
     with conn:

@@ -21,9 +21,9 @@ from opentelemetry.trace import format_span_id, format_trace_id
 
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace import SQLiteQueryAdapter
-from evaltrace._history import merge_summaries
 from evaltrace.cli import main
 from evaltrace.query import HistoryFilter, SpanView
+from evaltrace.query._history_rows import merge_summaries
 from evaltrace.query._search import SearchQueryAdapter
 from evaltrace.schema import ATTR_SUMMARY_KIND, SUMMARY_SPAN, decode_summary
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ._scores import Direction, Numeric, matches_any, numeric_scores
 from ._stats import Estimate, mean_estimate, pass_rate_estimate
+from .schema._scores import Direction, Numeric, matches_any, numeric_scores
 
 __all__ = ["Sample", "by_sample", "estimate", "metric_side"]
 

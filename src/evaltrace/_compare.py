@@ -27,8 +27,8 @@ import numpy as np
 
 from ._by_sample import by_sample, estimate, metric_side
 from ._family import Correction, assess
-from ._scores import Direction, Numeric
 from ._stats import Estimate, PairedTest
+from .schema._scores import Direction, Numeric
 
 __all__ = ["Comparison", "Gate", "MetricDelta", "SampleChange", "compare_runs", "json_safe"]
 

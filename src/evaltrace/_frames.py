@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ._scores import score_paths
 from ._types import ResultRecord, RunSummary
+from .schema._scores import score_paths
 
 __all__ = ["history_frame", "results_frame"]
 

@@ -49,7 +49,6 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from ._codec import loads
 from ._config import Settings
-from ._history import score_list
 from ._metrics_export import PeriodicExport, build_metric_exporter
 from .schema import (
     ATTR_DATASET,
@@ -197,12 +196,7 @@ class QualityMetrics:
         scores: dict[str, list[float]] = {}
         verdicts: Counter[tuple[str, bool]] = Counter()
         for row in results:
-            listed = (
-                loads(row.scores_json)
-                if row.scores_json is not None
-                else score_list(loads(row.result_json))
-            )
-            for name, value in observations(listed):
+            for name, value in observations(loads(row.scores_json)):
                 if isinstance(value, bool):
                     verdicts[(name, value)] += 1
                 else:

@@ -17,7 +17,6 @@ from opentelemetry.trace import SpanContext, format_span_id, format_trace_id
 from . import _capture
 from ._codec import dumps, loads, unwrap
 from ._context import parse_traceparent
-from ._history import score_list
 from ._validate import where
 from .schema import (
     EncodedResult,
@@ -26,6 +25,7 @@ from .schema import (
     sample_id_of,
 )
 from .schema import call_attributes as _call_attributes
+from .schema._scores import score_list
 
 __all__ = ["Content", "Plan", "Row", "encode_row", "plan_call"]
 
@@ -53,7 +53,7 @@ class Row:
     link: SpanContext | None
     """The row's own ``traceparent``, else the call's link."""
     scores_json: str
-    """The result's scores (``_history.score_list``), kept beside it for history."""
+    """The result's scores (``schema._scores.score_list``), kept beside it for history."""
 
 
 @dataclass(slots=True)

@@ -24,16 +24,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 
 from . import _capture
 from ._codec import dumps, loads
 from ._forward import Forwarder
-from ._history import MetricAggregate, aggregate_lists, encode_aggregates, score_list
 from ._spans import resource_of, summary_span
 from .schema import SummaryRecord
+from .schema._aggregate import MetricAggregate, aggregate_lists, encode_aggregates
 from .store import CallRecord, ResultRow, StoreWriter
 
 __all__ = ["Summaries", "to_forwarder"]
@@ -76,16 +75,13 @@ class _Tally:
     num_results: int = 0
     seq: int = 0
     aggregates: dict[str, MetricAggregate] = field(default_factory=dict)
-    pending: list[Any] = field(default_factory=list)
-    """Each result's ``score_list`` as JSON (or as the list, derived from its result)."""
+    pending: list[str] = field(default_factory=list)
+    """Each result's ``score_list`` as JSON (``ResultRow.scores_json``), not yet folded."""
 
     def add(self, results: Sequence[ResultRow]) -> None:
         pending = self.pending
         for row in results:
-            if row.scores_json is not None:
-                pending.append(row.scores_json)
-            else:
-                pending.append(score_list(loads(row.result_json)))
+            pending.append(row.scores_json)
         self.started_ns = min(self.started_ns, results[0].start_ns, results[-1].start_ns)
         self.ended_ns = max(self.ended_ns, results[0].start_ns, results[-1].start_ns)
         self.num_results += len(results)
@@ -94,7 +90,7 @@ class _Tally:
         """Fold the pending scores into the aggregates."""
         if not self.pending:
             return
-        lists = (loads(p) if isinstance(p, str) else p for p in self.pending)
+        lists = (loads(p) for p in self.pending)
         for path, agg in aggregate_lists(lists).items():
             known = self.aggregates.get(path)
             if known is None:

@@ -228,7 +228,7 @@ def test_compare_query_reads_comma_separated_globs_and_bad_thresholds() -> None:
 
 def _history_row(run_id: str, day: int, values: list[float], oks: list[bool]) -> dict[str, Any]:
     """A history row whose metrics are history's own (metrics_of), intervals included."""
-    from evaltrace._history import metrics_of
+    from evaltrace.query._history_rows import metrics_of
 
     return {
         "run_id": run_id,

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from .._history import summarize_runs
 from .._types import ResultRecord, RunSummary
 from ..schema import (
     ATTR_BATCH_ID,
@@ -28,6 +27,7 @@ from ..schema import (
     sort_key,
 )
 from ._filter import HistoryFilter
+from ._history_rows import summarize_runs
 
 __all__ = ["QueryAdapter", "SpanView", "decode_spans", "read_results", "unique"]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from abc import abstractmethod
 from datetime import UTC, datetime, timedelta
 
-from .._history import merge_summaries
 from .._types import ResultRecord, RunSummary
 from ..schema import (
     ATTR_LINK_SPAN_ID,
@@ -18,6 +17,7 @@ from ..schema import (
 from ._base import QueryAdapter, SpanView, read_results, unique
 from ._bulk import gc_paused
 from ._filter import HistoryFilter
+from ._history_rows import merge_summaries
 
 __all__ = ["SearchQueryAdapter"]
 

@@ -8,12 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 from .._codec import loads
-from .._history import history_row, stats_of
 from .._types import ResultRecord, RunSummary
 from ..schema import epoch_ns, iso
+from ..schema._aggregate import stats_of
 from ..store import RunRow, StoreReader
 from ._base import QueryAdapter
 from ._filter import HistoryFilter
+from ._history_rows import history_row
 
 __all__ = ["SQLiteQueryAdapter"]
 

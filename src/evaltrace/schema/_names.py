@@ -176,7 +176,7 @@ ATTR_SUMMARY_STARTED: Final = "eval.summary.started_ns"
 ATTR_SUMMARY_ENDED: Final = "eval.summary.ended_ns"
 """int: epoch nanoseconds of the writer's latest result of the run."""
 ATTR_SUMMARY_AGGREGATES: Final = "eval.summary.aggregates"
-"""string: the run's mergeable score aggregates as JSON (``_history.encode_aggregates``)."""
+"""string: the run's mergeable score aggregates as JSON (``_aggregate.encode_aggregates``)."""
 
 RESERVED_ATTRIBUTES: Final = 24
 """Room a span's attribute limit must keep for the payload and identifier attributes above

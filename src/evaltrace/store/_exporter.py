@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from .._codec import dumps
+from .._codec import dumps, loads
 from .._exceptions import EvalTraceError
 from ..schema import (
     ATTR_BATCH_CHUNK_START,
@@ -36,6 +36,7 @@ from ..schema import (
     chunk_size,
     is_result,
 )
+from ..schema._scores import score_list
 from ._records import BatchRoot, CallRecord, ResultRow
 from ._writer import StoreWriter
 
@@ -47,6 +48,11 @@ _log = logging.getLogger("evaltrace")
 def _text(attributes: Mapping[str, Any], key: str, default: str = "") -> str:
     value = attributes.get(key)
     return value if isinstance(value, str) else default
+
+
+def _scores_json(result_json: str) -> str:
+    """A received result's ``score_list`` as JSON: what the store keeps beside it."""
+    return dumps(score_list(loads(result_json)), "result", None)
 
 
 def _int(attributes: Mapping[str, Any], key: str) -> int | None:
@@ -124,6 +130,8 @@ class SQLiteSpanExporter(SpanExporter):
                         _text(attributes, ATTR_SAMPLE_ID),
                         _text(attributes, ATTR_RESULT, "null"),
                         _text(attributes, ATTR_DATA, "null"),
+                        None,
+                        _scores_json(_text(attributes, ATTR_RESULT, "null")),
                     )
                 )
             else:

@@ -39,10 +39,11 @@ class ResultRow:
     sample_id: str
     result_json: str
     data_json: str
-    link: tuple[str, str] | None = None
+    link: tuple[str, str] | None
     """Hex (trace id, span id) of the application span this result is linked to."""
-    scores_json: str | None = None
-    """``_history.score_list`` of the result as JSON; None: derived from ``result_json``."""
+    scores_json: str
+    """``schema._scores.score_list`` of the result as JSON, computed once where the row is made
+    (``_plan`` for a logged result, the span exporter for a received span) and stored as is."""
 
 
 @dataclass(slots=True)

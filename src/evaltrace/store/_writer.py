@@ -19,14 +19,13 @@ from typing import Final
 
 from .._codec import dumps, loads
 from .._exceptions import StoreWriteError
-from .._history import (
+from ..schema import SummaryRecord
+from ..schema._aggregate import (
     MetricAggregate,
     aggregate_lists,
     encode_aggregates,
     merge_encoded,
-    score_list,
 )
-from ..schema import SummaryRecord
 from . import _segments, _summaries
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import (
@@ -208,9 +207,7 @@ class StoreWriter:
                             r.data_json,
                             r.link[0] if r.link else None,
                             r.link[1] if r.link else None,
-                            r.scores_json
-                            if r.scores_json is not None
-                            else dumps(score_list(loads(r.result_json)), "result", None),
+                            r.scores_json,
                         )
                         for r in results
                     ],
@@ -465,7 +462,7 @@ class StoreWriter:
             trace = StoredTrace(outbox_id, int.from_bytes(trace_blob, "big"), call)
             for r in conn.execute(
                 "SELECT span_id, parent_span_id, start_ns, end_ns, seq, row, sample_id, result, "
-                "data, link_trace_id, link_span_id FROM results WHERE id BETWEEN ? AND ? "
+                "data, link_trace_id, link_span_id, scores FROM results WHERE id BETWEEN ? AND ? "
                 "AND trace_id = ? ORDER BY id",
                 (first_result, last_result, trace_blob),
             ):
@@ -482,6 +479,7 @@ class StoreWriter:
                         r[7],
                         r[8],
                         (r[9], r[10]) if r[9] and r[10] else None,
+                        r[11],
                     )
                 )
             root = conn.execute(

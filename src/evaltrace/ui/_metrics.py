@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .._scores import is_config_path
+from ..schema._scores import is_config_path
 
 __all__ = [
     "INTERVAL_NOTE",

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._config import TraceLinks
-from .._history import as_float, metrics_of
+from ..query._history_rows import metrics_of
 from ..schema import metric_leaves
+from ..schema._aggregate import as_float
 from ._links import href, trace_links
 from ._metrics import (
     INTERVAL_NOTE,

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
 from typing import Any, Final, Literal, NamedTuple
 
-from ._codec import MAX_DEPTH
-from .schema import NotPlainError, flatten
+from .._codec import MAX_DEPTH
+from ._walk import NotPlainError, flatten
 
 __all__ = [
     "CONFIG_KEYS",
@@ -28,6 +28,7 @@ __all__ = [
     "matches_any",
     "numeric_scores",
     "numeric_values",
+    "score_list",
     "score_paths",
 ]
 
@@ -330,3 +331,9 @@ def numeric_values(result: Any) -> dict[str, Numeric]:
 def matches_any(path: str, patterns: Iterable[str]) -> bool:
     """True when ``path`` matches one of the ``fnmatch`` globs (case-sensitive)."""
     return any(fnmatchcase(path, pattern) for pattern in patterns)
+
+
+def score_list(evaluation_result: Any) -> list[list[Any]]:
+    """A result's numeric and boolean scores as ``[[path, value], ...]``: what the store keeps
+    beside each result, so that folding and history never walk the result again."""
+    return [[path, value] for path, value in numeric_values(evaluation_result).items()]

@@ -1,4 +1,7 @@
-"""Run summaries: what ``get_experiment_history`` returns, computed alike for every backend."""
+"""The mergeable per-metric aggregate (write side): what a commit folds, the store and run-summary
+spans carry (``encode_aggregates``), and readers merge back (``merge_encoded``).
+
+The rows ``get_experiment_history`` returns from these live in ``query/_history_rows``."""
 
 from __future__ import annotations
 
@@ -10,18 +13,16 @@ from typing import Any, Final
 
 from ddsketch.mapping import LogarithmicMapping
 
-from ._codec import loads
-from ._intervals import (
+from .._intervals import (
     MEAN_INTERVAL,
     PASS_INTERVAL,
     mean_interval,
     standard_error,
     wilson_interval,
 )
-from ._quantiles import decode_counts, encode_counts, linear_quantile, merge_counts
-from ._scores import numeric_values
-from ._types import MetricStats, ResultRecord, RunSummary
-from .schema import SummaryRecord, decode_object, iso
+from .._quantiles import decode_counts, encode_counts, linear_quantile, merge_counts
+from .._types import MetricStats
+from ._scores import score_list
 
 __all__ = [
     "MetricAggregate",
@@ -30,14 +31,8 @@ __all__ = [
     "as_float",
     "encode_aggregates",
     "finite_mean",
-    "history_row",
     "merge_encoded",
-    "merge_summaries",
-    "metrics_of",
-    "score_list",
     "stats_of",
-    "summarize_run",
-    "summarize_runs",
 ]
 
 
@@ -308,12 +303,6 @@ def merge_encoded(into: dict[str, MetricAggregate], encoded: Iterable[list[Any]]
             known.merge(other)
 
 
-def score_list(evaluation_result: Any) -> list[list[Any]]:
-    """A result's numeric and boolean scores as ``[[path, value], ...]``: what the store keeps
-    beside each result, so that folding and history never walk the result again."""
-    return [[path, value] for path, value in numeric_values(evaluation_result).items()]
-
-
 def aggregate_lists(lists: Iterable[list[list[Any]]]) -> dict[str, MetricAggregate]:
     """Aggregates of some results' ``score_list``s."""
     values: dict[str, list[Any]] = {}
@@ -336,105 +325,6 @@ def aggregate(evaluation_results: Iterable[Any]) -> dict[str, MetricAggregate]:
     return aggregate_lists(score_list(result) for result in evaluation_results)
 
 
-def metrics_of(evaluation_results: Iterable[Any]) -> dict[str, MetricStats]:
-    """``metrics`` of a history row: statistics per numeric or boolean *score* path.
-
-    Config leaves beside the scores (``threshold``, ``strict_mode``, token counts) are left
-    out: their means would crowd out the scores and say nothing about quality. A result that
-    holds no score (``None``: undecodable) adds nothing; nothing here raises on odd data.
-    """
-    return stats_of(aggregate(evaluation_results))
-
-
 def stats_of(aggregates: dict[str, MetricAggregate]) -> dict[str, MetricStats]:
     """History's ``metrics`` from merged aggregates, by path."""
     return {path: agg.stats() for path, agg in sorted(aggregates.items())}
-
-
-def history_row(
-    *,
-    run_id: str,
-    project_name: str,
-    dataset_name: str,
-    started_at: str,
-    ended_at: str,
-    num_results: int,
-    metadata: Any,
-    metrics: dict[str, MetricStats],
-) -> RunSummary:
-    """One row of ``get_experiment_history``: its keys, in their order, spelled only here."""
-    return {
-        "run_id": run_id,
-        "project_name": project_name,
-        "dataset_name": dataset_name,
-        "started_at": started_at,
-        "ended_at": ended_at,
-        "num_results": num_results,
-        "metadata": metadata,
-        "metrics": metrics,
-    }
-
-
-def summarize_run(results: list[ResultRecord]) -> RunSummary:
-    """One history row from a run's decoded results (in logging order)."""
-    first = results[0]
-    stamps = [r["timestamp"] for r in results]
-    return history_row(
-        run_id=first["run_id"],
-        project_name=first["project_name"],
-        dataset_name=first["dataset_name"],
-        started_at=min(stamps),
-        ended_at=max(stamps),
-        num_results=len(results),
-        metadata=first["metadata"],
-        metrics=metrics_of(r["evaluation_result"] for r in results),
-    )
-
-
-def summarize_runs(results: Iterable[ResultRecord]) -> list[RunSummary]:
-    """History rows for results of any number of runs."""
-    runs: dict[str, list[ResultRecord]] = {}
-    for result in results:
-        runs.setdefault(result["run_id"], []).append(result)
-    return [summarize_run(rows) for rows in runs.values()]
-
-
-def merge_summaries(records: Iterable[SummaryRecord]) -> list[RunSummary]:
-    """History rows from run-summary spans (of any runs, re-sent or not, in any order).
-
-    A summary is cumulative: per (run, writer) only the highest ``seq`` counts, so a summary
-    delivered twice, or an older one arriving late, changes nothing. Writers hold disjoint
-    results (every tracker on one store shares the store's writer id), so a run's row adds
-    its writers up: counts and pass counts exactly, min/max/sketch buckets exactly, the mean
-    as a count-weighted mean. Writers merge in a fixed order (earliest start, then writer id),
-    so every reader computes the same floats; the metadata is the earliest writer's.
-    """
-    latest: dict[tuple[str, str], SummaryRecord] = {}
-    for record in records:
-        key = (record.run_id, record.writer)
-        known = latest.get(key)
-        if known is None or record.seq > known.seq:
-            latest[key] = record
-    runs: dict[str, list[SummaryRecord]] = {}
-    for record in latest.values():
-        runs.setdefault(record.run_id, []).append(record)
-    rows: list[RunSummary] = []
-    for writers in runs.values():
-        writers.sort(key=lambda r: (r.started_ns, r.writer))
-        merged: dict[str, MetricAggregate] = {}
-        for record in writers:
-            merge_encoded(merged, loads(record.aggregates_json))
-        first = writers[0]
-        rows.append(
-            history_row(
-                run_id=first.run_id,
-                project_name=first.project_name,
-                dataset_name=first.dataset_name,
-                started_at=iso(first.started_ns),
-                ended_at=iso(max(r.ended_ns for r in writers)),
-                num_results=sum(r.num_results for r in writers),
-                metadata=decode_object(first.metadata_json),
-                metrics=stats_of(merged),
-            )
-        )
-    return rows
