@@ -4,6 +4,7 @@ committed to the local store before the call returns, then forwarded over OTLP."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import threading
@@ -25,7 +26,6 @@ from . import _context, _exit
 from ._base import BaseExperimentTracker, EvaluationOutput, MetricInput
 from ._capture import MODES, Redact
 from ._codec import dumps
-from ._config import Settings, destination_key
 from ._exceptions import (
     ConfigurationError,
     IncompleteResultsError,
@@ -46,6 +46,7 @@ from ._validate import (
     text_arg,
     warn_unknown,
 )
+from ._wiring import resolve
 from .query import HistoryFilter, QueryAdapter, ResultRecord, RunSummary, SQLiteQueryAdapter
 from .schema import RESERVED_ATTRIBUTES, SCOPE_NAME, Limits
 from .store import StoreWriter, read_only_store
@@ -87,23 +88,6 @@ class TrackerStats:
     spans_sampled_out: int = 0
     """Spans the application's sampler (``tracer_provider=``) did not record: its processors
     never saw them; the store, ``otlp_endpoint`` and ``exporters=`` still got them."""
-
-
-def _keeps_nothing(kept: bool, reader_only: bool) -> str | None:
-    """Why a log call would keep nothing (no store, no OTLP endpoint, no exporter, no
-    provider of the application's), or None: such a tracker refuses instead of losing."""
-    if kept:
-        return None
-    if reader_only:
-        return (
-            "this tracker only reads (query= without store=, otlp_endpoint= or exporters=): "
-            "pass store=PATH to log"
-        )
-    return (
-        "this tracker would keep nothing: the store is off (store=False or "
-        "EVALTRACE_STORE=off) and there is no OTLP endpoint. Set EVALTRACE_STORE=PATH (or "
-        "store=PATH), or OTEL_EXPORTER_OTLP_ENDPOINT (or otlp_endpoint=URL), or pass exporters="
-    )
 
 
 def _resource(extra: Mapping[str, Any] | None) -> Resource:
@@ -157,25 +141,24 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             )
         if redact is not None and not callable(redact):
             raise ConfigurationError("redact: expected a callable redact(field, value) -> value")
-        reader_only = (
-            query is not None and store is None and otlp_endpoint is None and not exporters
-        )
-        if tracer_provider is not None and store is None:
-            store = False
-        self._settings = settings = Settings.from_env(
-            project_name=project_name,
-            store=False if reader_only else store,
-            spool=False if reader_only else spool,
+        wiring = resolve(
+            project_name,
+            store=store,
+            spool=spool,
             otlp_endpoint=otlp_endpoint,
             otlp_protocol=otlp_protocol,
             capture_content=capture_content,
+            has_provider=tracer_provider is not None,
+            has_exporters=bool(exporters),
+            has_query=query is not None,
         )
-        forward = bool(settings.otlp_endpoint) and not reader_only
-        if tracer_provider is not None and otlp_endpoint is None:
-            forward = False  # the application's provider exports; OTLP only when asked
+        if wiring.refusal and not wiring.reader_only:
+            raise ConfigurationError(wiring.refusal)
+        self._settings = settings = wiring.settings
+        forward = wiring.forward
         self.exit_timeout = settings.exit_timeout
         self._content = Content(settings.capture_content, redact)
-        self._owns_provider = tracer_provider is None
+        self._owns_provider = wiring.owns_provider
         if tracer_provider is None:
             tracer_provider = TracerProvider(
                 resource=_resource(resource_attributes),
@@ -211,21 +194,16 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         )
         self._chunk = max(1, settings.results_per_trace)
         self._writer: StoreWriter | None = None
-        destination = (
-            destination_key(settings.otlp_endpoint, settings.otlp_protocol)
-            if forward and settings.otlp_endpoint
-            else None
-        )
         self._unwritable: StoreWriteError | None = None
         """Why the store cannot be written (a read-only one): history reads, log() raises."""
-        if settings.store:
+        if wiring.store:
             try:
-                self._writer = StoreWriter(settings.store, destination=destination)
+                self._writer = StoreWriter(wiring.store, destination=wiring.destination)
             except StoreWriteError as exc:
-                self._unwritable = read_only_store(settings.store, exc)
-        elif forward and settings.spool:
+                self._unwritable = read_only_store(wiring.store, exc)
+        elif wiring.spool:
             self._writer = StoreWriter(
-                settings.spool, keep_delivered=False, destination=destination
+                wiring.spool, keep_delivered=False, destination=wiring.destination
             )
         self._forwarder: Forwarder | None = None
         if forward:
@@ -259,35 +237,27 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 max_request_bytes=settings.max_request_bytes,
             )
         self._metrics = quality_metrics(  # beside the spans (docs/metrics.md)
-            forward and settings.metrics,
+            wiring.metrics,
             tracer_provider.resource,
             otlp_endpoint,
             settings,
             otlp_headers,
         )
         self._exporters = [(exporter, threading.Lock()) for exporter in exporters]
-        self._keeps_nothing = _keeps_nothing(
-            self._writer is not None
-            or self._unwritable is not None
-            or forward
-            or bool(exporters)
-            or not self._owns_provider,
-            reader_only,
-        )
-        if self._keeps_nothing and not reader_only:
-            raise ConfigurationError(self._keeps_nothing)
-        if query is None and settings.store:
-            query = SQLiteQueryAdapter(settings.store)
+        self._keeps_nothing = wiring.refusal
+        if query is None and wiring.query_store:
+            query = SQLiteQueryAdapter(wiring.query_store)
         self._query = query
         self._runs: dict[str, str] = {}
         self._logged: Counter[str] = Counter()
         self._datasets: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._counts: Counter[str] = Counter()
+        self._counts = TrackerStats()
+        """The tracker's own counts (the forwarder keeps the delivery ones)."""
         self._closed = False
         self._pending_at_close = 0
         self._summaries: Summaries | None = None
-        if self._forwarder is not None or self._exporters:
+        if wiring.summaries:
             # History on a remote backend reads these, never the results (docs/schema.md).
             self._summaries = Summaries(
                 store=self._writer,
@@ -295,7 +265,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 every=settings.summary_every,
                 ship=self._ship,
             )
-            if self._forwarder is not None:
+            if wiring.recover_summaries:
                 self._summaries.recover()  # what a tracker that died left unsent
         _exit.register(self)
 
@@ -393,14 +363,14 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self._logged[call.run_id] += len(emitted.results)
             self._datasets[call.run_id] = call.dataset_name
             counts = self._counts
-            counts["results_logged"] += len(emitted.results)
-            counts["results_stored"] += stored
-            counts["spans_emitted"] += spans
-            counts["metric_attributes_omitted"] += emitted.omitted_attributes
-            counts["events_omitted"] += emitted.omitted_events
-            counts["attributes_dropped_by_sdk"] += emitted.dropped_by_sdk
-            first_sampled_out = emitted.sampled_out and not counts["spans_sampled_out"]
-            counts["spans_sampled_out"] += emitted.sampled_out
+            counts.results_logged += len(emitted.results)
+            counts.results_stored += stored
+            counts.spans_emitted += spans
+            counts.metric_attributes_omitted += emitted.omitted_attributes
+            counts.events_omitted += emitted.omitted_events
+            counts.attributes_dropped_by_sdk += emitted.dropped_by_sdk
+            first_sampled_out = emitted.sampled_out and not counts.spans_sampled_out
+            counts.spans_sampled_out += emitted.sampled_out
         if first_sampled_out:
             self._sampled_out_warning(emitted.sampled_out)
         if emitted.dropped_by_sdk:
@@ -461,8 +431,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                     ok = False
             if not ok:
                 with self._lock:
-                    first = not self._counts["spans_failed_to_export"]
-                    self._counts["spans_failed_to_export"] += len(spans)
+                    first = not self._counts.spans_failed_to_export
+                    self._counts.spans_failed_to_export += len(spans)
                 if first:
                     _log.error("evaltrace: exporter %r refused %d spans", exporter, len(spans))
 
@@ -700,10 +670,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     def stats(self) -> TrackerStats:
         """Counts of what was logged, stored, delivered, dropped and left out."""
         with self._lock:
-            counts = dict(self._counts)
-        out = TrackerStats()
-        for name, value in counts.items():
-            setattr(out, name, value)
+            out = dataclasses.replace(self._counts, spans_dropped={})
         forwarder = self._forwarder
         if forwarder is not None:
             out.spans_exported = forwarder.stats.exported
