@@ -21,7 +21,7 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
-from evaltrace._requests import bound, pack, span_bytes
+from evaltrace.delivery._requests import bound, pack, span_bytes
 from evaltrace.store._holder import holder, is_gone
 
 from .support.answering_receiver import AnsweringReceiver, over, partial

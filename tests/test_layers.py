@@ -16,8 +16,6 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "evaltrace"
 
@@ -121,9 +119,6 @@ def test_store_imports_schema_and_nothing_above() -> None:
     assert _breaches("store", ("schema",)) == []
 
 
-@pytest.mark.xfail(
-    strict=True, reason="store/_exporter.py (the SQLite span exporter) moves to delivery/"
-)
 def test_store_imports_no_opentelemetry() -> None:
     """``store/`` holds rows, not spans: no OpenTelemetry import (that is delivery's)."""
     found = sorted(

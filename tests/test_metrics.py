@@ -23,8 +23,8 @@ from evaltrace import _metrics
 from evaltrace._config import Settings
 from evaltrace._exceptions import ConfigurationError
 from evaltrace._metrics import BUCKETS, RESULTS_METRIC, SCORE_METRIC, QualityMetrics, observations
-from evaltrace._metrics_export import metrics_url
 from evaltrace.cli import main
+from evaltrace.delivery._metrics_export import metrics_url
 from evaltrace.store import CallRecord, ResultRow
 
 from .support.answering_receiver import AnsweringReceiver

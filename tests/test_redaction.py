@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
-from evaltrace._otlp import describe
 from evaltrace._urls import check_endpoint, redact_text, redact_url
 from evaltrace.cli import main
+from evaltrace.delivery._otlp import describe
 from evaltrace.query import ClientOptions, JaegerQueryAdapter, TempoQueryAdapter
 
 from .support.otlp_receiver import Receiver

@@ -193,7 +193,7 @@ def test_rowids_a_spool_hands_out_again_are_marked_afresh(tmp_path: Path) -> Non
 
     commit("a", [1, 2])
     delivered = commit("b", [3, 4, 5])
-    writer.acknowledge(delivered)  # b's rows (the last ones) are deleted
+    writer.outbox.acknowledge(delivered)  # b's rows (the last ones) are deleted
     commit("a", [6])  # takes up b's first rowid
     commit("c", [7])
     writer.close()

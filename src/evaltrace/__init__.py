@@ -18,6 +18,7 @@ from ._exceptions import (
     TrackerClosedError,
 )
 from ._tracker import OpenTelemetryExperimentTracker, TrackerStats
+from .delivery._sqlite_exporter import SQLiteSpanExporter
 from .query import (
     ClientOptions,
     HistoryFilter,
@@ -29,7 +30,6 @@ from .query import (
     SQLiteQueryAdapter,
     TempoQueryAdapter,
 )
-from .store import SQLiteSpanExporter
 
 __version__ = "0.1.0"
 

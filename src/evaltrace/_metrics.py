@@ -49,7 +49,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from ._codec import loads
 from ._config import Settings
-from ._metrics_export import PeriodicExport, build_metric_exporter
+from .delivery._metrics_export import PeriodicExport, build_metric_exporter
 from .schema import (
     ATTR_DATASET,
     ATTR_PROJECT,

@@ -32,13 +32,10 @@ from ._exceptions import (
     StoreWriteError,
     TrackerClosedError,
 )
-from ._forward import Forwarder
 from ._ids import OsRandomIdGenerator
 from ._metrics import quality_metrics
-from ._otlp import build_exporter, describe, port_hint
 from ._plan import Content, plan_call
 from ._spans import Direct, Emitted, Rebuilder, emit
-from ._summary import Summaries, to_forwarder
 from ._validate import (
     check_batch,
     check_single,
@@ -47,6 +44,9 @@ from ._validate import (
     warn_unknown,
 )
 from ._wiring import resolve
+from .delivery._forward import Forwarder
+from .delivery._otlp import build_exporter, describe, port_hint
+from .delivery._summary_sender import Summaries, to_forwarder
 from .query import HistoryFilter, QueryAdapter, ResultRecord, RunSummary, SQLiteQueryAdapter
 from .schema import RESERVED_ATTRIBUTES, SCOPE_NAME, Limits
 from .store import StoreWriter, read_only_store
@@ -216,7 +216,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                     hint,
                 )
             writer = self._writer
-            if writer is not None and (elsewhere := writer.pending_elsewhere()):
+            if writer is not None and (elsewhere := writer.outbox.pending_elsewhere()):
                 _log.warning(
                     "evaltrace: the outbox of %s holds %d spans for another collector; this "
                     "tracker sends only its own. `evaltrace sync --store %s --endpoint URL` "
@@ -229,7 +229,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 build_exporter(otlp_endpoint or None, settings.otlp_protocol, otlp_headers),
                 destination=describe(settings.otlp_endpoint, settings.otlp_protocol),
                 hint=hint,
-                outbox=self._writer,
+                outbox=self._writer.outbox if self._writer is not None else None,
                 rebuild=Rebuilder(self._limits),
                 memory_spans=settings.queue_size,
                 max_spans=settings.outbox_max_spans,

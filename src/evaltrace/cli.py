@@ -407,7 +407,7 @@ def sync(
 ) -> None:
     """Send what the store's outbox holds, and the run summaries no delivered one covers, to
     the collector; exit 1 if some stays pending."""
-    from ._sync import sync as run_sync
+    from .delivery._resend import sync as run_sync
 
     with _reader(store) as reader:  # refuses a missing or foreign file before writing
         path = reader.path

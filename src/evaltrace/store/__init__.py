@@ -5,11 +5,11 @@ commits calls and runs the outbox, the reader (``_reader``) never writes.
 """
 
 from ._ddl import FORMAT, VERSION
-from ._exporter import SQLiteSpanExporter
+from ._outbox import LEASE_NS, Outbox
 from ._reader import RunRow, StoreReader
 from ._readonly import read_only_store
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
-from ._writer import LEASE_NS, StoreWriter
+from ._writer import StoreWriter
 
 __all__ = [
     "FORMAT",
@@ -17,9 +17,9 @@ __all__ = [
     "VERSION",
     "BatchRoot",
     "CallRecord",
+    "Outbox",
     "ResultRow",
     "RunRow",
-    "SQLiteSpanExporter",
     "StoreReader",
     "StoreWriter",
     "StoredTrace",

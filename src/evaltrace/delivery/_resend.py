@@ -10,14 +10,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._config import Settings
-from ._exceptions import ConfigurationError
+from .._config import Settings
+from .._exceptions import ConfigurationError
+from .._spans import Rebuilder
+from ..schema import Limits
+from ..store import StoreWriter
 from ._forward import Forwarder
 from ._otlp import build_exporter, describe, port_hint
-from ._spans import Rebuilder
-from ._summary import Summaries, to_forwarder
-from .schema import Limits
-from .store import StoreWriter
+from ._summary_sender import Summaries, to_forwarder
 
 __all__ = ["SyncReport", "sync"]
 
@@ -57,14 +57,14 @@ def sync(
             "sync needs an OTLP endpoint: pass --endpoint URL or set OTEL_EXPORTER_OTLP_ENDPOINT"
         )
     writer = StoreWriter(path, keep_delivered=not spool)
-    writer.make_all_due()
-    _, before = writer.pending() or (0, 0)
+    writer.outbox.make_all_due()
+    _, before = writer.outbox.pending() or (0, 0)
     destination = describe(settings.otlp_endpoint, settings.otlp_protocol)
     forwarder = Forwarder(
         build_exporter(endpoint, settings.otlp_protocol, headers),
         destination=destination,
         hint=port_hint(settings.otlp_endpoint, settings.otlp_protocol),
-        outbox=writer,
+        outbox=writer.outbox,
         rebuild=Rebuilder(Limits(settings.max_metric_attributes, settings.max_metric_string)),
         memory_spans=settings.queue_size,
         max_spans=settings.outbox_max_spans,
@@ -84,7 +84,7 @@ def sync(
             summaries.delivered(shipped)
         forwarder.close(max(0.0, deadline - time.monotonic()))
     finally:
-        _, after = writer.pending() or (0, 0)
+        _, after = writer.outbox.pending() or (0, 0)
         writer.close()
     return SyncReport(
         destination,

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
+from .._urls import redact_url
 from ._otlp_answer import AnsweringSession, answered_by, quiet_exporter_logs
-from ._urls import redact_url
 
 __all__ = ["build_exporter", "describe", "port_hint", "redact_url"]
 

@@ -37,8 +37,8 @@ from ..schema import (
     is_result,
 )
 from ..schema._scores import score_list
-from ._records import BatchRoot, CallRecord, ResultRow
-from ._writer import StoreWriter
+from ..store._records import BatchRoot, CallRecord, ResultRow
+from ..store._writer import StoreWriter
 
 __all__ = ["SQLiteSpanExporter"]
 

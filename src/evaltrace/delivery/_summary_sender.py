@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 
 from opentelemetry.sdk.trace import ReadableSpan
 
-from . import _capture
-from ._codec import dumps, loads
+from .. import _capture
+from .._codec import dumps, loads
+from .._spans import resource_of, summary_span
+from ..schema import SummaryRecord
+from ..schema._aggregate import MetricAggregate, aggregate_lists, encode_aggregates
+from ..store import CallRecord, ResultRow, StoreWriter
 from ._forward import Forwarder
-from ._spans import resource_of, summary_span
-from .schema import SummaryRecord
-from .schema._aggregate import MetricAggregate, aggregate_lists, encode_aggregates
-from .store import CallRecord, ResultRow, StoreWriter
 
 __all__ = ["Summaries", "to_forwarder"]
 

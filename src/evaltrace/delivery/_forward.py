@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from ._config import DEFAULT_MAX_REQUEST_BYTES
+from .._config import DEFAULT_MAX_REQUEST_BYTES
+from .._urls import redact_text
+from ..schema import RESULT_SPAN
+from ..store import Outbox, StoredTrace
 from ._otlp_answer import FORWARDER_THREAD, Answer, last_answer
 from ._requests import pack
-from ._urls import redact_text
-from .schema import RESULT_SPAN
-from .store import StoredTrace, StoreWriter
 
 __all__ = ["ForwardStats", "Forwarder"]
 
@@ -65,7 +65,7 @@ class Forwarder:
         *,
         destination: str,
         hint: str | None,
-        outbox: StoreWriter | None,
+        outbox: Outbox | None,
         rebuild: Callable[[StoredTrace], list[ReadableSpan]],
         memory_spans: int,
         max_spans: int,
