@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
-from evaltrace._plan import Content, plan_call
-from evaltrace._spans import Direct, Rebuilder, emit
+from evaltrace._plan import CapturePolicy, plan_call
+from evaltrace._spans import FinishedSpanMaker, Rebuilder, emit
 from evaltrace.cli import main
-from evaltrace.schema import Limits
+from evaltrace.schema._walk import Limits
 from evaltrace.store import StoredTrace
 
 from .support.old_stores import as_version_4_layout
@@ -143,9 +143,9 @@ def test_no_text_survives_masking_on_first_send_or_rebuild(
         link=None,
         batch_id="b" if batch else None,
         limits=Limits(),
-        content=Content(mode),
+        content=CapturePolicy(mode),
     )
-    out = emit(Direct(_resource()), plan, chunk=512, resource_json="{}")
+    out = emit(FinishedSpanMaker(_resource()), plan, chunk=512, resource_json="{}")
     spans = [s for trace in out.traces.values() for s in trace]
     stored = StoredTrace(0, 0, out.call, out.results, out.roots[0] if out.roots else None)
     spans += Rebuilder(Limits())(stored)

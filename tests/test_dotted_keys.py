@@ -14,9 +14,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from evaltrace import OpenTelemetryExperimentTracker
 from evaltrace.query._history_rows import metrics_of
-from evaltrace.schema import ATTR_METRIC_PREFIX, ATTR_METRICS_OMITTED, ATTR_RESULT, flatten
+from evaltrace.schema import ATTR_METRIC_PREFIX, ATTR_METRICS_OMITTED, ATTR_RESULT
 from evaltrace.schema._encode import Limits, _flat_value, walk_result
 from evaltrace.schema._scores import numeric_values, score_paths
+from evaltrace.schema._walk import flatten
 
 COLLIDING = {"a.b": {"score": 1}, "a": {"b": {"score": 5}}}
 

@@ -38,3 +38,36 @@ def test_seed_interface() -> None:
         "kwargs",
     ]
     assert BaseExperimentTracker.log.__doc__ and "synchronous" in BaseExperimentTracker.log.__doc__
+
+
+def test_schema_face_is_what_adapters_need() -> None:
+    """``evaltrace.schema`` exports the names and the decoders a query adapter reads spans
+    with; the encoding internals (the walk, limits, ``flatten``) are not part of it."""
+    from evaltrace import schema
+    from evaltrace.schema import _names
+
+    readers = {
+        "SummaryRecord",
+        "decode_record",
+        "decode_result",
+        "decode_summary",
+        "is_result",
+        "query_terms",
+        "read_keys",
+        "summary_terms",
+    }
+    assert set(schema.__all__) == set(_names.__all__) | readers
+    assert all(hasattr(schema, name) for name in schema.__all__)
+
+
+def test_package_faces_list_only_what_they_define() -> None:
+    """Each package's ``__all__`` names something it has, and nothing it has is unlisted."""
+    from evaltrace import query, store
+
+    for package in (store, query):
+        public = {
+            name
+            for name in dir(package)
+            if not name.startswith("_") and not inspect.ismodule(getattr(package, name))
+        }
+        assert public == set(package.__all__), package.__name__

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from evaltrace.schema import sample_id_of
+from evaltrace.schema._encode import sample_id_of
 
 from .gllm_shapes import llm_test_case
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaltrace import schema as _schema
 from evaltrace.schema import _encode
+from evaltrace.schema import _encode as _schema
 from evaltrace.schema._scores import score_paths
 
 LIMITS = _schema.Limits(max_metric_attributes=8, max_metric_string=10)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from evaltrace.schema import flatten
 from evaltrace.schema._scores import Score, numeric_scores, score_paths
+from evaltrace.schema._walk import flatten
 
 from .gllm_shapes import generation, metric
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from evaltrace import OpenTelemetryExperimentTracker
 from evaltrace._codec import dumps, loads
-from evaltrace.schema import Limits, call_attributes, encode_result, iso, sample_id_of, walk_result
+from evaltrace.schema._decode import iso
+from evaltrace.schema._encode import call_attributes, encode_result, sample_id_of, walk_result
+from evaltrace.schema._walk import Limits
 from evaltrace.store import StoreWriter
 from evaltrace.store import _writer as writer_sql
 

@@ -34,7 +34,8 @@ def _child(workload: str, n: int, size: int) -> None:
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     from evaltrace import OpenTelemetryExperimentTracker
-    from evaltrace.schema import Limits, call_attributes, encode_result
+    from evaltrace.schema._encode import call_attributes, encode_result
+    from evaltrace.schema._walk import Limits
 
     from .. import _data, _floor
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from ._compare import Comparison
 from ._compare_text import compare_report as _compare_text
-from .schema import flatten
 from .schema._scores import matches_any, score_paths
+from .schema._walk import flatten
 
 __all__ = [
     "CSV_COLUMNS",

@@ -18,22 +18,18 @@ from . import _capture
 from ._codec import dumps, loads, unwrap
 from ._context import parse_traceparent
 from ._validate import where
-from .schema import (
-    EncodedResult,
-    Limits,
-    encode_result,
-    sample_id_of,
-)
-from .schema import call_attributes as _call_attributes
+from .schema._encode import EncodedResult, encode_result, sample_id_of
+from .schema._encode import call_attributes as _call_attributes
 from .schema._scores import score_list
+from .schema._walk import Limits
 
-__all__ = ["Content", "Plan", "Row", "encode_row", "plan_call"]
+__all__ = ["CapturePolicy", "Plan", "PlannedRow", "encode_row", "plan_call"]
 
 _SEQ = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
-class Content:
+class CapturePolicy:
     """What of the text is kept where (see ``_capture``), and the user's redaction hook."""
 
     mode: str = _capture.ALL
@@ -41,13 +37,14 @@ class Content:
 
 
 @dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
-class Row:
+class PlannedRow:
     """One result: the span's encoding, and the JSON the store keeps (equal unless ``local``)."""
 
     encoded: EncodedResult
     start_ns: int
     seq: int
-    row: int | None
+    batch_row: int | None
+    """The row's index in its ``log_batch`` call; None for ``log``."""
     result_json: str
     data_json: str
     link: SpanContext | None
@@ -63,7 +60,7 @@ class Plan:
     project_name: str
     run_id: str
     dataset_name: str
-    rows: list[Row]
+    rows: list[PlannedRow]
     link: SpanContext | None
     batch_id: str | None
     metadata_json: str
@@ -82,7 +79,7 @@ def encode_row(
     seq: int,
     row: int | None,
     limits: Limits,
-    content: Content,
+    content: CapturePolicy,
     link: tuple[str, str] | None = None,
 ) -> tuple[EncodedResult, str, str]:
     """A result's span encoding and the JSON the store keeps, under the content policy
@@ -129,7 +126,7 @@ def plan_call(
     link: SpanContext | None,
     batch_id: str | None,
     limits: Limits,
-    content: Content,
+    content: CapturePolicy,
 ) -> Plan:
     """Encode every row of one call (raising, naming field and row, before any span)."""
     if content.redact is not None and metadata:
@@ -147,7 +144,7 @@ def plan_call(
         link=(format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None,
         batch_id=batch_id,
     )
-    rows: list[Row] = []
+    rows: list[PlannedRow] = []
     single = batch_id is None
     for i, (result, row_data) in enumerate(zip(results, data, strict=True)):
         seq = next(_SEQ)
@@ -172,7 +169,9 @@ def plan_call(
         )
         scores_json = dumps(score_list(encoded.plain), "evaluation_result", index)
         rows.append(
-            Row(encoded, time.time_ns(), seq, index, result_json, data_json, row_link, scores_json)
+            PlannedRow(
+                encoded, time.time_ns(), seq, index, result_json, data_json, row_link, scores_json
+            )
         )
     return Plan(
         project_name,

@@ -23,7 +23,7 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags, format_span_id, f
 from . import _capture
 from ._codec import loads
 from ._ids import OsRandomIdGenerator
-from ._plan import Content, Plan, Row, encode_row
+from ._plan import CapturePolicy, Plan, PlannedRow, encode_row
 from .schema import (
     ATTR_DATA,
     ATTR_RESULT,
@@ -32,23 +32,22 @@ from .schema import (
     RESULT_SPAN,
     SCOPE_NAME,
     SUMMARY_SPAN,
-    Limits,
     SummaryRecord,
-    batch_attributes,
-    call_attributes,
-    summary_attributes,
 )
+from .schema._encode import batch_attributes, call_attributes
+from .schema._summary_span import summary_attributes
+from .schema._walk import Limits
 from .store import BatchRoot, CallRecord, ResultRow, StoredTrace
 
-__all__ = ["Direct", "Emitted", "Rebuilder", "emit", "resource_of", "summary_span"]
+__all__ = ["Emitted", "FinishedSpanMaker", "Rebuilder", "emit", "resource_of", "summary_span"]
 
 INSTANT_NS = 1_000
 """Result spans last 1 µs: Jaeger flags zero-duration spans as 'negative duration'."""
 _ROOT = otel_context.Context()
 _SCOPE = InstrumentationScope(SCOPE_NAME)
 _IDS = OsRandomIdGenerator()
-_ALL = Content(_capture.ALL)
-_LOCAL = Content(_capture.LOCAL)
+_ALL = CapturePolicy(_capture.ALL)
+_LOCAL = CapturePolicy(_capture.LOCAL)
 
 
 @dataclass(slots=True)
@@ -67,7 +66,7 @@ class Emitted:
     evaltrace's own destinations get a copy built here instead of a ``NonRecordingSpan``."""
 
 
-class Direct:
+class FinishedSpanMaker:
     """Spans of a provider the tracker owns: no span processor is registered on it, so each
     span is a finished ``ReadableSpan`` straight away, with ids from ``OsRandomIdGenerator``.
     The SDK's ``Span`` would re-check and copy every attribute the schema has already typed
@@ -81,7 +80,7 @@ class Direct:
 
 
 def _result_span(
-    maker: trace.Tracer | Direct,
+    maker: trace.Tracer | FinishedSpanMaker,
     plan: Plan,
     index: int,
     parent: SpanContext | None,
@@ -92,7 +91,7 @@ def _result_span(
     links = [Link(row.link)] if row.link else []
     end_ns = row.start_ns + INSTANT_NS
     span: ReadableSpan
-    if type(maker) is Direct:
+    if type(maker) is FinishedSpanMaker:
         ids = maker.ids
         ctx = _context(
             parent.trace_id if parent is not None else ids.generate_trace_id(),
@@ -128,7 +127,7 @@ def _result_span(
             row.start_ns,
             end_ns,
             row.seq,
-            row.row,
+            row.batch_row,
             row.encoded.sample_id,
             row.result_json,
             row.data_json,
@@ -148,7 +147,7 @@ def _result_span(
 
 
 def _root_span(
-    maker: trace.Tracer | Direct,
+    maker: trace.Tracer | FinishedSpanMaker,
     plan: Plan,
     links: list[Link],
     start: int,
@@ -167,7 +166,7 @@ def _root_span(
         chunk_size=size,
         metadata_json=plan.sent_metadata_json,
     )
-    if type(maker) is Direct:
+    if type(maker) is FinishedSpanMaker:
         ctx = _context(maker.ids.generate_trace_id(), maker.ids.generate_span_id())
         resource = maker.resource
     else:
@@ -206,11 +205,11 @@ def _readable(
     ctx: SpanContext,
     parent: SpanContext | None,
     resource: Resource,
-    row: Row,
+    row: PlannedRow,
     links: list[Link],
     end_ns: int,
 ) -> ReadableSpan:
-    """A finished result span built here: the ``Direct`` path, and the copy of a span an
+    """A finished result span built here: the ``FinishedSpanMaker`` path, and the copy of a span an
     application's sampler did not record."""
     return ReadableSpan(
         RESULT_SPAN,
@@ -226,10 +225,12 @@ def _readable(
     )
 
 
-def emit(maker: trace.Tracer | Direct, plan: Plan, *, chunk: int, resource_json: str) -> Emitted:
+def emit(
+    maker: trace.Tracer | FinishedSpanMaker, plan: Plan, *, chunk: int, resource_json: str
+) -> Emitted:
     """End every span of the plan (result spans of ``log`` are their own trace; a batch is
     cut into traces of ``chunk`` results under an ``evaltrace.batch`` root). ``maker`` is an
-    application's tracer (its processors see every span) or ``Direct``."""
+    application's tracer (its processors see every span) or ``FinishedSpanMaker``."""
     links = [Link(plan.link)] if plan.link else []
     link_ids = (
         (format_trace_id(plan.link.trace_id), format_span_id(plan.link.span_id))
@@ -301,7 +302,7 @@ class Rebuilder:
         self._limits = limits
 
     @staticmethod
-    def _content(mode: str | None) -> Content:
+    def _content(mode: str | None) -> CapturePolicy:
         """How a stored call's rows are encoded again: a stored row is already redacted, and
         masked already under ``none``; ``local`` (and a call of unknown mode) is masked now.
         The re-sending tracker's own mode plays no part: the mode belongs to the record."""

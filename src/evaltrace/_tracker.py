@@ -34,8 +34,8 @@ from ._exceptions import (
 )
 from ._ids import OsRandomIdGenerator
 from ._metrics import quality_metrics
-from ._plan import Content, plan_call
-from ._spans import Direct, Emitted, Rebuilder, emit
+from ._plan import CapturePolicy, plan_call
+from ._spans import Emitted, FinishedSpanMaker, Rebuilder, emit
 from ._validate import (
     check_batch,
     check_single,
@@ -48,7 +48,8 @@ from .delivery._forward import Forwarder
 from .delivery._otlp import build_exporter, describe, port_hint
 from .delivery._summary_sender import Summaries, to_forwarder
 from .query import HistoryFilter, QueryAdapter, ResultRecord, RunSummary, SQLiteQueryAdapter
-from .schema import RESERVED_ATTRIBUTES, SCOPE_NAME, Limits
+from .schema import RESERVED_ATTRIBUTES, SCOPE_NAME
+from .schema._walk import Limits
 from .store import StoreWriter, read_only_store
 
 __all__ = ["OpenTelemetryExperimentTracker", "TrackerStats"]
@@ -157,7 +158,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._settings = settings = wiring.settings
         forward = wiring.forward
         self.exit_timeout = settings.exit_timeout
-        self._content = Content(settings.capture_content, redact)
+        self._content = CapturePolicy(settings.capture_content, redact)
         self._owns_provider = wiring.owns_provider
         if tracer_provider is None:
             tracer_provider = TracerProvider(
@@ -175,8 +176,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             # This tracer only: the application's other tracers keep their generator.
             self._tracer.id_generator = OsRandomIdGenerator()
         # Through an application's provider its processors must see each span; ours has none.
-        self._maker: Tracer | Direct = (
-            Direct(tracer_provider.resource) if self._owns_provider else self._tracer
+        self._maker: Tracer | FinishedSpanMaker = (
+            FinishedSpanMaker(tracer_provider.resource) if self._owns_provider else self._tracer
         )
         span_limits = getattr(tracer_provider, "_span_limits", None)
         max_attrs = getattr(span_limits, "max_span_attributes", None) or 128
@@ -298,7 +299,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         metadata: object,
         kwargs: Mapping[str, Any],
         batch: bool,
-        call: str,
+        method: str,
     ) -> Emitted:
         if self._closed:
             raise TrackerClosedError(f"tracker {self.project_name!r} is closed: nothing was logged")
@@ -308,7 +309,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             text_arg("run_id", run_id)
         mapping_arg("metadata", metadata)
         if kwargs:
-            warn_unknown(call, kwargs)
+            warn_unknown(method, kwargs)
         name: str = dataset_name  # type: ignore[assignment]
         context_json, link = _context.snapshot()
         plan = plan_call(
@@ -505,7 +506,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         run_id: object,
         metadata: object,
         kwargs: Mapping[str, Any],
-        call: str,
+        method: str,
     ) -> str:
         """The batch check, ``_prepare`` and ``_commit`` in one worker thread (``to_thread``
         copies the task's context, so ``log_context`` and the active span are the caller's):
@@ -516,7 +517,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             if check_batch is not None:
                 check_batch(results, data)
             return self._commit(
-                self._prepare(results, dataset_name, data, run_id, metadata, kwargs, batch, call)
+                self._prepare(results, dataset_name, data, run_id, metadata, kwargs, batch, method)
             )
 
         return await asyncio.to_thread(prepare_and_commit)

@@ -10,6 +10,7 @@ import pytest
 from evaltrace import schema
 from evaltrace._exceptions import IncompleteResultsError
 from evaltrace.query._base import SpanView, decode_spans, read_results
+from evaltrace.schema import _decode
 
 _VALUES: dict[str, Any] = {key: "x" for key in schema.READ_KEYS} | {
     schema.ATTR_RUN_ID: "run",
@@ -47,9 +48,9 @@ def test_result_read_keys_are_all_a_result_span_is_read_for() -> None:
     name = schema.RESULT_SPAN
     schema.decode_result(attributes, trace_id="t", span_id="s", start_ns=1)
     schema.is_result(name, attributes)
-    schema.sort_key(attributes, 1)
-    schema.batch_id_of(attributes)
-    schema.chunk_size(name, attributes)
+    _decode.sort_key(attributes, 1)
+    _decode.batch_id_of(attributes)
+    _decode.chunk_size(name, attributes)
     schema.decode_summary(name, attributes)
     terms = schema.query_terms(run_id="r", project_name="p", dataset_name="d")
     with pytest.raises(IncompleteResultsError):  # matched, ordered, counted: its root is missing

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .._config import Settings
 from .._exceptions import ConfigurationError
 from .._spans import Rebuilder
-from ..schema import Limits
+from ..schema._walk import Limits
 from ..store import StoreWriter
 from ._forward import Forwarder
 from ._otlp import build_exporter, describe, port_hint

@@ -33,9 +33,9 @@ from ..schema import (
     ATTR_RUN_ID,
     ATTR_SAMPLE_ID,
     ATTR_SEQ,
-    chunk_size,
     is_result,
 )
+from ..schema._decode import chunk_size
 from ..schema._scores import score_list
 from ..store._records import BatchRoot, CallRecord, ResultRow
 from ..store._writer import StoreWriter

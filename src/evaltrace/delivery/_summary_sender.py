@@ -6,7 +6,7 @@ a remote backend reads a few spans per run instead of every result (docs/schema.
 
 Where a summary comes from:
 
-* with a store, from the store's rows (``store/_summaries``): the writer id is the store's, a
+* with a store, from the store's rows (``store/_summary_ledger``): the writer id is the store's, a
   summary covers every result the store holds of the run, and one that was never delivered
   (the process died, the collector was down at close) is derived again and sent by the next
   tracker on the store or ``evaltrace sync`` (``run_summaries`` records what was delivered);

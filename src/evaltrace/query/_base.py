@@ -16,16 +16,8 @@ from typing import Any
 
 from .._exceptions import IncompleteResultsError
 from .._types import ResultRecord, RunSummary
-from ..schema import (
-    ATTR_BATCH_ID,
-    ATTR_RUN_ID,
-    ATTR_SEQ,
-    RESULT_SPAN,
-    chunk_size,
-    decode_result,
-    is_result,
-    sort_key,
-)
+from ..schema import ATTR_BATCH_ID, ATTR_RUN_ID, ATTR_SEQ, RESULT_SPAN, decode_result, is_result
+from ..schema._decode import chunk_size, sort_key
 from ._filter import HistoryFilter
 from ._history_rows import summarize_runs
 

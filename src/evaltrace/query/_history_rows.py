@@ -9,8 +9,9 @@ from typing import Any
 
 from .._codec import loads
 from .._types import MetricStats, ResultRecord, RunSummary
-from ..schema import SummaryRecord, decode_object, iso
+from ..schema import SummaryRecord
 from ..schema._aggregate import MetricAggregate, aggregate, merge_encoded, stats_of
+from ..schema._decode import decode_object, iso
 
 __all__ = [
     "history_row",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from .._codec import loads
 from .._types import ResultRecord, RunSummary
-from ..schema import epoch_ns, iso
 from ..schema._aggregate import stats_of
+from ..schema._decode import epoch_ns, iso
 from ..store import RunRow, StoreReader
 from ._base import QueryAdapter
 from ._filter import HistoryFilter

@@ -1,20 +1,18 @@
-"""The embedded SQLite store: the commit point of every log call, its OTLP outbox, its reader.
+"""The embedded SQLite store: the commit point of every log call, its outbox, its reader.
 
+Internal to evaltrace (the public face is ``evaltrace``; ``SQLiteQueryAdapter`` reads a store).
 Nothing outside this package knows the SQLite layout (``_ddl``); the writer (``_writer``)
-commits calls and runs the outbox, the reader (``_reader``) never writes.
+commits calls, the outbox (``_outbox``) is what the forwarder leases and acknowledges, the
+reader (``_reader``) never writes. No OpenTelemetry here: spans are ``delivery/``'s.
 """
 
-from ._ddl import FORMAT, VERSION
-from ._outbox import LEASE_NS, Outbox
+from ._outbox import Outbox
 from ._reader import RunRow, StoreReader
 from ._readonly import read_only_store
 from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 from ._writer import StoreWriter
 
 __all__ = [
-    "FORMAT",
-    "LEASE_NS",
-    "VERSION",
     "BatchRoot",
     "CallRecord",
     "Outbox",

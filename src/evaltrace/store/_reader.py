@@ -15,8 +15,8 @@ from typing import Any
 from .._codec import loads
 from .._exceptions import QueryError
 from .._types import ResultRecord
-from ..schema import decode_object, link_dict, result_dict
 from ..schema._aggregate import MetricAggregate, aggregate_lists, merge_encoded
+from ..schema._decode import decode_object, link_dict, result_dict
 from . import _segments
 from ._ddl import connect_reader
 from ._wal import has_side_files, release

@@ -24,7 +24,7 @@ from ..schema._aggregate import (
     encode_aggregates,
     merge_encoded,
 )
-from . import _segments, _summaries
+from . import _segments, _summary_ledger
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import (
     UPGRADE_FROM_2,
@@ -242,7 +242,7 @@ class StoreWriter:
                         self.destination or "",
                     )
                     if results and self.keep_delivered and run_id not in self._wanted:
-                        conn.execute(_summaries.WANT, (run_id,))
+                        conn.execute(_summary_ledger.WANT, (run_id,))
             if results:
                 self._runs.add(run_id)
                 self._tail = (run_id, last)
@@ -331,12 +331,12 @@ class StoreWriter:
                 starts = [f[2] for f in fresh]
                 conn.execute(_FOLD_RUN, (len(fresh), min(starts), max(starts), run_id))
 
-    # -- run summaries (see _summaries) ------------------------------------------------------
+    # -- run summaries (see _summary_ledger) ------------------------------------------------------
 
     def store_id(self) -> str:
         """The store's id: the writer id of the summaries sent from it."""
         with self._lock, atomic(self._conn) as conn:
-            return _summaries.store_id(conn)
+            return _summary_ledger.store_id(conn)
 
     def summaries(
         self, run_ids: Iterable[str], writer: str
@@ -346,18 +346,18 @@ class StoreWriter:
         runs = list(run_ids)
         with self._lock, atomic(self._conn) as conn:
             self._fold(conn, runs, count=True)
-            return _summaries.derive(conn, runs, writer)
+            return _summary_ledger.derive(conn, runs, writer)
 
     def pending_summaries(self) -> list[str]:
         """Runs whose latest results no delivered summary covers."""
         with self._lock:
-            return _summaries.pending_runs(self._conn)
+            return _summary_ledger.pending_runs(self._conn)
 
     def summaries_sent(self, sent: dict[str, int]) -> None:
         """The collector acknowledged these summaries (run id -> seq)."""
         if sent:
             with self._lock, atomic(self._conn) as conn:
-                _summaries.mark_sent(conn, sent)
+                _summary_ledger.mark_sent(conn, sent)
 
     def close(self) -> None:
         """Fold the run aggregates, then close the connection (a spool also forgets calls

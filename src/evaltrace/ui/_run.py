@@ -15,8 +15,8 @@ from typing import Any
 
 from .._config import TraceLinks
 from ..query._history_rows import metrics_of
-from ..schema import metric_leaves
 from ..schema._aggregate import as_float
+from ..schema._encode import metric_leaves
 from ._links import href, trace_links
 from ._metrics import (
     INTERVAL_NOTE,
