@@ -18,6 +18,7 @@ from evaltrace._config import TraceLinks
 from evaltrace.ui import Source
 from evaltrace.ui._app import create_app
 from evaltrace.ui._diff import apply_ops, diff_ops, tokens, word_diff
+from evaltrace.ui._sample import sample_view, text
 
 LOCAL = "http://127.0.0.1:8000"
 LINKS = TraceLinks("http://jaeger:16686", None)
@@ -169,3 +170,51 @@ def test_word_diff_ops_rebuild_b_and_never_leak_markup(a: str, b: str) -> None:
             .replace("&amp;", "&")
         )
         assert unescaped == original
+
+
+def test_a_gllm_evals_result_reads_as_metrics_config_and_links() -> None:
+    """gllm-evals' shape (LLMTestCase fields, nested evaluator config, one context string,
+    a log_context link): answers found, explanations beside scores, the config a structure,
+    and both the result's span and the linked app span linked in Jaeger."""
+    record = {
+        "run_id": "g",
+        "project_name": "p",
+        "dataset_name": "d",
+        "evaluation_result": {
+            "classical_retrieval_evals": {
+                "map@1": {"score": 1.0, "success": True, "explanation": "precision 1.00"},
+                "evaluator_parameters": {"metric": {"_value_": "map", "_sort_order_": 0}},
+            },
+            "exact": {"score": 0.0, "reason": "differs"},
+        },
+        "data": {
+            "input": "Who wrote Hamlet?",
+            "actual_output": "Marlowe",
+            "expected_output": "Shakespeare",
+            "retrieved_context": "Hamlet is a tragedy by William Shakespeare.",
+        },
+        "metadata": {"model": "m"},
+        "context": {},
+        "sample_id": "9f2c",
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "trace_id": "a" * 32,
+        "span_id": "b" * 16,
+        "link": {"trace_id": "c" * 32, "span_id": "d" * 16},
+    }
+    view = sample_view([record], "9f2c", LINKS)
+    assert view is not None and view["label"] == "Who wrote Hamlet?"
+    shown = view["occurrences"][0]
+    assert shown["answer"]["text"] == "Marlowe" and shown["expected"]["text"] == "Shakespeare"
+    assert [c["text"] for c in shown["contexts"]] == [record["data"]["retrieved_context"]]
+    rows = {m["metric"]: m for m in shown["metrics"]}
+    assert rows["classical_retrieval_evals.map@1"]["scores"] == [
+        ("score", "1.000"),
+        ("success", "true"),
+    ]
+    assert rows["classical_retrieval_evals.map@1"]["notes"][0][1]["text"] == "precision 1.00"
+    assert rows["exact"]["notes"][0] == ("reason", text("differs"))
+    enum = rows["classical_retrieval_evals.evaluator_parameters.metric"]
+    assert ("_value_", text("map")) in enum["notes"]
+    assert shown["span"] == {"Jaeger": f"http://jaeger:16686/trace/{'a' * 32}?uiFind={'b' * 16}"}
+    assert shown["app"] == {"Jaeger": f"http://jaeger:16686/trace/{'c' * 32}?uiFind={'d' * 16}"}
+    assert sample_view([record], "nope", LINKS) is None

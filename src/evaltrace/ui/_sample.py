@@ -26,6 +26,7 @@ QUESTION_KEYS: Final = ("input", "query", "question", "prompt", "instruction", "
 EXPECTED_KEYS: Final = (
     "expected_output",
     "expected_answer",
+    "expected_response",
     "reference_answer",
     "reference",
     "ground_truth",
@@ -36,6 +37,7 @@ ANSWER_KEYS: Final = (
     "response",
     "output",
     "generated_answer",
+    "generated_response",
     "generated_output",
     "generated",
     "generation",
