@@ -36,6 +36,8 @@ def routes(run_id: str = CANDIDATE) -> list[str]:
         "/",
         f"/runs/{quote(run_id)}",
         f"/compare?a={quote(BASELINE)}&b={quote(run_id)}",
+        f"/runs/{quote(run_id)}/samples/s-regressed",
+        f"/compare/sample?a={quote(BASELINE)}&b={quote(run_id)}&id=s-regressed",
         "/healthz",
         "/static/evaltrace.js",
         "/no-such-page",
@@ -80,7 +82,7 @@ def test_every_route_sends_the_security_headers(client: TestClient) -> None:
 
 def test_pages_need_nothing_the_policy_forbids(client: TestClient) -> None:
     """No inline script runs, no style attribute, nothing from another origin: the CSP holds."""
-    for url in routes()[:3]:
+    for url in routes()[:5]:  # the pages
         page = client.get(url).text
         assert 'style="' not in page and not re.search(r"<[^>]+\son[a-z]+=", page)
         for tag in re.findall(r"<script[^>]*>", page):

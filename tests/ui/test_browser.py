@@ -119,3 +119,40 @@ def test_report_is_self_contained_and_renders_offline(
     assert len(charts) >= 4 and all(n > 200 for n in charts), charts
     shot = browser.screenshot(out.as_uri(), "report.png", height=1800)
     (shot.parent / "report.html").write_text(html, encoding="utf-8")
+
+
+def test_sample_page_shows_the_answer_contexts_and_explanation(
+    server: str, browser: Browser
+) -> None:
+    """From the run page's link: the question as the title, the answer, each context, the
+    explanation of f1, and a Jaeger link that finds this result's span."""
+    run = browser.dom(f"{server}/runs/{quote(CANDIDATE)}?sort=qa.f1.score")
+    link = re.search(r'<a href="(/runs/[^"]+/samples/s-regressed)">What is s-regressed\?</a>', run)
+    assert link, "the run page does not link the sample by its question"
+    dom = browser.dom(server + link[1])
+    assert "<h1>What is s-regressed?</h1>" in dom
+    assert "s-regressed is perhaps not a sample" in dom  # generated
+    assert "s-regressed is a sample" in dom  # expected
+    assert "s-regressed is described here." in dom and "Samples are rows of a dataset." in dom
+    assert "token overlap 0.10 with the reference" in dom
+    assert re.search(r"http://127\.0\.0\.1:16686/trace/[0-9a-f]{32}\?uiFind=[0-9a-f]{16}", dom)
+
+
+def test_ab_page_shows_both_answers_a_diff_and_walks_regressions_with_j(
+    server: str, browser: Browser
+) -> None:
+    """From compare's worst regression: A's and B's answers with <del>/<ins>, both
+    explanations; pressing j opens the next regressed sample."""
+    compare = browser.dom(f"{server}/compare?a={quote(BASELINE)}&b={quote(CANDIDATE)}")
+    regressions = compare.split("Regressions by sample")[1].split("Improvements by sample")[0]
+    link = re.search(r'<a href="(/compare/sample[^"]+)">What is s-regressed\?</a>', regressions)
+    assert link, "the compare page does not link the regression to its A/B page"
+    url = server + link[1].replace("&amp;", "&")
+    dom = browser.dom(url)
+    assert "<del>surely</del>" in dom and "<ins>perhaps not</ins>" in dom
+    assert "token overlap 0.90 with the reference" in dom  # A
+    assert "token overlap 0.10 with the reference" in dom  # B
+    assert "regressed sample 1 of 2" in dom
+    after = browser.press(url, "j")
+    assert after.endswith("id=s000"), after
+    assert "regressed sample 2 of 2" in browser.dom(after)

@@ -26,6 +26,7 @@ from ._compare import CompareModel, CompareQuery, compare_view, comparison
 from ._render import STATIC, render
 from ._run import RunQuery, run_view
 from ._runs import RunsQuery, runs_view
+from ._sample import ab_view, sample_view
 from ._security import SecurityHeaders, allowed_hosts
 from ._source import Source
 
@@ -78,7 +79,46 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         if table is None:
             return problem(404, "No such run", f"no results for run {run_id!r} in {source.label}")
         view = run_view(table, RunQuery.from_params(_params(request)), links, request.url.path)
-        return page("run.html", view=view, title=run_id)
+        return page("run.html", 400 if view["error"] else 200, view=view, title=run_id)
+
+    def sample(request: Request) -> Response:
+        run_id, sample_id = request.path_params["run_id"], request.path_params["sample_id"]
+        results = source.results(run_id)
+        if not results:
+            return problem(404, "No such run", f"no results for run {run_id!r} in {source.label}")
+        view = sample_view(results, sample_id, links)
+        if view is None:
+            return problem(
+                404, "No such sample", f"run {run_id!r} has no result for sample {sample_id!r}"
+            )
+        return page("sample.html", view=view, title=f"{view['label'] or sample_id} · {run_id}")
+
+    def ab(request: Request) -> Response:
+        params = _params(request)
+        query = CompareQuery.from_params(params)
+        sample_id = (params.get("id") or [""])[0]
+        if not query.a or not query.b or not sample_id:
+            usage = "open /compare/sample?a=RUN_A&b=RUN_B&id=SAMPLE"
+            return problem(400, "Two runs and a sample needed", usage)
+        results_a, results_b = source.results(query.a), source.results(query.b)
+        for run_id, results in ((query.a, results_a), (query.b, results_b)):
+            if not results:
+                return problem(
+                    404, "No such run", f"no results for run {run_id!r} in {source.label}"
+                )
+        model = compared(results_a, results_b, query)
+        regressed = list(
+            dict.fromkeys(
+                mv.sample_id
+                for mv in model.moves
+                if not mv.better and (not query.metric or mv.metric == query.metric)
+            )
+        )
+        view = ab_view(results_a, results_b, sample_id, query.params(), regressed, links)
+        if view is None:
+            missing = f"neither {query.a!r} nor {query.b!r} has sample {sample_id!r}"
+            return problem(404, "No such sample", missing)
+        return page("ab.html", view=view, title=f"{view['label'] or sample_id} · A/B")
 
     def compare(request: Request) -> Response:
         query = CompareQuery.from_params(_params(request))
@@ -114,8 +154,10 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
     return Starlette(
         routes=[
             Route("/", threaded(runs)),
+            Route("/runs/{run_id:path}/samples/{sample_id:path}", threaded(sample)),
             Route("/runs/{run_id:path}", threaded(run)),
             Route("/compare", threaded(compare)),
+            Route("/compare/sample", threaded(ab)),
             Route("/healthz", health),
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         ],

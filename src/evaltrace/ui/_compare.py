@@ -17,6 +17,7 @@ from typing import Any
 from .._compare import compare_runs
 from ._links import href, run_path
 from ._metrics import fmt, fmt_delta, fmt_rate, is_config, order_metrics
+from ._sample import ab_path, sample_label
 
 __all__ = ["CompareModel", "CompareQuery", "compare_view", "comparison"]
 
@@ -85,6 +86,8 @@ class CompareModel:
     only_in_b: list[str]
     family: str = ""
     """What the verdicts were corrected for, e.g. ``4 scores, Holm, alpha 0.05``."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Each moved sample's readable label (its question), by sample id."""
 
 
 def _ends(estimate: Any) -> tuple[float | None, float | None]:
@@ -152,7 +155,15 @@ def comparison(
     family = f"{len(c.family)} scores, {CORRECTIONS[c.correction]}, alpha {c.alpha:g}"
     if threshold:
         family += f", min effect {threshold:g}"
-    return CompareModel(c.run_a, c.run_b, rows, moves, samples, c.only_in_a, c.only_in_b, family)
+    moved = {mv.sample_id for mv in moves}
+    labels = {
+        str(r["sample_id"]): sample_label(r.get("data"))
+        for r in (*results_a, *results_b)
+        if str(r["sample_id"]) in moved
+    }
+    return CompareModel(
+        c.run_a, c.run_b, rows, moves, samples, c.only_in_a, c.only_in_b, family, labels
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +249,18 @@ def _p(value: float | None) -> str:
     return "–" if value is None else "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def _moves(moves: Sequence[SampleMove], better: bool, run_b: str | None) -> list[dict[str, Any]]:
-    """The largest moves one way; each links to the sample in run B's table when served."""
+def _moves(
+    moves: Sequence[SampleMove],
+    better: bool,
+    state: Mapping[str, Any] | None,
+    labels: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """The largest moves one way; each links to the sample's A/B page when served."""
     return [
         {
             "sample_id": mv.sample_id,
-            "href": href(run_path(run_b), {}, q=mv.sample_id.split("#")[0]) if run_b else None,
+            "label": labels.get(mv.sample_id, ""),
+            "href": ab_path(state, mv.sample_id) if state is not None else None,
             "metric": mv.metric,
             "a": fmt(mv.a),
             "b": fmt(mv.b),
@@ -308,8 +325,8 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "new": [r.metric for r in rows if r.status == "new"],
         "family": model.family,
         "samples": model.samples,
-        "regressions": _moves(moves, False, model.run_b if links else None),
-        "improvements": _moves(moves[::-1], True, model.run_b if links else None),
+        "regressions": _moves(moves, False, state if links else None, model.labels),
+        "improvements": _moves(moves[::-1], True, state if links else None, model.labels),
         "regression_count": sum(not mv.better for mv in moves),
         "improvement_count": sum(mv.better for mv in moves),
         "only_in_a": model.only_in_a[:SHOWN],

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlencode
 from .._config import TraceLinks
 from .._links import grafana_explore, jaeger_trace
 
-__all__ = ["href", "run_path", "trace_links"]
+__all__ = ["href", "run_path", "sample_path", "trace_links"]
 
 
 def href(path: str, params: Mapping[str, Any], **changes: Any) -> str:
@@ -29,11 +29,18 @@ def run_path(run_id: str) -> str:
     return "/runs/" + quote(run_id, safe="")
 
 
-def trace_links(links: TraceLinks, trace_id: str) -> dict[str, str]:
-    """``{"Jaeger": url, "Grafana": url}`` for the configured UIs (empty when none is)."""
+def sample_path(run_id: str, sample_id: str) -> str:
+    """The sample page of ``sample_id`` in ``run_id``."""
+    return f"{run_path(run_id)}/samples/{quote(sample_id, safe='')}"
+
+
+def trace_links(links: TraceLinks, trace_id: str, span_id: str = "") -> dict[str, str]:
+    """``{"Jaeger": url, "Grafana": url}`` for the configured UIs (empty when none is); with
+    ``span_id``, Jaeger opens the trace with that span found (a batch trace has hundreds)."""
     out: dict[str, str] = {}
     if links.jaeger_ui:
-        out["Jaeger"] = jaeger_trace(links.jaeger_ui, trace_id)
+        url = jaeger_trace(links.jaeger_ui, trace_id)
+        out["Jaeger"] = f"{url}?{urlencode({'uiFind': span_id})}" if span_id else url
     if links.grafana:
         out["Grafana"] = grafana_explore(links.grafana, trace_id)
     return out

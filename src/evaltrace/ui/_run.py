@@ -11,13 +11,14 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import Any
 
 from .._config import TraceLinks
 from ..query._history_rows import metrics_of
 from ..schema._aggregate import as_float
 from ..schema._encode import metric_leaves
-from ._links import href, trace_links
+from ._links import href, sample_path, trace_links
 from ._metrics import (
     INTERVAL_NOTE,
     fmt,
@@ -27,6 +28,7 @@ from ._metrics import (
     order_metrics,
     plus_minus,
 )
+from ._sample import sample_label
 
 __all__ = ["RunQuery", "SampleTable", "run_view"]
 
@@ -34,8 +36,6 @@ PAGE_SIZES = (25, 50, 100, 250, 500)
 BINS = 20
 MAX_PAGE = 10**9
 """A larger ``page=`` reads as this (then as the last page)."""
-PREVIEW = 90
-"""Characters of a sample's data shown beside its id."""
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le,
@@ -58,16 +58,6 @@ class Sample:
     preview: str
     trace_id: str
     leaves: Mapping[str, float | bool]
-
-
-def _preview(data: Any) -> str:
-    """The first text field of a sample's data that is not its id (often the question)."""
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            if key != "id" and isinstance(value, str) and value.strip():
-                text = " ".join(value.split())
-                return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
-    return ""
 
 
 def _histogram(values: Sequence[float | bool]) -> dict[str, Any]:
@@ -111,7 +101,7 @@ class SampleTable:
             Sample(
                 i,
                 str(r["sample_id"]),
-                _preview(r.get("data")),
+                sample_label(r.get("data")),
                 str(r["trace_id"]),
                 metric_leaves(r["evaluation_result"]),
             )
@@ -202,17 +192,31 @@ def _literal(raw: str) -> float | bool:
     return float(raw)
 
 
-def parse_where(where: str) -> tuple[list[tuple[str, str, float | bool]], str | None]:
-    """Conditions of a ``where`` parameter, and an error message for the first bad one."""
+def unknown_metric(name: str, known: Sequence[str]) -> str:
+    """What a person reads for a metric the run does not have: the closest names, then all."""
+    close = get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    listed = ", ".join(known[:40]) + (f", … ({len(known)} in all)" if len(known) > 40 else "")
+    return f"unknown metric {name!r}{hint} known: {listed or 'none'}"
+
+
+def parse_where(
+    where: str, known: Sequence[str] | None = None
+) -> tuple[list[tuple[str, str, float | bool]], str | None]:
+    """Conditions of a ``where`` parameter, and an error message for the first bad one (a
+    condition that cannot be read, or a metric not among ``known`` when given)."""
     conditions: list[tuple[str, str, float | bool]] = []
     for part in filter(None, (p.strip() for p in where.split(","))):
         match = _WHERE.match(part)
         try:
             if match is None:
                 raise ValueError
-            conditions.append((match[1], match[2], _literal(match[3])))
+            condition = (match[1], match[2], _literal(match[3]))
         except ValueError:
             return conditions, f"cannot read condition {part!r}: write metric<0.5 or metric=true"
+        if known is not None and condition[0] not in known:
+            return conditions, unknown_metric(condition[0], known)
+        conditions.append(condition)
     return conditions, None
 
 
@@ -281,7 +285,7 @@ def run_view(
     ``base`` is the page's own path (links keep the query state); ``pager=False`` (the
     self-contained report) shows only the first page and no links back to a server.
     """
-    conditions, error = parse_where(query.where)
+    conditions, error = parse_where(query.where, table.columns)
     needle = query.q.lower()
     kept = [s for s in table.samples if _keep(s, needle, conditions)]
     if query.sort in ("sample_id", *table.columns):
@@ -339,6 +343,7 @@ def run_view(
                 "index": s.index,
                 "sample_id": s.sample_id,
                 "preview": s.preview,
+                "href": sample_path(str(table.run["run_id"]), s.sample_id) if pager else None,
                 "cells": [fmt(s.leaves.get(c)) for c in columns],
                 "traces": trace_links(links, s.trace_id),
             }

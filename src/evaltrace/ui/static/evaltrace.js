@@ -141,3 +141,17 @@
     new uPlot(options(spec, width), data, box);
   });
 })();
+
+// A/B page: j or → opens the next regressed sample, k or ← the previous one (the links with
+// id="next" / id="prev"); keys typed into a form field are left alone.
+(function () {
+  "use strict";
+  var KEYS = { j: "next", ArrowRight: "next", k: "prev", ArrowLeft: "prev" };
+  document.addEventListener("keydown", function (e) {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+    var target = e.target && e.target.tagName;
+    if (target === "INPUT" || target === "TEXTAREA" || target === "SELECT") return;
+    var link = KEYS[e.key] && document.getElementById(KEYS[e.key]);
+    if (link && link.href) window.location.href = link.href;
+  });
+})();
