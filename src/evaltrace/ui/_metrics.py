@@ -8,7 +8,7 @@ library's rule (``_scores``), the ordering and formatting are the views' own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .._scores import is_config_path
@@ -20,9 +20,11 @@ __all__ = [
     "fmt_rate",
     "interval",
     "is_config",
+    "is_main",
     "main_metrics",
     "order_metrics",
     "plus_minus",
+    "short_name",
 ]
 
 INTERVAL_NOTE: Final = (
@@ -50,9 +52,17 @@ def _rank(path: str) -> int:
     return 0 if _leaf(path) in SCORE_LEAVES else 2 if is_config(path) else 1
 
 
+def is_main(path: str) -> bool:
+    """A metric's headline leaf (``score``, ``success``, ``passed``), what a reader looks at
+    first; the rest (sub-measurements, configuration) can fold away."""
+    return _rank(path) == 0
+
+
 def order_metrics(paths: Iterable[str]) -> list[str]:
-    """Scores first, then other measured leaves, then configuration; alphabetical within."""
-    return sorted(dict.fromkeys(paths), key=lambda p: (_rank(p), p))
+    """Scores first, then other measured leaves, then configuration; within each, shallower
+    paths first (an aggregate ``retrieval.score`` before its ``retrieval.map@1.score``), then
+    alphabetical."""
+    return sorted(dict.fromkeys(paths), key=lambda p: (_rank(p), p.count("."), p))
 
 
 def main_metrics(paths: Iterable[str], limit: int) -> list[str]:
@@ -107,3 +117,14 @@ def plus_minus(
         return ""
     half = max(value - low, high - value)
     return " ± " + (f"{100 * half:.1f} %" if rate else fmt(half))
+
+
+def short_name(path: str, others: Sequence[str]) -> str:
+    """The shortest dotted suffix of ``path`` no other of ``others`` ends with (so four
+    ``classical_retrieval_evals.map@k.score`` columns read ``map@1.score``, ``map@3.score``)."""
+    parts = path.split(".")
+    for k in range(min(2, len(parts)), len(parts) + 1):
+        tail = ".".join(parts[-k:])
+        if not any(o != path and (o == tail or o.endswith("." + tail)) for o in others):
+            return tail
+    return path

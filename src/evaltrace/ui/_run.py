@@ -6,6 +6,8 @@ sorts and cuts one page, so a 100k-row run sends a browser 50 rows, not 100k.
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import operator
 import re
@@ -23,8 +25,10 @@ from ._metrics import (
     fmt_rate,
     interval,
     is_config,
+    is_main,
     order_metrics,
     plus_minus,
+    short_name,
 )
 
 __all__ = ["RunQuery", "SampleTable", "run_view"]
@@ -93,6 +97,26 @@ def _histogram(values: Sequence[float | bool]) -> dict[str, Any]:
     return {"labels": None, "x": centers, "y": counts, "width": width_s / half}
 
 
+def readable(value: Any) -> Any:
+    """Metadata as a structure a page can nest: a dict or list written as its Python or JSON
+    text is read back (``ast.literal_eval``, literals only), an enum dumped as
+    ``{'_value_': 'map', ...}`` becomes its value."""
+    if isinstance(value, str) and value[:1] in "{[(" and value[-1:] in "}])":
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                return readable(parse(value))
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+        return value
+    if isinstance(value, Mapping):
+        if "_value_" in value:
+            return readable(value["_value_"])
+        return {str(k): readable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [readable(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class SampleTable:
     """A run flattened once: its samples, metric columns (scores first) and statistics."""
@@ -128,7 +152,7 @@ class SampleTable:
             "dataset": first["dataset_name"],
             "started": str(first["timestamp"])[:19].replace("T", " "),
             "ended": str(last["timestamp"])[:19].replace("T", " "),
-            "metadata": first.get("metadata") or {},
+            "metadata": readable(first.get("metadata") or {}),
         }
         return cls(
             run=run,
@@ -260,9 +284,11 @@ def _summary(path: str, stats: Mapping[str, Any]) -> dict[str, Any]:
         else f"sketch: within {100 * stats.get('relative_accuracy', 0.01):g} % relative",
         "min": fmt(stats.get("min")),
         "max": fmt(stats.get("max")),
+        # The pass rate once: a boolean's headline already is it.
         "pass_rate": fmt_rate(stats["pass_rate"])
-        if "pass_rate" in stats and not is_config(path)
+        if "pass_rate" in stats and not is_config(path) and not boolean
         else "",
+        "main": is_main(path),
         "non_finite": stats.get("non_finite", 0),
     }
 
@@ -304,6 +330,9 @@ def run_view(
 
     return {
         "run": table.run,
+        "nested_metadata": [
+            k for k, v in table.run["metadata"].items() if isinstance(v, Mapping | list)
+        ],
         "metrics": [_summary(c, table.stats.get(c, {})) for c in scores],
         "interval_note": INTERVAL_NOTE,
         "config": [_summary(c, table.stats.get(c, {})) for c in config],
@@ -319,9 +348,11 @@ def run_view(
             }
             for i, c in enumerate(scores)
         ],
+        "main_charts": sum(is_main(c) for c in scores) or len(scores),
         "columns": [
             {
                 "name": c,
+                "short": short_name(c, columns),
                 "config": is_config(c),
                 "href": sort_link(c),
                 "sorted": ("desc" if query.desc else "asc") if query.sort == c else "",

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..query import HistoryFilter
 from ._links import href, run_path
-from ._metrics import INTERVAL_NOTE, fmt, fmt_rate, interval, main_metrics, plus_minus
+from ._metrics import INTERVAL_NOTE, fmt, fmt_rate, interval, main_metrics, plus_minus, short_name
 
 __all__ = ["RunsQuery", "runs_view"]
 
@@ -119,8 +119,9 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
             "n": fmt(r["num_results"]),
             "metadata": ", ".join(f"{k}={_text(v)}" for k, v in (r.get("metadata") or {}).items()),
             "cells": [_cell(r["metrics"].get(m)) for m in metrics],
+            "index": len(runs) - i,
         }
-        for r in runs
+        for i, r in enumerate(runs)
     ]
     oldest_first = list(reversed(runs))
     trends = [
@@ -129,8 +130,13 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
             "title": metric,
             "type": "line",
             "x": list(range(len(oldest_first))),
-            "xlabels": [str(r["started_at"])[5:16].replace("T", " ") for r in oldest_first],
-            "names": [str(r["run_id"]) for r in oldest_first],
+            # Run numbers (as in the table) on the axis, never overlapping; the run and its
+            # start in the tooltip.
+            "xlabels": [f"#{k + 1}" for k in range(len(oldest_first))],
+            "names": [
+                f"{r['run_id']} · {str(r['started_at'])[:16].replace('T', ' ')}"
+                for r in oldest_first
+            ],
             "series": [
                 {
                     "label": metric,
@@ -142,14 +148,29 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
         }
         for i, metric in enumerate(metrics[:TREND_METRICS])
     ]
+    # The newest run against the previous run of its own project and dataset, never across.
+    newest = runs[0] if runs else None
+    previous = next(
+        (
+            r
+            for r in runs[1:]
+            if newest is not None
+            and (r["project_name"], r["dataset_name"])
+            == (newest["project_name"], newest["dataset_name"])
+        ),
+        None,
+    )
     compare = (
-        href("/compare", {}, a=runs[1]["run_id"], b=runs[0]["run_id"]) if len(runs) > 1 else None
+        href("/compare", {}, a=previous["run_id"], b=newest["run_id"])
+        if newest is not None and previous is not None
+        else None
     )
     return {
         "query": query.params(),
         "datasets": datasets,
         "projects": projects,
         "metrics": metrics,
+        "headers": [short_name(m, metrics) for m in metrics],
         "runs": rows,
         "total": len(history),
         "charts": trends,
