@@ -233,7 +233,7 @@ def many_view(runs: Sequence[RunSamples], query: ManyQuery) -> dict[str, Any]:
     for sid in shown:
         cells = []
         for r in runs:
-            c = (
+            c: dict[str, Any] = (
                 cell(r.leaves[sid], metric, higher)
                 if sid in r.leaves
                 else {"kind": "missing", "text": "–"}
