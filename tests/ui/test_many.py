@@ -20,8 +20,6 @@ from evaltrace.ui._many import ManyQuery, cell, many_view, run_samples
 from evaltrace.ui._metrics import short_name
 from evaltrace.ui._runs import RunsQuery, runs_view
 
-from .conftest import BASELINE, CANDIDATE
-
 
 def result(sid: str, run: str, i: int = 0, **metrics: Any) -> dict[str, Any]:
     return {
@@ -59,7 +57,10 @@ def test_leaderboard_means_and_intervals_are_scipys() -> None:
         low, high = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
         assert c["n"] == 40
         assert c["mean"] == pytest.approx(x.mean(), rel=1e-12)
-        assert (c["low"], c["high"]) == (pytest.approx(low, rel=1e-9), pytest.approx(high, rel=1e-9))
+        assert (c["low"], c["high"]) == (
+            pytest.approx(low, rel=1e-9),
+            pytest.approx(high, rel=1e-9),
+        )
         assert c["mark"] == ("best" if row["run_id"] == "hi" else "")
 
 
@@ -95,6 +96,8 @@ def test_cell_rule_success_then_threshold_then_heat() -> None:
     assert cell({"m.score": 0.3, "other.success": True}, "m.score")["kind"] == "heat"
     assert cell({"ok": False}, "ok")["kind"] == "fail"
     assert cell({}, "m.score")["kind"] == "missing"
+    gllm = {"e.aggregate_score": 0.7, "e.aggregate_success": False, "e.map@1.success": True}
+    assert cell(gllm, "e.aggregate_score")["kind"] == "fail"  # its own success, not another's
 
 
 def test_matrix_is_paged_on_the_server_and_labelled_by_question() -> None:
@@ -155,6 +158,12 @@ def test_short_names_keep_the_distinguishing_suffix() -> None:
     paths = [f"classical_retrieval_evals.map@{k}.score" for k in (1, 3, 5, 10)]
     assert [short_name(p, paths) for p in paths] == [f"map@{k}.score" for k in (1, 3, 5, 10)]
     assert short_name("a.x.score", ["a.x.score", "b.x.score"]) == "a.x.score"
+    gllm = ["e.aggregate_score", "e.aggregate_success", "e.map@1.score"]
+    assert [short_name(p, gllm) for p in gllm] == [
+        "aggregate_score",
+        "aggregate_success",
+        "map@1.score",
+    ]
 
 
 def test_per_sample_moves_are_paged_on_the_server() -> None:

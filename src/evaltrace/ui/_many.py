@@ -17,7 +17,7 @@ from .._stats import Estimate, mean_estimate, pass_rate_estimate
 from ..schema import metric_leaves
 from ._links import href, run_path
 from ._metrics import fmt, fmt_rate, main_metrics, short_name
-from ._run import _preview
+from ._run import _preview, _success_of
 
 __all__ = ["ManyQuery", "RunSamples", "cell", "many_view", "run_samples"]
 
@@ -128,9 +128,12 @@ def cell(leaves: Mapping[str, float | bool], metric: str, higher: bool = True) -
         return {"kind": "missing", "text": "–"}
     if isinstance(value, bool):
         return {"kind": "pass" if value else "fail", "text": "pass" if value else "fail"}
-    parent = metric.rsplit(".", 1)[0] if "." in metric else ""
+    parent, _, leaf = metric.rpartition(".")
     prefix = parent + "." if parent else ""
-    success = leaves.get(prefix + "success")
+    # gllm-evals pairs aggregate_score with aggregate_success, score with success.
+    success = leaves.get(prefix + leaf.replace("score", "success")) if "score" in leaf else None
+    if not isinstance(success, bool):
+        success = leaves.get(prefix + "success")
     if isinstance(success, bool):
         return {
             "kind": "pass" if success else "fail",
@@ -168,7 +171,9 @@ def _shown(estimate: Estimate, boolean: bool) -> str:
 def many_view(runs: Sequence[RunSamples], query: ManyQuery) -> dict[str, Any]:
     """Leaderboard, the project/dataset warning, and one page of the sample × run matrix."""
     paths = [p for r in runs for s in r.leaves.values() for p in s]
-    metrics = main_metrics(paths, LEADERBOARD_METRICS)
+    measured = main_metrics(paths, len(paths))
+    paired = set(_success_of(measured).values())  # x.success: the pass side of x.score
+    metrics = [m for m in measured if m not in paired][:LEADERBOARD_METRICS]
     state = query.params()
     board_rows: list[dict[str, Any]] = [
         {

@@ -34,7 +34,9 @@ INTERVAL_NOTE: Final = (
 )
 """What history's intervals are, said once wherever they are shown."""
 
-SCORE_LEAVES: Final = frozenset({"score", "success", "passed", "pass"})
+SCORE_LEAVES: Final = frozenset(
+    {"score", "success", "passed", "pass", "aggregate_score", "aggregate_success"}
+)
 """Last path segments that are the headline value of a metric."""
 
 
@@ -123,7 +125,9 @@ def short_name(path: str, others: Sequence[str]) -> str:
     """The shortest dotted suffix of ``path`` no other of ``others`` ends with (so four
     ``classical_retrieval_evals.map@k.score`` columns read ``map@1.score``, ``map@3.score``)."""
     parts = path.split(".")
-    for k in range(min(2, len(parts)), len(parts) + 1):
+    # A bare generic leaf ("score") names nothing: keep its metric's name with it.
+    generic = _leaf(path) in SCORE_LEAVES and not _leaf(path).startswith("aggregate")
+    for k in range(min(2 if generic else 1, len(parts)), len(parts) + 1):
         tail = ".".join(parts[-k:])
         if not any(o != path and (o == tail or o.endswith("." + tail)) for o in others):
             return tail

@@ -293,6 +293,43 @@ def _summary(path: str, stats: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+MAIN_CHARTS = 8
+"""Histograms shown open; the rest are folded under a <details>."""
+
+
+def _success_of(paths: Sequence[str]) -> dict[str, str]:
+    """Each score leaf's own pass/fail leaf, where the run has one: ``x.score`` →
+    ``x.success``, gllm-evals' ``e.aggregate_score`` → ``e.aggregate_success``."""
+    present = set(paths)
+    pairs: dict[str, str] = {}
+    for path in paths:
+        parent, _, leaf = path.rpartition(".")
+        if leaf.endswith("score"):
+            sibling = (parent + "." if parent else "") + leaf[: -len("score")] + "success"
+            if sibling in present:
+                pairs[path] = sibling
+    return pairs
+
+
+def _rows(scores: Sequence[str], stats: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Metric rows, main first; a score's own success leaf is its row's pass rate column (the
+    pass rate shown once), not a row of its own."""
+    paired = _success_of(scores)
+    rows = []
+    for path in scores:
+        if path in paired.values():
+            continue
+        row = _summary(path, stats.get(path, {}))
+        if path in paired:
+            passes = stats.get(paired[path], {})
+            rate = passes.get("pass_rate")
+            low, high = interval(passes)
+            row["pass_rate"] = fmt_rate(rate) + plus_minus(rate, low, high, rate=True)
+            row["pass_leaf"] = paired[path]
+        rows.append(row)
+    return rows
+
+
 def run_view(
     table: SampleTable,
     query: RunQuery,
@@ -321,6 +358,8 @@ def run_view(
     scores = [c for c in table.columns if not is_config(c)]
     config = [c for c in table.columns if is_config(c)]
     columns = table.columns if query.config else scores
+    paired = _success_of(scores)
+    charted = [c for c in scores if c not in paired.values()]  # a pass rate is in its row
 
     def sort_link(column: str) -> str | None:
         if not pager:
@@ -333,22 +372,23 @@ def run_view(
         "nested_metadata": [
             k for k, v in table.run["metadata"].items() if isinstance(v, Mapping | list)
         ],
-        "metrics": [_summary(c, table.stats.get(c, {})) for c in scores],
+        "metrics": _rows(scores, table.stats),
         "interval_note": INTERVAL_NOTE,
         "config": [_summary(c, table.stats.get(c, {})) for c in config],
         "charts": [
             {
                 "id": f"dist-{i}",
                 "title": c,
+                "short": short_name(c, charted),
                 "type": "bars",
                 "x": table.histograms[c]["x"],
                 "xlabels": table.histograms[c]["labels"],
                 "bin": table.histograms[c]["width"],
                 "series": [{"label": "samples", "values": table.histograms[c]["y"]}],
             }
-            for i, c in enumerate(scores)
+            for i, c in enumerate(charted)
         ],
-        "main_charts": sum(is_main(c) for c in scores) or len(scores),
+        "main_charts": min(MAIN_CHARTS, sum(is_main(c) for c in charted) or len(charted)),
         "columns": [
             {
                 "name": c,
