@@ -285,7 +285,6 @@ def _charts(columns: Sequence[Mapping[str, Any]], rows: Sequence[Mapping[str, An
             "type": "bars",
             "x": list(range(len(rows))),
             "xlabels": [f"#{i + 1}" for i in range(len(rows))],
-            "names": [r["run_id"] for r in rows],
             "series": [
                 {
                     "label": "mean",
