@@ -17,7 +17,7 @@ from evaltrace.ui import open_source
 from evaltrace.ui._app import create_app
 from evaltrace.ui._compare import CompareQuery, compare_view, comparison
 from evaltrace.ui._many import ManyQuery, cell, many_view, run_samples
-from evaltrace.ui._metrics import short_name
+from evaltrace.ui._metrics import main_metrics, short_name
 from evaltrace.ui._runs import RunsQuery, runs_view
 
 
@@ -230,3 +230,10 @@ def test_runs_page_has_a_checkbox_per_run(three: Path) -> None:
     with client_of(three) as client:
         text = client.get("/").text
     assert text.count('type="checkbox" name="runs"') == 4 and 'action="/compare"' in text
+
+
+def test_summaries_show_a_score_not_its_success_twin() -> None:
+    """Run summaries and the leaderboard list x.score, not also x.success beside it; a lone
+    boolean stays."""
+    paths = ["e.aggregate_score", "e.aggregate_success", "e.map@1.score", "e.map@1.success", "ok"]
+    assert main_metrics(paths, 10) == ["ok", "e.aggregate_score", "e.map@1.score"]

@@ -17,7 +17,7 @@ from .._stats import Estimate, mean_estimate, pass_rate_estimate
 from ..schema import metric_leaves
 from ._links import href, run_path
 from ._metrics import fmt, fmt_rate, main_metrics, short_name
-from ._run import _preview, _success_of
+from ._run import _preview
 
 __all__ = ["ManyQuery", "RunSamples", "cell", "many_view", "run_samples"]
 
@@ -171,9 +171,7 @@ def _shown(estimate: Estimate, boolean: bool) -> str:
 def many_view(runs: Sequence[RunSamples], query: ManyQuery) -> dict[str, Any]:
     """Leaderboard, the project/dataset warning, and one page of the sample × run matrix."""
     paths = [p for r in runs for s in r.leaves.values() for p in s]
-    measured = main_metrics(paths, len(paths))
-    paired = set(_success_of(measured).values())  # x.success: the pass side of x.score
-    metrics = [m for m in measured if m not in paired][:LEADERBOARD_METRICS]
+    metrics = main_metrics(paths, LEADERBOARD_METRICS)
     state = query.params()
     board_rows: list[dict[str, Any]] = [
         {

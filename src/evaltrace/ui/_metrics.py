@@ -25,6 +25,7 @@ __all__ = [
     "order_metrics",
     "plus_minus",
     "short_name",
+    "success_of",
 ]
 
 INTERVAL_NOTE: Final = (
@@ -68,8 +69,11 @@ def order_metrics(paths: Iterable[str]) -> list[str]:
 
 
 def main_metrics(paths: Iterable[str], limit: int) -> list[str]:
-    """The few metrics a run summary shows: scores, then other measurements, never config."""
-    return [p for p in order_metrics(paths) if not is_config(p)][:limit]
+    """The few metrics a run summary shows: scores, then other measurements, never config,
+    nor the ``success`` leaf of a score beside it (the score's pass side)."""
+    measured = [p for p in order_metrics(paths) if not is_config(p)]
+    paired = set(success_of(measured).values())
+    return [p for p in measured if p not in paired][:limit]
 
 
 def fmt(value: Any) -> str:
@@ -132,3 +136,17 @@ def short_name(path: str, others: Sequence[str]) -> str:
         if not any(o != path and (o == tail or o.endswith("." + tail)) for o in others):
             return tail
     return path
+
+
+def success_of(paths: Sequence[str]) -> dict[str, str]:
+    """Each score leaf's own pass/fail leaf, where the run has one: ``x.score`` →
+    ``x.success``, gllm-evals' ``e.aggregate_score`` → ``e.aggregate_success``."""
+    present = set(paths)
+    pairs: dict[str, str] = {}
+    for path in paths:
+        parent, _, leaf = path.rpartition(".")
+        if leaf.endswith("score"):
+            sibling = (parent + "." if parent else "") + leaf[: -len("score")] + "success"
+            if sibling in present:
+                pairs[path] = sibling
+    return pairs

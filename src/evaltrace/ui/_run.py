@@ -29,6 +29,7 @@ from ._metrics import (
     order_metrics,
     plus_minus,
     short_name,
+    success_of,
 )
 
 __all__ = ["RunQuery", "SampleTable", "run_view"]
@@ -297,24 +298,10 @@ MAIN_CHARTS = 8
 """Histograms shown open; the rest are folded under a <details>."""
 
 
-def _success_of(paths: Sequence[str]) -> dict[str, str]:
-    """Each score leaf's own pass/fail leaf, where the run has one: ``x.score`` →
-    ``x.success``, gllm-evals' ``e.aggregate_score`` → ``e.aggregate_success``."""
-    present = set(paths)
-    pairs: dict[str, str] = {}
-    for path in paths:
-        parent, _, leaf = path.rpartition(".")
-        if leaf.endswith("score"):
-            sibling = (parent + "." if parent else "") + leaf[: -len("score")] + "success"
-            if sibling in present:
-                pairs[path] = sibling
-    return pairs
-
-
 def _rows(scores: Sequence[str], stats: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Metric rows, main first; a score's own success leaf is its row's pass rate column (the
     pass rate shown once), not a row of its own."""
-    paired = _success_of(scores)
+    paired = success_of(scores)
     rows = []
     for path in scores:
         if path in paired.values():
@@ -358,7 +345,7 @@ def run_view(
     scores = [c for c in table.columns if not is_config(c)]
     config = [c for c in table.columns if is_config(c)]
     columns = table.columns if query.config else scores
-    paired = _success_of(scores)
+    paired = success_of(scores)
     charted = [c for c in scores if c not in paired.values()]  # a pass rate is in its row
 
     def sort_link(column: str) -> str | None:

@@ -98,6 +98,11 @@ def _cell(stats: Mapping[str, Any] | None) -> str:
     return fmt(headline) + plus_minus(headline, low, high)
 
 
+def _stats_of(runs: Sequence[Mapping[str, Any]], metric: str) -> Mapping[str, Any]:
+    """The first summary of ``metric`` among ``runs`` (to name its kind)."""
+    return next((r["metrics"][metric] for r in runs if metric in r["metrics"]), {})
+
+
 def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[str, Any]:
     """Runs table (newest first), filter menus and one trend chart per main metric."""
     datasets = sorted({str(r["dataset_name"]) for r in history})
@@ -139,7 +144,7 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
             ],
             "series": [
                 {
-                    "label": metric,
+                    "label": "mean" if "mean" in _stats_of(runs, metric) else "pass rate",
                     "values": [_headline(r["metrics"].get(metric, {})) for r in oldest_first],
                     "low": [interval(r["metrics"].get(metric, {}))[0] for r in oldest_first],
                     "high": [interval(r["metrics"].get(metric, {}))[1] for r in oldest_first],
