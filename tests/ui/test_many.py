@@ -236,4 +236,4 @@ def test_summaries_show_a_score_not_its_success_twin() -> None:
     """Run summaries and the leaderboard list x.score, not also x.success beside it; a lone
     boolean stays."""
     paths = ["e.aggregate_score", "e.aggregate_success", "e.map@1.score", "e.map@1.success", "ok"]
-    assert main_metrics(paths, 10) == ["ok", "e.aggregate_score", "e.map@1.score"]
+    assert main_metrics(paths, 10) == ["e.aggregate_score", "e.map@1.score", "ok"]
