@@ -85,6 +85,11 @@ TABLE: list[tuple[str, dict[str, Any], tuple[Any, ...]]] = [
         (None, None, False, True, False, False, None, _READS_ONLY),
     ),
     (
+        "query with store=False: reads, log refuses (not 'keeps nothing')",
+        {"has_query": True, "store": False},
+        (None, None, False, True, False, False, None, _READS_ONLY),
+    ),
+    (
         "query and a store: logs to the store, reads the query",
         {"has_query": True, "store": STORE},
         (STORE, None, False, True, False, False, None, None),

@@ -77,7 +77,9 @@ def resolve(
 ) -> Wiring:
     """The wiring of a tracker given these constructor arguments and the environment
     (``Settings.from_env``; raises ``ConfigurationError`` for a value that cannot be right)."""
-    reader_only = has_query and store is None and otlp_endpoint is None and not has_exporters
+    reader_only = (  # store=False beside query= says the same: this tracker reads
+        has_query and store in (None, False) and otlp_endpoint is None and not has_exporters
+    )
     if has_provider and store is None:
         store = False  # the application's provider exports; a store only when asked
     settings = Settings.from_env(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -108,9 +109,42 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+GLLM_RUNS = Path(__file__).parent / "data" / "gllm_runs.json"
+"""Three real gllm-evals ``evaluate()`` runs (ClassicalRetrievalEvaluator, k = 1, 3, 5), 20
+samples each, as its tracker hook received them; recorded with gllm-evals-binary 0.1.41 by
+``data/make_gllm_runs.py`` (in ``.venv-gllm``: this venv has no gllm-evals)."""
+
+
+@pytest.fixture(scope="session")
+def gllm_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the recorded gllm-evals runs, logged through the public tracker."""
+    path = tmp_path_factory.mktemp("gllm") / "evaltrace.db"
+    runs = json.loads(GLLM_RUNS.read_text())
+    for run_id, run in runs.items():
+        with OpenTelemetryExperimentTracker(run["project"], store=path) as tracker:
+            tracker.log_batch_sync(
+                [r["evaluation_result"] for r in run["rows"]],
+                run["dataset"],
+                [r["data"] for r in run["rows"]],
+                run_id=run_id,
+                metadata=run["metadata"],
+            )
+    return path
+
+
+@pytest.fixture(scope="session")
+def gllm_server(gllm_store: Path) -> Iterator[str]:
+    """``evaltrace ui`` over the gllm-evals runs."""
+    yield from _serve(gllm_store)
+
+
 @pytest.fixture(scope="session")
 def server(store: Path) -> Iterator[str]:
     """``evaltrace ui`` on a free loopback port, up once /healthz answers."""
+    yield from _serve(store)
+
+
+def _serve(store: Path) -> Iterator[str]:
     port = free_port()
     cli = Path(sys.executable).parent / "evaltrace"
     env = {**os.environ, "EVALTRACE_JAEGER_UI_URL": "http://127.0.0.1:16686"}
@@ -266,6 +300,104 @@ class _DevTools:
         for kind in ("keyDown", "keyUp"):
             self.call("Input.dispatchKeyEvent", type=kind, key=key, text=key)
         return self.until(f"pressing {key!r} went nowhere", lambda h: h != start, deadline)
+
+
+class Page:
+    """A Chromium page driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``:
+    NUL-terminated JSON on fds 3 and 4, no extra package), for what a person clicks."""
+
+    def __init__(self, binary: str, url: str) -> None:
+        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)  # late renderers
+        commands_r, self._commands_w = os.pipe()
+        self._events_r, events_w = os.pipe()
+        # Park the child's ends above 4 so dup2 onto 3 and 4 cannot clobber one another.
+        child_in, child_out = (
+            fcntl.fcntl(commands_r, fcntl.F_DUPFD, 10),
+            fcntl.fcntl(events_w, fcntl.F_DUPFD, 10),
+        )
+        os.close(commands_r)
+        os.close(events_w)
+
+        def remap() -> None:
+            os.dup2(child_in, 3)
+            os.dup2(child_out, 4)
+
+        self._proc = subprocess.Popen(
+            [
+                binary,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={self._profile.name}",
+                "--remote-debugging-pipe",
+                "--window-size=1400,1000",
+                "about:blank",
+            ],
+            pass_fds=(3, 4, child_in, child_out),  # 3, 4: the ends remap() puts there
+            preexec_fn=remap,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(child_in)
+        os.close(child_out)
+        self._buffer = b""
+        self._next = 0
+        target = self._call("Target.createTarget", url=url)["targetId"]
+        self._session = self._call("Target.attachToTarget", targetId=target, flatten=True)[
+            "sessionId"
+        ]
+        self.wait_for(  # the new tab starts blank: wait for the page itself
+            f"location.href.startsWith({json.dumps(url)}) && document.readyState === 'complete'"
+        )
+
+    def _call(self, method: str, session: str | None = None, **params: Any) -> Any:
+        self._next += 1
+        message: dict[str, Any] = {"id": self._next, "method": method, "params": params}
+        if session:
+            message["sessionId"] = session
+        os.write(self._commands_w, json.dumps(message).encode() + b"\0")
+        while True:
+            while b"\0" not in self._buffer:
+                chunk = os.read(self._events_r, 1 << 16)
+                if not chunk:
+                    raise RuntimeError("chromium closed the DevTools pipe")
+                self._buffer += chunk
+            raw, self._buffer = self._buffer.split(b"\0", 1)
+            reply = json.loads(raw)
+            if reply.get("id") == self._next:
+                if "error" in reply:
+                    raise RuntimeError(reply["error"])
+                return reply.get("result", {})
+
+    def run(self, expression: str) -> Any:
+        """The value of ``expression`` (a promise is awaited) in the page."""
+        result = self._call(
+            "Runtime.evaluate",
+            self._session,
+            expression=expression,
+            awaitPromise=True,
+            returnByValue=True,
+        )
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30) -> Any:
+        """Re-evaluate ``expression`` until it is truthy (a navigation may be under way)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                value = self.run(expression)
+            except RuntimeError:  # the context went away with a navigation: ask again
+                value = None
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never true within {timeout} s: {expression}")
+            time.sleep(0.05)  # between polls of a condition, bounded by the deadline
+
+    def close(self) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
+        os.close(self._commands_w)
+        os.close(self._events_r)
+        self._profile.cleanup()
 
 
 @pytest.fixture(scope="session")

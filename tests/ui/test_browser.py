@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from evaltrace.cli import main
 
-from .conftest import BASELINE, CANDIDATE, OTHER, Browser
+from .conftest import BASELINE, CANDIDATE, OTHER, Browser, Page
 
 PAINTED = re.compile(r'data-painted="(\d+)"')
 
@@ -156,3 +156,59 @@ def test_ab_page_shows_both_answers_a_diff_and_walks_regressions_with_j(
     after = browser.press(url, "j")
     assert after.endswith("id=s000"), after
     assert "regressed sample 2 of 2" in browser.dom(after)
+
+
+def test_checking_runs_opens_their_comparison(server: str, browser: Browser) -> None:
+    """Ticking two runs on / and pressing "compare selected" opens their A/B page, the older
+    run as A."""
+    page = Page(browser.binary, server + "/")
+    try:
+        page.run(
+            "document.querySelectorAll('input[name=runs]').forEach(box => {"
+            f" if (['{BASELINE}', '{CANDIDATE}'].includes(box.value)) box.click(); }});"
+            "document.getElementById('compare-selected').click(); true"
+        )
+        url = page.wait_for("location.pathname === '/compare' && location.href")
+        page.wait_for("document.readyState === 'complete'")
+        heading = page.run("document.querySelector('h1').textContent")
+    finally:
+        page.close()
+    assert url == f"{server}/compare?a={BASELINE}&b={CANDIDATE}"
+    assert heading == "Compare"
+
+
+def test_three_runs_on_one_compare_page_with_a_best_mark(
+    gllm_server: str, browser: Browser
+) -> None:
+    """/compare?runs=a,b,c of three gllm-evals runs: a leaderboard row per run, a best or tied
+    mark per metric, one drawn chart per metric, the matrix labelled by the question."""
+    url = f"{gllm_server}/compare?runs=gllm-baseline,gllm-rerank,gllm-hybrid"
+    dom = browser.dom(url)
+    board = dom.split('class="data leaderboard"')[1].split("</table>")[0]
+    assert all(run in board for run in ("gllm-baseline", "gllm-rerank", "gllm-hybrid"))
+    assert 'class="mark best"' in board
+    charts = painted_charts(dom)
+    assert len(charts) >= 4 and all(n > 200 for n in charts), charts
+    assert "Which passage answers question 0 about the tariff?" in dom
+    assert re.search(r'class="num cell (pass|fail)', dom)
+    browser.screenshot(url, "compare-many.png", height=1500)
+
+
+def test_gllm_run_page_leads_with_main_scores_and_no_repr(
+    gllm_server: str, browser: Browser
+) -> None:
+    """A gllm-evals run: the aggregate score is the first metric row, config leaves are folded,
+    evaluator_parameters is a nested structure (no Python repr), headers keep map@k apart."""
+    url = f"{gllm_server}/runs/gllm-rerank"
+    dom = browser.dom(url)
+    first_row = dom.split('class="data metrics"')[1].split("<tbody>")[1].split("</tr>")[0]
+    assert "classical_retrieval_evals.aggregate_score" in first_row
+    assert "_value_" not in dom and "'_sort_order_'" not in dom and "{'" not in dom
+    assert re.search(r"<summary>\d+ configuration leaves", dom)
+    assert "<dt>k_values</dt>" in dom and "<dt>metric_0</dt><dd>map</dd>" in dom
+    headers = re.findall(
+        r'<th class="num" title="classical_retrieval_evals\.([^"]+)"><a[^>]*>([^<]+)<', dom
+    )
+    assert ("map@1.score", "map@1.score") in headers and ("map@3.score", "map@3.score") in headers
+    assert dom.count("data-chart=") - dom.split("more distributions")[0].count("data-chart=") > 0
+    browser.screenshot(url, "run-gllm.png", height=1800)

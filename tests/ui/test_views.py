@@ -40,14 +40,16 @@ def test_scores_come_before_config_leaves() -> None:
     (the library's rule: a cost is not a score) last; main_metrics drops them."""
     paths = ["a.threshold", "a.cost", "a.score", "passed", "a.strict_mode", "a.recall"]
     assert order_metrics(paths) == [
+        "passed",  # shallower first: an aggregate before its parts
         "a.score",
-        "passed",
         "a.recall",
         "a.cost",
         "a.strict_mode",
         "a.threshold",
     ]
-    assert main_metrics(paths, 5) == ["a.score", "passed", "a.recall"]
+    assert main_metrics(paths, 5) == ["passed", "a.score", "a.recall"]
+    gllm = ["r.map@1.score", "r.map@1.success", "r.score", "r.map@3.score"]
+    assert order_metrics(gllm)[0] == "r.score"  # the aggregate score first
 
 
 def test_numbers_are_rounded_for_reading() -> None:
@@ -200,8 +202,13 @@ def test_comparison_applies_direction_and_finds_vanished_metrics() -> None:
     f1 = next(m for m in view["metrics"] if m["metric"] == "f1.score")
     assert "±" in f1["a"] and f1["difference"].startswith("−0.431 [") and f1["p"] != "–"
     assert view["family"] == "2 scores, Holm, alpha 0.05"
-    [chart] = view["charts"]
-    assert all(len(s["low"]) == len(s["high"]) == len(s["values"]) for s in chart["series"])
+    # One chart per score, each on its own scale (small multiples), with A's and B's intervals.
+    assert [c["title"] for c in view["charts"]] == ["f1.score", "lat.score"]
+    for chart in view["charts"]:
+        assert [s["label"] for s in chart["series"]] == ["A", "B"]
+        assert all(
+            len(s["low"]) == len(s["high"]) == len(s["values"]) == 1 for s in chart["series"]
+        )
     assert view["only_in_a"] == ["s2"] and view["only_in_b"] == ["s3"]
     assert view["vanished"] == ["old.score"] and view["regressed_metrics"] == ["f1.score"]
     assert view["swap_href"] == "/compare?a=B&b=A&lower=lat.%2A"

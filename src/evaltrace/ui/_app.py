@@ -16,13 +16,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .._config import TraceLinks
 from .._exceptions import EvalTraceError, InvalidInputError, InvalidInputTypeError
+from ..query import HistoryFilter
 from ._compare import CompareModel, CompareQuery, compare_view, comparison
+from ._links import href
+from ._many import ManyQuery, many_view, run_samples
 from ._render import STATIC, render
 from ._run import RunQuery, run_view
 from ._runs import RunsQuery, runs_view
@@ -79,7 +82,13 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         if table is None:
             return problem(404, "No such run", f"no results for run {run_id!r} in {source.label}")
         view = run_view(table, RunQuery.from_params(_params(request)), links, request.url.path)
-        return page("run.html", 400 if view["error"] else 200, view=view, title=run_id)
+        return page(
+            "run.html",
+            400 if view["error"] else 200,
+            view=view,
+            title=run_id,
+            others=_others(table.run),
+        )
 
     def sample(request: Request) -> Response:
         run_id, sample_id = request.path_params["run_id"], request.path_params["sample_id"]
@@ -120,8 +129,48 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             return problem(404, "No such sample", missing)
         return page("ab.html", view=view, title=f"{view['label'] or sample_id} · A/B")
 
+    def _others(run: Mapping[str, Any]) -> list[dict[str, str]]:
+        """The other runs of this run's project and dataset, newest first (compare with…);
+        never a run of another project or dataset."""
+        try:
+            history = source.history(
+                HistoryFilter.from_kwargs(None, {"project_name": run["project"]})
+            )
+        except EvalTraceError:
+            return []  # the page stands without the menu
+        return [
+            {"run_id": str(r["run_id"]), "started": str(r["started_at"])[:16].replace("T", " ")}
+            for r in history
+            if r["run_id"] != run["run_id"]
+            and r["project_name"] == run["project"]
+            and r["dataset_name"] == run["dataset"]
+        ]
+
+    def many(params: Mapping[str, Sequence[str]]) -> Response:
+        query = ManyQuery.from_params(params)
+        if len(query.runs) == 2:  # two picked runs: the paired A/B page, oldest pick as A
+            a, b = sorted(
+                query.runs, key=lambda r: str((source.results(r) or [{}])[0].get("timestamp"))
+            )
+            return RedirectResponse(href("/compare", {}, a=a, b=b), status_code=303)
+        if len(query.runs) < 2:
+            return problem(400, "Runs needed", "pick two or more runs: /compare?runs=A,B,C")
+        flattened = []
+        for run_id in query.runs:
+            results = source.results(run_id)
+            if not results:
+                return problem(
+                    404, "No such run", f"no results for run {run_id!r} in {source.label}"
+                )
+            flattened.append(run_samples(run_id, results))
+        view = many_view(flattened, query)
+        return page("many.html", view=view, title=f"{len(query.runs)} runs")
+
     def compare(request: Request) -> Response:
-        query = CompareQuery.from_params(_params(request))
+        params = _params(request)
+        if "runs" in params:
+            return many(params)
+        query = CompareQuery.from_params(params)
         if not query.a or not query.b:
             return problem(400, "Two runs needed", "open /compare?a=RUN_A&b=RUN_B")
         results_a, results_b = source.results(query.a), source.results(query.b)

@@ -16,7 +16,7 @@ from typing import Any
 
 from .._compare import compare_runs
 from ._links import href, run_path
-from ._metrics import fmt, fmt_delta, fmt_rate, is_config, order_metrics
+from ._metrics import fmt, fmt_delta, fmt_rate, is_config, order_metrics, short_name
 from ._sample import ab_path, sample_label
 
 __all__ = ["CompareModel", "CompareQuery", "compare_view", "comparison"]
@@ -177,6 +177,10 @@ class CompareQuery:
     threshold: float = 0.0
     metric: str = ""
     """Only list per-sample moves of this metric."""
+    rpage: int = 1
+    """Page of the per-sample regressions (``SHOWN`` a page)."""
+    ipage: int = 1
+    """Page of the per-sample improvements."""
 
     @classmethod
     def from_params(cls, params: Mapping[str, Sequence[str]]) -> CompareQuery:
@@ -192,8 +196,19 @@ class CompareQuery:
         lower = tuple(
             p.strip() for value in params.get("lower", []) for p in value.split(",") if p.strip()
         )
+
+        def page(name: str) -> int:
+            raw = one(name)
+            return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 9 else 1
+
         return cls(
-            one("a"), one("b"), lower, threshold if math.isfinite(threshold) else 0.0, one("metric")
+            one("a"),
+            one("b"),
+            lower,
+            threshold if math.isfinite(threshold) else 0.0,
+            one("metric"),
+            max(1, page("rpage")),
+            max(1, page("ipage")),
         )
 
     def params(self) -> dict[str, Any]:
@@ -204,6 +219,8 @@ class CompareQuery:
             "lower": list(self.lower),
             "threshold": f"{self.threshold:g}" if self.threshold else None,
             "metric": self.metric,
+            "rpage": self.rpage if self.rpage > 1 else None,
+            "ipage": self.ipage if self.ipage > 1 else None,
         }
 
 
@@ -249,13 +266,44 @@ def _p(value: float | None) -> str:
     return "–" if value is None else "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _page(
+    moves: Sequence[SampleMove],
+    better: bool,
+    page: int,
+    name: str,
+    state: Mapping[str, Any],
+    labels: Mapping[str, str],
+    served: bool,
+) -> dict[str, Any]:
+    """One server-side page (``SHOWN`` rows) of the moves one way, with its pager links."""
+    count = sum(mv.better == better for mv in moves)
+    pages = max(1, math.ceil(count / SHOWN))
+    page = min(page, pages)
+    rows = _moves(moves, better, state if served else None, labels, (page - 1) * SHOWN)
+    return {
+        "rows": rows,
+        "count": count,
+        "first": (page - 1) * SHOWN + 1 if rows else 0,
+        "last": (page - 1) * SHOWN + len(rows),
+        "page": page,
+        "pages": pages,
+        "prev": href("/compare", state, **{name: page - 1 if page > 2 else None})
+        if served and page > 1
+        else None,
+        "next": href("/compare", state, **{name: page + 1}) if served and page < pages else None,
+    }
+
+
 def _moves(
     moves: Sequence[SampleMove],
     better: bool,
     state: Mapping[str, Any] | None,
     labels: Mapping[str, str],
+    start: int = 0,
 ) -> list[dict[str, Any]]:
-    """The largest moves one way; each links to the sample's A/B page when served."""
+    """``SHOWN`` moves one way from ``start``, largest first; each links to the sample's A/B
+    page when served."""
+    chosen = [mv for mv in moves if mv.better == better][start : start + SHOWN]
     return [
         {
             "sample_id": mv.sample_id,
@@ -266,9 +314,8 @@ def _moves(
             "b": fmt(mv.b),
             "delta": fmt_delta(mv.delta),
         }
-        for mv in moves
-        if mv.better == better
-    ][:SHOWN]
+        for mv in chosen
+    ]
 
 
 def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True) -> dict[str, Any]:
@@ -327,6 +374,10 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "samples": model.samples,
         "regressions": _moves(moves, False, state if links else None, model.labels),
         "improvements": _moves(moves[::-1], True, state if links else None, model.labels),
+        "regression_page": _page(moves, False, query.rpage, "rpage", state, model.labels, links),
+        "improvement_page": _page(
+            moves[::-1], True, query.ipage, "ipage", state, model.labels, links
+        ),
         "regression_count": sum(not mv.better for mv in moves),
         "improvement_count": sum(mv.better for mv in moves),
         "only_in_a": model.only_in_a[:SHOWN],
@@ -336,29 +387,31 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "shown": SHOWN,
         "charts": [
             {
-                "id": "compare-means",
-                "title": "A vs B (mean, pass rate as 0–1; bars: 95 % interval)",
+                # One chart per metric, each on its own scale: a 1,550 ms latency beside
+                # 0-1 scores would flatten them on a shared axis.
+                "id": f"compare-{k}",
+                "title": r.metric,
+                "short": short_name(r.metric, [x.metric for x in scores]),
                 "type": "bars",
-                "x": list(range(len(scores))),
-                "xlabels": [r.metric for r in scores],
+                "x": [0],
+                "xlabels": ["pass rate" if r.boolean else "mean"],
                 "series": [
                     {
                         "label": "A",
-                        "values": [_finite(r.mean_a) for r in scores],
-                        "low": [_finite(r.interval_a[0]) for r in scores],
-                        "high": [_finite(r.interval_a[1]) for r in scores],
+                        "values": [_finite(r.mean_a)],
+                        "low": [_finite(r.interval_a[0])],
+                        "high": [_finite(r.interval_a[1])],
                     },
                     {
                         "label": "B",
-                        "values": [_finite(r.mean_b) for r in scores],
-                        "low": [_finite(r.interval_b[0]) for r in scores],
-                        "high": [_finite(r.interval_b[1]) for r in scores],
+                        "values": [_finite(r.mean_b)],
+                        "low": [_finite(r.interval_b[0])],
+                        "high": [_finite(r.interval_b[1])],
                     },
                 ],
             }
-        ]
-        if scores
-        else [],
+            for k, r in enumerate(scores)
+        ],
     }
 
 

@@ -8,7 +8,7 @@ library's rule (``_scores``), the ordering and formatting are the views' own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ..schema._scores import is_config_path
@@ -20,9 +20,12 @@ __all__ = [
     "fmt_rate",
     "interval",
     "is_config",
+    "is_main",
     "main_metrics",
     "order_metrics",
     "plus_minus",
+    "short_name",
+    "success_of",
 ]
 
 INTERVAL_NOTE: Final = (
@@ -32,7 +35,9 @@ INTERVAL_NOTE: Final = (
 )
 """What history's intervals are, said once wherever they are shown."""
 
-SCORE_LEAVES: Final = frozenset({"score", "success", "passed", "pass"})
+SCORE_LEAVES: Final = frozenset(
+    {"score", "success", "passed", "pass", "aggregate_score", "aggregate_success"}
+)
 """Last path segments that are the headline value of a metric."""
 
 
@@ -50,14 +55,25 @@ def _rank(path: str) -> int:
     return 0 if _leaf(path) in SCORE_LEAVES else 2 if is_config(path) else 1
 
 
+def is_main(path: str) -> bool:
+    """A metric's headline leaf (``score``, ``success``, ``passed``), what a reader looks at
+    first; the rest (sub-measurements, configuration) can fold away."""
+    return _rank(path) == 0
+
+
 def order_metrics(paths: Iterable[str]) -> list[str]:
-    """Scores first, then other measured leaves, then configuration; alphabetical within."""
-    return sorted(dict.fromkeys(paths), key=lambda p: (_rank(p), p))
+    """Scores first, then other measured leaves, then configuration; within each, shallower
+    paths first (an aggregate ``retrieval.score`` before its ``retrieval.map@1.score``), then
+    alphabetical."""
+    return sorted(dict.fromkeys(paths), key=lambda p: (_rank(p), p.count("."), p))
 
 
 def main_metrics(paths: Iterable[str], limit: int) -> list[str]:
-    """The few metrics a run summary shows: scores, then other measurements, never config."""
-    return [p for p in order_metrics(paths) if not is_config(p)][:limit]
+    """The few metrics a run summary shows: scores, then other measurements, never config,
+    nor the ``success`` leaf of a score beside it (the score's pass side)."""
+    measured = [p for p in order_metrics(paths) if not is_config(p)]
+    paired = set(success_of(measured).values())
+    return [p for p in measured if p not in paired][:limit]
 
 
 def fmt(value: Any) -> str:
@@ -107,3 +123,30 @@ def plus_minus(
         return ""
     half = max(value - low, high - value)
     return " ± " + (f"{100 * half:.1f} %" if rate else fmt(half))
+
+
+def short_name(path: str, others: Sequence[str]) -> str:
+    """The shortest dotted suffix of ``path`` no other of ``others`` ends with (so four
+    ``classical_retrieval_evals.map@k.score`` columns read ``map@1.score``, ``map@3.score``)."""
+    parts = path.split(".")
+    # A bare generic leaf ("score") names nothing: keep its metric's name with it.
+    generic = _leaf(path) in SCORE_LEAVES and not _leaf(path).startswith("aggregate")
+    for k in range(min(2 if generic else 1, len(parts)), len(parts) + 1):
+        tail = ".".join(parts[-k:])
+        if not any(o != path and (o == tail or o.endswith("." + tail)) for o in others):
+            return tail
+    return path
+
+
+def success_of(paths: Sequence[str]) -> dict[str, str]:
+    """Each score leaf's own pass/fail leaf, where the run has one: ``x.score`` →
+    ``x.success``, gllm-evals' ``e.aggregate_score`` → ``e.aggregate_success``."""
+    present = set(paths)
+    pairs: dict[str, str] = {}
+    for path in paths:
+        parent, _, leaf = path.rpartition(".")
+        if leaf.endswith("score"):
+            sibling = (parent + "." if parent else "") + leaf[: -len("score")] + "success"
+            if sibling in present:
+                pairs[path] = sibling
+    return pairs

@@ -6,6 +6,8 @@ sorts and cuts one page, so a 100k-row run sends a browser 50 rows, not 100k.
 
 from __future__ import annotations
 
+import ast
+import json
 import math
 import operator
 import re
@@ -25,8 +27,11 @@ from ._metrics import (
     fmt_rate,
     interval,
     is_config,
+    is_main,
     order_metrics,
     plus_minus,
+    short_name,
+    success_of,
 )
 from ._sample import sample_label
 
@@ -84,6 +89,26 @@ def _histogram(values: Sequence[float | bool]) -> dict[str, Any]:
     return {"labels": None, "x": centers, "y": counts, "width": width_s / half}
 
 
+def readable(value: Any) -> Any:
+    """Metadata as a structure a page can nest: a dict or list written as its Python or JSON
+    text is read back (``ast.literal_eval``, literals only), an enum dumped as
+    ``{'_value_': 'map', ...}`` becomes its value."""
+    if isinstance(value, str) and value[:1] in "{[(" and value[-1:] in "}])":
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                return readable(parse(value))
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+        return value
+    if isinstance(value, Mapping):
+        if "_value_" in value:
+            return readable(value["_value_"])
+        return {str(k): readable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [readable(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class SampleTable:
     """A run flattened once: its samples, metric columns (scores first) and statistics."""
@@ -119,7 +144,7 @@ class SampleTable:
             "dataset": first["dataset_name"],
             "started": str(first["timestamp"])[:19].replace("T", " "),
             "ended": str(last["timestamp"])[:19].replace("T", " "),
-            "metadata": first.get("metadata") or {},
+            "metadata": readable(first.get("metadata") or {}),
         }
         return cls(
             run=run,
@@ -265,11 +290,36 @@ def _summary(path: str, stats: Mapping[str, Any]) -> dict[str, Any]:
         else f"sketch: within {100 * stats.get('relative_accuracy', 0.01):g} % relative",
         "min": fmt(stats.get("min")),
         "max": fmt(stats.get("max")),
+        # The pass rate once: a boolean's headline already is it.
         "pass_rate": fmt_rate(stats["pass_rate"])
-        if "pass_rate" in stats and not is_config(path)
+        if "pass_rate" in stats and not is_config(path) and not boolean
         else "",
+        "main": is_main(path),
         "non_finite": stats.get("non_finite", 0),
     }
+
+
+MAIN_CHARTS = 8
+"""Histograms shown open; the rest are folded under a <details>."""
+
+
+def _rows(scores: Sequence[str], stats: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Metric rows, main first; a score's own success leaf is its row's pass rate column (the
+    pass rate shown once), not a row of its own."""
+    paired = success_of(scores)
+    rows = []
+    for path in scores:
+        if path in paired.values():
+            continue
+        row = _summary(path, stats.get(path, {}))
+        if path in paired:
+            passes = stats.get(paired[path], {})
+            rate = passes.get("pass_rate")
+            low, high = interval(passes)
+            row["pass_rate"] = fmt_rate(rate) + plus_minus(rate, low, high, rate=True)
+            row["pass_leaf"] = paired[path]
+        rows.append(row)
+    return rows
 
 
 def run_view(
@@ -300,6 +350,8 @@ def run_view(
     scores = [c for c in table.columns if not is_config(c)]
     config = [c for c in table.columns if is_config(c)]
     columns = table.columns if query.config else scores
+    paired = success_of(scores)
+    charted = [c for c in scores if c not in paired.values()]  # a pass rate is in its row
 
     def sort_link(column: str) -> str | None:
         if not pager:
@@ -309,24 +361,30 @@ def run_view(
 
     return {
         "run": table.run,
-        "metrics": [_summary(c, table.stats.get(c, {})) for c in scores],
+        "nested_metadata": [
+            k for k, v in table.run["metadata"].items() if isinstance(v, Mapping | list)
+        ],
+        "metrics": _rows(scores, table.stats),
         "interval_note": INTERVAL_NOTE,
         "config": [_summary(c, table.stats.get(c, {})) for c in config],
         "charts": [
             {
                 "id": f"dist-{i}",
                 "title": c,
+                "short": short_name(c, charted),
                 "type": "bars",
                 "x": table.histograms[c]["x"],
                 "xlabels": table.histograms[c]["labels"],
                 "bin": table.histograms[c]["width"],
                 "series": [{"label": "samples", "values": table.histograms[c]["y"]}],
             }
-            for i, c in enumerate(scores)
+            for i, c in enumerate(charted)
         ],
+        "main_charts": min(MAIN_CHARTS, sum(is_main(c) for c in charted) or len(charted)),
         "columns": [
             {
                 "name": c,
+                "short": short_name(c, columns),
                 "config": is_config(c),
                 "href": sort_link(c),
                 "sorted": ("desc" if query.desc else "asc") if query.sort == c else "",

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..query import HistoryFilter
 from ._links import href, run_path
-from ._metrics import INTERVAL_NOTE, fmt, fmt_rate, interval, main_metrics, plus_minus
+from ._metrics import INTERVAL_NOTE, fmt, fmt_rate, interval, main_metrics, plus_minus, short_name
 
 __all__ = ["RunsQuery", "runs_view"]
 
@@ -98,6 +98,11 @@ def _cell(stats: Mapping[str, Any] | None) -> str:
     return fmt(headline) + plus_minus(headline, low, high)
 
 
+def _stats_of(runs: Sequence[Mapping[str, Any]], metric: str) -> Mapping[str, Any]:
+    """The first summary of ``metric`` among ``runs`` (to name its kind)."""
+    return next((r["metrics"][metric] for r in runs if metric in r["metrics"]), {})
+
+
 def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[str, Any]:
     """Runs table (newest first), filter menus and one trend chart per main metric."""
     datasets = sorted({str(r["dataset_name"]) for r in history})
@@ -119,8 +124,9 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
             "n": fmt(r["num_results"]),
             "metadata": ", ".join(f"{k}={_text(v)}" for k, v in (r.get("metadata") or {}).items()),
             "cells": [_cell(r["metrics"].get(m)) for m in metrics],
+            "index": len(runs) - i,
         }
-        for r in runs
+        for i, r in enumerate(runs)
     ]
     oldest_first = list(reversed(runs))
     trends = [
@@ -129,11 +135,16 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
             "title": metric,
             "type": "line",
             "x": list(range(len(oldest_first))),
-            "xlabels": [str(r["started_at"])[5:16].replace("T", " ") for r in oldest_first],
-            "names": [str(r["run_id"]) for r in oldest_first],
+            # Run numbers (as in the table) on the axis, never overlapping; the run and its
+            # start in the tooltip.
+            "xlabels": [f"#{k + 1}" for k in range(len(oldest_first))],
+            "names": [
+                f"{r['run_id']} · {str(r['started_at'])[:16].replace('T', ' ')}"
+                for r in oldest_first
+            ],
             "series": [
                 {
-                    "label": metric,
+                    "label": "mean" if "mean" in _stats_of(runs, metric) else "pass rate",
                     "values": [_headline(r["metrics"].get(metric, {})) for r in oldest_first],
                     "low": [interval(r["metrics"].get(metric, {}))[0] for r in oldest_first],
                     "high": [interval(r["metrics"].get(metric, {}))[1] for r in oldest_first],
@@ -142,14 +153,29 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
         }
         for i, metric in enumerate(metrics[:TREND_METRICS])
     ]
+    # The newest run against the previous run of its own project and dataset, never across.
+    newest = runs[0] if runs else None
+    previous = next(
+        (
+            r
+            for r in runs[1:]
+            if newest is not None
+            and (r["project_name"], r["dataset_name"])
+            == (newest["project_name"], newest["dataset_name"])
+        ),
+        None,
+    )
     compare = (
-        href("/compare", {}, a=runs[1]["run_id"], b=runs[0]["run_id"]) if len(runs) > 1 else None
+        href("/compare", {}, a=previous["run_id"], b=newest["run_id"])
+        if newest is not None and previous is not None
+        else None
     )
     return {
         "query": query.params(),
         "datasets": datasets,
         "projects": projects,
         "metrics": metrics,
+        "headers": [short_name(m, metrics) for m in metrics],
         "runs": rows,
         "total": len(history),
         "charts": trends,

@@ -96,8 +96,11 @@
     var groups = spec.series.length;
     var labels = spec.xlabels;
     var n = spec.x.length;
-    var series = [{ label: labels ? "" : "value", value: function (u, v) {
-      return v == null ? "" : labels ? (labels[v] === undefined ? "" : labels[v]) : v.toFixed(3);
+    var names = spec.names;  // per x: the run's name and start, shown under the cursor
+    var series = [{ label: names ? "run" : labels ? "" : "value", value: function (u, v) {
+      if (v == null) return "";
+      if (names) return names[v] === undefined ? "" : (labels ? labels[v] + " " : "") + names[v];
+      return labels ? (labels[v] === undefined ? "" : labels[v]) : v.toFixed(3);
     } }].concat(spec.series.map(function (s, i) {
       var color = COLORS[i % COLORS.length];
       if (bars) {
@@ -112,7 +115,9 @@
     var xscale = { time: false };
     if (labels) {
       x.values = function (u, ticks) { return ticks.map(function (t) { return labels[t] === undefined ? "" : labels[t]; }); };
-      x.splits = function () { var step = Math.max(1, Math.ceil(n / 5)); return spec.x.filter(function (v, i) { return i % step === 0; }); };
+      // At most one label per 56 px, so labels never overlap however many runs there are.
+      var fit = Math.max(1, Math.floor(width / 56));
+      x.splits = function () { var step = Math.max(1, Math.ceil(n / Math.min(fit, 8))); return spec.x.filter(function (v, i) { return i % step === 0; }); };
       xscale.range = [-0.6, n - 0.4];
     } else if (bars) {
       var half = (spec.bin || 1) / 2;
@@ -120,9 +125,12 @@
     }
     return {
       width: width, height: 170,
-      legend: { show: groups > 1, live: false },
+      legend: { show: groups > 1 || !!names, live: !!names },
       cursor: { show: true, points: { show: false } },
-      scales: { x: xscale, y: bars ? { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } }
+      scales: { x: xscale, y: bars ? { range: function (u, min, max) {
+                  // bars start at 0 and the scale holds every whisker
+                  if (hasBars(spec)) { var r = barRange(spec, Math.min(0, min), max); return [Math.min(0, r[0]), r[1]]; }
+                  return [0, max > 0 ? max * 1.1 : 1]; } }
                 : hasBars(spec) ? { range: function (u, min, max) { return barRange(spec, min, max); } } : {} },
       axes: [x, { size: 52, grid: { stroke: "#eef0f3" }, values: function (u, ticks) { return ticks.map(compact); } }],
       series: series,
