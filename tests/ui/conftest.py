@@ -204,103 +204,6 @@ class Browser:
         assert path.stat().st_size > 10_000, f"{path} looks empty"
         return path
 
-    def press(self, url: str, key: str, timeout: float = 30) -> str:
-        """Open ``url``, press ``key`` once loaded, and return the URL the page is at once it
-        has left ``url`` (Chromium's DevTools protocol over ``--remote-debugging-pipe``)."""
-        with tempfile.TemporaryDirectory() as profile:
-            to_chrome, chrome_reads = os.pipe()
-            chrome_writes, from_chrome = os.pipe()
-            # Chromium reads commands on its fd 3 and writes answers on its fd 4.
-            proc = _piped(self.binary, profile, to_chrome, from_chrome)
-            os.close(to_chrome)
-            os.close(from_chrome)
-            devtools = _DevTools(chrome_reads, chrome_writes)
-            try:
-                return devtools.press(url, key, timeout)
-            finally:
-                proc.kill()
-                proc.wait(timeout=10)
-                os.close(chrome_reads)
-                os.close(chrome_writes)
-
-
-def _piped(binary: str, profile: str, reads: int, writes: int) -> subprocess.Popen[bytes]:
-    """Chromium with its DevTools pipe on fds 3 (commands in) and 4 (answers out)."""
-
-    def fds() -> None:  # in the child, after pass_fds are set inheritable, before they close
-        high_reads, high_writes = os.dup(reads), os.dup(writes)  # either may be fd 3 or 4
-        os.dup2(high_reads, 3)
-        os.dup2(high_writes, 4)
-
-    return subprocess.Popen(
-        [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"],
-        preexec_fn=fds,
-        pass_fds=(3, 4),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-class _DevTools:
-    """Just enough of the DevTools protocol (NUL-separated JSON) to load a page, press a key
-    and read where the page went."""
-
-    def __init__(self, send: int, receive: int) -> None:
-        self.send, self.receive, self.buffer, self.next_id = send, receive, b"", 0
-        self.session: str | None = None
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        message: dict[str, Any] = {"id": self.next_id, "method": method, "params": params}
-        if self.session:
-            message["sessionId"] = self.session
-        os.write(self.send, json.dumps(message).encode() + b"\0")
-        while True:
-            while b"\0" not in self.buffer:
-                chunk = os.read(self.receive, 65536)
-                if not chunk:
-                    raise RuntimeError("chromium closed its DevTools pipe")
-                self.buffer += chunk
-            raw, self.buffer = self.buffer.split(b"\0", 1)
-            answer = json.loads(raw)
-            if answer.get("id") == self.next_id:
-                if "error" in answer:
-                    raise RuntimeError(f"{method}: {answer['error']}")
-                return dict(answer.get("result", {}))
-
-    def loaded_at(self) -> str | None:
-        """The page's URL once its document is complete; None while it loads (also while
-        there is no document to ask yet)."""
-        try:
-            answer = self.call(
-                "Runtime.evaluate",
-                expression="document.readyState === 'complete' ? location.href : ''",
-            )
-        except RuntimeError as exc:
-            if "execution context" in str(exc):
-                return None
-            raise
-        return str(answer["result"].get("value") or "") or None
-
-    def until(self, what: str, check: Any, deadline: float) -> str:
-        while True:
-            href = self.loaded_at()
-            if href is not None and check(href):
-                return href
-            if time.monotonic() > deadline:
-                raise TimeoutError(what)
-            time.sleep(0.05)  # between polls of a condition, bounded by the deadline
-
-    def press(self, url: str, key: str, timeout: float) -> str:
-        target = self.call("Target.createTarget", url=url)["targetId"]
-        attached = self.call("Target.attachToTarget", targetId=target, flatten=True)
-        self.session = attached["sessionId"]
-        deadline = time.monotonic() + timeout
-        start = self.until(f"{url} did not load", lambda h: h == url, deadline)
-        for kind in ("keyDown", "keyUp"):
-            self.call("Input.dispatchKeyEvent", type=kind, key=key, text=key)
-        return self.until(f"pressing {key!r} went nowhere", lambda h: h != start, deadline)
-
 
 class Page:
     """A Chromium page driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``:
@@ -391,6 +294,20 @@ class Page:
             if time.monotonic() > deadline:
                 raise AssertionError(f"never true within {timeout} s: {expression}")
             time.sleep(0.05)  # between polls of a condition, bounded by the deadline
+
+    def press(self, key: str, timeout: float = 30) -> str:
+        """Press ``key`` (a real key event, as a person types) and return the URL the page
+        is at once it has left the current one and loaded."""
+        start = self.run("location.href")
+        for kind in ("keyDown", "keyUp"):
+            self._call("Input.dispatchKeyEvent", self._session, type=kind, key=key, text=key)
+        return str(
+            self.wait_for(
+                f"location.href !== {json.dumps(start)} && document.readyState === 'complete'"
+                " ? location.href : ''",
+                timeout,
+            )
+        )
 
     def close(self) -> None:
         self._proc.terminate()

@@ -153,7 +153,11 @@ def test_ab_page_shows_both_answers_a_diff_and_walks_regressions_with_j(
     assert "token overlap 0.90 with the reference" in dom  # A
     assert "token overlap 0.10 with the reference" in dom  # B
     assert "regressed sample 1 of 2" in dom
-    after = browser.press(url, "j")
+    page = Page(browser.binary, url)
+    try:
+        after = page.press("j")
+    finally:
+        page.close()
     assert after.endswith("id=s000"), after
     assert "regressed sample 2 of 2" in browser.dom(after)
 
