@@ -64,6 +64,36 @@ def test_leaderboard_means_and_intervals_are_scipys() -> None:
         assert c["mark"] == ("best" if row["run_id"] == "hi" else "")
 
 
+def test_direction_is_compare_s_rule_the_node_flag_or_a_lower_glob() -> None:
+    """A score whose node says ``higher_is_better: false`` (or matches ``lower=``) leads
+    when lowest; a name alone (``error_rate``) decides nothing, as on the two-run compare."""
+
+    def run(name: str, values: list[float]) -> Any:
+        return run_samples(
+            name,
+            [
+                result(
+                    f"s{i}",
+                    name,
+                    i,
+                    hall={"score": v, "higher_is_better": False},
+                    error_rate={"score": v},
+                )
+                for i, v in enumerate(values)
+            ],
+        )
+
+    runs = [run("lo", LOW), run("hi", HIGH)]
+    view = many_view(runs, ManyQuery(runs=("lo", "hi")))
+    by_metric = {c["metric"]: c for c in view["columns"]}
+    assert by_metric["hall.score"]["direction"] == "lower"
+    assert by_metric["error_rate.score"]["direction"] == "higher"
+    column = [c["metric"] for c in view["columns"]].index("hall.score")
+    assert [r["cells"][column]["mark"] for r in view["runs"]] == ["best", ""]
+    globbed = many_view(runs, ManyQuery(runs=("lo", "hi"), lower=("error*",)))
+    assert {c["metric"]: c["direction"] for c in globbed["columns"]}["error_rate.score"] == "lower"
+
+
 def test_overlapping_leaders_are_tied_not_best() -> None:
     """When the leader's interval overlaps the runner-up's, the page says tied."""
     close = [v + 0.001 for v in HIGH]

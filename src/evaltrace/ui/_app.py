@@ -102,6 +102,18 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             )
         return page("sample.html", view=view, title=f"{view['label'] or sample_id} · {run_id}")
 
+    def read_runs(run_ids: Sequence[str]) -> list[list[dict[str, Any]]] | Response:
+        """Each run's results, or the 404 page naming the first run that has none."""
+        read = []
+        for run_id in run_ids:
+            results = source.results(run_id)
+            if not results:
+                return problem(
+                    404, "No such run", f"no results for run {run_id!r} in {source.label}"
+                )
+            read.append(results)
+        return read
+
     def ab(request: Request) -> Response:
         params = _params(request)
         query = CompareQuery.from_params(params)
@@ -109,12 +121,10 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         if not query.a or not query.b or not sample_id:
             usage = "open /compare/sample?a=RUN_A&b=RUN_B&id=SAMPLE"
             return problem(400, "Two runs and a sample needed", usage)
-        results_a, results_b = source.results(query.a), source.results(query.b)
-        for run_id, results in ((query.a, results_a), (query.b, results_b)):
-            if not results:
-                return problem(
-                    404, "No such run", f"no results for run {run_id!r} in {source.label}"
-                )
+        read = read_runs((query.a, query.b))
+        if isinstance(read, Response):
+            return read
+        results_a, results_b = read
         model = compared(results_a, results_b, query)
         regressed = list(
             dict.fromkeys(
@@ -155,15 +165,12 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             return RedirectResponse(href("/compare", {}, a=a, b=b), status_code=303)
         if len(query.runs) < 2:
             return problem(400, "Runs needed", "pick two or more runs: /compare?runs=A,B,C")
-        flattened = []
-        for run_id in query.runs:
-            results = source.results(run_id)
-            if not results:
-                return problem(
-                    404, "No such run", f"no results for run {run_id!r} in {source.label}"
-                )
-            flattened.append(run_samples(run_id, results))
-        view = many_view(flattened, query)
+        read = read_runs(query.runs)
+        if isinstance(read, Response):
+            return read
+        view = many_view(
+            [run_samples(r, results) for r, results in zip(query.runs, read, strict=True)], query
+        )
         return page("many.html", view=view, title=f"{len(query.runs)} runs")
 
     def compare(request: Request) -> Response:
@@ -173,12 +180,10 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         query = CompareQuery.from_params(params)
         if not query.a or not query.b:
             return problem(400, "Two runs needed", "open /compare?a=RUN_A&b=RUN_B")
-        results_a, results_b = source.results(query.a), source.results(query.b)
-        for run_id, results in ((query.a, results_a), (query.b, results_b)):
-            if not results:
-                return problem(
-                    404, "No such run", f"no results for run {run_id!r} in {source.label}"
-                )
+        read = read_runs((query.a, query.b))
+        if isinstance(read, Response):
+            return read
+        results_a, results_b = read
         model = compared(results_a, results_b, query)
         return page(
             "compare.html", view=compare_view(model, query), title=f"{query.a} vs {query.b}"

@@ -7,7 +7,6 @@ where the leader's interval clears the runner-up's; otherwise the leaders are "t
 
 from __future__ import annotations
 
-import fnmatch
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 from .._stats import Estimate, mean_estimate, pass_rate_estimate
 from ..schema._encode import metric_leaves
+from ..schema._scores import matches_any, score_paths
 from ._links import href, run_path
 from ._metrics import fmt, fmt_rate, main_metrics, short_name
 from ._sample import sample_label
@@ -35,17 +35,22 @@ class RunSamples:
     dataset: str
     leaves: Mapping[str, Mapping[str, float | bool]]
     labels: Mapping[str, str]
+    lower: frozenset[str] = frozenset()
+    """Score paths whose node says ``higher_is_better: false``."""
 
 
 def run_samples(run_id: str, results: Sequence[Mapping[str, Any]]) -> RunSamples:
     """From ``run_results`` of ``run_id`` (logging order)."""
     leaves: dict[str, Mapping[str, float | bool]] = {}
     labels: dict[str, str] = {}
+    lower: set[str] = set()
     for r in results:
         sid = str(r["sample_id"])
         if sid not in leaves:
             leaves[sid] = metric_leaves(r["evaluation_result"])
             labels[sid] = sample_label(r.get("data"))
+            scores = score_paths(r["evaluation_result"])
+            lower.update(path for path, score in scores.items() if score.direction == "lower")
     first = results[0] if results else {}
     return RunSamples(
         run_id,
@@ -53,6 +58,7 @@ def run_samples(run_id: str, results: Sequence[Mapping[str, Any]]) -> RunSamples
         str(first.get("dataset_name", "")),
         leaves,
         labels,
+        frozenset(lower),
     )
 
 
@@ -151,10 +157,9 @@ def cell(leaves: Mapping[str, float | bool], metric: str, higher: bool = True) -
     return {"kind": "heat", "text": fmt(value), "value": float(value)}
 
 
-def _lower(metric: str, globs: Sequence[str]) -> bool:
-    leaf = metric.rsplit(".", 2)
-    named = any(w in metric.lower() for w in ("latency", "duration", "cost", "error"))
-    return named or any(fnmatch.fnmatchcase(metric, g) for g in globs) or leaf[-1] == "loss"
+def _lower(metric: str, globs: Sequence[str], runs: Sequence[RunSamples]) -> bool:
+    """Compare's rule: the node's ``higher_is_better`` flag, else a ``lower=`` glob."""
+    return any(metric in r.lower for r in runs) or matches_any(metric, globs)
 
 
 def _shown(estimate: Estimate, boolean: bool) -> str:
@@ -185,7 +190,7 @@ def many_view(runs: Sequence[RunSamples], query: ManyQuery) -> dict[str, Any]:
     ]
     columns = []
     for metric in metrics:
-        higher = not _lower(metric, query.lower)
+        higher = not _lower(metric, query.lower, runs)
         found = []
         for r in runs:
             values = [s[metric] for s in r.leaves.values() if metric in s]
@@ -218,7 +223,7 @@ def many_view(runs: Sequence[RunSamples], query: ManyQuery) -> dict[str, Any]:
             )
     metric = query.metric if query.metric in metrics or query.metric in paths else ""
     metric = metric or (metrics[0] if metrics else "")
-    higher = not _lower(metric, query.lower)
+    higher = not _lower(metric, query.lower, runs)
     ids = list(dict.fromkeys(sid for r in runs for sid in r.leaves))
     pages = max(1, math.ceil(len(ids) / PER_PAGE))
     page = min(query.page, pages)
