@@ -16,20 +16,29 @@ from typing import Any, Final
 
 import orjson
 
-__all__ = ["INPUT_KEYS", "OUTPUT_KEYS", "sample_key"]
+__all__ = [
+    "ANSWER_KEYS",
+    "CONTEXT_KEYS",
+    "EXPECTED_KEYS",
+    "INPUT_KEYS",
+    "OUTPUT_KEYS",
+    "QUESTION_KEYS",
+    "sample_key",
+]
 
-INPUT_KEYS: Final = (
-    "input",
-    "query",
-    "question",
-    "prompt",
-    "instruction",
-    "messages",
+QUESTION_KEYS: Final = ("input", "query", "question", "prompt", "instruction", "messages")
+"""Fields that ask: a sample's question, in the order a page looks for one."""
+EXPECTED_KEYS: Final = (
     "expected_output",
     "expected_answer",
     "reference",
     "reference_answer",
     "ground_truth",
+)
+"""Fields that hold the expected answer."""
+INPUT_KEYS: Final = (
+    *QUESTION_KEYS,
+    *EXPECTED_KEYS,
     "expected_context",
     "reference_context",
     "context",
@@ -40,22 +49,25 @@ INPUT_KEYS: Final = (
 )
 """Fields a dataset supplies: when a row has any of them, they alone make its key."""
 
+ANSWER_KEYS: Final = (
+    "actual_output",
+    "answer",
+    "response",
+    "output",
+    "generated_answer",
+    "generated_output",
+    "generated",
+    "generation",
+    "completion",
+    "prediction",
+)
+"""Fields that hold the generated answer, in the order a page looks for one."""
+CONTEXT_KEYS: Final = ("retrieved_contexts", "retrieved_context", "contexts", "retrieved_chunks")
+"""Fields that hold the retrieved contexts."""
 OUTPUT_KEYS: Final = frozenset(
     {
-        "actual_output",
-        "answer",
-        "response",
-        "output",
-        "generated",
-        "generated_answer",
-        "generated_output",
-        "generation",
-        "completion",
-        "prediction",
-        "retrieved_context",
-        "retrieved_contexts",
-        "contexts",
-        "retrieved_chunks",
+        *ANSWER_KEYS,
+        *CONTEXT_KEYS,
         "tools_called",
         "agent_trajectory",
         "latency",

@@ -3,7 +3,7 @@
 contexts, every metric with its explanation, metadata as a structure, links to its span.
 
 Which data field is the question, the reference or the answer follows the names
-``_samples`` gives dataset and pipeline fields; anything else is shown under "other data".
+``schema/_samples`` gives dataset and pipeline fields; anything else is shown under "other data".
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .._config import TraceLinks
+from ..schema._samples import ANSWER_KEYS, CONTEXT_KEYS, EXPECTED_KEYS, QUESTION_KEYS
 from ._diff import word_diff
 from ._links import href, run_path, sample_path, trace_links
 from ._metrics import fmt, is_config
@@ -22,29 +23,11 @@ LABEL: Final = 90
 """Characters of a sample's question kept in its label."""
 LONG: Final = 600
 """Texts past this many characters (or 8 lines) are folded in a ``<details>``."""
-QUESTION_KEYS: Final = ("input", "query", "question", "prompt", "instruction", "messages")
-EXPECTED_KEYS: Final = (
-    "expected_output",
-    "expected_answer",
-    "expected_response",
-    "reference_answer",
-    "reference",
-    "ground_truth",
-)
-ANSWER_KEYS: Final = (
-    "actual_output",
-    "answer",
-    "response",
-    "output",
-    "generated_answer",
-    "generated_response",
-    "generated_output",
-    "generated",
-    "generation",
-    "completion",
-    "prediction",
-)
-CONTEXT_KEYS: Final = ("retrieved_contexts", "retrieved_context", "contexts", "retrieved_chunks")
+EXPECTED: Final = (*EXPECTED_KEYS, "expected_response")
+"""The dataset's expected-answer fields, and one more name a page recognises (not part of a
+sample's key, so ids stay as they were)."""
+ANSWER: Final = (*ANSWER_KEYS, "generated_response")
+"""The same for the generated answer."""
 
 
 def _first(data: Any, keys: Sequence[str]) -> tuple[str, Any] | None:
@@ -124,8 +107,8 @@ def _occurrence(result: Mapping[str, Any], number: int, links: TraceLinks) -> di
     parts: dict[str, Any] = {}
     for name, keys in (
         ("question", QUESTION_KEYS),
-        ("expected", EXPECTED_KEYS),
-        ("answer", ANSWER_KEYS),
+        ("expected", EXPECTED),
+        ("answer", ANSWER),
     ):
         hit = _first(data, keys)
         parts[name] = _field(hit[1]) if hit else None
@@ -193,7 +176,7 @@ def ab_path(state: Mapping[str, Any], sample_id: str) -> str:
 
 
 def _answer(result: Mapping[str, Any] | None) -> str | None:
-    hit = _first(result.get("data"), ANSWER_KEYS) if result else None
+    hit = _first(result.get("data"), ANSWER) if result else None
     if hit is None:
         return None
     return hit[1] if isinstance(hit[1], str) else str(hit[1])
