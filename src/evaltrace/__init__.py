@@ -26,9 +26,11 @@ from .query import (
     JaegerQueryAdapter,
     QueryAdapter,
     ResultRecord,
+    RunCompleteness,
     RunSummary,
     SQLiteQueryAdapter,
     TempoQueryAdapter,
+    WriterCount,
 )
 
 __version__ = "0.1.0"
@@ -52,6 +54,7 @@ __all__ = [
     "QueryAdapter",
     "QueryError",
     "ResultRecord",
+    "RunCompleteness",
     "RunSummary",
     "SQLiteQueryAdapter",
     "SQLiteSpanExporter",
@@ -60,5 +63,6 @@ __all__ = [
     "TempoQueryAdapter",
     "TrackerClosedError",
     "TrackerStats",
+    "WriterCount",
     "__version__",
 ]

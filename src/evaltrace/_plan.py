@@ -69,6 +69,8 @@ class Plan:
     capture: str = _capture.ALL
     """The capture mode, kept with the call: every re-send from the store applies it."""
     sent_metadata_json: str = "{}"
+    writer: str | None = None
+    """The tracker's writer id (``eval.writer``): readers count a run's results per writer."""
 
 
 def encode_row(
@@ -127,6 +129,7 @@ def plan_call(
     batch_id: str | None,
     limits: Limits,
     content: CapturePolicy,
+    writer: str | None = None,
 ) -> Plan:
     """Encode every row of one call (raising, naming field and row, before any span)."""
     if content.redact is not None and metadata:
@@ -143,6 +146,7 @@ def plan_call(
         context_json=_capture.outgoing(mode, context_json),
         link=(format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None,
         batch_id=batch_id,
+        writer=writer,
     )
     rows: list[PlannedRow] = []
     single = batch_id is None
@@ -184,4 +188,5 @@ def plan_call(
         context_json,
         mode,
         sent_metadata_json,
+        writer,
     )

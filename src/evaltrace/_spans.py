@@ -165,6 +165,7 @@ def _root_span(
         chunk_start=start,
         chunk_size=size,
         metadata_json=plan.sent_metadata_json,
+        writer=plan.writer,
     )
     if type(maker) is FinishedSpanMaker:
         ctx = _context(maker.ids.generate_trace_id(), maker.ids.generate_span_id())
@@ -298,8 +299,10 @@ def _context(trace_id: int, span_id: int) -> SpanContext:
 class Rebuilder:
     """Stored traces back into spans, for the outbox (one per tracker: caches resources)."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, writer: str | None = None) -> None:
         self._limits = limits
+        self._writer = writer
+        """The store's writer id: a re-sent span says who wrote it, as the first send did."""
 
     @staticmethod
     def _content(mode: str | None) -> CapturePolicy:
@@ -326,6 +329,7 @@ class Rebuilder:
             context_json=_capture.outgoing(call.capture, call.context_json),
             link=call.link,
             batch_id=call.batch_id,
+            writer=self._writer,
         )
         spans: list[ReadableSpan] = []
         parent = None
@@ -346,6 +350,7 @@ class Rebuilder:
                         chunk_start=root.chunk_start,
                         chunk_size=root.chunk_size,
                         metadata_json=metadata_json,
+                        writer=self._writer,
                     ),
                     links=links,
                     start_time=root.start_ns,

@@ -42,15 +42,23 @@ from ._spans import Emitted, FinishedSpanMaker, Rebuilder, emit
 from ._validate import (
     check_batch,
     check_single,
-    mapping_arg,
+    metadata_arg,
     text_arg,
     warn_unknown,
 )
 from ._wiring import resolve
 from .delivery._forward import Forwarder
 from .delivery._otlp import build_exporter, describe, port_hint
-from .delivery._summary_sender import Summaries, to_forwarder
-from .query import HistoryFilter, QueryAdapter, ResultRecord, RunSummary, SQLiteQueryAdapter
+from .delivery._summary_sender import Summaries, to_forwarder, writer_id
+from .query import (
+    HistoryFilter,
+    QueryAdapter,
+    ResultRecord,
+    RunCompleteness,
+    RunSummary,
+    SQLiteQueryAdapter,
+)
+from .schema import SHARDS_KEY
 from .store import StoreWriter, read_only_store
 
 __all__ = ["OpenTelemetryExperimentTracker", "TrackerStats"]
@@ -177,6 +185,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             self._writer = StoreWriter(
                 wiring.spool, keep_delivered=False, destination=wiring.destination
             )
+        # Who this tracker writes as: result spans and run summaries say it, so a reader of a
+        # run written by many processes counts, per writer, what it said against what it found.
+        self._writer_id = writer_id(self._writer)
         self._forwarder: Forwarder | None = None
         if forward:
             hint = port_hint(settings.otlp_endpoint, settings.otlp_protocol)
@@ -202,7 +213,12 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 destination=describe(settings.otlp_endpoint, settings.otlp_protocol),
                 hint=hint,
                 outbox=self._writer.outbox if self._writer is not None else None,
-                rebuild=Rebuilder(self._limits),
+                rebuild=Rebuilder(
+                    self._limits,
+                    self._writer_id
+                    if self._writer is not None and self._writer.keep_delivered
+                    else None,
+                ),
                 memory_spans=settings.queue_size,
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,
@@ -236,6 +252,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 resource_json=self._resource_json,
                 every=settings.summary_every,
                 ship=self._ship,
+                writer=self._writer_id,
             )
             if wiring.recover_summaries:
                 self._summaries.recover()  # what a tracker that died left unsent
@@ -278,7 +295,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             text_arg("dataset_name", dataset_name)
         if run_id is not None:
             text_arg("run_id", run_id)
-        mapping_arg("metadata", metadata)
+        metadata_arg(metadata, SHARDS_KEY)
         if kwargs:
             warn_unknown(method, kwargs)
         name: str = dataset_name  # type: ignore[assignment]
@@ -295,6 +312,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             batch_id=uuid.uuid4().hex if batch else None,
             limits=self._limits,
             content=self._content,
+            writer=self._writer_id,
         )
         return emit(self._maker, plan, chunk=self._chunk, resource_json=self._resource_json)
 
@@ -577,6 +595,23 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         )
         return rows  # type: ignore[return-value]
 
+    def get_run_completeness(self, run_id: str) -> RunCompleteness:
+        """How complete ``run_id`` reads on this tracker's backend, without waiting: per
+        writer (process or store), the results its latest run summary said against those
+        found, and whether it closed; ``complete`` when every writer closed and is found
+        exactly (and, if the run declares ``evaltrace.shards``, that many reported).
+        ``get_run_results`` of a run that declares its writers waits for exactly that."""
+        text_arg("run_id", run_id)
+        if self._logged.get(run_id):
+            self.flush()
+        return self._reader().run_completeness(run_id)
+
+    @property
+    def writer_id(self) -> str:
+        """Who this tracker writes as (``store:<id>`` for every tracker on one store, else
+        ``process:<id>``): the name a run's completeness report gives its results."""
+        return self._writer_id
+
     def iter_run_results(self, run_id: str) -> Iterator[ResultRecord]:
         """``get_run_results`` as a stream: results in logging order, bounded memory."""
         text_arg("run_id", run_id)
@@ -686,7 +721,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._closed = True
         _exit.unregister(self)
         if self._summaries is not None:
-            self._summaries.send()
+            self._summaries.send(closed=True)  # the writer is done: readers may trust its count
         if self._forwarder is not None:
             deadline = time.monotonic() + (self.exit_timeout if timeout is None else timeout)
             self._drain(max(0.0, deadline - time.monotonic()))

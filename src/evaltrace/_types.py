@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-__all__ = ["LinkRecord", "MetricStats", "ResultRecord", "RunSummary"]
+__all__ = [
+    "LinkRecord",
+    "MetricStats",
+    "ResultRecord",
+    "RunCompleteness",
+    "RunSummary",
+    "WriterCount",
+]
 
 
 class LinkRecord(TypedDict):
@@ -73,3 +80,30 @@ class RunSummary(TypedDict):
     num_results: int
     metadata: dict[str, Any]
     metrics: dict[str, MetricStats]
+
+
+class WriterCount(TypedDict):
+    """One writer of a run: what its latest run summary said against what the reader found."""
+
+    writer: str
+    """``store:<id>`` (every tracker on one store) or ``process:<id>``; ``""`` for results
+    whose spans name no writer (logged before writers were named)."""
+    said: int | None
+    """Results its latest delivered summary counts; None: no summary of it was found."""
+    found: int
+    """Its result spans the reader found (each once)."""
+    closed: bool
+    """Its latest summary was sent at ``close()`` or by ``evaltrace sync``: it is done."""
+
+
+class RunCompleteness(TypedDict):
+    """How complete a run written by one or many writers reads (``get_run_completeness``)."""
+
+    run_id: str
+    declared_writers: int | None
+    """``evaltrace.shards`` of the run's metadata; None when the run declared none."""
+    writers: list[WriterCount]
+    complete: bool
+    """Every writer closed and found exactly as it said, and as many as declared."""
+    problems: list[str]
+    """Why not complete, one line per writer (or per missing writer), empty when it is."""

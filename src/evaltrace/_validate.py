@@ -91,6 +91,15 @@ def mapping_arg(name: str, value: object) -> Mapping[str, Any] | None:
     return value
 
 
+def metadata_arg(value: object, count_key: str) -> Mapping[str, Any] | None:
+    """Require a mapping or None whose ``count_key`` (``evaltrace.shards``), if any, is a
+    writer count: a reader waits for that many writers, so a wrong one fails here, not there."""
+    metadata = mapping_arg("metadata", value)
+    if metadata is not None and count_key in metadata:
+        limit_arg(f"metadata[{count_key!r}] (how many writers log this run)", metadata[count_key])
+    return metadata
+
+
 def limit_arg(name: str, value: object) -> int | None:
     """Require a positive integer or None."""
     if value is None:

@@ -17,7 +17,7 @@ from ..schema._walk import Limits
 from ..store import StoreWriter
 from ._forward import Forwarder
 from ._otlp import build_exporter, describe, port_hint
-from ._summary_sender import Summaries, to_forwarder
+from ._summary_sender import Summaries, to_forwarder, writer_id
 
 __all__ = ["SyncReport", "sync"]
 
@@ -65,7 +65,10 @@ def sync(
         destination=destination,
         hint=port_hint(settings.otlp_endpoint, settings.otlp_protocol),
         outbox=writer.outbox,
-        rebuild=Rebuilder(Limits(settings.max_metric_attributes, settings.max_metric_string)),
+        rebuild=Rebuilder(
+            Limits(settings.max_metric_attributes, settings.max_metric_string),
+            None if spool else writer_id(writer),
+        ),
         memory_spans=settings.queue_size,
         max_spans=settings.outbox_max_spans,
         max_age_s=settings.outbox_max_age,
@@ -74,14 +77,20 @@ def sync(
     try:
         deadline = time.monotonic() + timeout
         # Runs whose latest results no delivered summary covers (a tracker that died, or
-        # closed during an outage): derived from the store's rows, sent with the outbox.
+        # closed during an outage), and runs no sync closed yet: derived from the store's
+        # rows, sent closed (the writer is gone: readers may trust its count), with the outbox.
         summaries = Summaries(
             store=writer, resource_json="{}", every=1, ship=to_forwarder(forwarder)
         )
-        sent = summaries.recover()
+        unclosed, upto = ([], 0) if spool else writer.unclosed_runs()
+        sent = summaries.send(
+            set(unclosed) | set([] if spool else writer.pending_summaries()), closed=True
+        )
         shipped = summaries.unacked()
         if forwarder.drain(timeout):
             summaries.delivered(shipped)
+            if not spool and upto:
+                writer.runs_closed(upto)
         forwarder.close(max(0.0, deadline - time.monotonic()))
     finally:
         _, after = writer.outbox.pending() or (0, 0)

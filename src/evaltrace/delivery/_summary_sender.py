@@ -35,7 +35,7 @@ from ..schema._aggregate import MetricAggregate, aggregate_lists, encode_aggrega
 from ..store import CallRecord, ResultRow, StoreWriter
 from ._forward import Forwarder
 
-__all__ = ["Summaries", "to_forwarder"]
+__all__ = ["Summaries", "to_forwarder", "writer_id"]
 
 _log = logging.getLogger("evaltrace")
 
@@ -48,6 +48,15 @@ def to_forwarder(forwarder: Forwarder) -> Callable[[list[ReadableSpan]], None]:
         forwarder.submit({s.context.trace_id: [s] for s in spans if s.context is not None}, {})
 
     return ship
+
+
+def writer_id(store: StoreWriter | None) -> str:
+    """Who a tracker writes as (``eval.writer``, ``eval.summary.writer``): its store, whose
+    summaries cover everything the store holds of a run (every tracker on one store is one
+    writer), else this process alone (a spool deletes what was delivered: it cannot say)."""
+    if store is not None and store.keep_delivered:
+        return f"store:{store.store_id()}"
+    return f"process:{uuid.uuid4().hex}"
 
 
 def _span(record: SummaryRecord, resource: str, capture: str | None) -> ReadableSpan:
@@ -110,14 +119,11 @@ class Summaries:
         resource_json: str,
         every: int,
         ship: Callable[[list[ReadableSpan]], None],
+        writer: str | None = None,
     ) -> None:
         # A spool deletes what was delivered: it cannot say what a run holds, memory can.
         self._store = store if store is not None and store.keep_delivered else None
-        self.writer = (
-            f"store:{self._store.store_id()}"
-            if self._store is not None
-            else f"process:{uuid.uuid4().hex}"
-        )
+        self.writer = writer or writer_id(self._store)
         self._resource_json = resource_json
         self._every = max(1, every)
         self._ship = ship
@@ -127,6 +133,8 @@ class Summaries:
         self._tallies: dict[str, _Tally] = {}
         self._unacked: dict[str, int] = {}
         """With a store: run -> highest seq shipped and not yet known to be delivered."""
+        self._runs: set[str] = set()
+        """Runs this tracker shipped a summary of: at close each gets a closed one."""
 
     def committed(self, call: CallRecord, results: Sequence[ResultRow]) -> None:
         """A call committed: count it, and ship its run's summary when one is due."""
@@ -148,20 +156,31 @@ class Summaries:
         if due:
             self.send([run_id])
 
-    def send(self, run_ids: Iterable[str] | None = None) -> int:
+    def send(self, run_ids: Iterable[str] | None = None, *, closed: bool = False) -> int:
         """Ship the summaries of ``run_ids`` (default: every run with results since its last
-        summary); returns how many were shipped."""
+        summary; ``closed``: every run this tracker summarised, each marked closed, the
+        writer being done with it); returns how many were shipped."""
         records: list[tuple[SummaryRecord, str, str | None]] = []
         with self._lock:
-            wanted = list(self._since) if run_ids is None else list(run_ids)
-            runs = [r for r in wanted if self._since.pop(r, 0)]
+            if closed:
+                runs = sorted(self._runs | set(self._since) if run_ids is None else set(run_ids))
+                for run_id in runs:
+                    self._since.pop(run_id, None)
+            else:
+                wanted = list(self._since) if run_ids is None else list(run_ids)
+                runs = [r for r in wanted if self._since.pop(r, 0)]
             if not runs:
                 return 0
+            self._runs.update(runs)
             if self._store is None:
-                records = [(self._record(r), self._resource_json, _capture.ALL) for r in runs]
+                records = [
+                    (self._record(r, closed), self._resource_json, _capture.ALL)
+                    for r in runs
+                    if r in self._tallies
+                ]
         if self._store is not None:
             try:
-                records = self._store.summaries(runs, self.writer)
+                records = self._store.summaries(runs, self.writer, closed=closed)
             except Exception:  # the store is busy or gone: the summaries stay due
                 _log.exception("evaltrace: deriving run summaries from the store failed")
                 with self._lock:
@@ -209,7 +228,7 @@ class Summaries:
                 if self._unacked.get(run_id, 0) <= seq:
                     self._unacked.pop(run_id, None)
 
-    def _record(self, run_id: str) -> SummaryRecord:
+    def _record(self, run_id: str, closed: bool = False) -> SummaryRecord:
         """The tally of a run as a summary (under the lock: seq and content move together)."""
         tally = self._tallies[run_id]
         tally.fold()
@@ -225,4 +244,5 @@ class Summaries:
             ended_ns=tally.ended_ns,
             metadata_json=tally.metadata_json,
             aggregates_json=dumps(encode_aggregates(tally.aggregates), "aggregates", None),
+            closed=closed,
         )

@@ -2,7 +2,14 @@
 backend (each in its private module): the embedded store, Jaeger v2, Tempo, and memory (for
 users' own tests)."""
 
-from .._types import LinkRecord, MetricStats, ResultRecord, RunSummary
+from .._types import (
+    LinkRecord,
+    MetricStats,
+    ResultRecord,
+    RunCompleteness,
+    RunSummary,
+    WriterCount,
+)
 from ._base import QueryAdapter, SpanView
 from ._filter import HistoryFilter
 from ._http import ClientOptions
@@ -20,8 +27,10 @@ __all__ = [
     "MetricStats",
     "QueryAdapter",
     "ResultRecord",
+    "RunCompleteness",
     "RunSummary",
     "SQLiteQueryAdapter",
     "SpanView",
     "TempoQueryAdapter",
+    "WriterCount",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from .._types import ResultRecord, RunSummary
+from .._types import ResultRecord, RunCompleteness, RunSummary
 from ..schema import ATTR_BATCH_ID, ATTR_RUN_ID, ATTR_SEQ, RESULT_SPAN, decode_result, is_result
 from ..schema._decode import chunk_size, sort_key
 from ._filter import HistoryFilter
@@ -137,6 +137,12 @@ class QueryAdapter(ABC):
         """Every result (of any run) linked to the application trace ``trace_id`` (or to its
         span ``span_id``), in logging order: from an app trace to its evaluations."""
         raise NotImplementedError(f"{type(self).__name__} cannot find results by their link")
+
+    def run_completeness(self, run_id: str) -> RunCompleteness:
+        """How complete ``run_id`` reads: per writer, the results its latest run summary said
+        against those found, whether it closed, and the writers the run declared
+        (``evaltrace.shards``). Adapters of a backend many writers forward to implement it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot say how complete a run is")
 
     @abstractmethod
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:

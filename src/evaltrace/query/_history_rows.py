@@ -12,6 +12,7 @@ from .._types import MetricStats, ResultRecord, RunSummary
 from ..schema import SummaryRecord
 from ..schema._aggregate import MetricAggregate, aggregate, merge_encoded, stats_of
 from ..schema._decode import decode_object, iso
+from ..schema._summary_span import latest
 
 __all__ = [
     "history_row",
@@ -90,14 +91,8 @@ def merge_summaries(records: Iterable[SummaryRecord]) -> list[RunSummary]:
     as a count-weighted mean. Writers merge in a fixed order (earliest start, then writer id),
     so every reader computes the same floats; the metadata is the earliest writer's.
     """
-    latest: dict[tuple[str, str], SummaryRecord] = {}
-    for record in records:
-        key = (record.run_id, record.writer)
-        known = latest.get(key)
-        if known is None or record.seq > known.seq:
-            latest[key] = record
     runs: dict[str, list[SummaryRecord]] = {}
-    for record in latest.values():
+    for record in latest(records).values():
         runs.setdefault(record.run_id, []).append(record)
     rows: list[RunSummary] = []
     for writers in runs.values():

@@ -25,6 +25,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
 from .._exceptions import BackendResponseError, BackendUnavailableError
 from ..schema import (
+    ATTR_WRITER,
     RECORD_READ_KEYS,
     RESULT_READ_KEYS,
     RESULT_SPAN,
@@ -296,6 +297,9 @@ def _record_view(
     for key, value in terms.items():
         if read.get(key) != value:
             return None
+    writer = attributes.get(ATTR_WRITER)  # not in the record: who wrote it (completeness)
+    if writer:
+        read[ATTR_WRITER] = _any(writer)
     return SpanView(RESULT_SPAN, trace_id, span_id, start_ns, read, decoded[1])
 
 

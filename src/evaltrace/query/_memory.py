@@ -8,9 +8,18 @@ from __future__ import annotations
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from .._types import ResultRecord
-from ..schema import ATTR_LINK_SPAN_ID, ATTR_LINK_TRACE_ID, query_terms
+from .._types import ResultRecord, RunCompleteness
+from ..schema import (
+    ATTR_LINK_SPAN_ID,
+    ATTR_LINK_TRACE_ID,
+    ATTR_SUMMARY_KIND,
+    ATTR_SUMMARY_RUN_ID,
+    SUMMARY_KIND,
+    decode_summary,
+    query_terms,
+)
 from ._base import QueryAdapter, SpanView, decode_spans, unique
+from ._completeness import completeness, declared_writers, found_per_writer, require_complete
 from ._filter import HistoryFilter
 
 __all__ = ["InMemoryQueryAdapter"]
@@ -42,8 +51,34 @@ class InMemoryQueryAdapter(QueryAdapter):
         return views
 
     def run_results(self, run_id: str) -> list[ResultRecord]:
-        """Decode the run's spans from memory."""
-        return decode_spans(unique(self._views(query_terms(run_id=run_id))))
+        """Decode the run's spans from memory; a run that declares its writers
+        (``evaltrace.shards``) raises ``IncompleteResultsError`` unless they all are there."""
+        spans = unique(self._views(query_terms(run_id=run_id)))
+        results = decode_spans(spans)
+        if declared_writers(results) is not None:
+            require_complete(self._completeness(run_id, spans, results))
+        return results
+
+    def run_completeness(self, run_id: str) -> RunCompleteness:
+        """Each writer's latest run summary against its result spans held in memory."""
+        spans = unique(self._views(query_terms(run_id=run_id)))
+        return self._completeness(run_id, spans, decode_spans(spans))
+
+    def _completeness(
+        self, run_id: str, spans: list[SpanView], results: list[ResultRecord]
+    ) -> RunCompleteness:
+        terms = {ATTR_SUMMARY_KIND: SUMMARY_KIND, ATTR_SUMMARY_RUN_ID: run_id}
+        summaries = [
+            record
+            for span in unique(self._views(terms))
+            if (record := decode_summary(span.name, span.attributes)) is not None
+        ]
+        return completeness(
+            run_id,
+            found_per_writer(spans, run_id),
+            summaries,
+            declared_writers(results, summaries),
+        )
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Decode the result spans whose ``eval.link.*`` names the app span."""

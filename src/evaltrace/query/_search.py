@@ -5,10 +5,13 @@ from __future__ import annotations
 from abc import abstractmethod
 from datetime import UTC, datetime, timedelta
 
-from .._types import ResultRecord, RunSummary
+from .._types import ResultRecord, RunCompleteness, RunSummary
 from ..schema import (
     ATTR_LINK_SPAN_ID,
     ATTR_LINK_TRACE_ID,
+    ATTR_SUMMARY_KIND,
+    ATTR_SUMMARY_RUN_ID,
+    SUMMARY_KIND,
     SummaryRecord,
     decode_summary,
     query_terms,
@@ -16,6 +19,7 @@ from ..schema import (
 )
 from ._base import QueryAdapter, SpanView, read_results, unique
 from ._bulk import gc_paused
+from ._completeness import completeness, declared_writers, found_per_writer, require_complete
 from ._filter import HistoryFilter
 from ._history_rows import merge_summaries
 
@@ -51,9 +55,55 @@ class SearchQueryAdapter(QueryAdapter):
                 unique(self._spans(terms, since or end - self.lookback, end)), terms, what
             )
 
+    def _run(self, run_id: str) -> tuple[list[SpanView], list[ResultRecord]]:
+        """The run's spans (each once) within ``lookback``, and its results."""
+        terms = query_terms(run_id=run_id)
+        end = self._end()
+        with gc_paused():
+            spans = unique(self._spans(terms, end - self.lookback, end))
+            return spans, read_results(spans, terms, f"run {run_id!r}")
+
     def run_results(self, run_id: str) -> list[ResultRecord]:
-        """Every result of the run within ``lookback``."""
-        return self._results(query_terms(run_id=run_id), None, None, f"run {run_id!r}")
+        """Every result of the run within ``lookback``; for a run that declares its writers
+        (``evaltrace.shards``), ``IncompleteResultsError`` naming each missing or short one
+        unless all of them closed and are found exactly as they said."""
+        spans, results = self._run(run_id)
+        if declared_writers(results) is not None:
+            require_complete(self._completeness(run_id, spans, results))
+        return results
+
+    def run_completeness(self, run_id: str) -> RunCompleteness:
+        """Each writer's word (its latest run summary) against the result spans found."""
+        spans, results = self._run(run_id)
+        return self._completeness(run_id, spans, results)
+
+    def _completeness(
+        self, run_id: str, spans: list[SpanView], results: list[ResultRecord]
+    ) -> RunCompleteness:
+        summaries = self.run_summaries(run_id, min((s.start_ns for s in spans), default=None))
+        return completeness(
+            run_id,
+            found_per_writer(spans, run_id),
+            summaries,
+            declared_writers(results, summaries),
+        )
+
+    def run_summaries(self, run_id: str, first_ns: int | None = None) -> list[SummaryRecord]:
+        """The run's summary spans: sent after its first result (``first_ns``, less an hour
+        for writers' clock skew), else searched over ``summary_lookback``."""
+        end = self._end()
+        start = (
+            datetime.fromtimestamp(first_ns / 1e9, UTC) - _SKEW
+            if first_ns
+            else end - self.summary_lookback
+        )
+        terms = {ATTR_SUMMARY_KIND: SUMMARY_KIND, ATTR_SUMMARY_RUN_ID: run_id}
+        records = []
+        for span in unique(self._spans(terms, start, end)):
+            record = decode_summary(span.name, span.attributes)
+            if record is not None and record.run_id == run_id:
+                records.append(record)
+        return records
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Results whose ``eval.link.*`` names the app trace (and span), within ``lookback``."""

@@ -8,11 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 from .._codec import loads
-from .._types import ResultRecord, RunSummary
+from .._types import ResultRecord, RunCompleteness, RunSummary
+from ..schema import SummaryRecord
 from ..schema._aggregate import stats_of
 from ..schema._decode import epoch_ns, iso
 from ..store import RunRow, StoreReader
 from ._base import QueryAdapter
+from ._completeness import completeness, declared_writers
 from ._filter import HistoryFilter
 from ._history_rows import history_row
 
@@ -58,6 +60,19 @@ class SQLiteQueryAdapter(QueryAdapter):
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run in logging order."""
         return list(self.iter_run_results(run_id))
+
+    def run_completeness(self, run_id: str) -> RunCompleteness:
+        """A store is one writer, holding exactly what it committed: complete unless the run
+        declares more writers (``evaltrace.shards``), whose results are in the backend they
+        forward to, not here."""
+        results = self.run_results(run_id)
+        store_id = self._store.store_id() if results else None
+        found = {f"store:{store_id}" if store_id else "": len(results)} if results else {}
+        said = [
+            SummaryRecord(run_id, "", "", writer, 1, n, 0, 0, "{}", "{}", closed=True)
+            for writer, n in found.items()
+        ]
+        return completeness(run_id, found, said, declared_writers(results))
 
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Every result of the matching runs."""

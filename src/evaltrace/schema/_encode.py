@@ -45,6 +45,7 @@ from ._names import (
     ATTR_SAMPLE_ID,
     ATTR_SCHEMA,
     ATTR_SEQ,
+    ATTR_WRITER,
     GEN_AI_RESPONSE_ID,
     RECORD_VERSION,
     SAMPLE_ID_KEYS,
@@ -281,6 +282,7 @@ def call_attributes(
     context_json: str,
     link: tuple[str, str] | None,
     batch_id: str | None,
+    writer: str | None = None,
 ) -> dict[str, AttributeValue]:
     """What every result span of one log call shares: metadata and context payloads, then the
     identifiers. Built once per call; ``encode_result`` adds each row's own."""
@@ -296,6 +298,8 @@ def call_attributes(
         shared[ATTR_BATCH_ID] = batch_id
     if link is not None:
         shared[ATTR_LINK_TRACE_ID], shared[ATTR_LINK_SPAN_ID] = link
+    if writer is not None:
+        shared[ATTR_WRITER] = writer
     return shared
 
 
@@ -309,9 +313,10 @@ def batch_attributes(
     chunk_start: int,
     chunk_size: int,
     metadata_json: str,
+    writer: str | None = None,
 ) -> dict[str, AttributeValue]:
     """Attributes of the ``evaltrace.batch`` root span of one trace of a batch."""
-    return {
+    attributes: dict[str, AttributeValue] = {
         ATTR_METADATA: metadata_json,
         ATTR_SCHEMA: SCHEMA_VERSION,
         ATTR_PROJECT: project_name,
@@ -322,3 +327,6 @@ def batch_attributes(
         ATTR_BATCH_CHUNK_START: chunk_start,
         ATTR_BATCH_CHUNK_SIZE: chunk_size,
     }
+    if writer is not None:
+        attributes[ATTR_WRITER] = writer
+    return attributes

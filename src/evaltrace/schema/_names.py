@@ -31,6 +31,7 @@ __all__ = [
     "ATTR_SCHEMA",
     "ATTR_SEQ",
     "ATTR_SUMMARY_AGGREGATES",
+    "ATTR_SUMMARY_CLOSED",
     "ATTR_SUMMARY_ENDED",
     "ATTR_SUMMARY_KIND",
     "ATTR_SUMMARY_RESULTS",
@@ -38,6 +39,7 @@ __all__ = [
     "ATTR_SUMMARY_SEQ",
     "ATTR_SUMMARY_STARTED",
     "ATTR_SUMMARY_WRITER",
+    "ATTR_WRITER",
     "BATCH_SPAN",
     "ERROR_TYPE",
     "EVALUATION_EVENT",
@@ -57,6 +59,7 @@ __all__ = [
     "SAMPLE_ID_KEYS",
     "SCHEMA_VERSION",
     "SCOPE_NAME",
+    "SHARDS_KEY",
     "SUMMARY_KIND",
     "SUMMARY_SPAN",
 ]
@@ -145,6 +148,12 @@ ATTR_LINK_TRACE_ID: Final = "eval.link.trace_id"
 """string: hex trace id of the application span this result is linked to (searchable copy)."""
 ATTR_LINK_SPAN_ID: Final = "eval.link.span_id"
 """string: hex span id of that application span."""
+ATTR_WRITER: Final = "eval.writer"
+"""string: who wrote the span (result spans and batch roots): the ``ATTR_SUMMARY_WRITER`` of
+the same writer's run summaries, so a reader can say, per writer, how many results it said it
+wrote and how many it found."""
+SHARDS_KEY: Final = "evaltrace.shards"
+"""The run metadata key that declares how many writers (shards) log a run: an int >= 1."""
 ATTR_BATCH_ID: Final = "eval.batch.id"
 """string: id shared by every span of one log_batch call."""
 ATTR_BATCH_ROW: Final = "eval.batch.row"
@@ -177,10 +186,13 @@ ATTR_SUMMARY_ENDED: Final = "eval.summary.ended_ns"
 """int: epoch nanoseconds of the writer's latest result of the run."""
 ATTR_SUMMARY_AGGREGATES: Final = "eval.summary.aggregates"
 """string: the run's mergeable score aggregates as JSON (``_aggregate.encode_aggregates``)."""
+ATTR_SUMMARY_CLOSED: Final = "eval.summary.closed"
+"""bool: the writer is done with the run: sent at ``close()``, or by ``evaltrace sync`` (for a
+writer that is gone). Absent (false) on summaries sent while the writer may still log."""
 
 RESERVED_ATTRIBUTES: Final = 24
 """Room a span's attribute limit must keep for the payload and identifier attributes above
-(there are 20); flat metrics get what is left."""
+(there are 21); flat metrics get what is left."""
 
 RESULT_READ_KEYS: Final = (
     ATTR_RUN_ID,
@@ -195,10 +207,11 @@ RESULT_READ_KEYS: Final = (
     ATTR_LINK_TRACE_ID,
     ATTR_LINK_SPAN_ID,
     ATTR_BATCH_ID,
+    ATTR_WRITER,
 )
 """The read keys of a result span (``RESULT_SPAN``): every one its decoding, ordering,
-matching and completeness check consult. A reader that knows the span's name looks up these 12
-instead of all 21 (each lookup in a protobuf map costs ~0.3 us, a missing one as much)."""
+matching and completeness check consult. A reader that knows the span's name looks up these 13
+instead of all 22 (each lookup in a protobuf map costs ~0.3 us, a missing one as much)."""
 
 RECORD_READ_KEYS: Final = (ATTR_RECORD, ATTR_RESULT, ATTR_DATA, ATTR_METADATA, ATTR_CONTEXT)
 """What a reader looks up of a result span that has a record (``schema.decode_record``)."""
@@ -215,6 +228,7 @@ READ_KEYS: Final = frozenset(
         ATTR_SUMMARY_STARTED,
         ATTR_SUMMARY_ENDED,
         ATTR_SUMMARY_AGGREGATES,
+        ATTR_SUMMARY_CLOSED,
     }
 )
 """Every attribute a reader decodes: remote adapters convert these and skip the rest (the

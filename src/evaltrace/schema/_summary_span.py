@@ -2,12 +2,13 @@
 
 History on remote backends reads these spans only, never the results (see docs/schema.md,
 "Run-summary spans"). A summary is cumulative, so the latest one per (run, writer) says
-everything that writer holds; writers are disjoint, so readers add them up.
+everything that writer holds (``latest``: by seq, a closed one before an open one of the same
+seq); writers are disjoint, so readers add them up.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from ._names import (
     ATTR_PROJECT,
     ATTR_SCHEMA,
     ATTR_SUMMARY_AGGREGATES,
+    ATTR_SUMMARY_CLOSED,
     ATTR_SUMMARY_ENDED,
     ATTR_SUMMARY_KIND,
     ATTR_SUMMARY_RESULTS,
@@ -31,7 +33,7 @@ from ._names import (
     SUMMARY_SPAN,
 )
 
-__all__ = ["SummaryRecord", "decode_summary", "summary_attributes", "summary_terms"]
+__all__ = ["SummaryRecord", "decode_summary", "latest", "summary_attributes", "summary_terms"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,20 @@ class SummaryRecord:
     """The metadata of the writer's first call of the run, as logged."""
     aggregates_json: str
     """``encode_aggregates`` of the writer's results of the run, as JSON."""
+    closed: bool = False
+    """The writer is done with the run (``close()``, or ``evaltrace sync`` of its store)."""
+
+
+def latest(records: Iterable[SummaryRecord]) -> dict[tuple[str, str], SummaryRecord]:
+    """Each (run, writer)'s newest summary: the highest seq, closed before open at a tie (a
+    close or a sync re-states the last summary as final); re-sent or late ones change nothing."""
+    out: dict[tuple[str, str], SummaryRecord] = {}
+    for record in records:
+        key = (record.run_id, record.writer)
+        known = out.get(key)
+        if known is None or (record.seq, record.closed) > (known.seq, known.closed):
+            out[key] = record
+    return out
 
 
 def summary_attributes(record: SummaryRecord) -> dict[str, AttributeValue]:
@@ -67,6 +83,7 @@ def summary_attributes(record: SummaryRecord) -> dict[str, AttributeValue]:
         ATTR_SUMMARY_STARTED: record.started_ns,
         ATTR_SUMMARY_ENDED: record.ended_ns,
         ATTR_SUMMARY_AGGREGATES: record.aggregates_json,
+        ATTR_SUMMARY_CLOSED: record.closed,
     }
 
 
@@ -136,4 +153,5 @@ def decode_summary(name: str, attributes: Mapping[str, Any]) -> SummaryRecord | 
         ended_ns=ended,  # type: ignore[arg-type]
         metadata_json=metadata,  # type: ignore[arg-type]
         aggregates_json=aggregates,  # type: ignore[arg-type]
+        closed=attributes.get(ATTR_SUMMARY_CLOSED) in (True, "true"),
     )

@@ -243,6 +243,11 @@ class StoreReader:
         rows: list[RunRow] = self._page(sql + " ORDER BY started_ns DESC", tuple(params))
         return rows
 
+    def store_id(self) -> str | None:
+        """The store's id (``_summary_ledger.store_id``); None before a tracker named it."""
+        rows = self._page("SELECT value FROM evaltrace_meta WHERE key = 'store_id'", ())
+        return str(rows[0][0]) if rows else None
+
     def close(self) -> None:
         """Close the connection."""
         with self._lock:

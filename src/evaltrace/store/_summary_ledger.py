@@ -18,7 +18,15 @@ from collections.abc import Iterable, Mapping
 from ..schema import SummaryRecord
 from . import _segments
 
-__all__ = ["WANT", "derive", "mark_sent", "pending_runs", "store_id"]
+__all__ = [
+    "WANT",
+    "derive",
+    "mark_closed",
+    "mark_sent",
+    "pending_runs",
+    "store_id",
+    "unclosed_runs",
+]
 
 WANT = "INSERT OR IGNORE INTO run_summaries (run_id) VALUES (?)"
 """A run whose results are forwarded wants its summaries forwarded too."""
@@ -36,7 +44,7 @@ def store_id(conn: sqlite3.Connection) -> str:
 
 
 def derive(
-    conn: sqlite3.Connection, run_ids: Iterable[str], writer: str
+    conn: sqlite3.Connection, run_ids: Iterable[str], writer: str, *, closed: bool = False
 ) -> list[tuple[SummaryRecord, str, str | None]]:
     """Each run's summary, the resource its results were sent with and the capture mode of
     its first call (which the run row's metadata is), read inside the caller's transaction
@@ -74,6 +82,7 @@ def derive(
                     ended_ns=ended,
                     metadata_json=metadata,
                     aggregates_json=aggregates,
+                    closed=closed,
                 ),
                 resource or "{}",
                 capture,
@@ -103,4 +112,29 @@ def mark_sent(conn: sqlite3.Connection, sent: Mapping[str, int]) -> None:
     conn.executemany(
         "UPDATE run_summaries SET sent_upto = max(sent_upto, ?) WHERE run_id = ?",
         [(seq, run_id) for run_id, seq in sent.items()],
+    )
+
+
+def unclosed_runs(conn: sqlite3.Connection) -> tuple[list[str], int]:
+    """Runs that want summaries and hold results after ``closed_upto`` (the last result row
+    a delivered ``evaltrace sync`` closed), and the store's last result row: what a sync
+    sends closed summaries of. Kept in ``evaltrace_meta``, so the layout is unchanged; the
+    first sync of a store reads every result's run once."""
+    row = conn.execute("SELECT value FROM evaltrace_meta WHERE key = 'closed_upto'").fetchone()
+    upto = int(row[0]) if row is not None else 0
+    (last,) = conn.execute("SELECT coalesce(max(id), 0) FROM results").fetchone()
+    runs = conn.execute(
+        "SELECT run_id FROM run_summaries WHERE run_id IN "
+        "(SELECT DISTINCT run_id FROM results WHERE id > ?)",
+        (upto,),
+    ).fetchall()
+    return [run_id for (run_id,) in runs], int(last)
+
+
+def mark_closed(conn: sqlite3.Connection, upto: int) -> None:
+    """A sync's closed summaries of every run up to result row ``upto`` were delivered."""
+    conn.execute(
+        "INSERT INTO evaltrace_meta (key, value) VALUES ('closed_upto', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = max(CAST(value AS INTEGER), excluded.value)",
+        (str(upto),),
     )

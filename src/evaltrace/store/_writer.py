@@ -339,14 +339,14 @@ class StoreWriter:
             return _summary_ledger.store_id(conn)
 
     def summaries(
-        self, run_ids: Iterable[str], writer: str
+        self, run_ids: Iterable[str], writer: str, *, closed: bool = False
     ) -> list[tuple[SummaryRecord, str, str | None]]:
         """Fold these runs, then derive their summaries (with the resource their results were
         sent with and the capture mode of the run's first call), in one transaction."""
         runs = list(run_ids)
         with self._lock, atomic(self._conn) as conn:
             self._fold(conn, runs, count=True)
-            return _summary_ledger.derive(conn, runs, writer)
+            return _summary_ledger.derive(conn, runs, writer, closed=closed)
 
     def pending_summaries(self) -> list[str]:
         """Runs whose latest results no delivered summary covers."""
@@ -358,6 +358,16 @@ class StoreWriter:
         if sent:
             with self._lock, atomic(self._conn) as conn:
                 _summary_ledger.mark_sent(conn, sent)
+
+    def unclosed_runs(self) -> tuple[list[str], int]:
+        """Runs with results no delivered ``sync`` closed, and the store's last result row."""
+        with self._lock:
+            return _summary_ledger.unclosed_runs(self._conn)
+
+    def runs_closed(self, upto: int) -> None:
+        """A sync's closed summaries up to result row ``upto`` were delivered."""
+        with self._lock, atomic(self._conn) as conn:
+            _summary_ledger.mark_closed(conn, upto)
 
     def close(self) -> None:
         """Fold the run aggregates, then close the connection (a spool also forgets calls
