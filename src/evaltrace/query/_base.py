@@ -138,6 +138,12 @@ class QueryAdapter(ABC):
         span ``span_id``), in logging order: from an app trace to its evaluations."""
         raise NotImplementedError(f"{type(self).__name__} cannot find results by their link")
 
+    def read_run(self, run_id: str) -> tuple[list[ResultRecord], RunCompleteness | None]:
+        """The run's results as found, and how complete they are (None where the adapter
+        cannot say), in one read and never raising for a short writer: for pages that show
+        both (``evaltrace ui``)."""
+        return self.run_results(run_id), None
+
     def run_completeness(self, run_id: str) -> RunCompleteness:
         """How complete ``run_id`` reads: per writer, the results its latest run summary said
         against those found, whether it closed, and the writers the run declared

@@ -59,6 +59,12 @@ class InMemoryQueryAdapter(QueryAdapter):
             require_complete(self._completeness(run_id, spans, results))
         return results
 
+    def read_run(self, run_id: str) -> tuple[list[ResultRecord], RunCompleteness | None]:
+        """The run's results as held and their completeness, in one pass."""
+        spans = unique(self._views(query_terms(run_id=run_id)))
+        results = decode_spans(spans)
+        return results, self._completeness(run_id, spans, results) if results else None
+
     def run_completeness(self, run_id: str) -> RunCompleteness:
         """Each writer's latest run summary against its result spans held in memory."""
         spans = unique(self._views(query_terms(run_id=run_id)))

@@ -72,6 +72,11 @@ class SearchQueryAdapter(QueryAdapter):
             require_complete(self._completeness(run_id, spans, results))
         return results
 
+    def read_run(self, run_id: str) -> tuple[list[ResultRecord], RunCompleteness | None]:
+        """The run's results as found and their completeness, in one read of its spans."""
+        spans, results = self._run(run_id)
+        return results, self._completeness(run_id, spans, results) if results else None
+
     def run_completeness(self, run_id: str) -> RunCompleteness:
         """Each writer's word (its latest run summary) against the result spans found."""
         spans, results = self._run(run_id)

@@ -88,6 +88,7 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             view=view,
             title=run_id,
             others=_others(table.run),
+            writers=source.completeness(run_id),
         )
 
     def sample(request: Request) -> Response:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ..query import HistoryFilter, QueryAdapter
+from ..query import HistoryFilter, QueryAdapter, RunCompleteness
 from ._run import SampleTable
 
 __all__ = ["Source"]
@@ -31,6 +31,8 @@ CACHED_RUNS = 4
 class _Entry:
     at: float
     results: list[dict[str, Any]]
+    completeness: RunCompleteness | None = None
+    """Per writer, what it said against what was found (None: the adapter cannot say)."""
     table: SampleTable | None = None
     building: threading.Lock = field(default_factory=threading.Lock)
     """Held while the table is built: built once, by the first request that needs it."""
@@ -86,8 +88,8 @@ class Source:
             with self._lock:
                 entry = self._fresh(run_id)  # read meanwhile by the request we waited for
             if entry is None:
-                results = cast(list[dict[str, Any]], self.adapter.run_results(run_id))
-                entry = _Entry(self.clock(), results)
+                found, complete = self.adapter.read_run(run_id)
+                entry = _Entry(self.clock(), cast(list[dict[str, Any]], found), complete)
                 with self._lock:
                     self._cache[run_id] = entry
                     while len(self._cache) > CACHED_RUNS:
@@ -100,6 +102,10 @@ class Source:
     def results(self, run_id: str) -> list[dict[str, Any]]:
         """Every result of ``run_id`` in logging order; ``[]`` for an unknown run."""
         return self._entry(run_id).results
+
+    def completeness(self, run_id: str) -> RunCompleteness | None:
+        """How complete ``run_id`` read (a run written by many processes), or None."""
+        return self._entry(run_id).completeness
 
     def table(self, run_id: str) -> SampleTable | None:
         """The run flattened for its page, or None for an unknown run."""
