@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from evaltrace import InMemoryQueryAdapter, OpenTelemetryExperimentTracker, SQLiteQueryAdapter
-from evaltrace.query import HistoryFilter
+from evaltrace.query import HistoryFilter, ResultRecord, RunCompleteness
 from evaltrace.ui import Source, open_source
 from evaltrace.ui._source import CACHED_RUNS, TTL
 
@@ -18,9 +18,9 @@ class CountingAdapter(InMemoryQueryAdapter):
 
     reads = 0
 
-    def run_results(self, run_id: str) -> list[dict[str, object]]:
+    def read_run(self, run_id: str) -> tuple[list[ResultRecord], RunCompleteness | None]:
         self.reads += 1
-        return super().run_results(run_id)
+        return super().read_run(run_id)
 
 
 def logged(exporter: InMemorySpanExporter) -> None:
@@ -93,11 +93,11 @@ class GatedAdapter(CountingAdapter):
         self.gate = threading.Event()
         self.reading = threading.Event()
 
-    def run_results(self, run_id: str) -> list[dict[str, object]]:
+    def read_run(self, run_id: str) -> tuple[list[ResultRecord], RunCompleteness | None]:
         if run_id == "a":
             self.reading.set()
             assert self.gate.wait(30), "the gate was never opened"
-        return super().run_results(run_id)
+        return super().read_run(run_id)
 
 
 def test_a_long_run_read_blocks_no_other_page() -> None:
