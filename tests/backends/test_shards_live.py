@@ -6,6 +6,7 @@ complete; history and the web UI hold the run once."""
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import uuid
@@ -26,7 +27,8 @@ from .conftest import Backends
 
 pytestmark = pytest.mark.backends
 
-SHARD_WRITER = Path(__file__).parents[1] / "support" / "shard_writer.py"
+ROOT = Path(__file__).resolve().parents[2]
+SHARD_WRITER = ROOT / "tests" / "support" / "shard_writer.py"
 WRITERS, EACH, KILLED_AT = 4, 200, 100
 """Four writers of 200 results; the last SIGKILLs itself after 100 (flushing at 50)."""
 
@@ -166,6 +168,25 @@ def test_a_sharded_run_on_jaeger_memory(
     """Jaeger's memory store: four shard processes, one killed -9 and synced, read back
     exact and complete."""
     _sharded_run(backends, tmp_path, monkeypatch)
+
+
+def test_the_readme_sharded_runs_block_runs_as_pasted(backends: Backends, tmp_path: Path) -> None:
+    """README "Sharded runs": its shell block (without the make lines, which the fixtures
+    stand for) prints what the README says it prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Sharded runs", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    kept = [line for line in block.splitlines() if not line.startswith("make ")]
+    script = "\n".join(kept).replace(".venv/bin/python", shlex.quote(sys.executable))
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines() == ["300", "True [(100, 100), (100, 100), (100, 100)]"]
 
 
 def test_a_sharded_run_on_opensearch(
