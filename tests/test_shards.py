@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from evaltrace import (
@@ -25,11 +27,16 @@ from evaltrace import (
     SQLiteQueryAdapter,
 )
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
+from evaltrace._plan import CapturePolicy, plan_call
+from evaltrace._spans import FinishedSpanMaker, Rebuilder, emit
 from evaltrace.cli import main
 from evaltrace.query import HistoryFilter
 from evaltrace.query._completeness import completeness
-from evaltrace.schema import SummaryRecord
+from evaltrace.query._jaeger_grpc import _ReadTracesData, span_views
+from evaltrace.schema import ATTR_RUN_ID, ATTR_WRITER, BATCH_SPAN, RESULT_SPAN, SummaryRecord
 from evaltrace.schema._summary_span import latest
+from evaltrace.schema._walk import Limits
+from evaltrace.store import StoredTrace
 
 from .support.otlp_receiver import receiver
 from .support.shard_writer import rows
@@ -302,6 +309,47 @@ def test_a_store_reads_its_own_shard_and_says_it_is_one_writer(store_path: Path)
     assert report["problems"] == ["declared 3 writers (evaltrace.shards), 1 reported: 2 missing"]
 
 
+def test_each_span_names_its_writer_also_when_read_from_its_record(tmp_path: Path) -> None:
+    """Result spans and batch roots carry ``eval.writer``; a Jaeger gRPC read that decodes a
+    result span from its record still reads who wrote it."""
+    memory = Shared()
+    with Tracker("p", store=tmp_path / "a.db", exporters=[memory]) as tracker:
+        _log_shard(tracker, 0, 3)
+        writer = tracker.writer_id
+    logged = [s for s in memory.get_finished_spans() if s.name in (RESULT_SPAN, BATCH_SPAN)]
+    assert {(s.attributes or {}).get(ATTR_WRITER) for s in logged} == {writer}
+    raw = encode_spans(logged).SerializeToString()
+    views = list(span_views(_ReadTracesData.FromString(raw), {ATTR_RUN_ID: RUN}))
+    results = [v for v in views if v.name == RESULT_SPAN]
+    assert len(results) == 3 and all(v.result is not None for v in results)  # from the record
+    assert {v.attributes[ATTR_WRITER] for v in views} == {writer}
+
+
+def test_a_span_rebuilt_from_the_store_names_the_same_writer() -> None:
+    """A trace re-sent from the store (outbox, `evaltrace sync`) is rebuilt with the writer
+    the first send named, every attribute as first sent."""
+    plan = plan_call(
+        project_name="p",
+        run_id=RUN,
+        dataset_name="qa",
+        results=[{"qa": {"score": 0.5}}] * 3,
+        data=[{"id": i} for i in range(3)],
+        metadata={"evaltrace.shards": 2},
+        context_json="{}",
+        link=None,
+        batch_id="b",
+        limits=Limits(),
+        content=CapturePolicy(),
+        writer="store:abc",
+    )
+    out = emit(FinishedSpanMaker(Resource({})), plan, chunk=512, resource_json="{}")
+    (first,) = out.traces.values()
+    stored = StoredTrace(0, 0, out.call, out.results, out.roots[0])
+    rebuilt = Rebuilder(Limits(), "store:abc")(stored)
+    assert [dict(s.attributes or {}) for s in rebuilt] == [dict(s.attributes or {}) for s in first]
+    assert {(s.attributes or {}).get(ATTR_WRITER) for s in rebuilt} == {"store:abc"}
+
+
 # -- processes with their own stores, one killed -9, then `evaltrace sync` ---------------------
 
 
@@ -369,6 +417,7 @@ def test_a_writer_killed_mid_run_is_named_until_sync_sends_its_store(
             main, ["sync", "--store", str(stores[2]), "--endpoint", rx.endpoint]
         )
         assert done.exit_code == 0, done.output
+        assert "0 pending" in done.output and "1 run summaries sent" in done.output
         reader = Spans(received(rx))
         assert _ids(reader.run_results(RUN)) == _expected(150, 120, 100)
         report = reader.run_completeness(RUN)

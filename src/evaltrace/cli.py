@@ -410,7 +410,8 @@ def sync(
     store: str | None, endpoint: str | None, protocol: str | None, timeout: float, spool: bool
 ) -> None:
     """Send what the store's outbox holds, and the run summaries no delivered one covers, to
-    the collector; exit 1 if some stays pending."""
+    the collector; exit 1 if some stays pending. Each run the store holds is summarised as
+    closed (its writer is gone): readers of a sharded run stop waiting for it."""
     from .delivery._resend import sync as run_sync
 
     with _reader(store) as reader:  # refuses a missing or foreign file before writing
