@@ -193,7 +193,8 @@ def test_a_400_is_dropped_counted_and_not_retried(
             # 3 results + their batch span, then the run's summary span
             assert tracker.stats.spans_dropped == {"bad_request": 5}
             assert tracker.stats.export_attempts_failed == 0
-        assert len(rx.span_names(400)) == 5  # each span answered 400 once, never retried
+        # each span answered 400 once, never retried; close() added the run's closed summary
+        assert len(rx.span_names(400)) == 6
         assert any("400" in r.getMessage() and "bad span" in r.getMessage() for r in caplog.records)
         assert _outbox(store_path) == 0
     finally:
@@ -210,9 +211,10 @@ def test_partial_success_is_counted_as_rejected_and_logged(
             tracker.log_batch_sync([{"m": 1}] * 3, "qa", [{"q": i} for i in range(3)], run_id="r")
             assert tracker.flush(timeout=30)
             stats = tracker.stats
+            bodies = list(rx.bodies)  # as of the stats (close() sends the closed summary)
         # each request (the batch's 4 spans, the summary's 1, or all 5 in one): 2 rejected
-        rejected = sum(min(2, rx.spans_in(body)) for _, body in rx.bodies)
-        assert sum(rx.spans_in(body) for _, body in rx.bodies) == 5
+        rejected = sum(min(2, rx.spans_in(body)) for _, body in bodies)
+        assert sum(rx.spans_in(body) for _, body in bodies) == 5
         assert (stats.spans_rejected, stats.spans_exported) == (rejected, 5 - rejected)
         assert any("attribute too long" in r.getMessage() for r in caplog.records)
     finally:
