@@ -24,7 +24,14 @@ from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.delivery._requests import bound, pack, span_bytes
 from evaltrace.store._holder import holder, is_gone
 
-from .support.answering_receiver import AnsweringReceiver, over, partial
+from .support.answering_receiver import (
+    Answer,
+    AnsweringReceiver,
+    GrpcAnsweringReceiver,
+    ok,
+    over,
+    partial,
+)
 from .support.otlp_receiver import Receiver
 
 RESULT = "evaltrace.result"
@@ -112,6 +119,14 @@ def test_the_cheap_bound_is_never_under_the_encoded_size(
     assert estimate is not None and estimate >= exact
 
 
+PROTOCOLS = pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+"""The collector's answers are read alike over both OTLP protocols."""
+
+
+def _receiver(protocol: str, answer: Answer = ok) -> AnsweringReceiver:
+    return GrpcAnsweringReceiver(answer) if protocol == "grpc" else AnsweringReceiver(answer)
+
+
 def _rows(n: int, size: int) -> tuple[list[dict[str, float]], list[dict[str, str]]]:
     return [{"m": float(i)} for i in range(n)], [{"q": f"{i}:" + "c" * size} for i in range(n)]
 
@@ -123,12 +138,17 @@ def _outbox(store: Path) -> int:
     return int(spans)
 
 
-def test_a_413_is_split_and_delivered_and_not_retried_as_it_is(store_path: Path) -> None:
+@PROTOCOLS
+def test_a_413_is_split_and_delivered_and_not_retried_as_it_is(
+    store_path: Path, protocol: str
+) -> None:
     """A collector taking 1 MiB at most: 100 rows of 50 kB arrive whole, each request over the
     limit was tried once, never again at that size."""
-    rx = AnsweringReceiver(over(1 << 20))
+    rx = _receiver(protocol, over(1 << 20))
     try:
-        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+        with Tracker(
+            "p", store=store_path, otlp_endpoint=rx.endpoint, otlp_protocol=protocol
+        ) as tracker:
             results, data = _rows(100, 50_000)
             tracker.log_batch_sync(results, "qa", data, run_id="r")
             assert tracker.flush(timeout=60)
@@ -141,14 +161,48 @@ def test_a_413_is_split_and_delivered_and_not_retried_as_it_is(store_path: Path)
         rx.stop()
 
 
+def test_grpc_s_own_message_limit_is_split_like_a_413(store_path: Path) -> None:
+    """A gRPC receiver whose own limit is 1 MiB (grpc answers RESOURCE_EXHAUSTED itself): 100
+    rows of 50 kB arrive whole, nothing dropped, the outbox empties."""
+    rx = GrpcAnsweringReceiver(max_message=1 << 20)
+    try:
+        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint, otlp_protocol="grpc") as t:
+            results, data = _rows(100, 50_000)
+            t.log_batch_sync(results, "qa", data, run_id="r")
+            assert t.flush(timeout=60)
+            assert t.stats.spans_dropped == {}
+        assert sorted(rx.span_names()).count(RESULT) == 100
+        assert max(len(body) for _, body in rx.bodies) <= 1 << 20
+        assert _outbox(store_path) == 0
+    finally:
+        rx.stop()
+
+
+def test_the_grpc_exporter_s_stub_is_the_answering_one() -> None:
+    """evaltrace reads gRPC answers by wrapping the exporter's private ``_stub``/``_client``;
+    this fails first if an OpenTelemetry release moves them."""
+    from evaltrace.delivery._otlp import build_exporter
+
+    exporter = build_exporter("http://127.0.0.1:1", "grpc", None)
+    try:
+        assert type(exporter._client).__name__ == "_AnsweringStub"  # type: ignore[attr-defined]
+        reconnect = exporter._stub(exporter._channel)  # type: ignore[attr-defined]
+        assert type(reconnect).__name__ == "_AnsweringStub"
+    finally:
+        exporter.shutdown()
+
+
+@PROTOCOLS
 def test_one_huge_result_does_not_hold_back_the_small_ones(
-    store_path: Path, caplog: pytest.LogCaptureFixture
+    store_path: Path, protocol: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A 3 MB result before 50 small ones, a 1 MiB collector: the 50 arrive, the big one is
     dropped (413 alone), counted and logged with the collector's answer."""
-    rx = AnsweringReceiver(over(1 << 20))
+    rx = _receiver(protocol, over(1 << 20))
     try:
-        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+        with Tracker(
+            "p", store=store_path, otlp_endpoint=rx.endpoint, otlp_protocol=protocol
+        ) as tracker:
             tracker.log({"m": 0.0}, "qa", {"q": "h" * 3_000_000}, run_id="r")
             for i in range(50):
                 tracker.log({"m": 1.0}, "qa", {"q": i}, run_id="r")
@@ -181,13 +235,16 @@ def test_a_span_over_the_configured_limit_is_dropped_before_sending(
         rx.stop()
 
 
+@PROTOCOLS
 def test_a_400_is_dropped_counted_and_not_retried(
-    store_path: Path, caplog: pytest.LogCaptureFixture
+    store_path: Path, protocol: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A collector answering 400: settled at once (flush returns), counted, logged, sent once."""
-    rx = AnsweringReceiver(lambda _: (400, b"bad span"))
+    rx = _receiver(protocol, lambda _: (400, b"bad span"))
     try:
-        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+        with Tracker(
+            "p", store=store_path, otlp_endpoint=rx.endpoint, otlp_protocol=protocol
+        ) as tracker:
             tracker.log_batch_sync([{"m": 1}] * 3, "qa", [{"q": i} for i in range(3)], run_id="r")
             assert tracker.flush(timeout=30)
             # 3 results + their batch span, then the run's summary span
@@ -201,13 +258,16 @@ def test_a_400_is_dropped_counted_and_not_retried(
         rx.stop()
 
 
+@PROTOCOLS
 def test_partial_success_is_counted_as_rejected_and_logged(
-    store_path: Path, caplog: pytest.LogCaptureFixture
+    store_path: Path, protocol: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """200 with partial_success.rejected_spans=2: 2 rejected, not exported, the message logged."""
-    rx = AnsweringReceiver(partial(2, "attribute too long"))
+    rx = _receiver(protocol, partial(2, "attribute too long"))
     try:
-        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as tracker:
+        with Tracker(
+            "p", store=store_path, otlp_endpoint=rx.endpoint, otlp_protocol=protocol
+        ) as tracker:
             tracker.log_batch_sync([{"m": 1}] * 3, "qa", [{"q": i} for i in range(3)], run_id="r")
             assert tracker.flush(timeout=30)
             stats = tracker.stats

@@ -229,23 +229,38 @@ def test_history_quantiles_and_intervals_through_the_store(tracker: Tracker) -> 
     assert (ok["pass_ci_low"], ok["pass_ci_high"]) == pytest.approx((wilson.low, wilson.high))
 
 
-def test_a_store_folded_before_intervals_still_reads(store_path: Path) -> None:
-    """A run_metrics row written by an older evaltrace (9-field entries) reads, before and
-    after more results of the run are folded into it: counts exact, se/ci null."""
+def test_a_store_folded_before_intervals_gets_them_once_a_writer_opens_it(
+    store_path: Path,
+) -> None:
+    """A run_metrics row written by an older evaltrace (9-field entries, no refold mark) reads
+    through a reader with exact counts and null se; the first writer on the store refolds it
+    from its results once (same count), so its interval is scipy's, also after more results."""
     import sqlite3
 
+    import scipy.stats
+
+    from evaltrace import SQLiteQueryAdapter
+
+    values = [i / 10 for i in range(20)]
     with Tracker("p", store=store_path) as tracker:
-        tracker.log_batch_sync([{"m": i / 10} for i in range(20)], "qa", [{}] * 20, run_id="r")
+        tracker.log_batch_sync([{"m": v} for v in values], "qa", [{}] * 20, run_id="r")
     with sqlite3.connect(store_path) as conn:
         (text,) = conn.execute("SELECT aggregates FROM run_metrics").fetchone()
         old = [entry[:9] for entry in json.loads(text)]
         conn.execute("UPDATE run_metrics SET aggregates = ?", (json.dumps(old),))
+        conn.execute("DELETE FROM evaltrace_meta WHERE key = 'aggregates_with_spread'")
     conn.close()
+    with Tracker("p", store=False, query=SQLiteQueryAdapter(store_path)) as reader:
+        (before,) = reader.get_experiment_history()
+    assert before["metrics"]["m"]["count"] == 20 and before["metrics"]["m"]["se"] is None
     with Tracker("p", store=store_path) as tracker:
-        (before,) = tracker.get_experiment_history()
+        (refolded,) = tracker.get_experiment_history()
         tracker.log_batch_sync([{"m": 0.5}] * 5, "qa", [{}] * 5, run_id="r")
     with Tracker("p", store=store_path) as tracker:
         (after,) = tracker.get_experiment_history()
-    assert (before["metrics"]["m"]["count"], after["metrics"]["m"]["count"]) == (20, 25)
-    assert before["metrics"]["m"]["se"] is None and after["metrics"]["m"]["se"] is None
-    assert after["metrics"]["m"]["quantiles_exact"] is False
+    assert (refolded["metrics"]["m"]["count"], after["metrics"]["m"]["count"]) == (20, 25)
+    assert refolded["metrics"]["m"]["se"] == pytest.approx(scipy.stats.sem(values), rel=1e-9)
+    assert after["metrics"]["m"]["se"] == pytest.approx(
+        scipy.stats.sem(values + [0.5] * 5), rel=1e-9
+    )
+    assert after["metrics"]["m"]["quantiles_exact"] is True

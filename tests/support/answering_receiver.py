@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -107,3 +109,64 @@ class AnsweringReceiver:
         self._release.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+_TRACES = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
+
+class GrpcAnsweringReceiver(AnsweringReceiver):
+    """The same receiver over OTLP/gRPC (a real ``grpc`` server): 400 is answered
+    ``INVALID_ARGUMENT``, 413 ``RESOURCE_EXHAUSTED`` with grpc-go's "received message larger
+    than max" (what a collector's gRPC receiver says over ``max_recv_msg_size_mib``), 200 the
+    response body (a partial success included). Other services answer an empty OK.
+    ``max_message``: the server's own receive limit (grpc's answer, not ours)."""
+
+    def __init__(
+        self,
+        answer: Answer = ok,
+        hang: bool = False,
+        hang_all: bool = False,
+        max_message: int | None = None,
+    ) -> None:
+        self.answer, self.hang, self.hang_all = answer, hang or hang_all, hang_all
+        self.bodies = []
+        self.other = []
+        self._release = threading.Event()
+        receiver = self
+
+        def handle(method: str) -> Callable[[bytes, grpc.ServicerContext], bytes]:
+            def call(body: bytes, context: grpc.ServicerContext) -> bytes:
+                if receiver.hang_all or (receiver.hang and method == _TRACES):
+                    receiver._release.wait(30)
+                    context.abort(grpc.StatusCode.UNAVAILABLE, "hung")
+                if method != _TRACES:
+                    receiver.other.append((method, body))
+                    return b""
+                status, answer = receiver.answer(body)
+                receiver.bodies.append((status, body))
+                if status == 400:
+                    context.abort(grpc.StatusCode.INVALID_ARGUMENT, answer.decode())
+                if status == 413:
+                    context.abort(
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        f"grpc: received message larger than max ({len(body)} vs. 1048576)",
+                    )
+                return answer
+
+            return call
+
+        class Handler(grpc.GenericRpcHandler):
+            def service(self, details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+                method = str(details.method)  # type: ignore[attr-defined]
+                return grpc.unary_unary_rpc_method_handler(handle(method))
+
+        options = [("grpc.max_receive_message_length", max_message)] if max_message else []
+        self._grpc = grpc.server(ThreadPoolExecutor(max_workers=8), options=options)
+        self._grpc.add_generic_rpc_handlers((Handler(),))
+        port = self._grpc.add_insecure_port("127.0.0.1:0")
+        self._grpc.start()
+        self.endpoint = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        self._release.set()
+        self._grpc.stop(grace=None)

@@ -1,10 +1,15 @@
-"""What the collector answered an OTLP/HTTP request, which OpenTelemetry's exporter keeps to
-itself (it returns success or failure only): the status, its reason and a partial success.
+"""What the collector answered an OTLP request, which OpenTelemetry's exporters keep to
+themselves (they return success or failure only): the status, its reason and a partial success.
 
-The OTLP spec asks different things of each: 400 (a bad request) and 413 (too large) must
-not be retried as they are; a 200 may carry ``partial_success.rejected_spans``. The exporter
-takes a ``requests.Session`` (public ``session=``); this one notes the last answer per thread,
-for the forwarder to read right after its ``export()`` returned.
+The OTLP spec asks different things of each: 400 / ``INVALID_ARGUMENT`` (a bad request) and
+413 / ``RESOURCE_EXHAUSTED`` "larger than max" (too large) must not be retried as they are; a
+success may carry ``partial_success.rejected_spans``. The HTTP exporter takes a
+``requests.Session`` (public ``session=``); this one notes the last answer per thread, for the
+forwarder to read right after its ``export()`` returned. The gRPC exporter takes no such
+hook: its stub is wrapped instead (``answering_grpc``, the one place that touches its private
+``_stub``/``_client``; ``tests/test_delivery_edges.py`` fails if they move), and gRPC answers
+are told in the HTTP statuses the forwarder acts on (``INVALID_ARGUMENT`` as 400, a message
+over the receiver's limit as 413).
 
 The exporter also logs each attempt (``Transient error ... retrying``, three per failed
 export, 200+ characters each) at WARNING/ERROR; on evaltrace's forwarder thread those are
@@ -21,6 +26,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Final
 
+import grpc
 import requests
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -31,6 +37,7 @@ __all__ = [
     "Answer",
     "AnsweringSession",
     "answered_by",
+    "answering_grpc",
     "last_answer",
     "quiet_exporter_logs",
 ]
@@ -92,7 +99,68 @@ class AnsweringSession(requests.Session):
         return answer
 
 
-_SESSIONS: weakref.WeakKeyDictionary[object, AnsweringSession] = weakref.WeakKeyDictionary()
+def _grpc_answer(error: grpc.RpcError) -> Answer:
+    code = error.code() if isinstance(error, grpc.Call) else None
+    details = (error.details() or "") if isinstance(error, grpc.Call) else ""
+    name = code.name if code is not None else type(error).__name__
+    reason = f"gRPC {name}: {details[:200]}".rstrip(": ")
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        return Answer(400, reason)
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details.lower():
+        return Answer(413, reason)  # the receiver's message size limit (grpc-go's wording)
+    return Answer(None, reason)
+
+
+class _AnsweringStub:
+    """A gRPC ``TraceServiceStub`` whose ``Export`` keeps its answer in ``answers``."""
+
+    def __init__(self, stub: Any, answers: GrpcAnswers) -> None:
+        self._stub, self._answers = stub, answers
+
+    def Export(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = self._stub.Export(request, *args, **kwargs)
+        except grpc.RpcError as error:
+            self._answers.keep(_grpc_answer(error))
+            raise
+        partial = response.partial_success
+        self._answers.keep(
+            Answer(200, "gRPC OK", int(partial.rejected_spans), partial.error_message)
+        )
+        return response
+
+
+class GrpcAnswers:
+    """Per thread, the answer to the gRPC exporter's last call (its retries included: the
+    last attempt's answer stands)."""
+
+    def __init__(self) -> None:
+        self._last = threading.local()
+
+    def keep(self, answer: Answer) -> None:
+        self._last.answer = answer
+
+    def last(self) -> Answer | None:
+        answer: Answer | None = getattr(self._last, "answer", None)
+        self._last.answer = None
+        return answer
+
+
+def answering_grpc(exporter: Any) -> GrpcAnswers:
+    """Wrap ``exporter``'s stub (now and after its reconnects) so ``last_answer`` reads what
+    the collector answered; returns the record."""
+    answers = GrpcAnswers()
+    make_stub = exporter._stub
+    exporter._stub = lambda channel: _AnsweringStub(make_stub(channel), answers)
+    if exporter._client is not None:
+        exporter._client = _AnsweringStub(exporter._client, answers)
+    _SESSIONS[exporter] = answers
+    return answers
+
+
+_SESSIONS: weakref.WeakKeyDictionary[object, AnsweringSession | GrpcAnswers] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def answered_by(exporter: object, session: AnsweringSession) -> None:
@@ -102,7 +170,7 @@ def answered_by(exporter: object, session: AnsweringSession) -> None:
 
 def last_answer(exporter: object) -> Answer | None:
     """What the collector answered ``exporter``'s last request on this thread (None for an
-    exporter that does not say: gRPC, or an application's own)."""
+    exporter that does not say: an application's own)."""
     session = _SESSIONS.get(exporter)
     return session.last() if session is not None else None
 

@@ -77,6 +77,12 @@ def _blob(value: int, size: int) -> bytes:
     return value.to_bytes(size, "big")
 
 
+_SPREAD_KEY: Final = "aggregates_with_spread"
+"""``evaltrace_meta`` key: every run's aggregate has ``m2`` and the value map (refolded once)."""
+_ENTRY_WITH_SPREAD: Final = 11
+"""Fields of an encoded aggregate entry since ``m2`` and the value map were kept (9 before)."""
+
+
 class StoreWriter:
     """The tracker's connection to its store (or spool): commits, folding, run summaries."""
 
@@ -109,6 +115,7 @@ class StoreWriter:
             with self._lock, atomic(self._conn) as conn:
                 check_kind(conn, path, STORE if keep_delivered else SPOOL)
                 add_holder_column(conn)
+                self._refold_without_spread(conn)
         except BaseException:
             self._conn.close()
             raise
@@ -287,6 +294,31 @@ class StoreWriter:
                 runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]
                 self._fold(conn, runs, count=False)
         _log.info("evaltrace: upgraded the store %s to version %d", self.path, VERSION)
+
+    @classmethod
+    def _refold_without_spread(cls, conn: sqlite3.Connection) -> None:
+        """Once per store: refold the runs whose aggregates were stored before ``m2`` and the
+        exact value map were kept (their history had no interval and sketched quantiles), from
+        their results up to the same ``folded_upto``, so counts stay as they were."""
+        if conn.execute(f"SELECT 1 FROM evaltrace_meta WHERE key = '{_SPREAD_KEY}'").fetchone():
+            return
+        stale = [
+            (run_id, upto)
+            for run_id, text, upto in conn.execute(
+                "SELECT run_id, aggregates, folded_upto FROM run_metrics"
+            )
+            if any(len(entry) < _ENTRY_WITH_SPREAD for entry in loads(text))
+        ]
+        for run_id, upto in stale:
+            rows = [r for r in _segments.select(conn, "id, scores", run_id, 0) if r[0] <= upto]
+            merged = aggregate_lists(loads(r[1]) for r in rows)
+            conn.execute(
+                "UPDATE run_metrics SET aggregates = ? WHERE run_id = ?",
+                (dumps(encode_aggregates(merged), "aggregates", None), run_id),
+            )
+        conn.execute(f"INSERT OR IGNORE INTO evaltrace_meta VALUES ('{_SPREAD_KEY}', '1')")
+        if stale:
+            _log.info("evaltrace: refolded %d runs' aggregates for their intervals", len(stale))
 
     def compact(self) -> None:
         """Fold the scores of the results committed since each touched run's last folding into
