@@ -382,14 +382,16 @@ def _writer_of(proc: subprocess.Popen[str]) -> str:
     return first.split()[1]
 
 
+@pytest.mark.parametrize("resend", ["sync", "next tracker"])
 @pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared"])
-def test_a_writer_killed_mid_run_is_named_until_sync_sends_its_store(
-    tmp_path: Path, declared: bool
+def test_a_writer_killed_mid_run_is_named_until_its_store_is_sent_again(
+    tmp_path: Path, declared: bool, resend: str
 ) -> None:
     """Three shard processes forward to one receiver; one SIGKILLs itself after 100 of 150
-    results. Before `evaltrace sync` of its store a reader names it (declared: the read
-    raises; undeclared: the report shows it unclosed); after, the run reads back exactly and
-    complete, and history counts it once."""
+    results. Until its store is sent again (`evaltrace sync`, or the next tracker on that
+    store, closed) a reader names it (declared: the read raises; undeclared: the report shows
+    it unclosed); after, the run reads back exactly and complete, and history counts it
+    once."""
     extra = () if declared else ("--undeclared",)
     stores = [tmp_path / f"shard{i}" / "evaltrace.db" for i in range(3)]
     with receiver() as rx:
@@ -413,11 +415,15 @@ def test_a_writer_killed_mid_run_is_named_until_sync_sends_its_store(
             writers[0]: (150, 150),
             writers[1]: (120, 120),
         }
-        done = CliRunner().invoke(
-            main, ["sync", "--store", str(stores[2]), "--endpoint", rx.endpoint]
-        )
-        assert done.exit_code == 0, done.output
-        assert "0 pending" in done.output and "1 run summaries sent" in done.output
+        if resend == "sync":
+            done = CliRunner().invoke(
+                main, ["sync", "--store", str(stores[2]), "--endpoint", rx.endpoint]
+            )
+            assert done.exit_code == 0, done.output
+            assert "0 pending" in done.output and "1 run summaries sent" in done.output
+        else:
+            with Tracker("shards", store=stores[2], otlp_endpoint=rx.endpoint) as next_:
+                assert next_.writer_id == killed  # the store's writer, whoever opens it
         reader = Spans(received(rx))
         assert _ids(reader.run_results(RUN)) == _expected(150, 120, 100)
         report = reader.run_completeness(RUN)
