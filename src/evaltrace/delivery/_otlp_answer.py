@@ -23,6 +23,7 @@ from typing import Any, Final
 
 import requests
 from google.protobuf.message import DecodeError
+from grpc import StatusCode
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Answer",
     "AnsweringSession",
     "answered_by",
+    "answered_by_grpc",
     "last_answer",
     "quiet_exporter_logs",
 ]
@@ -52,6 +54,8 @@ class Answer:
     reason: str
     rejected: int = 0
     message: str = ""
+    code: str = ""
+    """The gRPC status code's name (``UNIMPLEMENTED``...), for a gRPC exporter that failed."""
 
 
 def _answer(response: requests.Response) -> Answer:
@@ -100,11 +104,25 @@ def answered_by(exporter: object, session: AnsweringSession) -> None:
     _SESSIONS[exporter] = session
 
 
+_GRPC: weakref.WeakSet[object] = weakref.WeakSet()
+
+
+def answered_by_grpc(exporter: object) -> None:
+    """``exporter`` is a gRPC one of evaltrace's: ``last_answer`` reads the status code it
+    logged (it returns success or failure only, and logs the code: ``_OnQuietThreads``)."""
+    _GRPC.add(exporter)
+
+
 def last_answer(exporter: object) -> Answer | None:
     """What the collector answered ``exporter``'s last request on this thread (None for an
-    exporter that does not say: gRPC, or an application's own)."""
+    exporter that does not say: an application's own, or a gRPC span exporter)."""
     session = _SESSIONS.get(exporter)
-    return session.last() if session is not None else None
+    if session is not None:
+        return session.last()
+    if exporter in _GRPC:
+        code = _FILTER.take_code()
+        return Answer(None, code, code=code) if code else Answer(None, "")
+    return None
 
 
 class _OnQuietThreads(logging.Filter):
@@ -113,11 +131,23 @@ class _OnQuietThreads(logging.Filter):
     def __init__(self) -> None:
         super().__init__()
         self.threads: set[str] = set()
+        self._code = threading.local()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if threading.current_thread().name in self.threads and record.levelno > logging.DEBUG:
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            # The gRPC exporter's failure lines carry the status code as an argument.
+            args = record.args if isinstance(record.args, tuple) else ()
+            for arg in args:
+                if isinstance(arg, StatusCode):
+                    self._code.name = arg.name
         return True
+
+    def take_code(self) -> str:
+        """The last gRPC status code logged on this thread since the last call, then forgotten."""
+        code: str = getattr(self._code, "name", "")
+        self._code.name = ""
+        return code
 
 
 _FILTER: Final = _OnQuietThreads()
