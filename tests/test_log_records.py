@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from concurrent import futures
 from pathlib import Path
 
+import grpc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan
@@ -20,8 +25,8 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
 from evaltrace.delivery._log_records import record_bytes, records_of
-from evaltrace.delivery._resend import sync
 from evaltrace.delivery._requests import pack
+from evaltrace.delivery._resend import sync
 from evaltrace.schema._log_encode import event_id, parse_event_id
 
 from .support.answering_receiver import AnsweringReceiver
@@ -392,3 +397,57 @@ def test_logs_quiet_on_the_forwarder_thread(
         assert len(said) == 1 and "failed" in said[0]
     finally:
         rx.stop()
+
+
+class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
+    def Export(self, request: object, context: object) -> ExportTraceServiceResponse:
+        self.spans = getattr(self, "spans", 0) + sum(
+            len(s.spans)
+            for r in request.resource_spans  # type: ignore[attr-defined]
+            for s in r.scope_spans
+        )
+        return ExportTraceServiceResponse()
+
+
+class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
+    def __init__(self) -> None:
+        self.records: list[object] = []
+
+    def Export(self, request: object, context: object) -> ExportLogsServiceResponse:
+        for r in request.resource_logs:  # type: ignore[attr-defined]
+            for s in r.scope_logs:
+                self.records.extend(s.log_records)
+        return ExportLogsServiceResponse()
+
+
+def _grpc_server(with_logs: bool) -> tuple[grpc.Server, int, _Traces, _Logs]:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    traces, logs = _Traces(), _Logs()
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(traces, server)
+    if with_logs:
+        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(logs, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port, traces, logs
+
+
+@pytest.mark.parametrize("with_logs", [True, False])
+def test_over_grpc(store_path: Path, with_logs: bool) -> None:
+    """Over OTLP/gRPC the records arrive with their event name; a gRPC collector without a
+    logs service (UNIMPLEMENTED) is counted as not accepting logs and the spans still go."""
+    server, port, traces, logs = _grpc_server(with_logs)
+    try:
+        with Tracker(
+            "p", store=store_path, otlp_endpoint=f"http://127.0.0.1:{port}", otlp_protocol="grpc"
+        ) as tracker:
+            tracker.log(RESULT, "qa", {"id": "s1"}, run_id="r")
+            assert tracker.flush(timeout=30)
+            stats = tracker.stats
+        assert traces.spans >= 1 and _outbox(store_path) == 0
+        if with_logs:
+            assert stats.log_records_exported == 2
+            assert {r.event_name for r in logs.records} == {"gen_ai.evaluation.result"}  # type: ignore[attr-defined]
+        else:
+            assert stats.log_records_dropped == {"not_accepted": 2}
+    finally:
+        server.stop(None)

@@ -129,7 +129,9 @@ class AnsweringReceiver:
                 for scope in resource.scope_logs:
                     for record in scope.log_records:
                         attributes = {
-                            kv.key: getattr(kv.value, kv.value.WhichOneof("value") or "string_value")
+                            kv.key: getattr(
+                                kv.value, kv.value.WhichOneof("value") or "string_value"
+                            )
                             for kv in record.attributes
                         }
                         out.append((record, attributes))
