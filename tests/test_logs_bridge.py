@@ -4,6 +4,7 @@ an answer only once OpenSearch took them (503 to retry, partial success for refu
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import threading
@@ -78,12 +79,18 @@ def _bulk(items: list[int]) -> httpx.Response:
 
 
 def test_answers_only_once_opensearch_took_the_records() -> None:
-    """All indexed: 200 (the index template first); OpenSearch asking to retry or down: 503,
-    so the collector keeps the request; a document refused for good: a partial success."""
+    """All indexed (gzip-encoded, as the collector sends): 200 (the index template first);
+    OpenSearch asking to retry or down: 503, so the collector keeps the request; a document
+    refused for good: a partial success."""
     answers = iter([httpx.Response(200, json={}), _bulk([201, 201])])
     server, url, seen = _serve(lambda _: next(answers))
     try:
-        assert httpx.post(url, content=_body()).status_code == 200
+        # gzip: what the collector's otlphttp exporter sends by default
+        gzipped = gzip.compress(_body())
+        assert (
+            httpx.post(url, content=gzipped, headers={"Content-Encoding": "gzip"}).status_code
+            == 200
+        )
         assert seen[0].url.path == "/_index_template/otel-logs"
         lines = seen[1].content.decode().splitlines()
         assert json.loads(lines[0]) == {

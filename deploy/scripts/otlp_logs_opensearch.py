@@ -22,9 +22,11 @@ Needs ``opentelemetry-proto`` and ``httpx`` (both evaltrace dependencies).
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import sys
+import zlib
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -186,14 +188,25 @@ def serve(listen: str, store: Store) -> ThreadingHTTPServer:
             if not self.path.rstrip("/").endswith("/v1/logs"):
                 self._answer(404, b"only /v1/logs", "text/plain")
                 return
+            # The collector's otlphttp exporter compresses with gzip by default.
+            encoding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
+            if encoding not in ("identity", "gzip", "deflate"):
+                self._answer(415, f"Content-Encoding {encoding}: use gzip".encode(), "text/plain")
+                return
             try:
+                if encoding == "gzip":
+                    body = gzip.decompress(body)
+                elif encoding == "deflate":
+                    body = zlib.decompress(body)
                 docs = documents(body)
             except Exception as exc:  # not an OTLP logs request: the sender's mistake
+                print(f"otlp_logs_opensearch: 400: cannot decode: {exc}", file=sys.stderr)
                 self._answer(400, f"cannot decode: {exc}".encode(), "text/plain")
                 return
             try:
                 done, refused, first = store.index_all(docs) if docs else (True, 0, "")
             except Exception as exc:  # OpenSearch down or failing: the collector retries
+                print(f"otlp_logs_opensearch: 503: {exc}", file=sys.stderr)
                 self._answer(503, f"OpenSearch: {exc}".encode()[:300], "text/plain")
                 return
             if not done:
