@@ -24,7 +24,7 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 import evaltrace
 from evaltrace import OpenTelemetryExperimentTracker as Tracker
-from evaltrace.delivery._log_records import record_bytes, records_of
+from evaltrace.delivery._log_records import record_bytes, record_size, records_of
 from evaltrace.delivery._requests import pack
 from evaltrace.delivery._resend import sync
 from evaltrace.schema._log_encode import event_id, parse_event_id
@@ -363,13 +363,47 @@ def test_log_requests_stay_under_the_byte_limit(events: list[int], limit: int) -
     """However many records per trace, each packed request of records encodes within the
     limit and none is lost."""
     groups = [records_of([_span(n, link=bool(n % 2))]) for n in events]
-    requests, too_large = pack(groups, limit, lambda r, _: record_bytes(r))
+    requests, too_large = pack(groups, limit, record_size)
     assert not too_large
     assert sum(len(r.spans) for r in requests) == sum(events)
     from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 
     for request in requests:
         assert encode_logs(request.spans).ByteSize() <= limit
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    text=st.text(max_size=300),
+    score=st.floats(allow_nan=False),
+    resource=st.dictionaries(st.text(max_size=20), st.text(max_size=40), max_size=5),
+)
+def test_the_cheap_record_bound_is_never_under_the_encoded_size(
+    text: str, score: float, resource: dict[str, str]
+) -> None:
+    """``record_size`` (a bound, no protobuf) is at least the record's encoded bytes, whatever
+    its text (multi-byte, long) and resource."""
+    span = ReadableSpan(
+        "evaltrace.result",
+        context=SpanContext(7, 9, is_remote=False, trace_flags=TraceFlags(1)),
+        resource=Resource(resource),
+        attributes={"eval.run_id": text, "eval.sample_id": text},
+        events=[
+            Event(
+                "gen_ai.evaluation.result",
+                {
+                    "gen_ai.evaluation.name": text,
+                    "gen_ai.evaluation.score.value": score,
+                    "gen_ai.evaluation.explanation": text,
+                },
+                5,
+            )
+        ],
+        start_time=5,
+        end_time=6,
+    )
+    for record in records_of([span]):
+        assert record_size(record, 1 << 30) >= record_bytes(record)
 
 
 def test_event_ids_round_trip() -> None:

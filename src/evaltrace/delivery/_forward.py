@@ -109,7 +109,7 @@ class Forwarder:
                 "log records",
                 log_exporter,
                 _log_records.exported,
-                lambda record, _: _log_records.record_bytes(record),
+                _log_records.record_size,
             )
             if log_exporter is not None
             else None

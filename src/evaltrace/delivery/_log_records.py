@@ -25,6 +25,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from ..schema import EVALUATION_EVENT, RESULT_SPAN
 from ..schema._log_encode import event_records
 from ._otlp_answer import AnsweringSession, answered_by, answered_by_grpc, quiet_exporter_logs
+from ._requests import attributes_bound
 
 __all__ = [
     "LOG_EXPORTER_LOGGERS",
@@ -33,6 +34,7 @@ __all__ = [
     "build_log_exporter",
     "exported",
     "record_bytes",
+    "record_size",
     "records_of",
 ]
 
@@ -92,9 +94,37 @@ def records_of(spans: Sequence[ReadableSpan]) -> list[ReadableLogRecord]:
 
 
 def record_bytes(record: ReadableLogRecord) -> int:
-    """The bytes of a request holding this record alone (records carry no payloads: a few
-    hundred bytes, so the exact size is cheap enough)."""
+    """The bytes of a request holding this record alone."""
     return int(encode_logs([record]).ByteSize())
+
+
+_RECORD = 200
+"""Most bytes of a record's fixed fields (times, ids, flags, severity, counts) and of the
+request's wrappers (ResourceLogs, ScopeLogs), with their tags and lengths."""
+
+
+def record_size(record: ReadableLogRecord, limit: int) -> int:
+    """What a record counts for against ``limit``: a cheap upper bound of ``record_bytes``
+    (encoding each record alone cost more than encoding the whole request again), or its
+    exact bytes when the bound cannot tell or is over the limit."""
+    log = record.log_record
+    scope = record.instrumentation_scope
+    parts = [
+        attributes_bound(log.attributes),
+        attributes_bound(record.resource.attributes),
+        len((log.event_name or "").encode()) + 12,
+        len((log.severity_text or "").encode()) + 12,
+        (len(scope.name.encode()) + len((scope.version or "").encode()) + 24) if scope else 0,
+        len((record.resource.schema_url or "").encode()) + 24,
+    ]
+    if log.body is not None:
+        parts.append(None if not isinstance(log.body, str) else len(log.body.encode()) + 24)
+    total = _RECORD
+    for part in parts:
+        if part is None:
+            return record_bytes(record)
+        total += part
+    return total if total <= limit else record_bytes(record)
 
 
 def exported(result: LogRecordExportResult) -> bool:

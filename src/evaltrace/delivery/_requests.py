@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["Request", "bound", "pack", "size", "span_bytes"]
+__all__ = ["Request", "attributes_bound", "bound", "pack", "size", "span_bytes"]
 
 T = TypeVar("T")
 
@@ -64,6 +64,11 @@ def _attributes(attributes: Mapping[str, Any] | None) -> int | None:
             return None
         total += _text(key) + inner + 3 * _FIELD
     return total
+
+
+def attributes_bound(attributes: Mapping[str, Any] | None) -> int | None:
+    """At least the encoded bytes of these attributes (None for a value type not bounded)."""
+    return _attributes(attributes)
 
 
 def bound(span: ReadableSpan) -> int | None:
