@@ -5,7 +5,10 @@ spans (an entry is done only when both are acknowledged), the same record on eve
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 from concurrent import futures
 from pathlib import Path
 
@@ -14,7 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
@@ -30,6 +36,9 @@ from evaltrace.delivery._resend import sync
 from evaltrace.schema._log_encode import event_id, parse_event_id
 
 from .support.answering_receiver import AnsweringReceiver
+from .support.otlp_receiver import Receiver
+
+CHILD = Path(__file__).parent / "support" / "child.py"
 
 APP_TRACE = "0af7651916cd43dd8448eb211c80319c"
 APP_SPAN = "b7ad6b7169203331"
@@ -485,3 +494,45 @@ def test_over_grpc(store_path: Path, with_logs: bool) -> None:
             assert stats.log_records_dropped == {"not_accepted": 2}
     finally:
         server.stop(None)
+
+
+def test_a_process_killed_before_the_acknowledgement_is_resent_with_its_records(
+    store_path: Path,
+) -> None:
+    """A child SIGKILLed after committing a 100-row batch during an outage: the next tracker
+    on the store sends the 100 result spans and their 100 log records, each record naming a
+    result span that was sent."""
+    rx = Receiver()
+    rx.stop()
+    here = str(Path(evaltrace.__file__).parents[1])  # the child runs this very evaltrace
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(store_path), "r", "batch", "100", rx.endpoint],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": here},
+    )
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.strip() == "returned 100":
+            break
+    child.kill()
+    child.wait(timeout=30)
+    rx.start()
+    try:
+        with Tracker("p", store=store_path, otlp_endpoint=rx.endpoint) as again:
+            assert again.flush(timeout=30)
+            assert again.stats.log_records_exported >= 100
+        results = {(t, s) for t, s, name, _ in rx.spans() if name == "evaltrace.result"}
+        records = set()
+        for body in rx.log_bodies:
+            for resource in ExportLogsServiceRequest.FromString(body).resource_logs:
+                for scope in resource.scope_logs:
+                    for record in scope.log_records:
+                        ids = {kv.key: kv.value.string_value for kv in record.attributes}
+                        records.add(ids["eval.event_id"])
+        assert len(results) == 100 and len(records) == 100
+        assert {(t, s) for t, s, _ in map(parse_event_id, records)} == results  # type: ignore[misc]
+        assert _outbox(store_path) == 0
+    finally:
+        rx.stop()
