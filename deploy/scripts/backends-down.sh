@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stop the backends started by deploy/scripts/backends-up.sh / opensearch-up.sh (idempotent):
-# the collector, Jaeger, Prometheus and the OpenSearch nodes. Data is kept: the collector's persistent
+# the collector, its OpenSearch log store process, Jaeger, Prometheus and the OpenSearch nodes. Data is kept: the collector's persistent
 # queue and OpenSearch's indices (so the next `backends-up STORAGE=opensearch` finds every run
 # again; Prometheus keeps its TSDB); Jaeger's memory store is lost on any stop.
 #   --clean       also delete the data: logs, the collector's persistent queues (spans not yet
@@ -39,6 +39,7 @@ stop() {
 
 # Collector first so it can hand its last batches to Jaeger (or persist them).
 stop collector "$RUN_DIR/collector"
+stop opensearch-logs "$RUN_DIR/opensearch-logs"
 stop jaeger "$RUN_DIR/jaeger"
 stop prometheus "$RUN_DIR/prometheus"
 # All nodes at once: one by one, the survivors would start recovering the leavers' shards.
@@ -51,7 +52,7 @@ done
 for pid in "${pids[@]}"; do wait "$pid"; done
 
 if [ "$clean" = 1 ]; then
-  rm -rf "$RUN_DIR/collector" "$RUN_DIR/jaeger" "$RUN_DIR/prometheus"
+  rm -rf "$RUN_DIR/collector" "$RUN_DIR/jaeger" "$RUN_DIR/prometheus" "$RUN_DIR/opensearch-logs"
   rmdir "$RUN_DIR" 2>/dev/null || true
   rm -rf "$OPENSEARCH_DIR"/node-*
   log "removed runtime data under $RUN_DIR and the OpenSearch node dirs under $OPENSEARCH_DIR"

@@ -49,6 +49,18 @@ JAEGER_QUERY_HTTP_PORT=16686
 JAEGER_QUERY_GRPC_PORT=16685
 JAEGER_HEALTH_PORT=13134
 PROMETHEUS_PORT=9090
+# STORAGE=opensearch: deploy/scripts/otlp_logs_opensearch.py, the collector's log store (OTLP/HTTP
+# in, OpenSearch out; the contrib opensearchexporter cannot be built here, see docs/backends.md).
+OPENSEARCH_LOGS_PORT=14319
+OPENSEARCH_LOGS_INDEX=otel-logs
+# The Python that runs it: needs opentelemetry-proto and httpx (evaltrace's own dependencies).
+if [ -n "${EVALTRACE_PYTHON:-}" ]; then
+  LOGS_PYTHON=$EVALTRACE_PYTHON
+elif [ -x "$REPO_ROOT/.venv/bin/python" ]; then
+  LOGS_PYTHON=$REPO_ROOT/.venv/bin/python
+else
+  LOGS_PYTHON=python3
+fi
 
 # OpenSearch: the integ-test zip from Maven Central (no JDK, no plugins), unpacked by version.
 OPENSEARCH_VERSION=2.19.6

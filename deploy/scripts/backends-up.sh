@@ -7,6 +7,9 @@
 #                 metrics to Prometheus :9090
 #   OpenSearch    (STORAGE=opensearch only) 3 nodes, http :9200-9202, transport :9300-9302,
 #                 started and awaited by deploy/scripts/opensearch-up.sh
+#   Log store     (STORAGE=opensearch only) deploy/scripts/otlp_logs_opensearch.py on :14319:
+#                 the collector's logs pipeline goes there, and on into OpenSearch index
+#                 otel-logs; with memory storage the logs pipeline drops (nop exporter)
 # Builds the binaries first if they are missing (deploy/scripts/build-backends.sh).
 # Starts only what is not already running, waits for health (bounded), prints the
 # endpoints and exits 0; on failure prints the tail of the server's log and exits 1.
@@ -21,6 +24,8 @@
 #                               (default $EVALTRACE_BACKENDS_CACHE/run, shared by every checkout)
 #   EVALTRACE_BACKENDS_CACHE    binary cache (default $HOME/.cache/evaltrace)
 #   EVALTRACE_BACKENDS_TIMEOUT  seconds to wait for each server to become healthy (default 60)
+#   EVALTRACE_PYTHON            the Python that runs otlp_logs_opensearch.py (default: the
+#                               checkout's .venv, else python3; needs opentelemetry-proto, httpx)
 #   EVALTRACE_COLLECTOR_TRACES_EXPORTERS
 #                               exporters of the collector's traces pipeline. Default here:
 #                               [otlp_grpc/jaeger], or [otlp_grpc/jaeger, otlp_grpc/tempo]
@@ -45,7 +50,8 @@ if [ ! -x "$JAEGER_BIN" ] || [ ! -x "$COLLECTOR_BIN" ] || [ ! -x "$PROMETHEUS_BI
   "$SCRIPT_DIR/build-backends.sh" all >/dev/null
 fi
 
-mkdir -p "$RUN_DIR/jaeger" "$RUN_DIR/collector/file_storage" "$RUN_DIR/prometheus/data"
+mkdir -p "$RUN_DIR/jaeger" "$RUN_DIR/collector/file_storage" "$RUN_DIR/prometheus/data" \
+  "$RUN_DIR/opensearch-logs"
 
 # is_running NAME -> 0 if the pid in $RUN_DIR/NAME/pid is alive and is our binary.
 is_running() {
@@ -56,7 +62,7 @@ is_running() {
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
   exe=${exe% (deleted)} # the binary was rebuilt or replaced while it ran: still ours
   case "$exe" in
-    */jaeger|*/"$OTELCOL_NAME"|*/prometheus|"") return 0 ;;
+    */jaeger|*/"$OTELCOL_NAME"|*/prometheus|*/python*|"") return 0 ;;
     *) return 1 ;;
   esac
 }
@@ -162,6 +168,26 @@ if [ -z "${EVALTRACE_COLLECTOR_TRACES_EXPORTERS:-}" ]; then
   fi
 fi
 
+# The collector's logs pipeline follows the storage: into OpenSearch through
+# otlp_logs_opensearch.py, or dropped. A collector running with the other routing is restarted
+# (its persistent queues are on disk: nothing acknowledged is lost).
+if [ "$STORAGE" = opensearch ]; then
+  logs_exporters='[otlp_http/opensearch]'
+  start opensearch-logs "http://$HOST:$OPENSEARCH_LOGS_PORT/" "$OPENSEARCH_LOGS_PORT" -- \
+    "$LOGS_PYTHON" "$SCRIPT_DIR/otlp_logs_opensearch.py" --listen "$HOST:$OPENSEARCH_LOGS_PORT" \
+      --opensearch "http://$HOST:$OPENSEARCH_HTTP_PORT0,http://$HOST:$((OPENSEARCH_HTTP_PORT0 + 1)),http://$HOST:$((OPENSEARCH_HTTP_PORT0 + 2))" \
+      --index "$OPENSEARCH_LOGS_INDEX"
+else
+  logs_exporters='[nop]'
+fi
+if is_running collector; then
+  running_logs=$(cat "$RUN_DIR/collector/logs_exporters" 2>/dev/null || echo 'no logs pipeline')
+  if [ "$running_logs" != "$logs_exporters" ]; then
+    log "collector: logs go to $running_logs, restarting it to send them to $logs_exporters"
+    stop_pid collector "$RUN_DIR/collector/pid"
+  fi
+fi
+
 start collector "http://$HOST:$COLLECTOR_HEALTH_PORT/" \
   "$COLLECTOR_GRPC_PORT" "$COLLECTOR_HTTP_PORT" "$COLLECTOR_HEALTH_PORT" -- \
   env EVALTRACE_COLLECTOR_GRPC_ENDPOINT=$HOST:$COLLECTOR_GRPC_PORT \
@@ -171,13 +197,16 @@ start collector "http://$HOST:$COLLECTOR_HEALTH_PORT/" \
       JAEGER_OTLP_ENDPOINT=$HOST:$JAEGER_OTLP_GRPC_PORT \
       PROMETHEUS_OTLP_ENDPOINT="http://$HOST:$PROMETHEUS_PORT/api/v1/otlp" \
       EVALTRACE_COLLECTOR_TRACES_EXPORTERS="$EVALTRACE_COLLECTOR_TRACES_EXPORTERS" \
+      EVALTRACE_COLLECTOR_LOGS_EXPORTERS="$logs_exporters" \
+      OPENSEARCH_LOGS_ENDPOINT="http://$HOST:$OPENSEARCH_LOGS_PORT" \
   "$COLLECTOR_BIN" --config "$COLLECTOR_CONFIG"
+echo "$logs_exporters" >"$RUN_DIR/collector/logs_exporters"
 
-log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms; Jaeger storage $STORAGE; collector exporters: $EVALTRACE_COLLECTOR_TRACES_EXPORTERS"
+log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms; Jaeger storage $STORAGE; collector exporters: $EVALTRACE_COLLECTOR_TRACES_EXPORTERS, logs $logs_exporters"
 cat <<EOF
 Backends up (run dir $RUN_DIR):
   collector OTLP gRPC   http://$HOST:$COLLECTOR_GRPC_PORT
-  collector OTLP HTTP   http://$HOST:$COLLECTOR_HTTP_PORT   (POST /v1/traces)
+  collector OTLP HTTP   http://$HOST:$COLLECTOR_HTTP_PORT   (POST /v1/traces, /v1/logs)
   collector health      http://$HOST:$COLLECTOR_HEALTH_PORT/
   Jaeger query HTTP     http://$HOST:$JAEGER_QUERY_HTTP_PORT   (/api/v3/...)
   Jaeger query gRPC     $HOST:$JAEGER_QUERY_GRPC_PORT     (jaeger.api_v3.QueryService)
@@ -185,6 +214,7 @@ Backends up (run dir $RUN_DIR):
   Jaeger health         http://$HOST:$JAEGER_HEALTH_PORT/status
   Prometheus            http://$HOST:$PROMETHEUS_PORT   (/api/v1/query; OTLP in: /api/v1/otlp/v1/metrics)
   Jaeger storage        $STORAGE$([ "$STORAGE" = opensearch ] && echo " (OpenSearch http://$HOST:$OPENSEARCH_HTTP_PORT0-$((OPENSEARCH_HTTP_PORT0 + OPENSEARCH_NODES - 1)), node dirs $OPENSEARCH_DIR)")
+  Evaluation log records $([ "$STORAGE" = opensearch ] && echo "OpenSearch index $OPENSEARCH_LOGS_INDEX (via http://$HOST:$OPENSEARCH_LOGS_PORT)" || echo "dropped by the collector (nop; STORAGE=opensearch keeps them)")
   Tempo                 not started (not buildable here; see docs/backends.md)
 Test environment (eval "\$(deploy/scripts/backends-env.sh)"):
 EOF

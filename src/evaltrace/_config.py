@@ -108,6 +108,12 @@ metrics (a ``gen_ai.evaluation.score`` histogram and ``evaltrace.evaluation.resu
 counts, docs/metrics.md) to the same endpoint; ``off`` when the collector has no metrics
 pipeline. Exported every ``OTEL_METRIC_EXPORT_INTERVAL``, at ``flush()`` and ``close()``."""
 
+EVALTRACE_OTLP_LOGS: Final = "EVALTRACE_OTLP_LOGS"
+"""``on`` (default) or ``off``: whether a tracker (or ``evaltrace sync``) that forwards over
+OTLP also sends each result's ``gen_ai.evaluation.result`` events as OTLP log records, through
+the same outbox as the spans. A collector without a logs pipeline is detected (404 /
+UNIMPLEMENTED) and said once; ``off`` does not try."""
+
 OTEL_METRIC_EXPORT_INTERVAL: Final = "OTEL_METRIC_EXPORT_INTERVAL"
 """The OpenTelemetry SDK's metric export interval in milliseconds (default 60000): how often a
 tracker sends its quality metrics; what a killed process has not sent is lost from them."""
@@ -148,6 +154,7 @@ ENVIRONMENT_VARIABLES: Final = (
     EVALTRACE_GRAFANA_URL,
     EVALTRACE_UI_URL,
     EVALTRACE_METRICS,
+    EVALTRACE_OTLP_LOGS,
     OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
@@ -328,6 +335,8 @@ class Settings:
     """Quality metrics over OTLP beside the spans (``EVALTRACE_METRICS``), when forwarding."""
     metrics_interval: float
     """Seconds between two exports of the quality metrics (``OTEL_METRIC_EXPORT_INTERVAL``)."""
+    logs: bool = True
+    """Evaluation events as OTLP log records beside the spans (``EVALTRACE_OTLP_LOGS``)."""
 
     @classmethod
     def from_env(
@@ -396,4 +405,5 @@ class Settings:
             summary_every=_int(EVALTRACE_SUMMARY_EVERY, 2000),
             metrics=_switch(EVALTRACE_METRICS, True),
             metrics_interval=_int(OTEL_METRIC_EXPORT_INTERVAL, 60_000) / 1000,
+            logs=_switch(EVALTRACE_OTLP_LOGS, True),
         )

@@ -48,6 +48,7 @@ from ._validate import (
 )
 from ._wiring import resolve
 from .delivery._forward import Forwarder
+from .delivery._log_records import build_log_exporter
 from .delivery._otlp import build_exporter, describe, port_hint
 from .delivery._summary_sender import Summaries, to_forwarder, writer_id
 from .query import (
@@ -98,6 +99,14 @@ class TrackerStats:
     spans_sampled_out: int = 0
     """Spans the application's sampler (``tracer_provider=``) did not record: its processors
     never saw them; the store, ``otlp_endpoint`` and ``exporters=`` still got them."""
+    log_records_exported: int = 0
+    """``gen_ai.evaluation.result`` OTLP log records the collector acknowledged (re-sends
+    included; ``EVALTRACE_OTLP_LOGS``)."""
+    log_records_rejected: int = 0
+    """Log records the collector rejected (OTLP ``partial_success``), not re-sent."""
+    log_records_dropped: dict[str, int] = field(default_factory=dict)
+    """Log records given up on, by reason (``not_accepted``: the collector has no logs
+    pipeline; ``too_large``, ``bad_request`` as for spans)."""
 
 
 _CONSTRUCTOR = "OpenTelemetryExperimentTracker()"
@@ -223,6 +232,11 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
                 max_spans=settings.outbox_max_spans,
                 max_age_s=settings.outbox_max_age,
                 max_request_bytes=settings.max_request_bytes,
+                log_exporter=build_log_exporter(
+                    otlp_endpoint or None, settings.otlp_protocol, otlp_headers
+                )
+                if settings.logs
+                else None,
             )
         self._metrics = quality_metrics(  # beside the spans (docs/metrics.md)
             wiring.metrics,
@@ -677,7 +691,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     def stats(self) -> TrackerStats:
         """Counts of what was logged, stored, delivered, dropped and left out."""
         with self._lock:
-            out = dataclasses.replace(self._counts, spans_dropped={})
+            out = dataclasses.replace(self._counts, spans_dropped={}, log_records_dropped={})
         forwarder = self._forwarder
         if forwarder is not None:
             out.spans_exported = forwarder.stats.exported
@@ -685,6 +699,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             out.export_attempts_failed = forwarder.stats.failed_attempts
             out.spans_rejected = forwarder.stats.rejected
             out.spans_dropped = dict(+forwarder.stats.dropped)
+            out.log_records_exported = forwarder.stats.log_records_exported
+            out.log_records_rejected = forwarder.stats.log_records_rejected
+            out.log_records_dropped = dict(+forwarder.stats.log_records_dropped)
             out.spans_pending = self._pending_at_close if self._closed else forwarder.pending()
         return out
 

@@ -426,6 +426,7 @@ def sync(
         f"{report.exported} spans delivered to {report.destination}; "
         f"{report.pending_after} pending (of {report.pending_before})"
         + (f"; {report.summaries} run summaries sent" if report.summaries else "")
+        + (f"; {report.log_records} evaluation log records" if report.log_records else "")
         + (f"; dropped {report.dropped}" if report.dropped else ""),
         err=True,
     )

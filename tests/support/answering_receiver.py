@@ -1,5 +1,7 @@
 """An OTLP/HTTP receiver that answers as told: 400, 413 over a size, a partial success, or
-never (a hung collector). For the forwarder's handling of each answer the OTLP spec names."""
+never (a hung collector). For the forwarder's handling of each answer the OTLP spec names.
+``POST /v1/logs`` is answered by ``logs_answer`` (default: accepted) and decoded
+(``log_records``)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
 Answer = Callable[[bytes], tuple[int, bytes]]
 """body -> (status, response body)."""
@@ -50,9 +54,17 @@ class AnsweringReceiver:
     request). Other paths (the tracker's ``/v1/metrics``) are answered 200, kept in
     ``other``."""
 
-    def __init__(self, answer: Answer = ok, hang: bool = False, hang_all: bool = False) -> None:
+    def __init__(
+        self,
+        answer: Answer = ok,
+        hang: bool = False,
+        hang_all: bool = False,
+        logs_answer: Answer = ok,
+    ) -> None:
         self.answer, self.hang, self.hang_all = answer, hang or hang_all, hang_all
+        self.logs_answer = logs_answer
         self.bodies: list[tuple[int, bytes]] = []  # POST /v1/traces: (status, body)
+        self.log_bodies: list[tuple[int, bytes]] = []  # POST /v1/logs: (status, body)
         self.other: list[tuple[str, bytes]] = []  # any other path: (path, body), answered 200
         self._release = threading.Event()
         receiver = self
@@ -62,6 +74,15 @@ class AnsweringReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if receiver.hang_all:
                     receiver._release.wait(30)
+                    return
+                if self.path.endswith("/v1/logs"):
+                    status, answer = receiver.logs_answer(body)
+                    receiver.log_bodies.append((status, body))
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/x-protobuf")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
                     return
                 if not self.path.endswith("/v1/traces"):  # the tracker's quality metrics
                     receiver.other.append((self.path, body))
@@ -99,6 +120,25 @@ class AnsweringReceiver:
                         out.extend(span.name for span in scope.spans)
         return out
 
+    def log_records(self, status: int = 200) -> list[tuple[LogRecord, dict[str, object]]]:
+        """The log records of requests answered ``status`` (duplicates kept), each with its
+        attributes as a plain dict."""
+        out: list[tuple[LogRecord, dict[str, object]]] = []
+        for answered, body in self.log_bodies:
+            if answered != status:
+                continue
+            for resource in ExportLogsServiceRequest.FromString(body).resource_logs:
+                for scope in resource.scope_logs:
+                    for record in scope.log_records:
+                        attributes = {
+                            kv.key: getattr(
+                                kv.value, kv.value.WhichOneof("value") or "string_value"
+                            )
+                            for kv in record.attributes
+                        }
+                        out.append((record, attributes))
+        return out
+
     @staticmethod
     def spans_in(body: bytes) -> int:
         """How many spans one request holds."""
@@ -112,14 +152,16 @@ class AnsweringReceiver:
 
 
 _TRACES = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+_LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 
 
 class GrpcAnsweringReceiver(AnsweringReceiver):
     """The same receiver over OTLP/gRPC (a real ``grpc`` server): 400 is answered
     ``INVALID_ARGUMENT``, 413 ``RESOURCE_EXHAUSTED`` with grpc-go's "received message larger
     than max" (what a collector's gRPC receiver says over ``max_recv_msg_size_mib``), 200 the
-    response body (a partial success included). Other services answer an empty OK.
-    ``max_message``: the server's own receive limit (grpc's answer, not ours)."""
+    response body (a partial success included). The logs service answers by ``logs_answer``;
+    other services answer an empty OK. ``max_message``: the server's own receive limit
+    (grpc's answer, not ours)."""
 
     def __init__(
         self,
@@ -127,9 +169,12 @@ class GrpcAnsweringReceiver(AnsweringReceiver):
         hang: bool = False,
         hang_all: bool = False,
         max_message: int | None = None,
+        logs_answer: Answer = ok,
     ) -> None:
         self.answer, self.hang, self.hang_all = answer, hang or hang_all, hang_all
+        self.logs_answer = logs_answer
         self.bodies = []
+        self.log_bodies = []
         self.other = []
         self._release = threading.Event()
         receiver = self
@@ -139,11 +184,15 @@ class GrpcAnsweringReceiver(AnsweringReceiver):
                 if receiver.hang_all or (receiver.hang and method == _TRACES):
                     receiver._release.wait(30)
                     context.abort(grpc.StatusCode.UNAVAILABLE, "hung")
-                if method != _TRACES:
+                if method not in (_TRACES, _LOGS):
                     receiver.other.append((method, body))
                     return b""
-                status, answer = receiver.answer(body)
-                receiver.bodies.append((status, body))
+                if method == _LOGS:
+                    status, answer = receiver.logs_answer(body)
+                    receiver.log_bodies.append((status, body))
+                else:
+                    status, answer = receiver.answer(body)
+                    receiver.bodies.append((status, body))
                 if status == 400:
                     context.abort(grpc.StatusCode.INVALID_ARGUMENT, answer.decode())
                 if status == 413:

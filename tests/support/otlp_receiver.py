@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
@@ -22,11 +23,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 class Receiver:
     """Accepts ``POST /v1/traces``; ``bodies`` holds every request's raw bytes
-    (``metric_bodies`` those of ``POST /v1/metrics``)."""
+    (``metric_bodies`` those of ``POST /v1/metrics``, ``log_bodies`` of ``POST /v1/logs``)."""
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
         self.metric_bodies: list[bytes] = []
+        self.log_bodies: list[bytes] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.port = 0
@@ -42,11 +44,24 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                metrics = self.path.rstrip("/").endswith("/v1/metrics")
+                path = self.path.rstrip("/")
+                metrics = path.endswith("/v1/metrics")
+                logs = path.endswith("/v1/logs")
                 with receiver._lock:
-                    (receiver.metric_bodies if metrics else receiver.bodies).append(body)
+                    kept = (
+                        receiver.metric_bodies
+                        if metrics
+                        else receiver.log_bodies
+                        if logs
+                        else receiver.bodies
+                    )
+                    kept.append(body)
                 answer = (
-                    ExportMetricsServiceResponse() if metrics else ExportTraceServiceResponse()
+                    ExportMetricsServiceResponse()
+                    if metrics
+                    else ExportLogsServiceResponse()
+                    if logs
+                    else ExportTraceServiceResponse()
                 ).SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")

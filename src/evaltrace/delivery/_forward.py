@@ -6,6 +6,13 @@ retried with exponential backoff (0.5 s doubling to 30 s) while the process runs
 pending at exit stays in the outbox for the next tracker on the store or ``evaltrace sync``.
 Without an outbox (``spool=False``) memory is all there is: its bound drops the oldest traces,
 counted and logged.
+
+With a log exporter, each trace's result spans also go out as ``gen_ai.evaluation.result``
+log records (``_log_records``), made from the spans at send time: a trace is settled (its
+outbox entry acknowledged) only when its spans *and* its records are, and one whose records
+failed is sent again whole (readers drop the repeated spans by span id, the repeated records by
+``eval.event_id``). A collector that has no logs pipeline (OTLP/HTTP 404, gRPC UNIMPLEMENTED)
+is said once and sent no more records; the spans go on.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -24,6 +32,7 @@ from .._config import DEFAULT_MAX_REQUEST_BYTES
 from .._urls import redact_text
 from ..schema import RESULT_SPAN
 from ..store import Outbox, StoredTrace
+from . import _log_records
 from ._otlp_answer import FORWARDER_THREAD, Answer, last_answer
 from ._requests import pack
 
@@ -54,6 +63,25 @@ class ForwardStats:
     """Spans the collector answered as rejected (OTLP ``partial_success``): not re-sent."""
     failed_attempts: int = 0
     dropped: Counter[str] = field(default_factory=Counter)
+    log_records_exported: int = 0
+    """``gen_ai.evaluation.result`` log records acknowledged (re-sends included)."""
+    log_records_rejected: int = 0
+    log_records_dropped: Counter[str] = field(default_factory=Counter)
+    """Records not delivered, by reason (``not_accepted``: the collector takes no logs)."""
+
+
+@dataclass(frozen=True)
+class _Signal:
+    """Spans or log records: what one request carries, and through which exporter."""
+
+    noun: str
+    exporter: Any
+    ok: Callable[[Any], bool]
+    measure: Callable[[Any, int], int] | None
+
+
+def _span_ok(result: Any) -> bool:
+    return result is SpanExportResult.SUCCESS
 
 
 class Forwarder:
@@ -71,8 +99,21 @@ class Forwarder:
         max_spans: int,
         max_age_s: float,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        log_exporter: _log_records.LogRecordExporter | None = None,
     ) -> None:
         self._exporter = exporter
+        self._spans = _Signal("spans", exporter, _span_ok, None)
+        self._log_exporter = log_exporter
+        self._logs = (
+            _Signal(
+                "log records",
+                log_exporter,
+                _log_records.exported,
+                _log_records.record_size,
+            )
+            if log_exporter is not None
+            else None
+        )
         self._max_request = max_request_bytes
         self._destination = destination
         self._hint = hint
@@ -88,7 +129,8 @@ class Forwarder:
         """Outbox entries of the request being sent (due again if close() cannot wait)."""
         self._cond = threading.Condition()
         self._stop = False
-        self._failing = 0
+        self._failing: Counter[str] = Counter()
+        """Failed attempts in a row, per signal (said once until it works again)."""
         self._outbox_due = outbox is not None
         self.stats = ForwardStats()
         self._thread = threading.Thread(target=self._run, name=FORWARDER_THREAD, daemon=True)
@@ -155,6 +197,8 @@ class Forwarder:
             self._stop = True
             self._cond.notify_all()
         self._exporter.shutdown()  # interrupts an export waiting on its own retry backoff
+        if self._log_exporter is not None:
+            self._log_exporter.shutdown()  # type: ignore[no-untyped-call]
         self._thread.join(timeout=max(_JOIN_GRACE, deadline - time.monotonic()))
         with self._cond:  # after the thread: a failed batch in flight is back in the queue
             left = [outbox_id for _, outbox_id in self._queue.values() if outbox_id is not None]
@@ -300,13 +344,30 @@ class Forwarder:
                 self._cond.wait(backoff)
 
     def _deliver(self, entries: list[_Entry], resent: bool) -> tuple[list[_Entry], list[_Entry]]:
-        """Send the entries' spans in requests under the byte limit, in order, until one
-        fails; returns the entries settled (delivered, rejected or dropped: acknowledge) and
-        those to send again."""
-        requests, too_large = pack([spans for _, spans, _ in entries], self._max_request)
+        """Send the entries' spans, then the log records of those whose spans went, in
+        requests under the byte limit, in order, until one fails; returns the entries settled
+        (delivered, rejected or dropped: acknowledge) and those to send again (whole)."""
+        failed = self._send(self._spans, [spans for _, spans, _ in entries], resent)
+        logs = self._logs
+        if logs is not None:
+            went = [k for k in range(len(entries)) if k not in failed]
+            records = [_log_records.records_of(entries[k][1]) for k in went]
+            if any(records):
+                failed |= {went[k] for k in self._send(logs, records, resent)}
+        done = [e for k, e in enumerate(entries) if k not in failed]
+        return done, [e for k, e in enumerate(entries) if k in failed]
+
+    def _send(self, signal: _Signal, groups: list[list[Any]], resent: bool) -> set[int]:
+        """Send ``groups`` (one per entry) of ``signal``; returns the positions of the groups
+        not settled (a request failed: that one and every later one are sent again)."""
+        if signal.measure is None:
+            requests, too_large = pack(groups, self._max_request)
+        else:
+            requests, too_large = pack(groups, self._max_request, signal.measure)
         if too_large:
             sizes = sorted(size for _, _, size in too_large)
             self._drop(
+                signal,
                 "too_large",
                 len(too_large),
                 f"each encodes to more than one request may hold ({sizes[0]:,} to "
@@ -314,45 +375,66 @@ class Forwarder:
             )
         failed: set[int] = set()
         for at, request in enumerate(requests):
-            if not self._post(request.spans, resent):
+            if not self._post(signal, request.spans, resent):
                 failed.update(owner for later in requests[at:] for owner in later.owners)
                 break
-        done = [e for k, e in enumerate(entries) if k not in failed]
-        return done, [e for k, e in enumerate(entries) if k in failed]
+        return failed
 
-    def _post(self, spans: Sequence[ReadableSpan], resent: bool) -> bool:
+    def _post(self, signal: _Signal, items: Sequence[Any], resent: bool) -> bool:
         """One request, handled as the OTLP spec says; True when settled (delivered, rejected
         by the collector, or dropped as too large / bad), False to retry later."""
+        exporter = signal.exporter
         try:
-            result = self._exporter.export(spans)
-            answer = last_answer(self._exporter)
+            last_answer(exporter)  # forget an earlier one
+            result = exporter.export(items)
+            answer = last_answer(exporter)
         except Exception as exc:  # an exporter should not raise; count it as a failure
-            result, answer = SpanExportResult.FAILURE, Answer(None, redact_text(repr(exc))[:200])
-        if result is SpanExportResult.SUCCESS:
-            rejected = min(answer.rejected, len(spans)) if answer else 0
-            self._delivered(len(spans) - rejected, resent)
+            result, answer = None, Answer(None, redact_text(repr(exc))[:200])
+        if result is not None and signal.ok(result):
+            rejected = min(answer.rejected, len(items)) if answer else 0
+            self._delivered(signal, len(items) - rejected, resent)
             if rejected:
-                self.stats.rejected += rejected
+                self._rejected(signal, rejected)
                 _log.warning(
-                    "evaltrace: %s rejected %d of %d spans (%s); they are not re-sent%s",
+                    "evaltrace: %s rejected %d of %d %s (%s); they are not re-sent%s",
                     self._destination,
                     rejected,
-                    len(spans),
+                    len(items),
+                    signal.noun,
                     answer.message if answer and answer.message else "no message",
                     self._kept(),
                 )
             return True
         status = answer.status if answer else None
-        if status == 413 and len(spans) > 1:  # too large for this collector: halve, resend
-            half = len(spans) // 2
-            return self._post(spans[:half], resent) and self._post(spans[half:], resent)
+        if signal is self._logs and answer and (status == 404 or answer.code == "UNIMPLEMENTED"):
+            self._logs_not_accepted(len(items), answer)
+            return True
+        if status == 413 and len(items) > 1:  # too large for this collector: halve, resend
+            half = len(items) // 2
+            return self._post(signal, items[:half], resent) and self._post(
+                signal, items[half:], resent
+            )
         if status in (400, 413):  # not retryable (OTLP spec): retrying cannot help
             reason = "too_large" if status == 413 else "bad_request"
             cause = answer.reason if answer else ""
-            self._drop(reason, len(spans), f"the collector answered {status} {cause}".strip())
+            self._drop(
+                signal, reason, len(items), f"the collector answered {status} {cause}".strip()
+            )
             return True
-        self._failed(spans, answer)
+        self._failed(signal, items, answer)
         return False
+
+    def _logs_not_accepted(self, records: int, answer: Answer) -> None:
+        """The collector has no logs pipeline: say so once, and send it no more records."""
+        self._logs = None
+        self.stats.log_records_dropped["not_accepted"] += records
+        _log.warning(
+            "evaltrace: %s takes no OTLP logs (%s): the gen_ai.evaluation.result log records "
+            "are not sent to it from now on; the spans (with the same events) still are. Add "
+            "a logs pipeline to the collector, or set EVALTRACE_OTLP_LOGS=false to not try",
+            self._destination,
+            f"{answer.status} {answer.reason}".strip() if answer.status else answer.code,
+        )
 
     def _kept(self) -> str:
         if self._outbox is None:
@@ -363,33 +445,58 @@ class Forwarder:
             else " (a spool keeps nothing else: they are lost)"
         )
 
-    def _drop(self, reason: str, spans: int, cause: str) -> None:
-        self.stats.dropped[reason] += spans
+    def _drop(self, signal: _Signal, reason: str, items: int, cause: str) -> None:
+        if signal is self._spans:
+            self.stats.dropped[reason] += items
+        else:
+            self.stats.log_records_dropped[reason] += items
         _log.error(
-            "evaltrace: %d spans for %s dropped (%s): %s%s",
-            spans,
+            "evaltrace: %d %s for %s dropped (%s): %s%s",
+            items,
+            signal.noun,
             self._destination,
             reason,
             cause,
             self._kept(),
         )
 
-    def _delivered(self, spans: int, resent: bool) -> None:
-        self.stats.exported += spans
-        if resent:
-            self.stats.resent += spans
-        if self._failing:
-            _log.warning(
-                "evaltrace: OTLP export to %s works again after %d failed attempts",
-                self._destination,
-                self._failing,
-            )
-            self._failing = 0
+    def _rejected(self, signal: _Signal, items: int) -> None:
+        if signal is self._spans:
+            self.stats.rejected += items
+        else:
+            self.stats.log_records_rejected += items
 
-    def _failed(self, spans: Sequence[ReadableSpan], answer: Answer | None) -> None:
+    def _delivered(self, signal: _Signal, items: int, resent: bool) -> None:
+        if signal is not self._spans:
+            self.stats.log_records_exported += items
+        else:
+            self.stats.exported += items
+            if resent:
+                self.stats.resent += items
+        if self._failing[signal.noun]:
+            _log.warning(
+                "evaltrace: OTLP export of %s to %s works again after %d failed attempts",
+                signal.noun,
+                self._destination,
+                self._failing[signal.noun],
+            )
+            self._failing[signal.noun] = 0
+
+    def _failed(self, signal: _Signal, items: Sequence[Any], answer: Answer | None) -> None:
         self.stats.failed_attempts += 1
-        self._failing += 1
-        if self._failing == 1:
+        self._failing[signal.noun] += 1
+        if self._failing[signal.noun] == 1 and signal is not self._spans:
+            _log.error(
+                "evaltrace: OTLP export of %d evaluation log records to %s failed (%s). Their "
+                "traces stay in %s and are re-sent with backoff (said once until it works "
+                "again).",
+                len(items),
+                self._destination,
+                (answer.reason or answer.code or "no answer") if answer else "no answer",
+                "the outbox" if self._outbox is not None else "memory",
+            )
+        elif self._failing[signal.noun] == 1:
+            spans = items
             results = sum(1 for s in spans if s.name == RESULT_SPAN)
             if answer is None:
                 cause = "no answer"

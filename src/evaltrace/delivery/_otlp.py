@@ -11,27 +11,21 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-import grpc
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from .._urls import redact_url
-from ._otlp_answer import AnsweringSession, answered_by, answering_grpc, quiet_exporter_logs
+from ._otlp_answer import (
+    GRPC_RETRIED,
+    AnsweringSession,
+    answered_by,
+    answering_grpc,
+    quiet_exporter_logs,
+)
 
 __all__ = ["build_exporter", "describe", "port_hint", "redact_url"]
 
 GRPC_PORT = 4317
 HTTP_PORT = 4318
-_GRPC_RETRIED = frozenset(
-    {
-        grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.OUT_OF_RANGE,
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DATA_LOSS,
-    }
-)
-"""The OTLP spec's retryable codes but RESOURCE_EXHAUSTED (see ``build_exporter``)."""
 
 
 def describe(endpoint: str | None, protocol: str) -> str:
@@ -72,7 +66,7 @@ def build_exporter(
             kwargs["insecure"] = urlparse(endpoint).scheme == "http"
         # RESOURCE_EXHAUSTED is left to the forwarder: a message over the receiver's limit is
         # split there (retrying it whole cannot help); any other one is retried by its backoff.
-        grpc_exporter = Grpc(retryable_error_codes=_GRPC_RETRIED, **kwargs)
+        grpc_exporter = Grpc(retryable_error_codes=GRPC_RETRIED, **kwargs)
         answering_grpc(grpc_exporter)  # INVALID_ARGUMENT, too large and partial success
         return grpc_exporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http

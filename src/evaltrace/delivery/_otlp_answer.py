@@ -33,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 __all__ = [
     "FORWARDER_THREAD",
+    "GRPC_RETRIED",
     "SPAN_EXPORTER_LOGGERS",
     "Answer",
     "AnsweringSession",
@@ -42,6 +43,19 @@ __all__ = [
     "quiet_exporter_logs",
 ]
 
+GRPC_RETRIED = frozenset(
+    {
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DATA_LOSS,
+    }
+)
+"""The OTLP spec's retryable codes but RESOURCE_EXHAUSTED (a message over the
+receiver's limit is split by the forwarder, retrying it whole cannot help; any other
+RESOURCE_EXHAUSTED is retried by the forwarder's backoff)."""
 FORWARDER_THREAD: Final = "evaltrace-forwarder"
 SPAN_EXPORTER_LOGGERS: Final = (
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
@@ -59,6 +73,8 @@ class Answer:
     reason: str
     rejected: int = 0
     message: str = ""
+    code: str = ""
+    """The gRPC status code's name (``UNIMPLEMENTED``...), for a gRPC exporter that failed."""
 
 
 def _answer(response: requests.Response) -> Answer:
@@ -105,14 +121,15 @@ def _grpc_answer(error: grpc.RpcError) -> Answer:
     name = code.name if code is not None else type(error).__name__
     reason = f"gRPC {name}: {details[:200]}".rstrip(": ")
     if code is grpc.StatusCode.INVALID_ARGUMENT:
-        return Answer(400, reason)
+        return Answer(400, reason, code=name)
     if code is grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details.lower():
-        return Answer(413, reason)  # the receiver's message size limit (grpc-go's wording)
-    return Answer(None, reason)
+        return Answer(413, reason, code=name)  # the receiver's size limit (grpc-go's wording)
+    return Answer(None, reason, code=name)
 
 
 class _AnsweringStub:
-    """A gRPC ``TraceServiceStub`` whose ``Export`` keeps its answer in ``answers``."""
+    """A gRPC ``TraceServiceStub`` (or ``LogsServiceStub``) whose ``Export`` keeps its answer
+    in ``answers``."""
 
     def __init__(self, stub: Any, answers: GrpcAnswers) -> None:
         self._stub, self._answers = stub, answers
@@ -124,9 +141,9 @@ class _AnsweringStub:
             self._answers.keep(_grpc_answer(error))
             raise
         partial = response.partial_success
-        self._answers.keep(
-            Answer(200, "gRPC OK", int(partial.rejected_spans), partial.error_message)
-        )
+        spans = hasattr(partial, "rejected_spans")  # else a logs response
+        rejected = partial.rejected_spans if spans else partial.rejected_log_records
+        self._answers.keep(Answer(200, "gRPC OK", int(rejected), partial.error_message))
         return response
 
 

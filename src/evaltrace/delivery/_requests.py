@@ -10,14 +10,16 @@ across requests; a span larger than the limit alone cannot be sent.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["Request", "bound", "pack", "size", "span_bytes"]
+__all__ = ["Request", "attributes_bound", "bound", "pack", "size", "span_bytes"]
+
+T = TypeVar("T")
 
 
 def span_bytes(span: ReadableSpan) -> int:
@@ -64,6 +66,11 @@ def _attributes(attributes: Mapping[str, Any] | None) -> int | None:
     return total
 
 
+def attributes_bound(attributes: Mapping[str, Any] | None) -> int | None:
+    """At least the encoded bytes of these attributes (None for a value type not bounded)."""
+    return _attributes(attributes)
+
+
 def bound(span: ReadableSpan) -> int | None:
     """A cheap upper bound of ``span_bytes`` (no protobuf: encoding every span twice doubled
     the forwarder's time), or None where it cannot tell."""
@@ -98,24 +105,27 @@ def size(span: ReadableSpan, limit: int) -> int:
 
 
 @dataclass
-class Request:
-    """Spans sent together, and the traces (entry positions) they belong to."""
+class Request(Generic[T]):
+    """Spans (or log records) sent together, and the traces (entry positions) they belong to."""
 
-    spans: list[ReadableSpan] = field(default_factory=list)
+    spans: list[T] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)
     size: int = 0
 
 
 def pack(
-    traces: Sequence[Sequence[ReadableSpan]], limit: int
-) -> tuple[list[Request], list[tuple[int, ReadableSpan, int]]]:
-    """Requests of at most ``limit`` encoded bytes, in order; and the spans too large to send
-    alone (trace position, span, bytes)."""
-    requests: list[Request] = []
-    too_large: list[tuple[int, ReadableSpan, int]] = []
-    current = Request()
+    traces: Sequence[Sequence[T]],
+    limit: int,
+    measure: Callable[[T, int], int] = size,  # type: ignore[assignment]
+) -> tuple[list[Request[T]], list[tuple[int, T, int]]]:
+    """Requests of at most ``limit`` encoded bytes, in order; and the items too large to send
+    alone (trace position, item, bytes). ``measure(item, limit)``: what an item counts for
+    (spans: ``size``; log records: their exact bytes)."""
+    requests: list[Request[T]] = []
+    too_large: list[tuple[int, T, int]] = []
+    current: Request[T] = Request()
     for owner, trace in enumerate(traces):
-        sizes = [size(s, limit) for s in trace]
+        sizes = [measure(s, limit) for s in trace]
         whole = sum(n for n in sizes if n <= limit)
         if current.spans and current.size + whole > limit and whole <= limit:
             requests.append(current)  # the trace fits a request of its own: keep it whole

@@ -16,6 +16,7 @@ from .._spans import Rebuilder
 from ..schema._walk import Limits
 from ..store import StoreWriter
 from ._forward import Forwarder
+from ._log_records import build_log_exporter
 from ._otlp import build_exporter, describe, port_hint
 from ._summary_sender import Summaries, to_forwarder, writer_id
 
@@ -33,6 +34,8 @@ class SyncReport:
     dropped: dict[str, int]
     summaries: int = 0
     """Run-summary spans derived from the store and sent (runs no delivered summary covered)."""
+    log_records: int = 0
+    """``gen_ai.evaluation.result`` log records sent with the spans (``EVALTRACE_OTLP_LOGS``)."""
 
 
 def sync(
@@ -73,6 +76,9 @@ def sync(
         max_spans=settings.outbox_max_spans,
         max_age_s=settings.outbox_max_age,
         max_request_bytes=settings.max_request_bytes,
+        log_exporter=build_log_exporter(endpoint, settings.otlp_protocol, headers)
+        if settings.logs
+        else None,
     )
     try:
         deadline = time.monotonic() + timeout
@@ -102,4 +108,5 @@ def sync(
         after,
         dict(+forwarder.stats.dropped),
         sent,
+        forwarder.stats.log_records_exported,
     )

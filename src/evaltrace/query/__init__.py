@@ -1,6 +1,6 @@
 """Reading results back: one interface (``QueryAdapter``), one typed contract, one adapter per
 backend (each in its private module): the embedded store, Jaeger v2, Tempo, and memory (for
-users' own tests)."""
+users' own tests). ``OpenSearchEvents`` reads a run's evaluation events (OTLP log records)."""
 
 from .._types import (
     LinkRecord,
@@ -15,16 +15,19 @@ from ._filter import HistoryFilter
 from ._http import ClientOptions
 from ._jaeger import JaegerQueryAdapter
 from ._memory import InMemoryQueryAdapter
+from ._opensearch_logs import EvaluationEvent, OpenSearchEvents
 from ._sqlite import SQLiteQueryAdapter
 from ._tempo import TempoQueryAdapter
 
 __all__ = [
     "ClientOptions",
+    "EvaluationEvent",
     "HistoryFilter",
     "InMemoryQueryAdapter",
     "JaegerQueryAdapter",
     "LinkRecord",
     "MetricStats",
+    "OpenSearchEvents",
     "QueryAdapter",
     "ResultRecord",
     "RunCompleteness",

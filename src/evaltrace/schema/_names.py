@@ -18,6 +18,7 @@ __all__ = [
     "ATTR_DATA",
     "ATTR_DATASET",
     "ATTR_EVENTS_OMITTED",
+    "ATTR_EVENT_ID",
     "ATTR_LINK_SPAN_ID",
     "ATTR_LINK_TRACE_ID",
     "ATTR_METADATA",
@@ -144,6 +145,11 @@ ATTR_METRICS_OMITTED: Final = "eval.omitted.metric_attributes"
 lists); present only when non-zero. The JSON payload still holds them exactly."""
 ATTR_EVENTS_OMITTED: Final = "eval.omitted.events"
 """int: evaluation events not emitted because of the span's event limit."""
+ATTR_EVENT_ID: Final = "eval.event_id"
+"""string, on an evaluation event's OTLP log record only: ``<result trace id>-<result span
+id>-<n>`` (hex, n the event's index on its result span). The same on every re-send of the
+record: readers de-duplicate by it, and it names the result span when the record is parented
+to the evaluated application span instead."""
 ATTR_LINK_TRACE_ID: Final = "eval.link.trace_id"
 """string: hex trace id of the application span this result is linked to (searchable copy)."""
 ATTR_LINK_SPAN_ID: Final = "eval.link.span_id"
