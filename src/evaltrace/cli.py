@@ -351,22 +351,46 @@ def compare(
 
 @main.command()
 @click.argument("run_id")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "otlp"]), default="jsonl")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file [default: stdout]."
 )
+@click.option(
+    "--as-sent",
+    is_flag=True,
+    help="otlp: the text as OTLP delivery sends it (the run's capture mode and redact= "
+    "applied) [default: the store's full text].",
+)
 @store_option
-def export(run_id: str, fmt: str, output: str | None, store: str | None) -> None:
-    """Export every result of RUN_ID as JSON lines or CSV.
+def export(run_id: str, fmt: str, output: str | None, as_sent: bool, store: str | None) -> None:
+    """Export every result of RUN_ID as JSON lines, CSV or an OTLP/JSON trace file.
 
     jsonl: each result dict exactly as get_run_results returns it. csv: columns run_id,
     sample_id, timestamp, trace_id, span_id, one per flattened metric (e.g.
-    qa.token_f1.score), then data and metadata as JSON.
+    qa.token_f1.score), then data and metadata as JSON. otlp: the run's spans as evaltrace
+    sends them, one ExportTraceServiceRequest per line as a collector's file exporter writes
+    them, with the store's full text unless --as-sent; `evaltrace import FILE` reads it back.
     """
+    if as_sent and fmt != "otlp":
+        raise click.UsageError("--as-sent applies to --format otlp only")
     with _reader(store) as reader:
-        lines = export_lines(
-            _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
-        )
+        if fmt == "otlp":
+            from ._config import Settings
+            from .delivery._portable import export_run
+            from .schema._walk import Limits
+
+            settings = Settings.from_env(store=reader.path)
+            _streamed(reader, run_id)  # an unknown run is an error before the file is made
+            lines = export_run(
+                reader.path,
+                run_id,
+                Limits(settings.max_metric_attributes, settings.max_metric_string),
+                as_sent=as_sent,
+            )
+        else:
+            lines = export_lines(
+                _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
+            )
         with _output(output) as out:
             for count, line in enumerate(lines, 1):  # streamed: memory stays bounded
                 out.write(line)
@@ -548,12 +572,53 @@ def linked(trace_id: str, span_id: str | None, as_json: bool, store: str | None)
         raise click.ClickException(f"no results are linked to trace {trace_id}")
 
 
-@main.group("import")
-def import_() -> None:
-    """Import another framework's results file into the store as one run (prints its id).
+class _ImportGroup(click.Group):
+    """``evaltrace import FILE`` is ``evaltrace import otlp FILE``: a first argument that
+    names no subcommand is a file."""
 
-    A run already in the store is refused, so importing a file twice adds nothing.
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["otlp", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("import", cls=_ImportGroup)
+def import_() -> None:
+    """Import a run: `evaltrace import FILE` reads an OTLP/JSON trace file (`export --format
+    otlp`'s, or a collector's file exporter's), the same as `evaltrace import otlp FILE`; the
+    other subcommands read another framework's results file as one run (printing its id).
+
+    Importing a file twice adds nothing.
     """
+
+
+@import_.command("otlp")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@store_option
+def import_otlp(file: str, store: str | None) -> None:
+    """An OTLP/JSON trace file, into the store in one transaction (all or nothing).
+
+    Prints the run ids it holds; spans the store holds already are not added again, and
+    other services' spans (in a collector's file) are skipped and counted.
+    """
+    from .delivery._portable import import_run_file
+
+    path = _store_path(store)
+    try:
+        with click.open_file(file, encoding="utf-8") as lines:
+            report = import_run_file(lines, file, path)
+    except (EvalTraceError, OSError, UnicodeDecodeError, sqlite3.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for run in report.runs:
+        click.echo(run)
+    click.echo(
+        f"imported {report.added + report.held} results of {len(report.runs)} run(s) into "
+        f"{path}: {report.added} new"
+        + (f", {report.held} already there" if report.held else "")
+        + (f"; skipped {report.foreign} spans not evaltrace's" if report.foreign else "")
+        + (f"; skipped {report.summaries} run-summary spans" if report.summaries else ""),
+        err=True,
+    )
 
 
 def import_options(f: F) -> F:

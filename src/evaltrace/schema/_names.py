@@ -14,6 +14,7 @@ __all__ = [
     "ATTR_BATCH_ID",
     "ATTR_BATCH_ROW",
     "ATTR_BATCH_SIZE",
+    "ATTR_CAPTURE",
     "ATTR_CONTEXT",
     "ATTR_DATA",
     "ATTR_DATASET",
@@ -158,6 +159,10 @@ ATTR_WRITER: Final = "eval.writer"
 """string: who wrote the span (result spans and batch roots): the ``ATTR_SUMMARY_WRITER`` of
 the same writer's run summaries, so a reader can say, per writer, how many results it said it
 wrote and how many it found."""
+ATTR_CAPTURE: Final = "eval.capture"
+"""string, in files of ``evaltrace export --format otlp`` only (never sent, nor ``--as-sent``):
+the content capture mode the call was logged under (``all``/``local``/``none``), so that a store
+importing the file's full text keeps the text as local as the original store did."""
 SHARDS_KEY: Final = "evaltrace.shards"
 """The run metadata key that declares how many writers (shards) log a run: an int >= 1."""
 ATTR_BATCH_ID: Final = "eval.batch.id"
