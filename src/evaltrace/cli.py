@@ -272,6 +272,12 @@ def results(
 )
 @click.option("--strict", is_flag=True, help="Fail on any mean drop beyond --min-effect, too.")
 @click.option(
+    "--allow-dataset-change",
+    is_flag=True,
+    help="Let the gate pass runs whose datasets (inputs/expected outputs of paired samples) "
+    "or evaluator versions differ.",
+)
+@click.option(
     "--lower-is-better",
     "lower_is_better",
     multiple=True,
@@ -303,6 +309,7 @@ def compare(
     cluster: str | None,
     fail_on_regression: bool,
     strict: bool,
+    allow_dataset_change: bool,
     lower_is_better: tuple[str, ...],
     allow_missing: int,
     metrics: tuple[str, ...],
@@ -321,7 +328,8 @@ def compare(
     unchanged when equivalent within ±--min-effect, else inconclusive. With
     --fail-on-regression the command exits 1, one reason per line on stderr, on a regressed
     verdict (--strict: any mean drop), a vanished score, more than --allow-missing missing
-    samples, or no pairs at all.
+    samples, no pairs at all, or (unless --allow-dataset-change) paired samples whose inputs
+    or expected outputs differ between the runs, or evaluators whose versions differ.
     """
     with _reader(store) as reader:
         try:
@@ -338,11 +346,13 @@ def compare(
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(to_json(comparison.to_dict(allow_missing, strict)))
+        click.echo(to_json(comparison.to_dict(allow_missing, strict, allow_dataset_change)))
     else:
-        text = compare_report(comparison, samples, allow_missing, terminal_width(), strict)
+        text = compare_report(
+            comparison, samples, allow_missing, terminal_width(), strict, allow_dataset_change
+        )
         click.echo(text)
-    gate = comparison.gate(allow_missing, strict)
+    gate = comparison.gate(allow_missing, strict, allow_dataset_change)
     if fail_on_regression and not gate.passed:
         for reason in gate.reasons:
             click.echo(f"FAIL: {terminal_safe(reason)}", err=True)

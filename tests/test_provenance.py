@@ -1,0 +1,139 @@
+"""Provenance: sample fingerprints that stop compare from pairing two dataset versions as if
+they were one, and the gate that refuses such a pair unless told otherwise."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+import evaltrace
+from evaltrace._codec import dumps, loads
+from evaltrace._compare import compare_runs
+from evaltrace.cli import main
+from evaltrace.schema._fingerprint import dataset_fingerprint, sample_fingerprint
+
+from .test_roundtrip import values
+
+rows = st.dictionaries(
+    st.sampled_from(["question", "expected_answer", "target", "answer", "retrieved_contexts"]),
+    values,
+    min_size=1,
+)
+
+
+@given(row=rows, seed=st.integers(0, 2**32))
+def test_a_fingerprint_ignores_key_order_and_survives_the_store_s_json(
+    row: dict[str, Any], seed: int
+) -> None:
+    """Shuffled keys, and the row as any backend reads it back (JSON), hash the same."""
+    items = list(row.items())
+    random.Random(seed).shuffle(items)
+    assert sample_fingerprint(dict(items)) == sample_fingerprint(row)
+    assert sample_fingerprint(loads(dumps(row, "data", None))) == sample_fingerprint(row)
+
+
+@given(x=st.floats(allow_nan=False))
+def test_a_float_hashes_by_its_value_not_its_spelling(x: float) -> None:
+    """A float written and read back in any spelling (1e-1, 0.1000) is the same fingerprint."""
+    for spelling in (repr(x), f"{x:.17g}"):
+        assert sample_fingerprint({"target": float(spelling)}) == sample_fingerprint({"target": x})
+
+
+def test_generated_fields_never_change_the_fingerprint() -> None:
+    """The answer and retrieved contexts are the system's, not the dataset's."""
+    row = {"question": "capital of France?", "expected_answer": "Paris", "answer": "Paris"}
+    other = {**row, "answer": "Lyon", "retrieved_contexts": ["..."]}
+    assert sample_fingerprint(row) == sample_fingerprint(other)
+    assert sample_fingerprint({**row, "expected_answer": "paris"}) != sample_fingerprint(row)
+    assert sample_fingerprint({"answer": "x"}) is None
+    assert dataset_fingerprint([None]) is None
+    assert dataset_fingerprint(["b", "a", "a"]) == dataset_fingerprint(["a", "b"])
+
+
+def log_runs(store: Path, changed: int, total: int = 30) -> tuple[str, str]:
+    """Two runs of ``total`` questions, B's expected answer changed on ``changed`` of them."""
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=store) as tracker:
+        ids = []
+        for name, edits in (("a", 0), ("b", changed)):
+            ids.append(
+                tracker.log_batch_sync(
+                    [{"qa": {"score": 0.5}} for _ in range(total)],
+                    "qa",
+                    [
+                        {
+                            "id": f"q{i}",
+                            "question": f"question {i}",
+                            "expected_answer": f"answer {i}" + (" v2" if i < edits else ""),
+                            "answer": f"{name} says {i}",
+                        }
+                        for i in range(total)
+                    ],
+                    f"run-{name}",
+                )
+            )
+    return ids[0], ids[1]
+
+
+def compare(store: Path, *args: str) -> Any:
+    runner = CliRunner()
+    return runner.invoke(main, ["compare", *args, "--store", str(store)], catch_exceptions=False)
+
+
+def test_a_changed_expected_answer_is_named_and_refused_by_the_gate(tmp_path: Path) -> None:
+    """7 of 30 expected answers changed: compare says so and --fail-on-regression exits 1."""
+    store = tmp_path / "s.db"
+    a, b = log_runs(store, changed=7)
+    result = compare(store, a, b, "--fail-on-regression")
+    assert result.exit_code == 1
+    line = "dataset changed: 7 of 30 paired samples have different inputs/expected outputs"
+    assert line in result.stdout
+    assert f"FAIL: {line} (--allow-dataset-change)" in result.stderr
+    data = json.loads(compare(store, a, b, "--json").stdout)
+    assert data["dataset"]["changed"] == 7
+    assert sorted(data["dataset"]["changed_samples"]) == sorted(f"q{i}" for i in range(7))
+    assert data["dataset"]["dataset_a"] != data["dataset"]["dataset_b"]
+    assert data["gate"]["passed"] is False
+
+
+def test_allow_dataset_change_lets_the_gate_pass(tmp_path: Path) -> None:
+    """The same pair passes with --allow-dataset-change, the difference still printed."""
+    store = tmp_path / "s.db"
+    a, b = log_runs(store, changed=7)
+    result = compare(store, a, b, "--fail-on-regression", "--allow-dataset-change")
+    assert result.exit_code == 0, result.output
+    assert "dataset changed: 7 of 30" in result.stdout
+
+
+def test_same_dataset_passes_and_says_so(tmp_path: Path) -> None:
+    """Different answers on the same dataset: no difference, the gate passes."""
+    store = tmp_path / "s.db"
+    a, b = log_runs(store, changed=0)
+    result = compare(store, a, b, "--fail-on-regression")
+    assert result.exit_code == 0, result.output
+    assert "dataset: same inputs/expected outputs on 30 of 30 paired samples" in result.stdout
+
+
+def test_unknown_is_said_as_unknown_not_as_a_difference() -> None:
+    """Rows without any dataset field have no fingerprint: unknown, and the gate passes."""
+    a = [{"run_id": "a", "sample_id": "s1", "evaluation_result": {"m": {"score": 1.0}}}]
+    b = [{**a[0], "run_id": "b"}]
+    c = compare_runs(a, b)
+    assert c.dataset is not None and not c.dataset.differs
+    assert c.dataset.summary() == "dataset: unknown (no sample fingerprint to compare)"
+    assert c.gate().passed
+
+
+def test_an_evaluator_version_change_is_named() -> None:
+    """faithfulness 1.2 -> 1.3 is a reason of the gate; a run that said nothing is unknown."""
+    row = {"run_id": "a", "sample_id": "s1", "evaluation_result": {"m": {"score": 1.0}}}
+    a, b = [row], [{**row, "run_id": "b"}]
+    c = compare_runs(a, b, evaluators=({"faithfulness": "1.2"}, {"faithfulness": "1.3"}))
+    assert "evaluator faithfulness 1.2 -> 1.3 (--allow-dataset-change)" in c.gate().reasons
+    assert c.gate(allow_dataset_change=True).passed
+    assert compare_runs(a, b, evaluators=({"faithfulness": "1.2"}, None)).gate().passed
