@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
 from evaltrace._codec import dumps, loads
@@ -18,6 +22,7 @@ from evaltrace._compare import compare_runs
 from evaltrace.cli import main
 from evaltrace.schema._fingerprint import dataset_fingerprint, sample_fingerprint
 
+from .support.old_stores import as_version_5_layout
 from .test_roundtrip import values
 
 rows = st.dictionaries(
@@ -137,3 +142,129 @@ def test_an_evaluator_version_change_is_named() -> None:
     assert "evaluator faithfulness 1.2 -> 1.3 (--allow-dataset-change)" in c.gate().reasons
     assert c.gate(allow_dataset_change=True).passed
     assert compare_runs(a, b, evaluators=({"faithfulness": "1.2"}, None)).gate().passed
+
+
+def _git_repo(folder: Path) -> str:
+    """A git repository with one commit in ``folder``; its commit id."""
+    run = lambda *args: subprocess.run(  # noqa: E731
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    run("init", "-q")
+    run("commit", "-q", "--allow-empty", "-m", "x")
+    return run("rev-parse", "HEAD").stdout.strip()
+
+
+def test_result_spans_carry_the_provisional_test_attributes_and_provenance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """test.suite.run.id, test.case.id, the sample's fingerprint, and eval.provenance with
+    the evaluators said and the working directory's commit; the store keeps both."""
+    sha = _git_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    memory = InMemorySpanExporter()
+    row = {"id": "q1", "question": "2+2?", "expected_answer": "4", "answer": "4"}
+    store = tmp_path / "s.db"
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=store, exporters=[memory]) as t:
+        t.log({"qa": {"score": 1.0}}, "ds", row, "r1", evaluators={"faithfulness": "1.3"})
+    (span,) = [s for s in memory.get_finished_spans() if s.name == "evaltrace.result"]
+    attributes = dict(span.attributes or {})
+    assert attributes["test.suite.run.id"] == "r1"
+    assert attributes["test.case.id"] == "q1"
+    assert attributes["eval.sample.fingerprint"] == sample_fingerprint(row)
+    provenance = {"evaluators": {"faithfulness": "1.3"}, "code_version": sha}
+    assert json.loads(str(attributes["eval.provenance"])) == provenance
+    assert evaltrace.InMemoryQueryAdapter(memory).run_provenance("r1") == provenance
+    with evaltrace.SQLiteQueryAdapter(store) as reader:
+        assert reader.run_provenance("r1") == provenance
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT fingerprint FROM results").fetchall() == [
+            (sample_fingerprint(row),)
+        ]
+
+
+def test_outside_a_repository_there_is_no_code_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No repository, no evaluators: no eval.provenance attribute at all."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    memory = InMemorySpanExporter()
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=False, exporters=[memory]) as t:
+        t.log({"qa": {"score": 1.0}}, "ds", {"id": "q1"}, "r1")
+    (span,) = [s for s in memory.get_finished_spans() if s.name == "evaltrace.result"]
+    assert "eval.provenance" not in (span.attributes or {})
+
+
+def test_evaluators_that_are_not_name_to_version_are_refused(tmp_path: Path) -> None:
+    """A clear error naming the argument; nothing logged."""
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=tmp_path / "s.db") as t:
+        with pytest.raises(evaltrace.InvalidInputTypeError, match="evaluators"):
+            t.log({"m": 1}, "ds", {"id": 1}, "r", evaluators={"faithfulness": 1.3})  # type: ignore[dict-item]
+        assert t.get_run_results("r") == []
+
+
+def test_compare_names_an_evaluator_version_change_from_the_store(tmp_path: Path) -> None:
+    """faithfulness 1.2 in A, 1.3 in B: compare names it, the gate refuses the pair."""
+    store = tmp_path / "s.db"
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=store) as t:
+        for run, version in (("a", "1.2"), ("b", "1.3")):
+            for i in range(5):
+                t.log(
+                    {"f": {"score": 0.5}},
+                    "ds",
+                    {"id": i, "question": str(i)},
+                    run,
+                    evaluators={"faithfulness": version},
+                )
+    result = compare(store, "a", "b", "--fail-on-regression")
+    assert result.exit_code == 1
+    assert "evaluator faithfulness 1.2 -> 1.3" in result.stdout
+    assert "FAIL: evaluator faithfulness 1.2 -> 1.3 (--allow-dataset-change)" in result.stderr
+
+
+def test_a_version_5_store_upgrades_keeping_its_data(tmp_path: Path) -> None:
+    """A store of layout 5 reads as it is; the next writer upgrades it to 6, every result
+    kept, the old ones with no stored fingerprint (unknown), the new ones with one."""
+    store = tmp_path / "s.db"
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=store) as t:
+        t.log_batch_sync([{"m": i} for i in range(4)], "ds", [{"id": i} for i in range(4)], "r")
+    as_version_5_layout(store)
+    with evaltrace.SQLiteQueryAdapter(store) as reader:
+        before = reader.run_results("r")
+        assert reader.run_provenance("r") is None
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=store) as t:
+        t.log({"m": 9}, "ds", {"id": 9}, "r")
+    with evaltrace.SQLiteQueryAdapter(store) as reader:
+        after = reader.run_results("r")
+    assert after[:4] == before and len(after) == 5
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("SELECT value FROM evaltrace_meta WHERE key='version'").fetchone() == (
+            "6",
+        )
+        prints = [f for (f,) in conn.execute("SELECT fingerprint FROM results ORDER BY id")]
+    assert prints[:4] == [None] * 4 and prints[4] == sample_fingerprint({"id": 9})
+
+
+def test_an_exported_run_keeps_its_fingerprints_and_provenance(tmp_path: Path) -> None:
+    """Export then import: the imported store holds the same fingerprints and provenance."""
+    store, copy, file = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "run.jsonl"
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=store) as t:
+        t.log({"m": 1}, "ds", {"id": 1, "question": "q"}, "r", evaluators={"judge": "2"})
+    runner = CliRunner()
+    assert (
+        runner.invoke(
+            main, ["export", "r", "--format", "otlp", "-o", str(file), "--store", str(store)]
+        ).exit_code
+        == 0
+    )
+    assert runner.invoke(main, ["import", str(file), "--store", str(copy)]).exit_code == 0
+    for path in (store, copy):
+        with evaltrace.SQLiteQueryAdapter(path) as reader:
+            assert (reader.run_provenance("r") or {})["evaluators"] == {"judge": "2"}
+    with sqlite3.connect(store) as a, sqlite3.connect(copy) as b:
+        sql = "SELECT fingerprint FROM results"
+        assert a.execute(sql).fetchall() == b.execute(sql).fetchall() != [(None,)]

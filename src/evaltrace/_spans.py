@@ -28,6 +28,7 @@ from .schema import (
     ATTR_CAPTURE,
     ATTR_DATA,
     ATTR_RESULT,
+    ATTR_SAMPLE_FINGERPRINT,
     BATCH_SPAN,
     EVALUATION_EVENT,
     RESULT_SPAN,
@@ -136,6 +137,7 @@ def _result_span(
             if row.link
             else None,
             row.scores_json,
+            row.encoded.attributes.get(ATTR_SAMPLE_FINGERPRINT),  # type: ignore[arg-type]
         )
     )
     out.omitted_attributes += row.encoded.omitted_attributes
@@ -252,6 +254,7 @@ def emit(
             total if plan.batch_id else None,
             resource_json,
             plan.capture,
+            plan.provenance_json,
         ),
     )
     if plan.batch_id is None:
@@ -341,6 +344,7 @@ class Rebuilder:
             link=call.link,
             batch_id=call.batch_id,
             writer=self._writer,
+            provenance_json=call.provenance,
         )
         if keep:
             shared[ATTR_CAPTURE] = call.capture or _capture.LEGACY
@@ -387,6 +391,7 @@ class Rebuilder:
                 limits=self._limits,
                 content=content,
                 link=row.link if row.link and row.link != call.link else None,
+                stored_fingerprint=(row.fingerprint,),
             )
             if content is _ALL:  # the stored text, byte for byte
                 encoded.attributes[ATTR_RESULT] = row.result_json

@@ -130,6 +130,13 @@ def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
     return results
 
 
+def _evaluators(reader: SQLiteQueryAdapter, run_id: str) -> dict[str, str] | None:
+    """The evaluator versions the run's provenance says, None when unknown."""
+    provenance = reader.run_provenance(run_id) or {}
+    evaluators = provenance.get("evaluators")
+    return evaluators if isinstance(evaluators, dict) else None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="evaltrace")
 def main() -> None:
@@ -342,6 +349,7 @@ def compare(
                 min_effect=min_effect,
                 correction="maxt" if correction == "maxt" else "holm",
                 cluster=cluster,
+                evaluators=(_evaluators(reader, run_a), _evaluators(reader, run_b)),
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -23,6 +23,7 @@ from ..schema import (
     ATTR_CAPTURE,
     ATTR_DATA,
     ATTR_RESULT,
+    ATTR_SAMPLE_FINGERPRINT,
     ATTR_SAMPLE_ID,
     ATTR_SEQ,
     SUMMARY_SPAN,
@@ -95,6 +96,7 @@ def _result(span: FileSpan) -> ResultRow:
         _text(span.attributes, ATTR_DATA, "null"),
         span.links[0] if span.links else None,
         _scores_json(result_json),
+        _text(span.attributes, ATTR_SAMPLE_FINGERPRINT) or None,
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from ._samples import INPUT_KEYS, OUTPUT_KEYS
 
-__all__ = ["FINGERPRINT_KEYS", "dataset_fingerprint", "sample_fingerprint"]
+__all__ = ["FINGERPRINT_KEYS", "dataset_fingerprint", "merge_provenance", "sample_fingerprint"]
 
 FINGERPRINT_KEYS: Final = frozenset(
     {*INPUT_KEYS, "target", "user_input", "reference_contexts", "vars"}
@@ -53,3 +53,27 @@ def dataset_fingerprint(fingerprints: Iterable[str | None]) -> str | None:
     if not known:
         return None
     return hashlib.sha256("\n".join(known).encode("ascii")).hexdigest()
+
+
+def merge_provenance(texts: Iterable[Any]) -> dict[str, Any] | None:
+    """A run's provenance from its calls' ``eval.provenance`` JSON texts: their evaluators
+    merged (a later call's version of one name wins), the last code version; None when no
+    call said any. A text that is not a JSON object is skipped, never fatal to a read."""
+    merged: dict[str, Any] = {}
+    evaluators: dict[str, str] = {}
+    for text in texts:
+        if not isinstance(text, str):
+            continue
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict):
+            continue
+        said = doc.get("evaluators")
+        if isinstance(said, dict):
+            evaluators.update({str(k): str(v) for k, v in said.items()})
+        merged.update({k: v for k, v in doc.items() if k != "evaluators"})
+    if evaluators:
+        merged["evaluators"] = evaluators
+    return merged or None

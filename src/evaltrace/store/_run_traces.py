@@ -16,21 +16,28 @@ from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
 __all__ = ["run_traces"]
 
 _RESULTS = """SELECT id, call_id, trace_id, span_id, parent_span_id, start_ns, end_ns, seq, row,
-    sample_id, result, data, link_trace_id, link_span_id, scores
+    sample_id, result, data, link_trace_id, link_span_id, scores, {fingerprint}
 FROM results WHERE run_id = ? AND id >= ? AND id < ? ORDER BY id LIMIT ?"""
 _CALL = """SELECT c.run_id, c.project_name, c.dataset_name, c.metadata, c.context,
-    c.link_trace_id, c.link_span_id, c.batch_id, c.batch_size, r.attributes, {capture}
+    c.link_trace_id, c.link_span_id, c.batch_id, c.batch_size, r.attributes, {capture},
+    {provenance}
 FROM calls c JOIN resources r ON r.id = c.resource_id WHERE c.id = ?"""
 _ROOT = """SELECT span_id, chunk_start, chunk_size, start_ns, end_ns FROM batch_roots
 WHERE trace_id = ?"""
 
 
 def _call(reader: StoreReader, call_id: int) -> CallRecord:
-    # Calls stored before layout 5 kept no capture mode: None (re-sent as ``local``).
-    sql = _CALL.format(capture="c.capture" if reader.version >= 5 else "NULL")
+    # Calls stored before layout 5 kept no capture mode: None (re-sent as ``local``); before
+    # layout 6 no provenance.
+    sql = _CALL.format(
+        capture="c.capture" if reader.version >= 5 else "NULL",
+        provenance="c.provenance" if reader.version >= 6 else "NULL",
+    )
     row = reader._page(sql, (call_id,))[0]
     link = (row[5], row[6]) if row[5] and row[6] else None
-    return CallRecord(row[0], row[1], row[2], row[3], row[4], link, row[7], row[8], row[9], row[10])
+    return CallRecord(
+        row[0], row[1], row[2], row[3], row[4], link, row[7], row[8], row[9], row[10], row[11]
+    )
 
 
 def _result(trace_id: int, r: tuple[Any, ...]) -> ResultRow:
@@ -47,6 +54,7 @@ def _result(trace_id: int, r: tuple[Any, ...]) -> ResultRow:
         r[11],
         (r[12], r[13]) if r[12] and r[13] else None,
         r[14],
+        r[15],
     )
 
 
@@ -56,7 +64,8 @@ def run_traces(reader: StoreReader, run_id: str) -> Iterator[StoredTrace]:
     seen: set[bytes] = set()
     current: StoredTrace | None = None
     current_key: tuple[int, bytes] | None = None
-    for page in reader._paged(_RESULTS, (run_id,), reader._ranges(run_id, 0)):
+    sql = _RESULTS.format(fingerprint="fingerprint" if reader.version >= 6 else "NULL")
+    for page in reader._paged(sql, (run_id,), reader._ranges(run_id, 0)):
         for r in page:
             key = r[2] + r[3]
             if key in seen:

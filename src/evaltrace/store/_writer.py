@@ -30,6 +30,7 @@ from ._ddl import (
     UPGRADE_FROM_2,
     UPGRADE_FROM_3,
     UPGRADE_FROM_4,
+    UPGRADE_FROM_5,
     VERSION,
     atomic,
     connect_writer,
@@ -46,12 +47,13 @@ _log = logging.getLogger("evaltrace")
 
 _INSERT_CALL = """
 INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_trace_id,
-    link_span_id, batch_id, batch_size, resource_id, capture) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+    link_span_id, batch_id, batch_size, resource_id, capture, provenance)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 """
 _INSERT_RESULT = """
 INSERT INTO results (call_id, run_id, trace_id, span_id, parent_span_id, start_ns, end_ns, seq,
-    row, sample_id, result, data, link_trace_id, link_span_id, scores)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    row, sample_id, result, data, link_trace_id, link_span_id, scores, fingerprint)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 """
 _INSERT_ROOT = """
 INSERT INTO batch_roots (trace_id, span_id, call_id, chunk_start, chunk_size, start_ns, end_ns)
@@ -269,6 +271,7 @@ class StoreWriter:
             call.batch_size,
             self._resource_id(conn, call.resource_json),
             call.capture,
+            call.provenance,
         )
         cached = self._last_call
         if cached is not None and cached[0] == values:
@@ -294,6 +297,7 @@ class StoreWriter:
                     r.link[0] if r.link else None,
                     r.link[1] if r.link else None,
                     r.scores_json,
+                    r.fingerprint,
                 )
                 for r in results
             ],
@@ -350,7 +354,7 @@ class StoreWriter:
         return outbox, call_id, last, values
 
     def _upgrade(self) -> None:
-        """Upgrade a version 2, 3 or 4 store in one transaction: the layout, then (version 2)
+        """Upgrade a version 2, 3, 4 or 5 store in one transaction: the layout, then (version 2)
         every run's scores are folded (v2 runs rows already count every result, so only
         ``folded_upto`` moves; v3 rows count as of their folding, as v4 rows do)."""
         with self._lock, atomic(self._conn) as conn:
@@ -358,7 +362,11 @@ class StoreWriter:
             if version == VERSION:  # another writer was first
                 return
             earlier = (*(UPGRADE_FROM_2 if version == 2 else ()), *UPGRADE_FROM_3)
-            for statement in (*(earlier if version < 4 else ()), *UPGRADE_FROM_4):
+            for statement in (
+                *(earlier if version < 4 else ()),
+                *(UPGRADE_FROM_4 if version < 5 else ()),
+                *UPGRADE_FROM_5,
+            ):
                 conn.execute(statement)
             if version == 2:
                 runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]
