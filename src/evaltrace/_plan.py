@@ -78,10 +78,11 @@ class Plan:
 
 
 def _identify(encoded: EncodedResult, stored: tuple[str | None] | None, data: Any) -> None:
-    """The provisional test-case attributes: ``test.case.id`` and the sample's fingerprint."""
+    """The provisional test-case attributes: ``test.case.id`` and the sample's fingerprint
+    (``stored``, else that of ``data``: plain JSON data)."""
     attributes = encoded.attributes
     attributes[TEST_CASE_ID] = encoded.sample_id
-    fingerprint = stored[0] if stored is not None else sample_fingerprint(unwrap(data))
+    fingerprint = stored[0] if stored is not None else sample_fingerprint(data)
     if fingerprint is not None:
         attributes[ATTR_SAMPLE_FINGERPRINT] = fingerprint
 
@@ -109,7 +110,9 @@ def encode_row(
         encoded = encode_result(
             result, data, shared=shared, seq=seq, row=row, limits=limits, link=link
         )
-        _identify(encoded, stored_fingerprint, data)
+        if stored_fingerprint is None:  # from the row as stored: as any reader would hash it
+            stored_fingerprint = (sample_fingerprint(loads(encoded.data_json)),)
+        _identify(encoded, stored_fingerprint, None)
         return encoded, encoded.result_json, encoded.data_json
     result_json = dumps(unwrap(result), "evaluation_result", row)
     data_json = dumps(unwrap(data), "data", row)
