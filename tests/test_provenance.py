@@ -268,3 +268,20 @@ def test_an_exported_run_keeps_its_fingerprints_and_provenance(tmp_path: Path) -
     with sqlite3.connect(store) as a, sqlite3.connect(copy) as b:
         sql = "SELECT fingerprint FROM results"
         assert a.execute(sql).fetchall() == b.execute(sql).fetchall() != [(None,)]
+
+
+@given(
+    row=st.dictionaries(
+        st.sampled_from(["question", "target", "vars"]),
+        st.text() | st.integers() | st.booleans(),
+        min_size=1,
+    )
+)
+def test_the_fast_spelling_hashes_as_the_canonical_encoder(row: dict[str, Any]) -> None:
+    """Texts, ints and booleans hash as the standard library's canonical JSON of them."""
+    import hashlib
+
+    text = json.dumps(row, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert (
+        sample_fingerprint(row) == hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    )
