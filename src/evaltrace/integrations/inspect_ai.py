@@ -125,7 +125,13 @@ def convert_log(log: Any) -> Converted:
     for sample in log.samples or ():
         converted.results.append(sample_result(sample))
         converted.rows.append(sample_row(sample))
+        # Inspect's scorers are the evaluators, at the version of Inspect that ran them.
+        converted.evaluators.update(dict.fromkeys(map(str, sample.scores or {}), _version()))
     return converted
+
+
+def _version() -> str:
+    return str(_inspect.__version__)
 
 
 def import_log(
