@@ -141,6 +141,8 @@ def test_import_reads_the_log_back_as_the_hook_logged_it(workdir: Path, log_form
     with SQLiteQueryAdapter(workdir / "imported.db") as reader:  # scorers at Inspect's version
         evaluators = (reader.run_provenance(run_id) or {})["evaluators"]
     assert evaluators and set(evaluators.values()) == {inspect_ai.__version__}
+    with SQLiteQueryAdapter(workdir / "hook.db") as reader:  # the hook said the same
+        assert (reader.run_provenance(run_id) or {})["evaluators"] == evaluators
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 1
     assert f"run {run_id!r} is already in the store" in again.output
