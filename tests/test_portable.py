@@ -4,6 +4,7 @@ stays out of an --as-sent file."""
 
 from __future__ import annotations
 
+import base64
 import json
 import stat
 from pathlib import Path
@@ -307,3 +308,42 @@ def test_the_ui_and_report_work_on_an_imported_run(
     result = cli("report", run_id, "-o", str(html), "--store", str(copy))
     assert result.exit_code == 0, result.output
     assert run_id in html.read_text(encoding="utf-8")
+
+
+def test_base64_ids_and_the_older_scope_name_read_the_same(
+    demo_run: tuple[Path, str, Path], tmp_path: Path
+) -> None:
+    """Some writers spell ids in base64 and scopes as instrumentationLibrarySpans: the same run."""
+    store, run_id, file = demo_run
+    variant = tmp_path / "variant.jsonl"
+    lines = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        request = json.loads(line)
+        for resource in request["resourceSpans"]:
+            resource["instrumentationLibrarySpans"] = resource.pop("scopeSpans")
+            for scope in resource["instrumentationLibrarySpans"]:
+                for span in scope["spans"]:
+                    for key in ("traceId", "spanId", "parentSpanId"):
+                        if span.get(key):
+                            span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
+        lines.append(json.dumps(request))
+    variant.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    copy = tmp_path / "b.db"
+    assert cli("import", str(variant), "--store", str(copy)).exit_code == 0
+    assert same(read_back(copy, run_id), read_back(store, run_id))
+
+
+def test_a_span_without_a_valid_id_names_its_line(tmp_path: Path) -> None:
+    """A malformed span is an error naming the file and line, not a traceback."""
+    bad = tmp_path / "bad.jsonl"
+    span = {"name": "evaltrace.result", "traceId": "zz", "spanId": "00"}
+    bad.write_text(
+        json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}) + "\n",
+        encoding="utf-8",
+    )
+    result = cli("import", str(bad), "--store", str(tmp_path / "b.db"))
+    assert result.exit_code == 1
+    assert f"{bad} line 1: not an OTLP/JSON trace request: span 'evaltrace.result'" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.output

@@ -22,6 +22,8 @@ _CALL = """SELECT c.run_id, c.project_name, c.dataset_name, c.metadata, c.contex
     c.link_trace_id, c.link_span_id, c.batch_id, c.batch_size, r.attributes, {capture},
     {provenance}
 FROM calls c JOIN resources r ON r.id = c.resource_id WHERE c.id = ?"""
+_CALLS_KEPT = 4096
+"""Calls kept decoded while reading a run (as ``_reader`` keeps them)."""
 _ROOT = """SELECT span_id, chunk_start, chunk_size, start_ns, end_ns FROM batch_roots
 WHERE trace_id = ?"""
 
@@ -77,10 +79,12 @@ def run_traces(reader: StoreReader, run_id: str) -> Iterator[StoredTrace]:
                     yield current
                 call = calls.get(call_id)
                 if call is None:
+                    if len(calls) >= _CALLS_KEPT:  # memory stays bounded however many calls
+                        calls.clear()
                     call = calls[call_id] = _call(reader, call_id)
                 current = StoredTrace(0, int.from_bytes(trace_blob, "big"), call)
                 current_key = (call_id, trace_blob)
-                roots = reader._page(_ROOT, (trace_blob,))
+                roots = reader._page(_ROOT, (trace_blob,)) if call.batch_id else []
                 if roots:
                     span_blob, *rest = roots[0]
                     current.root = BatchRoot(
