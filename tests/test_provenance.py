@@ -61,11 +61,16 @@ def test_generated_fields_never_change_the_fingerprint() -> None:
     assert dataset_fingerprint(["b", "a", "a"]) == dataset_fingerprint(["a", "b"])
 
 
-def log_runs(store: Path, changed: int, total: int = 30) -> tuple[str, str]:
-    """Two runs of ``total`` questions, B's expected answer changed on ``changed`` of them."""
+def log_runs(
+    store: Path, changed: int, total: int = 30, versions: tuple[str, str] | None = None
+) -> tuple[str, str]:
+    """Two runs of ``total`` questions, B's expected answer changed on ``changed`` of them
+    (and its judge at ``versions[1]`` when given, A's at ``versions[0]``)."""
     with evaltrace.OpenTelemetryExperimentTracker("p", store=store) as tracker:
         ids = []
-        for name, edits in (("a", 0), ("b", changed)):
+        for (name, edits), version in zip(
+            (("a", 0), ("b", changed)), versions or (None, None), strict=True
+        ):
             ids.append(
                 tracker.log_batch_sync(
                     [{"qa": {"score": 0.5}} for _ in range(total)],
@@ -80,6 +85,7 @@ def log_runs(store: Path, changed: int, total: int = 30) -> tuple[str, str]:
                         for i in range(total)
                     ],
                     f"run-{name}",
+                    evaluators={"judge": version} if version else None,
                 )
             )
     return ids[0], ids[1]
@@ -285,3 +291,31 @@ def test_the_fast_spelling_hashes_as_the_canonical_encoder(row: dict[str, Any]) 
     assert (
         sample_fingerprint(row) == hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     )
+
+
+def test_the_compare_page_and_report_say_the_dataset_changed(tmp_path: Path) -> None:
+    """The UI's compare page and `evaltrace report --compare` carry the same line."""
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from evaltrace._config import TraceLinks
+    from evaltrace.ui import open_source
+    from evaltrace.ui._app import create_app
+
+    store = tmp_path / "s.db"
+    a, b = log_runs(store, changed=7, versions=("1.2", "1.3"))
+    line = "dataset changed: 7 of 30 paired samples have different inputs/expected outputs"
+    source = open_source(store=str(store))
+    try:
+        client = TestClient(create_app(source, TraceLinks(None, None)), base_url="http://127.0.0.1")
+        page = client.get(f"/compare?a={a}&b={b}")
+        assert page.status_code == 200 and line in page.text
+        assert "evaluator judge 1.2 -&gt; 1.3" in page.text
+    finally:
+        source.close()
+    html = tmp_path / "r.html"
+    runner = CliRunner()
+    args = ["report", b, "--compare", a, "-o", str(html), "--store", str(store)]
+    assert runner.invoke(main, args).exit_code == 0
+    assert line in html.read_text(encoding="utf-8")
+    assert "evaluator judge 1.2 -&gt; 1.3" in html.read_text(encoding="utf-8")

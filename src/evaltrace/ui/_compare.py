@@ -102,10 +102,17 @@ def comparison(
     results_b: Sequence[Mapping[str, Any]],
     lower: Sequence[str] = (),
     threshold: float = 0.0,
+    evaluators: tuple[Mapping[str, str] | None, Mapping[str, str] | None] = (None, None),
 ) -> CompareModel:
     """The page's view of the library's comparison (``_compare.compare_runs``: scores only,
     each in its direction, its verdict), ``threshold`` being the verdict's min effect."""
-    c = compare_runs(results_a, results_b, lower_is_better=tuple(lower), min_effect=threshold)
+    c = compare_runs(
+        results_a,
+        results_b,
+        lower_is_better=tuple(lower),
+        min_effect=threshold,
+        evaluators=evaluators,
+    )
     rows = []
     for m in c.metrics:
         test = m.test
