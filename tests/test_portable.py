@@ -169,9 +169,11 @@ def test_importing_twice_adds_nothing(demo_run: tuple[Path, str, Path], tmp_path
     copy = tmp_path / "b.db"
     first = cli("import", str(file), "--store", str(copy))
     assert "10 new" in first.stderr
-    second = cli("import", "otlp", str(file), "--store", str(copy))
+    second = cli("import", "--store", str(copy), str(file))  # options first work too
     assert second.exit_code == 0
     assert "0 new, 10 already there" in second.stderr
+    third = cli("import", "otlp", str(file), "--store", str(copy))
+    assert "0 new, 10 already there" in third.stderr
     reader = StoreReader(str(copy))
     try:
         assert reader._page("SELECT count(*) FROM results", ()) == [(10,)]

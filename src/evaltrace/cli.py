@@ -591,11 +591,11 @@ def linked(trace_id: str, span_id: str | None, as_json: bool, store: str | None)
 
 
 class _ImportGroup(click.Group):
-    """``evaltrace import FILE`` is ``evaltrace import otlp FILE``: a first argument that
-    names no subcommand is a file."""
+    """``evaltrace import [--store PATH] FILE`` is ``evaltrace import otlp ...``: a first
+    argument that is neither a subcommand nor --help starts the ``otlp`` command's."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["otlp", *args]
         return super().parse_args(ctx, args)
 
