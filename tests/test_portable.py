@@ -205,9 +205,7 @@ def test_a_file_of_other_services_spans_is_refused_naming_file_and_line(tmp_path
     assert f"{file}: " in result.stderr
     assert "'GET /checkout' on line 1" in result.stderr
     assert "Traceback" not in result.output
-    if copy.exists():
-        with SQLiteQueryAdapter(str(copy)) as adapter:
-            assert adapter.history(HistoryFilter()) == []
+    assert not copy.exists()  # no empty store left behind
 
 
 def test_a_collectors_file_mixing_services_imports_the_evaltrace_spans_and_counts_the_rest(
@@ -229,16 +227,24 @@ def test_a_bad_line_names_its_number_and_nothing_is_written(
     demo_run: tuple[Path, str, Path], tmp_path: Path
 ) -> None:
     """Line 1 is a good request, line 2 is not JSON: the error says line 2; no result stored."""
-    _, _, file = demo_run
+    store, _, file = demo_run
     bad = tmp_path / "bad.jsonl"
     bad.write_text(file.read_text(encoding="utf-8") + '{"resourceSpans": [\n', encoding="utf-8")
     copy = tmp_path / "b.db"
     result = cli("import", str(bad), "--store", str(copy))
     assert result.exit_code == 1
     assert f"{bad} line 2: not JSON" in result.stderr
+    assert not copy.exists()
+    other = tmp_path / "other.jsonl"
+    export(store, "other-run", other)
+    assert cli("import", str(other), "--store", str(copy)).exit_code == 0  # an existing store
+    result = cli("import", str(bad), "--store", str(copy))
+    assert result.exit_code == 1
     reader = StoreReader(str(copy))
-    try:
-        assert reader._page("SELECT count(*) FROM results", ()) == [(0,)]
+    try:  # kept as it was: nothing of the bad file's good line 1 was added
+        assert reader._page("SELECT run_id, count(*) FROM results GROUP BY run_id", ()) == [
+            ("other-run", 1)
+        ]
     finally:
         reader.close()
     wrong = tmp_path / "wrong.jsonl"

@@ -10,6 +10,8 @@ spans skipped and counted), into the store in one transaction, skipping spans it
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -162,14 +164,22 @@ def import_run_file(lines: Iterable[str], name: str, store: str) -> ImportReport
     """Import the OTLP/JSON trace file ``lines`` (named ``name`` in errors) into the store at
     ``store``: all or nothing, each span at most once."""
     report = ImportReport()
+    created = not os.path.exists(store)
     writer = StoreWriter(store)
     try:
         report.added, report.held = writer.commit_imported(
             _groups(read_spans(lines, name), name, report)
         )
     except InvalidInputError as exc:
+        writer.close()
+        if created:  # a refused file leaves no empty store behind
+            for path in (store, f"{store}-wal", f"{store}-shm"):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
         text = str(exc)
         raise InvalidInputError(text if text.startswith(name) else f"{name} {text}") from None
-    finally:
+    except BaseException:
         writer.close()
+        raise
+    writer.close()
     return report
