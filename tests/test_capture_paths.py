@@ -106,7 +106,7 @@ def test_a_call_stored_before_modes_were_kept_is_resent_masked(tmp_path: Path) -
     assert b"case-1" in sent and not any(s.encode() in sent for s in SECRETS.values())
     with sqlite3.connect(store) as conn:
         assert conn.execute("SELECT value FROM evaltrace_meta WHERE key='version'").fetchone() == (
-            "5",
+            "6",
         )
         assert {c for (c,) in conn.execute("SELECT DISTINCT capture FROM calls")} == {None}
 

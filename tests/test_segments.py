@@ -152,7 +152,7 @@ def test_a_version_3_store_reads_as_it_is_and_upgrades(store_path: Path) -> None
         tracker.log({"m": 1001}, "qa", {"id": 1001}, run_id="a")
     logged["b"].append(1000)
     logged["a"].append(1001)
-    assert StoreReader(str(store_path)).version == 5
+    assert StoreReader(str(store_path)).version == 6
     assert _read(store_path) == logged
     assert _counts(store_path) == {run: len(values) for run, values in logged.items()}
     with sqlite3.connect(store_path) as conn:

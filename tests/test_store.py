@@ -261,7 +261,7 @@ def test_a_version_2_store_reads_and_upgrades_without_losing_a_count(store_path:
     with Tracker("p", store=store_path):
         pass
     upgraded = StoreReader(str(store_path))
-    assert upgraded.version == 5
+    assert upgraded.version == 6
     assert [r[5] for r in upgraded.runs()] == [8]
     (run,) = evaltrace.SQLiteQueryAdapter(store_path).history(evaltrace.HistoryFilter())
     assert run["num_results"] == 8 and run["metrics"]["m"]["mean"] == pytest.approx(43 / 8)

@@ -35,7 +35,7 @@ from evaltrace.store import _writer as writer_sql
 from .. import _data
 from ..bench_readback import RUN_ID, fill
 
-_NO_LINK = (None, None, "[]")
+_NO_LINK = (None, None, "[]", None)  # link ids, scores, fingerprint
 """link_trace_id, link_span_id, scores of a probe row."""
 
 
@@ -94,7 +94,7 @@ def commit(n: int = 3000) -> None:
             marks = [time.perf_counter()]
             conn.execute("BEGIN IMMEDIATE")
             marks.append(time.perf_counter())
-            call = (*("run", "bench", "d", "{}", "{}"), None, None, None, None, resource, "all")
+            call = (*("run", "bench", "d", "{}", "{}"), *(None,) * 4, resource, "all", None)
             call_id = conn.execute(writer_sql._INSERT_CALL, call).lastrowid
             marks.append(time.perf_counter())
             ids = (os.urandom(16), os.urandom(8))

@@ -245,6 +245,7 @@ def compare_report(
     allow_missing: int = 0,
     width: int | None = None,
     strict: bool = False,
+    allow_dataset_change: bool = False,
 ) -> str:
     """``compare`` as text (``_compare_text``), every run id, metric name and sample id made
     terminal-safe first, so the verdicts, tables and gate reasons all show them escaped."""
@@ -269,8 +270,17 @@ def compare_report(
         vanished=names(c.vanished),
         new=names(c.new),
         family=names(c.family),
+        dataset=c.dataset
+        and dataclasses.replace(
+            c.dataset,
+            changed=names(c.dataset.changed),
+            evaluators=[
+                (terminal_safe(n), a and terminal_safe(a), b and terminal_safe(b))
+                for n, a, b in c.dataset.evaluators
+            ],
+        ),
     )
-    return _compare_text(safe, samples, allow_missing, width, strict)
+    return _compare_text(safe, samples, allow_missing, width, strict, allow_dataset_change)
 
 
 def _csv_line(values: Sequence[str]) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ._by_sample import by_sample, estimate, metric_side
 from ._family import Correction, assess
+from ._provenance_diff import DatasetDiff, diff_provenance
 from ._stats import Estimate, PairedTest
 from .schema._scores import Direction, Numeric
 
@@ -143,16 +144,23 @@ class Comparison:
     """The metrics tested together (scores both runs carry on some paired sample)."""
     trials: dict[str, int] = field(default_factory=dict)
     """Most trials of one sample in ``a`` and ``b`` (1: no repeats)."""
+    dataset: DatasetDiff | None = None
+    """Whether the two runs' datasets and evaluators differ (``_provenance_diff``)."""
 
     def regressions(self) -> list[MetricDelta]:
         """Metrics whose verdict is *regressed*."""
         return [m for m in self.metrics if m.verdict == "regressed"]
 
-    def gate(self, allow_missing: int = 0, strict: bool = False) -> Gate:
+    def gate(
+        self, allow_missing: int = 0, strict: bool = False, allow_dataset_change: bool = False
+    ) -> Gate:
         """Fail on a *regressed* verdict (``strict``: on any mean drop beyond min_effect), a
         vanished metric, more than ``allow_missing`` samples of A missing from B, no paired
-        sample, or no score at all to compare."""
+        sample, no score at all to compare, or (unless ``allow_dataset_change``) datasets or
+        evaluator versions that differ."""
         reasons: list[str] = []
+        if self.dataset is not None and not allow_dataset_change:
+            reasons += [f"{line} (--allow-dataset-change)" for line in self.dataset.lines()]
         size_a = self.samples["paired"] + len(self.only_in_a)
         if not any(m.count_a for m in self.metrics):
             reasons.append(f"no scores to compare in {self.run_a} (check --metrics)")
@@ -187,9 +195,11 @@ class Comparison:
                 )
         return Gate(passed=not reasons, reasons=reasons)
 
-    def to_dict(self, allow_missing: int = 0, strict: bool = False) -> dict[str, Any]:
+    def to_dict(
+        self, allow_missing: int = 0, strict: bool = False, allow_dataset_change: bool = False
+    ) -> dict[str, Any]:
         """A JSON-ready form with every statistic; ``None`` (null), never NaN or Infinity."""
-        gate = self.gate(allow_missing, strict)
+        gate = self.gate(allow_missing, strict, allow_dataset_change)
         out = {
             "run_a": self.run_a,
             "run_b": self.run_b,
@@ -202,6 +212,7 @@ class Comparison:
             "strict": strict,
             "allow_missing": allow_missing,
             "gate": {"passed": gate.passed, "reasons": gate.reasons},
+            "dataset": self.dataset.to_dict() if self.dataset else None,
             "regressions": [m.metric for m in self.regressions()],
             "vanished": self.vanished,
             "new": self.new,
@@ -261,6 +272,7 @@ def compare_runs(
     correction: Correction = "holm",
     cluster: str | None = None,
     seed: int = 0,
+    evaluators: tuple[Mapping[str, str] | None, Mapping[str, str] | None] = (None, None),
 ) -> Comparison:
     """Compare run B against run A (each a ``get_run_results`` list).
 
@@ -269,6 +281,7 @@ def compare_runs(
     compared. ``alpha``, ``min_effect``, ``correction``: the verdict's rule (``_family``).
     ``cluster``: a field of the rows' data (or metadata) whose samples share errors, e.g. a
     passage id; a result without it is a ``ValueError`` naming the field and the row.
+    ``evaluators``: each run's evaluator versions (name -> version; None: unknown).
     """
     samples_a, directions = by_sample(results_a, lower_is_better, metrics, cluster)
     samples_b, directions_b = by_sample(results_b, lower_is_better, metrics, cluster)
@@ -393,4 +406,5 @@ def compare_runs(
             "a": max((s.trials for s in samples_a.values()), default=0),
             "b": max((s.trials for s in samples_b.values()), default=0),
         },
+        dataset=diff_provenance(results_a, results_b, *evaluators),
     )

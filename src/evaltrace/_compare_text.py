@@ -140,12 +140,13 @@ def compare_report(
     allow_missing: int = 0,
     width: int | None = None,
     strict: bool = False,
+    allow_dataset_change: bool = False,
 ) -> str:
     """``compare`` as text fitting ``width`` columns (the terminal's by default)."""
     c = comparison
     width = max(40, width or shutil.get_terminal_size().columns)
     s = c.samples
-    gate = c.gate(allow_missing, strict)
+    gate = c.gate(allow_missing, strict, allow_dataset_change)
     trials = c.trials
     lines = [_fit(f"A = {c.run_a}", width), _fit(f"B = {c.run_b}", width)]
     lines += _wrap(
@@ -166,6 +167,8 @@ def compare_report(
         f"(missing from B), {len(c.only_in_b)} only in B{repeats}",
         width,
     )
+    if c.dataset is not None:
+        lines += _wrap(c.dataset.summary(), width)
     if c.vanished:
         lines += _wrap("vanished metrics (in A, not in B): " + ", ".join(c.vanished), width)
     if c.new:

@@ -18,8 +18,10 @@ from . import _capture
 from ._codec import dumps, loads, unwrap
 from ._context import parse_traceparent
 from ._validate import where
+from .schema import ATTR_SAMPLE_FINGERPRINT, TEST_CASE_ID
 from .schema._encode import EncodedResult, encode_result, sample_id_of
 from .schema._encode import call_attributes as _call_attributes
+from .schema._fingerprint import sample_fingerprint
 from .schema._scores import score_list
 from .schema._walk import Limits
 
@@ -71,6 +73,18 @@ class Plan:
     sent_metadata_json: str = "{}"
     writer: str | None = None
     """The tracker's writer id (``eval.writer``): readers count a run's results per writer."""
+    provenance_json: str | None = None
+    """The run's provenance (``eval.provenance``), None when nothing is known."""
+
+
+def _identify(encoded: EncodedResult, stored: tuple[str | None] | None, data: Any) -> None:
+    """The provisional test-case attributes: ``test.case.id`` and the sample's fingerprint
+    (``stored``, else that of ``data``: plain JSON data)."""
+    attributes = encoded.attributes
+    attributes[TEST_CASE_ID] = encoded.sample_id
+    fingerprint = stored[0] if stored is not None else sample_fingerprint(data)
+    if fingerprint is not None:
+        attributes[ATTR_SAMPLE_FINGERPRINT] = fingerprint
 
 
 def encode_row(
@@ -83,9 +97,12 @@ def encode_row(
     limits: Limits,
     content: CapturePolicy,
     link: tuple[str, str] | None = None,
+    stored_fingerprint: tuple[str | None] | None = None,
 ) -> tuple[EncodedResult, str, str]:
     """A result's span encoding and the JSON the store keeps, under the content policy
-    (``link``: the row's own linked span, as ``encode_result`` takes it)."""
+    (``link``: the row's own linked span, as ``encode_result`` takes it). The sample's
+    fingerprint is computed from the (redacted, unmasked) data row, unless a rebuild from the
+    store gives the one it stored (``stored_fingerprint``, a 1-tuple: None is unknown)."""
     if content.redact is not None:
         result = content.redact("evaluation_result", result)
         data = content.redact("data", data)
@@ -93,6 +110,9 @@ def encode_row(
         encoded = encode_result(
             result, data, shared=shared, seq=seq, row=row, limits=limits, link=link
         )
+        if stored_fingerprint is None:  # from the row as stored: as any reader would hash it
+            stored_fingerprint = (sample_fingerprint(loads(encoded.data_json)),)
+        _identify(encoded, stored_fingerprint, None)
         return encoded, encoded.result_json, encoded.data_json
     result_json = dumps(unwrap(result), "evaluation_result", row)
     data_json = dumps(unwrap(data), "data", row)
@@ -110,6 +130,7 @@ def encode_row(
         # history counts what the store keeps.
         sample_id=sample_id_of(plain_data, data_json) if local else None,
     )
+    _identify(masked, stored_fingerprint, plain_data)
     if not local:
         return masked, masked.result_json, masked.data_json
     masked.plain = plain_result
@@ -130,6 +151,7 @@ def plan_call(
     limits: Limits,
     content: CapturePolicy,
     writer: str | None = None,
+    provenance_json: str | None = None,
 ) -> Plan:
     """Encode every row of one call (raising, naming field and row, before any span)."""
     if content.redact is not None and metadata:
@@ -147,6 +169,7 @@ def plan_call(
         link=(format_trace_id(link.trace_id), format_span_id(link.span_id)) if link else None,
         batch_id=batch_id,
         writer=writer,
+        provenance_json=provenance_json,
     )
     rows: list[PlannedRow] = []
     single = batch_id is None
@@ -189,4 +212,5 @@ def plan_call(
         mode,
         sent_metadata_json,
         writer,
+        provenance_json,
     )

@@ -25,8 +25,10 @@ from ._codec import loads
 from ._ids import OsRandomIdGenerator
 from ._plan import CapturePolicy, Plan, PlannedRow, encode_row
 from .schema import (
+    ATTR_CAPTURE,
     ATTR_DATA,
     ATTR_RESULT,
+    ATTR_SAMPLE_FINGERPRINT,
     BATCH_SPAN,
     EVALUATION_EVENT,
     RESULT_SPAN,
@@ -135,6 +137,7 @@ def _result_span(
             if row.link
             else None,
             row.scores_json,
+            row.encoded.attributes.get(ATTR_SAMPLE_FINGERPRINT),  # type: ignore[arg-type]
         )
     )
     out.omitted_attributes += row.encoded.omitted_attributes
@@ -251,6 +254,7 @@ def emit(
             total if plan.batch_id else None,
             resource_json,
             plan.capture,
+            plan.provenance_json,
         ),
     )
     if plan.batch_id is None:
@@ -299,10 +303,15 @@ def _context(trace_id: int, span_id: int) -> SpanContext:
 class Rebuilder:
     """Stored traces back into spans, for the outbox (one per tracker: caches resources)."""
 
-    def __init__(self, limits: Limits, writer: str | None = None) -> None:
+    def __init__(
+        self, limits: Limits, writer: str | None = None, *, keep_text: bool = False
+    ) -> None:
         self._limits = limits
         self._writer = writer
         """The store's writer id: a re-sent span says who wrote it, as the first send did."""
+        self._keep_text = keep_text
+        """Spans for the user's own file (``evaltrace export --format otlp``): the store's
+        text unmasked, whatever the call's mode, which each span names (``ATTR_CAPTURE``)."""
 
     @staticmethod
     def _content(mode: str | None) -> CapturePolicy:
@@ -316,8 +325,11 @@ class Rebuilder:
     def __call__(self, stored: StoredTrace) -> list[ReadableSpan]:
         """The trace's spans as first sent: root first, then results in logging order."""
         call = stored.call
-        content = self._content(call.capture)
-        metadata_json = _capture.outgoing(call.capture, call.metadata_json)
+        keep = self._keep_text
+        content = _ALL if keep else self._content(call.capture)
+        metadata_json = (
+            call.metadata_json if keep else _capture.outgoing(call.capture, call.metadata_json)
+        )
         resource = resource_of(call.resource_json)
         link_ctx = _context(int(call.link[0], 16), int(call.link[1], 16)) if call.link else None
         links = [Link(link_ctx)] if link_ctx else []
@@ -326,32 +338,40 @@ class Rebuilder:
             run_id=call.run_id,
             dataset_name=call.dataset_name,
             metadata_json=metadata_json,
-            context_json=_capture.outgoing(call.capture, call.context_json),
+            context_json=call.context_json
+            if keep
+            else _capture.outgoing(call.capture, call.context_json),
             link=call.link,
             batch_id=call.batch_id,
             writer=self._writer,
+            provenance_json=call.provenance,
         )
+        if keep:
+            shared[ATTR_CAPTURE] = call.capture or _capture.LEGACY
         spans: list[ReadableSpan] = []
         parent = None
         if stored.root is not None and call.batch_id is not None:
             root = stored.root
             parent = _context(root.trace_id, root.span_id)
+            root_attributes = batch_attributes(
+                project_name=call.project_name,
+                run_id=call.run_id,
+                dataset_name=call.dataset_name,
+                batch_id=call.batch_id,
+                batch_size=call.batch_size or 0,
+                chunk_start=root.chunk_start,
+                chunk_size=root.chunk_size,
+                metadata_json=metadata_json,
+                writer=self._writer,
+            )
+            if keep:
+                root_attributes[ATTR_CAPTURE] = shared[ATTR_CAPTURE]
             spans.append(
                 ReadableSpan(
                     BATCH_SPAN,
                     context=parent,
                     resource=resource,
-                    attributes=batch_attributes(
-                        project_name=call.project_name,
-                        run_id=call.run_id,
-                        dataset_name=call.dataset_name,
-                        batch_id=call.batch_id,
-                        batch_size=call.batch_size or 0,
-                        chunk_start=root.chunk_start,
-                        chunk_size=root.chunk_size,
-                        metadata_json=metadata_json,
-                        writer=self._writer,
-                    ),
+                    attributes=root_attributes,
                     links=links,
                     start_time=root.start_ns,
                     end_time=root.end_ns,
@@ -371,6 +391,7 @@ class Rebuilder:
                 limits=self._limits,
                 content=content,
                 link=row.link if row.link and row.link != call.link else None,
+                stored_fingerprint=(row.fingerprint,),
             )
             if content is _ALL:  # the stored text, byte for byte
                 encoded.attributes[ATTR_RESULT] = row.result_json

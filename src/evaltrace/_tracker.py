@@ -37,6 +37,7 @@ from ._exceptions import (
 )
 from ._metrics import quality_metrics
 from ._plan import CapturePolicy, plan_call
+from ._provenance import Provenance
 from ._provider import limits_of, own_provider, resource_json_of, tracer_of
 from ._spans import Emitted, FinishedSpanMaker, Rebuilder, emit
 from ._validate import (
@@ -110,6 +111,13 @@ class TrackerStats:
 
 
 _CONSTRUCTOR = "OpenTelemetryExperimentTracker()"
+_EVALUATORS = "evaluators"
+"""The key under which a log method hands ``evaluators=`` on to ``_prepare``."""
+
+
+def _said(kwargs: dict[str, Any], evaluators: Mapping[str, str] | None) -> dict[str, Any]:
+    """The call's other keyword arguments, and the evaluators it said (if it did)."""
+    return kwargs if evaluators is None else {**kwargs, _EVALUATORS: evaluators}
 
 
 class OpenTelemetryExperimentTracker(BaseExperimentTracker):
@@ -197,6 +205,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         # Who this tracker writes as: result spans and run summaries say it, so a reader of a
         # run written by many processes counts, per writer, what it said against what it found.
         self._writer_id = writer_id(self._writer)
+        self._provenance = Provenance()
         self._forwarder: Forwarder | None = None
         if forward:
             hint = port_hint(settings.otlp_endpoint, settings.otlp_protocol)
@@ -310,6 +319,9 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         if run_id is not None:
             text_arg("run_id", run_id)
         metadata_arg(metadata, SHARDS_KEY)
+        evaluators = kwargs.get(_EVALUATORS)
+        if evaluators is not None:
+            kwargs = {k: v for k, v in kwargs.items() if k != _EVALUATORS}
         if kwargs:
             warn_unknown(method, kwargs)
         name: str = dataset_name  # type: ignore[assignment]
@@ -327,6 +339,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             limits=self._limits,
             content=self._content,
             writer=self._writer_id,
+            provenance_json=self._provenance.json(evaluators),
         )
         return emit(self._maker, plan, chunk=self._chunk, resource_json=self._resource_json)
 
@@ -449,12 +462,26 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         data: MetricInput,
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        *,
+        evaluators: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> str:
-        """Log one result as one span (its own trace); returns the run id once it is stored."""
+        """Log one result as one span (its own trace); returns the run id once it is stored.
+
+        ``evaluators``: the name and version of each evaluator that scored it, e.g.
+        ``{"faithfulness": "1.3"}``, kept as the run's provenance (``eval.provenance``, with
+        the git commit of the working directory): ``compare`` names a version change.
+        """
         check_single(evaluation_result, data)
         emitted = self._prepare(
-            [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, False, "log()"
+            [evaluation_result],
+            dataset_name,
+            [data],
+            run_id,
+            metadata,
+            _said(kwargs, evaluators),
+            False,
+            "log()",
         )
         return self._commit(emitted)
 
@@ -465,12 +492,21 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         data: MetricInput,
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        *,
+        evaluators: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> str:
         """``log`` for async code: encoding and the commit run off the event loop."""
         check_single(evaluation_result, data)
         return await self._off_loop(
-            None, [evaluation_result], dataset_name, [data], run_id, metadata, kwargs, "alog()"
+            None,
+            [evaluation_result],
+            dataset_name,
+            [data],
+            run_id,
+            metadata,
+            _said(kwargs, evaluators),
+            "alog()",
         )
 
     async def log_batch(
@@ -480,6 +516,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         data: Sequence[MetricInput],
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        *,
+        evaluators: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> str:
         """Log rows as traces of up to ``results_per_trace`` result spans under a batch span.
@@ -496,7 +534,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             data,
             run_id,
             metadata,
-            kwargs,
+            _said(kwargs, evaluators),
             "log_batch()",
         )
 
@@ -532,6 +570,8 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         data: Sequence[MetricInput],
         run_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        *,
+        evaluators: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> str:
         """``log_batch`` for code without an event loop (scripts, notebooks)."""
@@ -542,7 +582,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
             data,
             run_id,
             metadata,
-            kwargs,
+            _said(kwargs, evaluators),
             True,
             "log_batch_sync()",
         )

@@ -130,6 +130,13 @@ def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
     return results
 
 
+def _evaluators(reader: SQLiteQueryAdapter, run_id: str) -> dict[str, str] | None:
+    """The evaluator versions the run's provenance says, None when unknown."""
+    provenance = reader.run_provenance(run_id) or {}
+    evaluators = provenance.get("evaluators")
+    return evaluators if isinstance(evaluators, dict) else None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
 @click.version_option(__version__, prog_name="evaltrace")
 def main() -> None:
@@ -272,6 +279,12 @@ def results(
 )
 @click.option("--strict", is_flag=True, help="Fail on any mean drop beyond --min-effect, too.")
 @click.option(
+    "--allow-dataset-change",
+    is_flag=True,
+    help="Let the gate pass runs whose datasets (inputs/expected outputs of paired samples) "
+    "or evaluator versions differ.",
+)
+@click.option(
     "--lower-is-better",
     "lower_is_better",
     multiple=True,
@@ -303,6 +316,7 @@ def compare(
     cluster: str | None,
     fail_on_regression: bool,
     strict: bool,
+    allow_dataset_change: bool,
     lower_is_better: tuple[str, ...],
     allow_missing: int,
     metrics: tuple[str, ...],
@@ -321,7 +335,8 @@ def compare(
     unchanged when equivalent within ±--min-effect, else inconclusive. With
     --fail-on-regression the command exits 1, one reason per line on stderr, on a regressed
     verdict (--strict: any mean drop), a vanished score, more than --allow-missing missing
-    samples, or no pairs at all.
+    samples, no pairs at all, or (unless --allow-dataset-change) paired samples whose inputs
+    or expected outputs differ between the runs, or evaluators whose versions differ.
     """
     with _reader(store) as reader:
         try:
@@ -334,15 +349,18 @@ def compare(
                 min_effect=min_effect,
                 correction="maxt" if correction == "maxt" else "holm",
                 cluster=cluster,
+                evaluators=(_evaluators(reader, run_a), _evaluators(reader, run_b)),
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(to_json(comparison.to_dict(allow_missing, strict)))
+        click.echo(to_json(comparison.to_dict(allow_missing, strict, allow_dataset_change)))
     else:
-        text = compare_report(comparison, samples, allow_missing, terminal_width(), strict)
+        text = compare_report(
+            comparison, samples, allow_missing, terminal_width(), strict, allow_dataset_change
+        )
         click.echo(text)
-    gate = comparison.gate(allow_missing, strict)
+    gate = comparison.gate(allow_missing, strict, allow_dataset_change)
     if fail_on_regression and not gate.passed:
         for reason in gate.reasons:
             click.echo(f"FAIL: {terminal_safe(reason)}", err=True)
@@ -351,22 +369,46 @@ def compare(
 
 @main.command()
 @click.argument("run_id")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "otlp"]), default="jsonl")
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file [default: stdout]."
 )
+@click.option(
+    "--as-sent",
+    is_flag=True,
+    help="otlp: the text as OTLP delivery sends it (the run's capture mode and redact= "
+    "applied) [default: the store's full text].",
+)
 @store_option
-def export(run_id: str, fmt: str, output: str | None, store: str | None) -> None:
-    """Export every result of RUN_ID as JSON lines or CSV.
+def export(run_id: str, fmt: str, output: str | None, as_sent: bool, store: str | None) -> None:
+    """Export every result of RUN_ID as JSON lines, CSV or an OTLP/JSON trace file.
 
     jsonl: each result dict exactly as get_run_results returns it. csv: columns run_id,
     sample_id, timestamp, trace_id, span_id, one per flattened metric (e.g.
-    qa.token_f1.score), then data and metadata as JSON.
+    qa.token_f1.score), then data and metadata as JSON. otlp: the run's spans as evaltrace
+    sends them, one ExportTraceServiceRequest per line as a collector's file exporter writes
+    them, with the store's full text unless --as-sent; `evaltrace import FILE` reads it back.
     """
+    if as_sent and fmt != "otlp":
+        raise click.UsageError("--as-sent applies to --format otlp only")
     with _reader(store) as reader:
-        lines = export_lines(
-            _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
-        )
+        if fmt == "otlp":
+            from ._config import Settings
+            from .delivery._portable import export_run
+            from .schema._walk import Limits
+
+            settings = Settings.from_env(store=reader.path)
+            _streamed(reader, run_id)  # an unknown run is an error before the file is made
+            lines = export_run(
+                reader.path,
+                run_id,
+                Limits(settings.max_metric_attributes, settings.max_metric_string),
+                as_sent=as_sent,
+            )
+        else:
+            lines = export_lines(
+                _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
+            )
         with _output(output) as out:
             for count, line in enumerate(lines, 1):  # streamed: memory stays bounded
                 out.write(line)
@@ -548,12 +590,53 @@ def linked(trace_id: str, span_id: str | None, as_json: bool, store: str | None)
         raise click.ClickException(f"no results are linked to trace {trace_id}")
 
 
-@main.group("import")
-def import_() -> None:
-    """Import another framework's results file into the store as one run (prints its id).
+class _ImportGroup(click.Group):
+    """``evaltrace import [--store PATH] FILE`` is ``evaltrace import otlp ...``: a first
+    argument that is neither a subcommand nor --help starts the ``otlp`` command's."""
 
-    A run already in the store is refused, so importing a file twice adds nothing.
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["otlp", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group("import", cls=_ImportGroup)
+def import_() -> None:
+    """Import a run: `evaltrace import FILE` reads an OTLP/JSON trace file (`export --format
+    otlp`'s, or a collector's file exporter's), the same as `evaltrace import otlp FILE`; the
+    other subcommands read another framework's results file as one run (printing its id).
+
+    Importing a file twice adds nothing.
     """
+
+
+@import_.command("otlp")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@store_option
+def import_otlp(file: str, store: str | None) -> None:
+    """An OTLP/JSON trace file, into the store in one transaction (all or nothing).
+
+    Prints the run ids it holds; spans the store holds already are not added again, and
+    other services' spans (in a collector's file) are skipped and counted.
+    """
+    from .delivery._portable import import_run_file
+
+    path = _store_path(store)
+    try:
+        with click.open_file(file, encoding="utf-8") as lines:
+            report = import_run_file(lines, file, path)
+    except (EvalTraceError, OSError, UnicodeDecodeError, sqlite3.Error) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for run in report.runs:
+        click.echo(run)
+    click.echo(
+        f"imported {report.added + report.held} results of {len(report.runs)} run(s) into "
+        f"{path}: {report.added} new"
+        + (f", {report.held} already there" if report.held else "")
+        + (f"; skipped {report.foreign} spans not evaltrace's" if report.foreign else "")
+        + (f"; skipped {report.summaries} run-summary spans" if report.summaries else ""),
+        err=True,
+    )
 
 
 def import_options(f: F) -> F:

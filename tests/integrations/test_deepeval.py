@@ -11,12 +11,13 @@ import pytest
 
 os.environ["DEEPEVAL_TELEMETRY_OPT_OUT"] = "1"  # before deepeval is imported: no analytics
 
+import deepeval
 from deepeval import evaluate
 from deepeval.evaluate.configs import AsyncConfig, CacheConfig, DisplayConfig
 from deepeval.metrics import BaseMetric
 from deepeval.test_case import LLMTestCase
 
-from evaltrace import OpenTelemetryExperimentTracker
+from evaltrace import OpenTelemetryExperimentTracker, SQLiteQueryAdapter
 from evaltrace.integrations._importing import RunExistsError
 from evaltrace.integrations.deepeval import log_evaluation
 
@@ -94,6 +95,10 @@ def test_evaluate_result_reads_back_exactly(
         run_id = log_evaluation(result, tracker, dataset_name="geo-v1")
         records = tracker.get_run_results(run_id)
     assert records[0]["sample_id"] == "capital"
+    with SQLiteQueryAdapter(tmp_path / "s.db") as reader:  # the metrics, at DeepEval's version
+        evaluators = (reader.run_provenance(run_id) or {})["evaluators"]
+    assert evaluators and set(evaluators.values()) == {deepeval.__version__}
+    assert "Exact Match" in evaluators
     first, second = records
     assert first["evaluation_result"] == {
         "Exact Match": {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import inspect_ai
 import pytest
 from click.testing import CliRunner
 from inspect_ai import Task, eval
@@ -137,6 +138,11 @@ def test_import_reads_the_log_back_as_the_hook_logged_it(workdir: Path, log_form
     assert {k: [r[f] for f in keys] for k, r in imported.items()} == {
         k: [r[f] for f in keys] for k, r in hooked.items()
     }
+    with SQLiteQueryAdapter(workdir / "imported.db") as reader:  # scorers at Inspect's version
+        evaluators = (reader.run_provenance(run_id) or {})["evaluators"]
+    assert evaluators and set(evaluators.values()) == {inspect_ai.__version__}
+    with SQLiteQueryAdapter(workdir / "hook.db") as reader:  # the hook said the same
+        assert (reader.run_provenance(run_id) or {})["evaluators"] == evaluators
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 1
     assert f"run {run_id!r} is already in the store" in again.output

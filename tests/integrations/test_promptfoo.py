@@ -79,6 +79,19 @@ def test_results_file_reads_back_exactly(tmp_path: Path) -> None:
     ]
 
 
+def test_the_assertion_types_and_promptfoo_version_are_the_runs_evaluators(
+    tmp_path: Path,
+) -> None:
+    """Each assertion type promptfoo graded by is an evaluator at promptfoo's version."""
+    run_id, _ = imported(RESULTS, tmp_path / "s.db")
+    with SQLiteQueryAdapter(str(tmp_path / "s.db")) as reader:
+        provenance = reader.run_provenance(run_id) or {}
+    assert provenance["evaluators"] == {
+        "promptfoo:contains": "0.121.20",
+        "promptfoo:equals": "0.121.20",
+    }
+
+
 def test_importing_twice_adds_nothing(tmp_path: Path) -> None:
     """The second import of a file is refused, naming the run; the store keeps one copy."""
     run_id, records = imported(RESULTS, tmp_path / "s.db")

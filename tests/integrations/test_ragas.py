@@ -15,6 +15,7 @@ os.environ["RAGAS_DO_NOT_TRACK"] = "true"  # before ragas is imported: no analyt
 
 with warnings.catch_warnings():  # 0.4 moves these to ragas.metrics.collections (LLM-typed)
     warnings.simplefilter("ignore", DeprecationWarning)
+    import ragas
     from ragas import EvaluationDataset, evaluate
     from ragas.metrics import (
         BleuScore,
@@ -24,7 +25,7 @@ with warnings.catch_warnings():  # 0.4 moves these to ragas.metrics.collections 
         StringPresence,
     )
 
-from evaltrace import OpenTelemetryExperimentTracker
+from evaltrace import OpenTelemetryExperimentTracker, SQLiteQueryAdapter
 from evaltrace.integrations.ragas import log_evaluation
 
 pytestmark = [
@@ -60,6 +61,9 @@ def test_evaluate_result_reads_back_exactly(tmp_path: Path) -> None:
         run_id = log_evaluation(result, tracker, dataset_name="tour-v1")
         records = tracker.get_run_results(run_id)
     assert [r["evaluation_result"] for r in records] == result.scores
+    with SQLiteQueryAdapter(tmp_path / "s.db") as reader:  # the metrics, at ragas's version
+        evaluators = (reader.run_provenance(run_id) or {})["evaluators"]
+    assert evaluators == dict.fromkeys(result.scores[0], ragas.__version__)
     assert [r["data"] for r in records] == ROWS
     first, second = records
     assert first["evaluation_result"]["exact_match"] == 1.0

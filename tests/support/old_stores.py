@@ -17,8 +17,19 @@ def _rewrite(store: Path, *statements: str) -> None:
         conn.close()
 
 
+def as_version_5_layout(store: Path) -> None:
+    """The version 5 layout: results without fingerprints, calls without provenance."""
+    _rewrite(
+        store,
+        "UPDATE evaltrace_meta SET value = '5' WHERE key = 'version'",
+        "ALTER TABLE results DROP COLUMN fingerprint",
+        "ALTER TABLE calls DROP COLUMN provenance",
+    )
+
+
 def as_version_4_layout(store: Path) -> None:
     """The version 4 layout: calls without the capture mode they were logged under."""
+    as_version_5_layout(store)
     _rewrite(
         store,
         "UPDATE evaltrace_meta SET value = '4' WHERE key = 'version'",

@@ -29,8 +29,10 @@ from ..schema import (
     ATTR_LINK_TRACE_ID,
     ATTR_METADATA,
     ATTR_PROJECT,
+    ATTR_PROVENANCE,
     ATTR_RESULT,
     ATTR_RUN_ID,
+    ATTR_SAMPLE_FINGERPRINT,
     ATTR_SAMPLE_ID,
     ATTR_SEQ,
     is_result,
@@ -72,6 +74,7 @@ def _call(attributes: Mapping[str, Any], resource_json: str) -> CallRecord:
         attributes.get(ATTR_BATCH_ID) if isinstance(attributes.get(ATTR_BATCH_ID), str) else None,
         _int(attributes, ATTR_BATCH_SIZE),
         resource_json,
+        provenance=_text(attributes, ATTR_PROVENANCE) or None,
     )
 
 
@@ -132,6 +135,7 @@ class SQLiteSpanExporter(SpanExporter):
                         _text(attributes, ATTR_DATA, "null"),
                         None,
                         _scores_json(_text(attributes, ATTR_RESULT, "null")),
+                        _text(attributes, ATTR_SAMPLE_FINGERPRINT) or None,
                     )
                 )
             else:

@@ -43,6 +43,9 @@ class Converted:
     results: list[dict[str, Any]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    evaluators: dict[str, str] = field(default_factory=dict)
+    """The evaluators' names and versions where the framework says them (``log(evaluators=)``:
+    the run's provenance, which ``compare`` checks)."""
 
 
 def log_converted(converted: Converted, tracker: OpenTelemetryExperimentTracker) -> str:
@@ -67,6 +70,7 @@ def log_converted(converted: Converted, tracker: OpenTelemetryExperimentTracker)
         converted.rows,
         run_id=run_id,
         metadata=converted.metadata,
+        evaluators=converted.evaluators or None,
     )
 
 

@@ -15,7 +15,14 @@ from inspect_ai.hooks import Hooks, SampleEnd, TaskEnd, TaskStart, hooks
 
 from .._config import inspect_project
 from .._tracker import OpenTelemetryExperimentTracker
-from .inspect_ai import dataset_name_of, run_id_of, run_metadata, sample_result, sample_row
+from .inspect_ai import (
+    dataset_name_of,
+    run_id_of,
+    run_metadata,
+    sample_evaluators,
+    sample_result,
+    sample_row,
+)
 
 __all__ = ["EvaltraceHooks"]
 
@@ -45,6 +52,7 @@ class EvaltraceHooks(Hooks):  # type: ignore[misc,unused-ignore]  # Any without 
             sample_row(data.sample),
             run_id=run_id_of(spec),
             metadata=run_metadata(spec),
+            evaluators=sample_evaluators(data.sample),
         )
 
     async def on_task_end(self, data: TaskEnd) -> None:

@@ -113,6 +113,8 @@ def convert_evaluation(result: Any, dataset_name: str, run_id: str | None = None
         )
         converted.results.append(case_scores(test_result, where))
         converted.rows.append(case_row(test_result, named))
+        metrics = (str(data.name) for data in test_result.metrics_data or ())
+        converted.evaluators.update(dict.fromkeys(metrics, str(_deepeval.__version__)))
     return converted
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "import_log",
     "run_id_of",
     "run_metadata",
+    "sample_evaluators",
     "sample_result",
     "sample_row",
 ]
@@ -125,7 +126,13 @@ def convert_log(log: Any) -> Converted:
     for sample in log.samples or ():
         converted.results.append(sample_result(sample))
         converted.rows.append(sample_row(sample))
+        converted.evaluators.update(sample_evaluators(sample))
     return converted
+
+
+def sample_evaluators(sample: Any) -> dict[str, str]:
+    """The sample's scorers, each at the version of Inspect that ran it."""
+    return dict.fromkeys(map(str, sample.scores or {}), str(_inspect.__version__))
 
 
 def import_log(

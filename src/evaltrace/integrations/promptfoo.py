@@ -122,7 +122,22 @@ def convert_results(document: Any, where: str = "results file") -> Converted:
             raise ValueError(f"{entry_where}: not a promptfoo result ({exc})") from exc
         converted.results.append(result)
         converted.rows.append(row)
+        if isinstance(version := meta.get("promptfooVersion"), str):
+            for kind in _assertion_types(result.get("gradingResult")):
+                converted.evaluators[f"promptfoo:{kind}"] = version
     return converted
+
+
+def _assertion_types(grading: Any) -> list[str]:
+    """The assertion types an entry was graded by (``componentResults[].assertion.type``)."""
+    parts = grading.get("componentResults") if isinstance(grading, Mapping) else None
+    return [
+        str(part["assertion"]["type"])
+        for part in parts or ()
+        if isinstance(part, Mapping)
+        and isinstance(part.get("assertion"), Mapping)
+        and isinstance(part["assertion"].get("type"), str)
+    ]
 
 
 def import_results(

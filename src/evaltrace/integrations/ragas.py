@@ -67,6 +67,7 @@ def convert_evaluation(result: Any, dataset_name: str, run_id: str | None = None
     for scores, sample in zip(result.scores, samples, strict=True):
         converted.results.append({name: _score(value) for name, value in scores.items()})
         converted.rows.append({key: _plain(value) for key, value in sample.to_dict().items()})
+        converted.evaluators.update(dict.fromkeys(map(str, scores), str(_ragas.__version__)))
     return converted
 
 

@@ -150,6 +150,11 @@ class QueryAdapter(ABC):
         (``evaltrace.shards``). Adapters of a backend many writers forward to implement it."""
         raise NotImplementedError(f"{type(self).__name__} cannot say how complete a run is")
 
+    def run_provenance(self, run_id: str) -> dict[str, Any] | None:
+        """What the run was run with (``eval.provenance``: ``evaluators`` name -> version,
+        ``code_version``), None when unknown (not said, or an adapter that cannot read it)."""
+        return None
+
     @abstractmethod
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:
         """Results of every run that may match ``filters`` (a superset is fine)."""

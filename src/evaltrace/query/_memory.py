@@ -5,6 +5,8 @@ For users' own tests: no files, no servers, the same result shapes as every othe
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 
@@ -12,12 +14,15 @@ from .._types import ResultRecord, RunCompleteness
 from ..schema import (
     ATTR_LINK_SPAN_ID,
     ATTR_LINK_TRACE_ID,
+    ATTR_PROVENANCE,
+    ATTR_RUN_ID,
     ATTR_SUMMARY_KIND,
     ATTR_SUMMARY_RUN_ID,
     SUMMARY_KIND,
     decode_summary,
     query_terms,
 )
+from ..schema._fingerprint import merge_provenance
 from ._base import QueryAdapter, SpanView, decode_spans, unique
 from ._completeness import completeness, declared_writers, found_per_writer, require_complete
 from ._filter import HistoryFilter
@@ -49,6 +54,14 @@ class InMemoryQueryAdapter(QueryAdapter):
                     )
                 )
         return views
+
+    def run_provenance(self, run_id: str) -> dict[str, Any] | None:
+        """From the run's result spans' ``eval.provenance`` attributes, merged."""
+        return merge_provenance(
+            dict.fromkeys(
+                v.attributes.get(ATTR_PROVENANCE) for v in self._views({ATTR_RUN_ID: run_id})
+            )
+        )
 
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Decode the run's spans from memory; a run that declares its writers

@@ -6,12 +6,14 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .._codec import loads
 from .._types import ResultRecord, RunCompleteness, RunSummary
 from ..schema import SummaryRecord
 from ..schema._aggregate import stats_of
 from ..schema._decode import epoch_ns, iso
+from ..schema._fingerprint import merge_provenance
 from ..store import RunRow, StoreReader
 from ._base import QueryAdapter
 from ._completeness import completeness, declared_writers
@@ -60,6 +62,12 @@ class SQLiteQueryAdapter(QueryAdapter):
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run in logging order."""
         return list(self.iter_run_results(run_id))
+
+    def run_provenance(self, run_id: str) -> dict[str, Any] | None:
+        """The provenance its calls stored (layout 6), merged."""
+        if not Path(self.path).is_file():
+            return None
+        return merge_provenance(self._store.run_provenance(run_id))
 
     def run_completeness(self, run_id: str) -> RunCompleteness:
         """A store is one writer, holding exactly what it committed: complete unless the run

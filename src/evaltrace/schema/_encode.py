@@ -39,6 +39,7 @@ from ._names import (
     ATTR_METRIC_PREFIX,
     ATTR_METRICS_OMITTED,
     ATTR_PROJECT,
+    ATTR_PROVENANCE,
     ATTR_RECORD,
     ATTR_RESULT,
     ATTR_RUN_ID,
@@ -50,6 +51,7 @@ from ._names import (
     RECORD_VERSION,
     SAMPLE_ID_KEYS,
     SCHEMA_VERSION,
+    TEST_SUITE_RUN_ID,
 )
 from ._samples import sample_key
 from ._scores import score_paths
@@ -283,6 +285,7 @@ def call_attributes(
     link: tuple[str, str] | None,
     batch_id: str | None,
     writer: str | None = None,
+    provenance_json: str | None = None,
 ) -> dict[str, AttributeValue]:
     """What every result span of one log call shares: metadata and context payloads, then the
     identifiers. Built once per call; ``encode_result`` adds each row's own."""
@@ -300,6 +303,9 @@ def call_attributes(
         shared[ATTR_LINK_TRACE_ID], shared[ATTR_LINK_SPAN_ID] = link
     if writer is not None:
         shared[ATTR_WRITER] = writer
+    shared[TEST_SUITE_RUN_ID] = run_id
+    if provenance_json is not None:
+        shared[ATTR_PROVENANCE] = provenance_json
     return shared
 
 

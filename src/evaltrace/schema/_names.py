@@ -14,6 +14,7 @@ __all__ = [
     "ATTR_BATCH_ID",
     "ATTR_BATCH_ROW",
     "ATTR_BATCH_SIZE",
+    "ATTR_CAPTURE",
     "ATTR_CONTEXT",
     "ATTR_DATA",
     "ATTR_DATASET",
@@ -25,9 +26,11 @@ __all__ = [
     "ATTR_METRICS_OMITTED",
     "ATTR_METRIC_PREFIX",
     "ATTR_PROJECT",
+    "ATTR_PROVENANCE",
     "ATTR_RECORD",
     "ATTR_RESULT",
     "ATTR_RUN_ID",
+    "ATTR_SAMPLE_FINGERPRINT",
     "ATTR_SAMPLE_ID",
     "ATTR_SCHEMA",
     "ATTR_SEQ",
@@ -63,6 +66,8 @@ __all__ = [
     "SHARDS_KEY",
     "SUMMARY_KIND",
     "SUMMARY_SPAN",
+    "TEST_CASE_ID",
+    "TEST_SUITE_RUN_ID",
 ]
 
 SCHEMA_VERSION: Final = 1
@@ -158,6 +163,22 @@ ATTR_WRITER: Final = "eval.writer"
 """string: who wrote the span (result spans and batch roots): the ``ATTR_SUMMARY_WRITER`` of
 the same writer's run summaries, so a reader can say, per writer, how many results it said it
 wrote and how many it found."""
+ATTR_CAPTURE: Final = "eval.capture"
+"""string, in files of ``evaltrace export --format otlp`` only (never sent, nor ``--as-sent``):
+the content capture mode the call was logged under (``all``/``local``/``none``), so that a store
+importing the file's full text keeps the text as local as the original store did."""
+TEST_SUITE_RUN_ID: Final = "test.suite.run.id"
+"""string (provisional: semantic-conventions-genai #79/#359 propose it): the run id, on every
+result span, as the proposal spells it; ``eval.run_id`` stays what evaltrace reads."""
+TEST_CASE_ID: Final = "test.case.id"
+"""string (provisional, as ``TEST_SUITE_RUN_ID``): the result's sample id."""
+ATTR_SAMPLE_FINGERPRINT: Final = "eval.sample.fingerprint"
+"""string (provisional): sha256 hex of the sample's inputs and expected outputs
+(``schema._fingerprint``); absent when the row has none."""
+ATTR_PROVENANCE: Final = "eval.provenance"
+"""string (provisional): the run's provenance as JSON: ``evaluators`` (name -> version, as
+``log(evaluators=...)`` said them) and ``code_version`` (the git commit of the logging
+process's working directory); absent when neither is known."""
 SHARDS_KEY: Final = "evaltrace.shards"
 """The run metadata key that declares how many writers (shards) log a run: an int >= 1."""
 ATTR_BATCH_ID: Final = "eval.batch.id"
@@ -196,9 +217,9 @@ ATTR_SUMMARY_CLOSED: Final = "eval.summary.closed"
 """bool: the writer is done with the run: sent at ``close()``, or by ``evaltrace sync`` (for a
 writer that is gone). Absent (false) on summaries sent while the writer may still log."""
 
-RESERVED_ATTRIBUTES: Final = 24
+RESERVED_ATTRIBUTES: Final = 28
 """Room a span's attribute limit must keep for the payload and identifier attributes above
-(there are 21); flat metrics get what is left."""
+(there are 25); flat metrics get what is left."""
 
 RESULT_READ_KEYS: Final = (
     ATTR_RUN_ID,

@@ -36,6 +36,7 @@ __all__ = [
     "UPGRADE_FROM_2",
     "UPGRADE_FROM_3",
     "UPGRADE_FROM_4",
+    "UPGRADE_FROM_5",
     "VERSION",
     "atomic",
     "connect_reader",
@@ -43,10 +44,10 @@ __all__ = [
 ]
 
 FORMAT: Final = "evaltrace-store"
-VERSION: Final = 5
+VERSION: Final = 6
 """Bumped when the layout changes. A reader reads this version and those in ``READS`` (never
 writing a byte); a writer upgrades an older one (``StoreWriter``); any other is refused."""
-READS: Final = frozenset({2, 3, 4, 5})
+READS: Final = frozenset({2, 3, 4, 5, 6})
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS evaltrace_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,7 +68,8 @@ CREATE TABLE IF NOT EXISTS calls (
     batch_id TEXT,
     batch_size INTEGER,
     resource_id INTEGER NOT NULL,
-    capture TEXT
+    capture TEXT,
+    provenance TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     id INTEGER PRIMARY KEY,
@@ -85,7 +87,8 @@ CREATE TABLE IF NOT EXISTS results (
     data TEXT NOT NULL,
     link_trace_id TEXT,
     link_span_id TEXT,
-    scores TEXT NOT NULL DEFAULT '[]'
+    scores TEXT NOT NULL DEFAULT '[]',
+    fingerprint TEXT
 );
 CREATE INDEX IF NOT EXISTS results_by_link ON results (link_trace_id, link_span_id)
     WHERE link_trace_id IS NOT NULL;
@@ -179,14 +182,21 @@ still check each row's ``run_id``). Outbox entries name their collector (``desti
 hash of protocol and endpoint; '' for entries of earlier versions, which any tracker sends):
 trackers of one store that forward to different collectors no longer send each other's."""
 
-UPGRADE_FROM_4: Final = (
-    "ALTER TABLE calls ADD COLUMN capture TEXT",
-    f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
-)
+UPGRADE_FROM_4: Final = ("ALTER TABLE calls ADD COLUMN capture TEXT",)
 """Version 4 -> 5 (after the earlier upgrades): each call keeps the content capture mode it was
 logged under (``calls.capture``), so that a re-send from the outbox, ``evaltrace sync`` or a
 run summary masks its text by that mode, not by the re-sending tracker's. Calls of earlier
 versions have none (NULL) and are re-sent as ``local`` (``_capture.LEGACY``)."""
+
+UPGRADE_FROM_5: Final = (
+    "ALTER TABLE results ADD COLUMN fingerprint TEXT",
+    "ALTER TABLE calls ADD COLUMN provenance TEXT",
+    f"UPDATE evaltrace_meta SET value = '{VERSION}' WHERE key = 'version'",
+)
+"""Version 5 -> 6 (after the earlier upgrades): each result keeps its sample's fingerprint
+(``schema._fingerprint``: a hash of its inputs and expected outputs) and each call its run's
+provenance (evaluator versions, code version, as JSON). Rows of earlier versions have NULL:
+unknown, which compare says as unknown, never as a difference."""
 
 
 def store_version(conn: sqlite3.Connection, path: str) -> int:

@@ -140,7 +140,7 @@ class Outbox:
                 row = conn.execute(
                     "SELECT c.run_id, c.project_name, c.dataset_name, c.metadata, c.context, "
                     "c.link_trace_id, c.link_span_id, c.batch_id, c.batch_size, r.attributes, "
-                    "c.capture "
+                    "c.capture, c.provenance "
                     "FROM calls c JOIN resources r ON r.id = c.resource_id WHERE c.id = ?",
                     (call_id,),
                 ).fetchone()
@@ -148,13 +148,24 @@ class Outbox:
                     continue
                 link = (row[5], row[6]) if row[5] and row[6] else None
                 call = CallRecord(
-                    row[0], row[1], row[2], row[3], row[4], link, row[7], row[8], row[9], row[10]
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    link,
+                    row[7],
+                    row[8],
+                    row[9],
+                    row[10],
+                    row[11],
                 )
                 calls[call_id] = call
             trace = StoredTrace(outbox_id, int.from_bytes(trace_blob, "big"), call)
             for r in conn.execute(
                 "SELECT span_id, parent_span_id, start_ns, end_ns, seq, row, sample_id, result, "
-                "data, link_trace_id, link_span_id, scores FROM results WHERE id BETWEEN ? AND ? "
+                "data, link_trace_id, link_span_id, scores, fingerprint FROM results "
+                "WHERE id BETWEEN ? AND ? "
                 "AND trace_id = ? ORDER BY id",
                 (first_result, last_result, trace_blob),
             ):
@@ -172,6 +183,7 @@ class Outbox:
                         r[8],
                         (r[9], r[10]) if r[9] and r[10] else None,
                         r[11],
+                        r[12],
                     )
                 )
             root = conn.execute(

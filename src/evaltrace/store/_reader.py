@@ -243,6 +243,18 @@ class StoreReader:
         rows: list[RunRow] = self._page(sql + " ORDER BY started_ns DESC", tuple(params))
         return rows
 
+    def run_provenance(self, run_id: str) -> list[str]:
+        """The distinct provenance JSON texts of the run's calls, in the order first stored
+        (none before layout 6)."""
+        if self.version < 6:
+            return []
+        rows = self._page(
+            "SELECT provenance FROM calls WHERE run_id = ? AND provenance IS NOT NULL "
+            "GROUP BY provenance ORDER BY min(id)",
+            (run_id,),
+        )
+        return [row[0] for row in rows]
+
     def store_id(self) -> str | None:
         """The store's id (``_summary_ledger.store_id``); None before a tracker named it."""
         rows = self._page("SELECT value FROM evaltrace_meta WHERE key = 'store_id'", ())

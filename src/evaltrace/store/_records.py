@@ -23,6 +23,9 @@ class CallRecord:
     capture: str | None = "all"
     """The content capture mode the call was logged under (``_capture``): a re-send from the
     store masks by it. None: stored before modes were kept (layout < 5)."""
+    provenance: str | None = None
+    """The run's provenance as JSON (evaluator versions, code version), None when unknown
+    (not said, or stored before layout 6)."""
 
 
 @dataclass(slots=True)
@@ -44,6 +47,8 @@ class ResultRow:
     scores_json: str
     """``schema._scores.score_list`` of the result as JSON, computed once where the row is made
     (``_plan`` for a logged result, the span exporter for a received span) and stored as is."""
+    fingerprint: str | None = None
+    """The sample's fingerprint (``schema._fingerprint``), None when unknown."""
 
 
 @dataclass(slots=True)

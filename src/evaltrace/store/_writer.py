@@ -30,6 +30,7 @@ from ._ddl import (
     UPGRADE_FROM_2,
     UPGRADE_FROM_3,
     UPGRADE_FROM_4,
+    UPGRADE_FROM_5,
     VERSION,
     atomic,
     connect_writer,
@@ -46,12 +47,13 @@ _log = logging.getLogger("evaltrace")
 
 _INSERT_CALL = """
 INSERT INTO calls (run_id, project_name, dataset_name, metadata, context, link_trace_id,
-    link_span_id, batch_id, batch_size, resource_id, capture) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+    link_span_id, batch_id, batch_size, resource_id, capture, provenance)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 """
 _INSERT_RESULT = """
 INSERT INTO results (call_id, run_id, trace_id, span_id, parent_span_id, start_ns, end_ns, seq,
-    row, sample_id, result, data, link_trace_id, link_span_id, scores)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    row, sample_id, result, data, link_trace_id, link_span_id, scores, fingerprint)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 """
 _INSERT_ROOT = """
 INSERT INTO batch_roots (trace_id, span_id, call_id, chunk_start, chunk_size, start_ns, end_ns)
@@ -69,6 +71,7 @@ UPDATE runs SET num_results = num_results + ?, started_ns = min(started_ns, ?),
     ended_ns = max(ended_ns, ?)
 WHERE run_id = ?
 """
+_HAS_ROOT = "SELECT 1 FROM batch_roots WHERE trace_id = ? AND span_id = ?"
 COMPACT_EVERY: Final = 256
 """Commits between two foldings of the results' scores into ``run_metrics`` (and at close)."""
 
@@ -155,101 +158,12 @@ class StoreWriter:
         With ``forward``, each trace also gets an outbox entry, leased to this process when
         ``leased`` (it sends them from memory), else due at once; returns trace id -> entry id.
         """
-        outbox: dict[int, int] = {}
-        link_trace, link_span = call.link if call.link else (None, None)
         run_id = call.run_id
         try:
             with self._lock, atomic(self._conn) as conn:
-                values = (
-                    run_id,
-                    call.project_name,
-                    call.dataset_name,
-                    call.metadata_json,
-                    call.context_json,
-                    link_trace,
-                    link_span,
-                    call.batch_id,
-                    call.batch_size,
-                    self._resource_id(conn, call.resource_json),
-                    call.capture,
+                outbox, call_id, last, values = self._insert(
+                    conn, call, results, roots, forward=forward, leased=leased
                 )
-                cached = self._last_call
-                if cached is not None and cached[0] == values:
-                    call_id: int | None = cached[1]
-                else:
-                    call_id = conn.execute(_INSERT_CALL, values).lastrowid
-                conn.executemany(
-                    _INSERT_RESULT,
-                    [
-                        (
-                            call_id,
-                            run_id,
-                            r.trace_id.to_bytes(16, "big"),
-                            r.span_id.to_bytes(8, "big"),
-                            None if r.parent_span_id is None else _blob(r.parent_span_id, 8),
-                            r.start_ns,
-                            r.end_ns,
-                            r.seq,
-                            r.row,
-                            r.sample_id,
-                            r.result_json,
-                            r.data_json,
-                            r.link[0] if r.link else None,
-                            r.link[1] if r.link else None,
-                            r.scores_json,
-                        )
-                        for r in results
-                    ],
-                )
-                last = first_row = 0
-                if results:  # before the roots: the results' rowids
-                    (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
-                    first_row = last - len(results) + 1
-                    # In a spool another process may delete rows and SQLite reuse their ids:
-                    # there, look every time.
-                    if self._tail != (run_id, first_row - 1) or not self.keep_delivered:
-                        conn.execute(_segments.MARK, {"first": first_row, "run": run_id})
-                if roots:
-                    conn.executemany(
-                        _INSERT_ROOT,
-                        [
-                            (
-                                _blob(b.trace_id, 16),
-                                _blob(b.span_id, 8),
-                                call_id,
-                                b.chunk_start,
-                                b.chunk_size,
-                                b.start_ns,
-                                b.end_ns,
-                            )
-                            for b in roots
-                        ],
-                    )
-                if results and run_id not in self._runs:
-                    first = min(r.start_ns for r in results)
-                    conn.execute(
-                        _NEW_RUN,
-                        (
-                            run_id,
-                            call.project_name,
-                            call.dataset_name,
-                            first,
-                            first,
-                            call.metadata_json,
-                        ),
-                    )
-                if forward:
-                    outbox = enqueue(
-                        conn,
-                        call_id or 0,
-                        first_row,
-                        results,
-                        roots,
-                        leased,
-                        self.destination or "",
-                    )
-                    if results and self.keep_delivered and run_id not in self._wanted:
-                        conn.execute(_summary_ledger.WANT, (run_id,))
             if results:
                 self._runs.add(run_id)
                 self._tail = (run_id, last)
@@ -279,8 +193,168 @@ class StoreWriter:
             self.compact()
         return outbox
 
+    def commit_imported(
+        self, calls: Iterable[tuple[CallRecord, Sequence[ResultRow], Sequence[BatchRoot]]]
+    ) -> tuple[int, int]:
+        """Store calls read from a file (``evaltrace import``) in ONE transaction, all or
+        nothing (an error raised by ``calls`` as it is read rolls everything back), skipping
+        every span the store (or the file, earlier) holds already: a second import adds
+        nothing. Not forwarded: the file's spans were sent where they came from.
+        Returns (results added, results already held)."""
+        added = held = 0
+        runs: set[str] = set()
+        known: set[bytes] = set()
+        try:
+            with self._lock, atomic(self._conn) as conn:
+                for call, results, roots in calls:
+                    if call.run_id not in runs:  # the run's spans held before this import
+                        runs.add(call.run_id)
+                        known.update(
+                            bytes(t) + bytes(s)
+                            for t, s in _segments.select(conn, "trace_id, span_id", call.run_id, 0)
+                        )
+                    fresh = []
+                    for r in results:
+                        key = _blob(r.trace_id, 16) + _blob(r.span_id, 8)
+                        if key in known:
+                            held += 1
+                        else:
+                            known.add(key)
+                            fresh.append(r)
+                    new_roots = []
+                    for b in roots:
+                        ids = (_blob(b.trace_id, 16), _blob(b.span_id, 8))
+                        if (
+                            ids[0] + ids[1] not in known
+                            and not conn.execute(_HAS_ROOT, ids).fetchone()
+                        ):
+                            known.add(ids[0] + ids[1])
+                            new_roots.append(b)
+                    if fresh or new_roots:
+                        self._insert(conn, call, fresh, new_roots, forward=False, leased=False)
+                        added += len(fresh)
+                self._fold(conn, runs, count=True)
+        except BaseException as exc:  # rolled back (``atomic``): nothing of the file is kept
+            self._resources.clear()
+            if isinstance(exc, sqlite3.Error):
+                raise StoreWriteError(
+                    f"{self.path}: could not import ({exc}); nothing was stored"
+                ) from exc
+            raise
+        self._tail = None
+        return added, held
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        call: CallRecord,
+        results: Sequence[ResultRow],
+        roots: Sequence[BatchRoot],
+        *,
+        forward: bool,
+        leased: bool,
+    ) -> tuple[dict[int, int], int | None, int, tuple[object, ...]]:
+        """One call's rows, in the caller's transaction: its outbox entries, call row id, last
+        result rowid and the call row's values (what ``_last_call`` caches)."""
+        outbox: dict[int, int] = {}
+        link_trace, link_span = call.link if call.link else (None, None)
+        run_id = call.run_id
+        values = (
+            run_id,
+            call.project_name,
+            call.dataset_name,
+            call.metadata_json,
+            call.context_json,
+            link_trace,
+            link_span,
+            call.batch_id,
+            call.batch_size,
+            self._resource_id(conn, call.resource_json),
+            call.capture,
+            call.provenance,
+        )
+        cached = self._last_call
+        if cached is not None and cached[0] == values:
+            call_id: int | None = cached[1]
+        else:
+            call_id = conn.execute(_INSERT_CALL, values).lastrowid
+        conn.executemany(
+            _INSERT_RESULT,
+            [
+                (
+                    call_id,
+                    run_id,
+                    r.trace_id.to_bytes(16, "big"),
+                    r.span_id.to_bytes(8, "big"),
+                    None if r.parent_span_id is None else _blob(r.parent_span_id, 8),
+                    r.start_ns,
+                    r.end_ns,
+                    r.seq,
+                    r.row,
+                    r.sample_id,
+                    r.result_json,
+                    r.data_json,
+                    r.link[0] if r.link else None,
+                    r.link[1] if r.link else None,
+                    r.scores_json,
+                    r.fingerprint,
+                )
+                for r in results
+            ],
+        )
+        last = first_row = 0
+        if results:  # before the roots: the results' rowids
+            (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+            first_row = last - len(results) + 1
+            # In a spool another process may delete rows and SQLite reuse their ids:
+            # there, look every time.
+            if self._tail != (run_id, first_row - 1) or not self.keep_delivered:
+                conn.execute(_segments.MARK, {"first": first_row, "run": run_id})
+        if roots:
+            conn.executemany(
+                _INSERT_ROOT,
+                [
+                    (
+                        _blob(b.trace_id, 16),
+                        _blob(b.span_id, 8),
+                        call_id,
+                        b.chunk_start,
+                        b.chunk_size,
+                        b.start_ns,
+                        b.end_ns,
+                    )
+                    for b in roots
+                ],
+            )
+        if results and run_id not in self._runs:
+            first = min(r.start_ns for r in results)
+            conn.execute(
+                _NEW_RUN,
+                (
+                    run_id,
+                    call.project_name,
+                    call.dataset_name,
+                    first,
+                    first,
+                    call.metadata_json,
+                ),
+            )
+        if forward:
+            outbox = enqueue(
+                conn,
+                call_id or 0,
+                first_row,
+                results,
+                roots,
+                leased,
+                self.destination or "",
+            )
+            if results and self.keep_delivered and run_id not in self._wanted:
+                conn.execute(_summary_ledger.WANT, (run_id,))
+        return outbox, call_id, last, values
+
     def _upgrade(self) -> None:
-        """Upgrade a version 2, 3 or 4 store in one transaction: the layout, then (version 2)
+        """Upgrade a version 2, 3, 4 or 5 store in one transaction: the layout, then (version 2)
         every run's scores are folded (v2 runs rows already count every result, so only
         ``folded_upto`` moves; v3 rows count as of their folding, as v4 rows do)."""
         with self._lock, atomic(self._conn) as conn:
@@ -288,7 +362,11 @@ class StoreWriter:
             if version == VERSION:  # another writer was first
                 return
             earlier = (*(UPGRADE_FROM_2 if version == 2 else ()), *UPGRADE_FROM_3)
-            for statement in (*(earlier if version < 4 else ()), *UPGRADE_FROM_4):
+            for statement in (
+                *(earlier if version < 4 else ()),
+                *(UPGRADE_FROM_4 if version < 5 else ()),
+                *UPGRADE_FROM_5,
+            ):
                 conn.execute(statement)
             if version == 2:
                 runs = [r for (r,) in conn.execute("SELECT run_id FROM runs")]

@@ -63,7 +63,8 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         key = (id(a), id(b), q.lower, q.threshold)
         with memo_lock:
             if key not in memo:
-                memo[key] = (comparison(a, b, q.lower, q.threshold), a, b)  # a, b pin the ids
+                said = (source.evaluators(q.a), source.evaluators(q.b))
+                memo[key] = (comparison(a, b, q.lower, q.threshold, said), a, b)  # a, b: ids
                 while len(memo) > 4:
                     memo.popitem(last=False)
             return memo[key][0]

@@ -88,6 +88,9 @@ class CompareModel:
     """What the verdicts were corrected for, e.g. ``4 scores, Holm, alpha 0.05``."""
     labels: dict[str, str] = field(default_factory=dict)
     """Each moved sample's readable label (its question), by sample id."""
+    dataset: str = ""
+    """Whether the runs' datasets and evaluators differ, as compare says it."""
+    dataset_differs: bool = False
 
 
 def _ends(estimate: Any) -> tuple[float | None, float | None]:
@@ -99,10 +102,17 @@ def comparison(
     results_b: Sequence[Mapping[str, Any]],
     lower: Sequence[str] = (),
     threshold: float = 0.0,
+    evaluators: tuple[Mapping[str, str] | None, Mapping[str, str] | None] = (None, None),
 ) -> CompareModel:
     """The page's view of the library's comparison (``_compare.compare_runs``: scores only,
     each in its direction, its verdict), ``threshold`` being the verdict's min effect."""
-    c = compare_runs(results_a, results_b, lower_is_better=tuple(lower), min_effect=threshold)
+    c = compare_runs(
+        results_a,
+        results_b,
+        lower_is_better=tuple(lower),
+        min_effect=threshold,
+        evaluators=evaluators,
+    )
     rows = []
     for m in c.metrics:
         test = m.test
@@ -162,7 +172,17 @@ def comparison(
         if str(r["sample_id"]) in moved
     }
     return CompareModel(
-        c.run_a, c.run_b, rows, moves, samples, c.only_in_a, c.only_in_b, family, labels
+        c.run_a,
+        c.run_b,
+        rows,
+        moves,
+        samples,
+        c.only_in_a,
+        c.only_in_b,
+        family,
+        labels,
+        c.dataset.summary() if c.dataset else "",
+        bool(c.dataset and c.dataset.differs),
     )
 
 
@@ -371,6 +391,8 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "vanished": [r.metric for r in rows if r.status == "vanished"],
         "new": [r.metric for r in rows if r.status == "new"],
         "family": model.family,
+        "dataset": model.dataset,
+        "dataset_differs": model.dataset_differs,
         "samples": model.samples,
         "regressions": _moves(moves, False, state if links else None, model.labels),
         "improvements": _moves(moves[::-1], True, state if links else None, model.labels),

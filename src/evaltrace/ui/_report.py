@@ -37,7 +37,10 @@ def report_html(source: Source, run_id: str, baseline: str | None, links: TraceL
         if not results_a:
             raise UnknownRunError(f"no results for run {baseline!r} in {source.label}")
         query = CompareQuery(a=baseline, b=run_id)
-        compared = compare_view(comparison(results_a, results, query.lower), query, links=False)
+        said = (source.evaluators(baseline), source.evaluators(run_id))
+        compared = compare_view(
+            comparison(results_a, results, query.lower, evaluators=said), query, links=False
+        )
     return render(
         "report.html",
         inline=True,

@@ -70,6 +70,11 @@ class Source:
                 self._history = {filters: (self.clock(), runs)}
             return runs
 
+    def evaluators(self, run_id: str) -> dict[str, str] | None:
+        """The evaluator versions the run's provenance says, None when unknown."""
+        found = (self.adapter.run_provenance(run_id) or {}).get("evaluators")
+        return found if isinstance(found, dict) else None
+
     def _fresh(self, run_id: str) -> _Entry | None:
         """The cached entry of ``run_id`` while within its TTL (the caller holds ``_lock``)."""
         entry = self._cache.get(run_id)
