@@ -8,7 +8,7 @@ from __future__ import annotations
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from .._types import ResultRecord, RunCompleteness
+from .._types import ResultRecord, ReviewRecord, RunCompleteness
 from ..schema import (
     ATTR_LINK_SPAN_ID,
     ATTR_LINK_TRACE_ID,
@@ -18,7 +18,8 @@ from ..schema import (
     decode_summary,
     query_terms,
 )
-from ._base import QueryAdapter, SpanView, decode_spans, unique
+from ..schema._review import review_terms
+from ._base import QueryAdapter, SpanView, decode_reviews, decode_spans, unique
 from ._completeness import completeness, declared_writers, found_per_writer, require_complete
 from ._filter import HistoryFilter
 
@@ -85,6 +86,10 @@ class InMemoryQueryAdapter(QueryAdapter):
             summaries,
             declared_writers(results, summaries),
         )
+
+    def get_reviews(self, run_id: str) -> list[ReviewRecord]:
+        """Decode the run's review spans from memory."""
+        return decode_reviews(self._views(review_terms(run_id)))
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Decode the result spans whose ``eval.link.*`` names the app span."""
