@@ -22,6 +22,7 @@ from ._cli_format import (
     compare_report,
     export_lines,
     results_table,
+    review_lines,
     runs_table,
     terminal_safe,
     terminal_width,
@@ -119,6 +120,11 @@ def _streamed(reader: SQLiteQueryAdapter, run_id: str) -> Iterator[ResultRecord]
             f"no results for run {run_id!r} in {reader.path} (`evaltrace runs` lists the runs)"
         )
     return itertools.chain([first], stream)
+
+
+def _run_results_exist(reader: SQLiteQueryAdapter, run_id: str) -> None:
+    """An unknown run is an error, not an empty export."""
+    next(_streamed(reader, run_id))
 
 
 def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
@@ -355,14 +361,25 @@ def compare(
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Write to this file [default: stdout]."
 )
+@click.option(
+    "--reviews", is_flag=True, help="Export the run's human reviews instead of its results."
+)
 @store_option
-def export(run_id: str, fmt: str, output: str | None, store: str | None) -> None:
+def export(run_id: str, fmt: str, output: str | None, reviews: bool, store: str | None) -> None:
     """Export every result of RUN_ID as JSON lines or CSV.
 
     jsonl: each result dict exactly as get_run_results returns it. csv: columns run_id,
     sample_id, timestamp, trace_id, span_id, one per flattened metric (e.g.
-    qa.token_f1.score), then data and metadata as JSON.
+    qa.token_f1.score), then data and metadata as JSON. --reviews: every review of the run,
+    oldest first (a sample's last is its standing one), as get_reviews returns them.
     """
+    if reviews:
+        with _reader(store) as reader:
+            _run_results_exist(reader, run_id)
+            with _output(output) as out:
+                for line in review_lines(reader.get_reviews(run_id), fmt):
+                    out.write(line)
+        return
     with _reader(store) as reader:
         lines = export_lines(
             _streamed(reader, run_id), fmt, again=lambda: reader.iter_run_results(run_id)
@@ -443,9 +460,14 @@ def backend_options(f: F) -> F:
     return store_option(f)
 
 
-def _ui_source(store: str | None, jaeger: str | None, tempo: str | None) -> Any:
-    """An ``evaltrace.ui.Source`` over the one backend asked for (the store by default)."""
-    if sum(x is not None for x in (store, jaeger, tempo)) > 1:
+def _ui_source(
+    store: str | None, jaeger: str | None, tempo: str | None, *, review_store: bool = False
+) -> Any:
+    """An ``evaltrace.ui.Source`` over the one backend asked for (the store by default);
+    with ``review_store``, ``--store`` may name the store reviews go to beside a remote one."""
+    if jaeger is not None and tempo is not None:
+        raise click.UsageError("pass at most one of --jaeger, --tempo")
+    if store is not None and (jaeger or tempo) and not review_store:
         raise click.UsageError("pass at most one of --store, --jaeger, --tempo")
     try:
         from . import ui
@@ -487,16 +509,57 @@ def ui(
     /compare?a=RUN_A&b=RUN_B&lower=*latency*. Samples link to their traces when
     EVALTRACE_JAEGER_UI_URL or EVALTRACE_GRAFANA_URL is set.
     """
-    source = _ui_source(store, jaeger, tempo)
+    source = _ui_source(store, jaeger, tempo, review_store=True)
     from .ui import serve
 
+    desk = _review_desk(store, source, remote=bool(jaeger or tempo))
     click.echo(f"evaltrace ui on http://{host}:{port}/ reading {source.label} (Ctrl-C stops)")
+    click.echo(f"reviews: {desk.refusal or 'written to ' + desk.label}", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: other machines can read these runs", err=True)
     try:
-        serve(source, host, port, allow)
+        serve(source, host, port, allow, reviews=desk)
     finally:
+        desk.close()
         source.close()
+
+
+def _review_desk(store: str | None, source: Any, *, remote: bool) -> Any:
+    """Where the UI writes reviews: the store it reads, or with a remote backend the store
+    given by ``--store`` (else the default one), whose reviews it also shows beside the
+    backend's; a store that cannot be written shows reviews and takes none (says why)."""
+    from ._review_writer import ReviewWriter
+    from .schema._review import ordered
+    from .ui import ReviewDesk
+
+    try:
+        path = store_path(store)
+    except EvalTraceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if path is None:
+        refusal = "the store is turned off (EVALTRACE_STORE=off): pass --store PATH"
+        return ReviewDesk(read=source.adapter.get_reviews, refusal=refusal, label="")
+    try:
+        writer = ReviewWriter(path)
+    except EvalTraceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    read = source.adapter.get_reviews
+    if remote:
+        local = SQLiteQueryAdapter(path)
+
+        def read(run_id: str) -> Any:  # the backend's reviews and those not delivered yet
+            return ordered([*local.get_reviews(run_id), *source.adapter.get_reviews(run_id)])
+
+    def close() -> None:
+        writer.close()
+
+    return ReviewDesk(
+        read=read,
+        write=writer.review,
+        refusal=writer.refusal,
+        close=close,
+        label=f"the SQLite store {path}",
+    )
 
 
 @main.command()

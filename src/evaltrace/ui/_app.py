@@ -6,11 +6,13 @@ state is in its URL, so a page can be pasted into a PR comment.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -21,12 +23,24 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .._config import TraceLinks
-from .._exceptions import EvalTraceError, InvalidInputError, InvalidInputTypeError
+from .._exceptions import (
+    ConfigurationError,
+    EvalTraceError,
+    InvalidInputError,
+    InvalidInputTypeError,
+)
 from ..query import HistoryFilter
 from ._compare import CompareModel, CompareQuery, compare_view, comparison
-from ._links import href
+from ._links import href, sample_path
 from ._many import ManyQuery, many_view, run_samples
 from ._render import STATIC, render
+from ._reviews import (
+    LOOPBACK_CLIENTS,
+    ReviewDesk,
+    from_this_page,
+    latest_by_sample,
+    review_panel,
+)
 from ._run import RunQuery, run_view
 from ._runs import RunsQuery, runs_view
 from ._sample import ab_view, sample_view
@@ -41,9 +55,19 @@ def _params(request: Request) -> Mapping[str, Sequence[str]]:
     return {key: query.getlist(key) for key in query}
 
 
-def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = None) -> Starlette:
+def create_app(
+    source: Source,
+    links: TraceLinks,
+    hosts: Sequence[str] | None = None,
+    reviews: ReviewDesk | None = None,
+) -> Starlette:
     """The app over ``source``; trace links per ``links``; answers only requests whose
-    ``Host`` is one of ``hosts`` (default: the loopback names), with security headers."""
+    ``Host`` is one of ``hosts`` (default: the loopback names), with security headers.
+    ``reviews``: where reviews are written (``ReviewDesk``); without it they are shown only."""
+    desk = reviews or ReviewDesk(
+        read=source.adapter.get_reviews,
+        refusal="this UI was started without a store to write reviews to",
+    )
 
     memo_lock = threading.Lock()
 
@@ -89,6 +113,7 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             title=run_id,
             others=_others(table.run),
             writers=source.completeness(run_id),
+            reviews=latest_by_sample(desk.reviews(run_id)),
         )
 
     def sample(request: Request) -> Response:
@@ -101,7 +126,16 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             return problem(
                 404, "No such sample", f"run {run_id!r} has no result for sample {sample_id!r}"
             )
-        return page("sample.html", view=view, title=f"{view['label'] or sample_id} · {run_id}")
+        token = request.scope.get("csrftoken")
+        review = review_panel(
+            desk.reviews(run_id), run_id, sample_id, desk, token() if token else None
+        )
+        return page(
+            "sample.html",
+            view=view,
+            review=review,
+            title=f"{view['label'] or sample_id} · {run_id}",
+        )
 
     def read_runs(run_ids: Sequence[str]) -> list[list[dict[str, Any]]] | Response:
         """Each run's results, or the 404 page naming the first run that has none."""
@@ -138,7 +172,13 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         if view is None:
             missing = f"neither {query.a!r} nor {query.b!r} has sample {sample_id!r}"
             return problem(404, "No such sample", missing)
-        return page("ab.html", view=view, title=f"{view['label'] or sample_id} · A/B")
+        return page(
+            "ab.html",
+            view=view,
+            reviews_a=latest_by_sample(desk.reviews(query.a)),
+            reviews_b=latest_by_sample(desk.reviews(query.b)),
+            title=f"{view['label'] or sample_id} · A/B",
+        )
 
     def _others(run: Mapping[str, Any]) -> list[dict[str, str]]:
         """The other runs of this run's project and dataset, newest first (compare with…);
@@ -187,7 +227,11 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         results_a, results_b = read
         model = compared(results_a, results_b, query)
         return page(
-            "compare.html", view=compare_view(model, query), title=f"{query.a} vs {query.b}"
+            "compare.html",
+            view=compare_view(model, query),
+            reviews_a=latest_by_sample(desk.reviews(query.a)),
+            reviews_b=latest_by_sample(desk.reviews(query.b)),
+            title=f"{query.a} vs {query.b}",
         )
 
     def threaded(handler: Any) -> Any:
@@ -203,6 +247,44 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
 
         return endpoint
 
+    def write_review(request: Request, form: Mapping[str, str]) -> Response:
+        run_id, sample_id = form.get("run_id", ""), form.get("sample_id", "")
+        result = next((r for r in source.results(run_id) if r.get("sample_id") == sample_id), None)
+        if result is None:
+            return problem(404, "No such sample", f"run {run_id!r} has no sample {sample_id!r}")
+        assert desk.write is not None  # takes_reviews
+        try:
+            desk.write(
+                run_id,
+                sample_id,
+                form.get("verdict", ""),
+                form.get("note") or None,
+                reviewer=form.get("reviewer") or None,
+                result=result,
+            )
+        except (InvalidInputError, InvalidInputTypeError, ConfigurationError) as exc:
+            return problem(400, "Review not recorded", str(exc))
+        return RedirectResponse(sample_path(run_id, sample_id) + "#review", status_code=303)
+
+    async def post_review(request: Request) -> Response:
+        """A review from the sample page's form: only from this machine, from this UI's own
+        page (Origin), with the form's CSRF token (checked before this runs), into a store
+        that takes it."""
+        client = request.client.host if request.client else ""
+        if client not in LOOPBACK_CLIENTS:
+            return problem(403, "Review refused", "reviews are taken only from this machine")
+        if not from_this_page(request.headers, request.url.scheme):
+            return problem(403, "Review refused", "the request did not come from this UI's page")
+        if not desk.takes_reviews:
+            return problem(403, "Review refused", desk.refusal or "this UI takes no reviews")
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        try:
+            response: Response = await run_in_threadpool(write_review, request, fields)
+        except EvalTraceError as exc:
+            return problem(502, "Backend error", str(exc))
+        return response
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -213,6 +295,7 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             Route("/runs/{run_id:path}", threaded(run)),
             Route("/compare", threaded(compare)),
             Route("/compare/sample", threaded(ab)),
+            Route("/reviews", post_review, methods=["POST"]),
             Route("/healthz", health),
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         ],
@@ -222,6 +305,12 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
                 TrustedHostMiddleware,
                 allowed_hosts=list(hosts) if hosts is not None else allowed_hosts("127.0.0.1"),
                 www_redirect=False,
+            ),
+            # CSRF: a double-submit cookie; /reviews is checked even without a cookie
+            Middleware(
+                asgi_csrf,
+                signing_secret=secrets.token_hex(32),
+                always_protect={"/reviews"},
             ),
         ],
     )
