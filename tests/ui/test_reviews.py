@@ -78,7 +78,11 @@ def test_a_review_posted_from_the_sample_page_shows_everywhere(client: TestClien
         client, _token(client), verdict="pass", note="acceptable after all", reviewer="ana"
     )
     assert done.status_code == 303
-    page = client.get(SAMPLE).text
+    answer = client.get(SAMPLE)
+    # the form's POST carries this page's Origin; other pages still send no referrer at all
+    assert answer.headers["referrer-policy"] == "same-origin"
+    assert client.get("/").headers["referrer-policy"] == "no-referrer"
+    page = answer.text
     standing = page.split('class="standing"')[1].split("</p>")[0]
     assert "✓ pass" in standing and "acceptable after all" in standing and "ana" in standing
     assert "history (2 reviews" in page and "answers with the wrong city" in page

@@ -130,12 +130,16 @@ def create_app(
         review = review_panel(
             desk.reviews(run_id), run_id, sample_id, desk, token() if token else None
         )
-        return page(
+        response = page(
             "sample.html",
             view=view,
             review=review,
             title=f"{view['label'] or sample_id} · {run_id}",
         )
+        # The review form's POST must carry this page's Origin: under ``no-referrer`` browsers
+        # send ``Origin: null``. Links to other sites (Jaeger, Grafana) still get no referrer.
+        response.headers["referrer-policy"] = "same-origin"
+        return response
 
     def read_runs(run_ids: Sequence[str]) -> list[list[dict[str, Any]]] | Response:
         """Each run's results, or the 404 page naming the first run that has none."""
