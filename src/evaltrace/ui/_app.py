@@ -77,17 +77,18 @@ def create_app(
     def problem(status: int, title: str, message: str) -> HTMLResponse:
         return page("error.html", status, title=title, message=message)
 
-    memo: OrderedDict[tuple[int, int, tuple[str, ...], float], tuple[CompareModel, Any, Any]] = (
-        OrderedDict()
-    )
+    memo: OrderedDict[
+        tuple[int, int, tuple[str, ...], float, float, str], tuple[CompareModel, Any, Any]
+    ] = OrderedDict()
 
     def compared(a: list[dict[str, Any]], b: list[dict[str, Any]], q: CompareQuery) -> CompareModel:
         """``comparison``, kept while the source keeps both runs' results: comparing two 100k
         runs takes ~5 s here, and the page is re-requested for every metric or swap click."""
-        key = (id(a), id(b), q.lower, q.threshold)
+        key = (id(a), id(b), q.lower, q.threshold, q.alpha, q.correction)
         with memo_lock:
             if key not in memo:
-                memo[key] = (comparison(a, b, q.lower, q.threshold), a, b)  # a, b pin the ids
+                model = comparison(a, b, q.lower, q.threshold, q.alpha, q.correction)
+                memo[key] = (model, a, b)  # a, b pin the ids
                 while len(memo) > 4:
                     memo.popitem(last=False)
             return memo[key][0]
@@ -160,6 +161,8 @@ def create_app(
         if not query.a or not query.b or not sample_id:
             usage = "open /compare/sample?a=RUN_A&b=RUN_B&id=SAMPLE"
             return problem(400, "Two runs and a sample needed", usage)
+        if query.problem:
+            return problem(400, "Bad comparison parameter", query.problem)
         read = read_runs((query.a, query.b))
         if isinstance(read, Response):
             return read
@@ -225,6 +228,8 @@ def create_app(
         query = CompareQuery.from_params(params)
         if not query.a or not query.b:
             return problem(400, "Two runs needed", "open /compare?a=RUN_A&b=RUN_B")
+        if query.problem:
+            return problem(400, "Bad comparison parameter", query.problem)
         read = read_runs((query.a, query.b))
         if isinstance(read, Response):
             return read
