@@ -505,6 +505,10 @@ def ui(
 ) -> None:
     """Serve the runs, run and compare pages of a store, Jaeger or Tempo (needs evaltrace[ui]).
 
+    A sample page takes a person's review (pass/fail and a note) into the store read, or with
+    --jaeger/--tempo into the store --store names (else the default one); sent over OTLP when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set.
+
     Every page's state is in its URL: /?dataset=D, /runs/RUN_ID?sort=M&where=M<0.5,
     /compare?a=RUN_A&b=RUN_B&lower=*latency*. Samples link to their traces when
     EVALTRACE_JAEGER_UI_URL or EVALTRACE_GRAFANA_URL is set.
