@@ -10,6 +10,7 @@ import itertools
 import os
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any, TypeVar
@@ -522,7 +523,7 @@ def ui(
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: other machines can read these runs", err=True)
     try:
-        serve(source, host, port, allow, reviews=desk)
+        serve(source, host, port, allow, desk)
     finally:
         desk.close()
         source.close()
@@ -543,10 +544,23 @@ def _review_desk(store: str | None, source: Any, *, remote: bool) -> Any:
     if path is None:
         refusal = "the store is turned off (EVALTRACE_STORE=off): pass --store PATH"
         return ReviewDesk(read=source.adapter.get_reviews, refusal=refusal, label="")
-    try:
-        writer = ReviewWriter(path)
-    except EvalTraceError as exc:
-        raise click.ClickException(str(exc)) from exc
+    opened: list[ReviewWriter] = []
+    lock = threading.Lock()
+
+    def writer() -> ReviewWriter:
+        """Opened at the first review when the store is not there yet (a UI on Jaeger that
+        takes no review makes no store)."""
+        with lock:
+            if not opened:
+                opened.append(ReviewWriter(path))
+            return opened[0]
+
+    refused: str | None = None
+    if os.path.exists(path):
+        try:
+            refused = writer().refusal
+        except EvalTraceError as exc:
+            raise click.ClickException(str(exc)) from exc
     read = source.adapter.get_reviews
     if remote:
         local = SQLiteQueryAdapter(path)
@@ -555,12 +569,13 @@ def _review_desk(store: str | None, source: Any, *, remote: bool) -> Any:
             return ordered([*local.get_reviews(run_id), *source.adapter.get_reviews(run_id)])
 
     def close() -> None:
-        writer.close()
+        for one in opened:
+            one.close()
 
     return ReviewDesk(
         read=read,
-        write=writer.review,
-        refusal=writer.refusal,
+        write=lambda *args, **kwargs: writer().review(*args, **kwargs),
+        refusal=refused,
         close=close,
         label=f"the SQLite store {path}",
     )

@@ -193,6 +193,7 @@ def test_with_a_remote_backend_reviews_go_to_the_store_given(tmp_path: Path) -> 
     source = Source(InMemoryQueryAdapter(memory), "memory")
     reviews_at = tmp_path / "reviews.db"
     desk = _review_desk(str(reviews_at), source, remote=True)
+    assert not reviews_at.exists()  # made by the first review, not by starting the UI
     try:
         (result,) = source.results("remote")
         made = desk.write("remote", "q1", "fail", "hallucinated", result=result)
