@@ -60,8 +60,10 @@ def decode_spans(spans: Iterable[SpanView]) -> list[ResultRecord]:
     ]
 
 
-def decode_reviews(spans: Iterable[SpanView]) -> list[ReviewRecord]:
-    """The reviews among ``spans`` (each review span once), oldest first."""
+def decode_reviews(spans: Iterable[SpanView], run_id: str) -> list[ReviewRecord]:
+    """The reviews of ``run_id`` among ``spans`` (each review span once), oldest first.
+    Backends match loosely (Jaeger v2.13's HTTP gateway not at all; Tempo returns whole
+    traces), so the run is matched again here, exactly."""
     return ordered(
         review
         for s in spans
@@ -71,6 +73,7 @@ def decode_reviews(spans: Iterable[SpanView]) -> list[ReviewRecord]:
             )
         )
         is not None
+        and review["run_id"] == run_id
     )
 
 

@@ -89,7 +89,7 @@ class InMemoryQueryAdapter(QueryAdapter):
 
     def get_reviews(self, run_id: str) -> list[ReviewRecord]:
         """Decode the run's review spans from memory."""
-        return decode_reviews(self._views(review_terms(run_id)))
+        return decode_reviews(self._views(review_terms(run_id)), run_id)
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Decode the result spans whose ``eval.link.*`` names the app span."""

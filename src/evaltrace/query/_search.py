@@ -81,7 +81,9 @@ class SearchQueryAdapter(QueryAdapter):
     def get_reviews(self, run_id: str) -> list[ReviewRecord]:
         """The run's review spans within ``lookback``, oldest first."""
         end = self._end()
-        return decode_reviews(unique(self._spans(review_terms(run_id), end - self.lookback, end)))
+        return decode_reviews(
+            unique(self._spans(review_terms(run_id), end - self.lookback, end)), run_id
+        )
 
     def run_completeness(self, run_id: str) -> RunCompleteness:
         """Each writer's word (its latest run summary) against the result spans found."""
