@@ -202,3 +202,19 @@ def test_a_read_only_store_shows_reviews_and_takes_none(immutable_store: Path) -
     finally:
         writer.close()
     assert evaltrace.SQLiteQueryAdapter(immutable_store).get_reviews("r") == []
+
+
+def test_compare_text_names_the_reviews_beside_and_the_gate_ignores_them(store_path: Path) -> None:
+    """`evaltrace compare`: a line of each run's reviews; a failed review fails no gate."""
+    _logged(store_path)
+    with Tracker("proj", store=store_path) as tracker:
+        tracker.log_batch_sync(RESULTS, "qa", DATA, run_id="run-b")
+    args = ["compare", "run-a", "run-b", "--store", str(store_path), "--fail-on-regression"]
+    before = CliRunner().invoke(main, args)
+    assert "human reviews" not in before.output
+    with ReviewWriter(store_path) as writer:
+        for sample in ("q0", "q1"):
+            writer.review("run-b", sample, "fail", "wrong")
+    after = CliRunner().invoke(main, args)
+    assert after.exit_code == before.exit_code == 0
+    assert "human reviews (not in the gate): B 2 (2 fail)" in after.output

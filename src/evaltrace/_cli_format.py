@@ -27,6 +27,7 @@ __all__ = [
     "export_lines",
     "results_table",
     "review_lines",
+    "reviews_summary",
     "runs_table",
     "terminal_safe",
     "to_json",
@@ -299,6 +300,18 @@ REVIEW_COLUMNS: Final = (
     "review_span_id",
 )
 """The columns of ``evaltrace export --reviews --format csv``: a ``ReviewRecord``'s keys."""
+
+
+def reviews_summary(reviews: Mapping[str, Sequence[Mapping[str, Any]]]) -> str | None:
+    """One line of the runs' human reviews (the latest of each sample counted), for compare's
+    text: ``human reviews (not in the gate): A 2 (1 fail), B 1 (1 fail)``; None when none."""
+    parts = []
+    for name, run_reviews in reviews.items():
+        latest = {str(r["sample_id"]): r["verdict"] for r in run_reviews}
+        if latest:
+            failed = sum(1 for v in latest.values() if v == "fail")
+            parts.append(f"{name} {len(latest)} ({failed} fail)")
+    return "human reviews (not in the gate): " + ", ".join(parts) if parts else None
 
 
 def review_lines(reviews: Iterable[Mapping[str, Any]], fmt: str) -> Iterator[str]:

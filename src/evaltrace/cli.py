@@ -24,6 +24,7 @@ from ._cli_format import (
     export_lines,
     results_table,
     review_lines,
+    reviews_summary,
     runs_table,
     terminal_safe,
     terminal_width,
@@ -344,11 +345,14 @@ def compare(
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+        reviewed = reviews_summary({"A": reader.get_reviews(run_a), "B": reader.get_reviews(run_b)})
     if as_json:
         click.echo(to_json(comparison.to_dict(allow_missing, strict)))
     else:
         text = compare_report(comparison, samples, allow_missing, terminal_width(), strict)
         click.echo(text)
+        if reviewed:
+            click.echo(reviewed)
     gate = comparison.gate(allow_missing, strict)
     if fail_on_regression and not gate.passed:
         for reason in gate.reasons:
