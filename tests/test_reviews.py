@@ -218,3 +218,22 @@ def test_compare_text_names_the_reviews_beside_and_the_gate_ignores_them(store_p
     after = CliRunner().invoke(main, args)
     assert after.exit_code == before.exit_code == 0
     assert "human reviews (not in the gate): B 2 (2 fail)" in after.output
+
+
+def test_a_review_writer_never_summarises_a_run(store_path: Path) -> None:
+    """Runs whose summaries are pending stay so: a closed summary from the UI's writer would
+    tell readers the store's writer is done while an eval may still be logging."""
+    rx = Receiver()
+    rx.stop()
+    logger = Tracker("proj", store=store_path, otlp_endpoint=rx.endpoint)
+    logger.log_batch_sync(RESULTS, "qa", DATA, run_id="run-a")
+    logger.close(timeout=0.2)  # the collector is down: the run's summary stays pending
+    rx.start()
+    try:
+        with ReviewWriter(store_path, otlp_endpoint=rx.endpoint) as writer:
+            writer.review("run-a", "q0", "pass")
+            assert writer.flush(timeout=30)
+        names = {span[2] for span in rx.spans()}
+        assert "evaltrace.review" in names and "evaltrace.run_summary" not in names
+    finally:
+        rx.stop()

@@ -12,6 +12,12 @@ from ._types import ReviewRecord
 __all__ = ["ReviewWriter"]
 
 
+class _ReviewTracker(OpenTelemetryExperimentTracker):
+    """A tracker that only writes reviews: it sends no run summary (``_summarises``)."""
+
+    _summarises = False
+
+
 class ReviewWriter:
     """Writes people's reviews of results into a store, and sends them over OTLP like results.
 
@@ -31,7 +37,7 @@ class ReviewWriter:
         capture_content: str | None = None,
         redact: Callable[[str, Any], Any] | None = None,
     ) -> None:
-        self._tracker = OpenTelemetryExperimentTracker(
+        self._tracker = _ReviewTracker(
             "evaltrace-review",
             store=store,
             spool=False,

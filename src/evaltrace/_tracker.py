@@ -129,6 +129,10 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     ``exporters=``).
     """
 
+    _summarises = True
+    """Whether this tracker sends run summaries (``ReviewWriter``'s does not: it logs no run,
+    and a closed summary from it would tell readers the store's writer is done)."""
+
     def __init__(
         self,
         project_name: str,
@@ -261,7 +265,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._closed = False
         self._pending_at_close = 0
         self._summaries: Summaries | None = None
-        if wiring.summaries:
+        if wiring.summaries and self._summarises:
             # History on a remote backend reads these, never the results (docs/schema.md).
             self._summaries = Summaries(
                 store=self._writer,
