@@ -237,3 +237,13 @@ def test_a_review_writer_never_summarises_a_run(store_path: Path) -> None:
         assert "evaltrace.review" in names and "evaltrace.run_summary" not in names
     finally:
         rx.stop()
+
+
+def test_capture_none_keeps_no_note_text_even_in_the_store(store_path: Path) -> None:
+    """capture_content="none": the stored note is already a digest (equal notes stay equal)."""
+    _logged(store_path)
+    with ReviewWriter(store_path, capture_content="none") as writer:
+        first = writer.review("run-a", "q0", "fail", "the patient's name is wrong")
+        second = writer.review("run-a", "q1", "fail", "the patient's name is wrong")
+    assert first["note"] is not None and first["note"].startswith("<sha256:")
+    assert first["note"] == second["note"] and "patient" not in first["note"]
