@@ -97,7 +97,8 @@ def test_a_review_posted_from_the_sample_page_shows_everywhere(client: TestClien
 
 def test_a_post_without_the_csrf_token_is_refused(client: TestClient, path: Path) -> None:
     """No token (no cookie either) -> 403; a wrong token -> 403; nothing is stored."""
-    assert _post(client, None).status_code == 403
+    refused = _post(client, None)
+    assert refused.status_code == 403 and "reload the sample page" in refused.text
     _token(client)  # the cookie is set now
     assert _post(client, "forged").status_code == 403
     assert SQLiteQueryAdapter(path).get_reviews(CANDIDATE) == []
@@ -202,3 +203,12 @@ def test_with_a_remote_backend_reviews_go_to_the_store_given(tmp_path: Path) -> 
     finally:
         desk.close()
     assert [r["verdict"] for r in SQLiteQueryAdapter(reviews_at).get_reviews("remote")] == ["fail"]
+
+
+def test_a_review_of_an_unknown_sample_is_a_404_and_stores_nothing(
+    client: TestClient, path: Path
+) -> None:
+    """A run or sample the source does not hold: said, not stored."""
+    refused = _post(client, _token(client), sample_id="nope")
+    assert refused.status_code == 404 and "no sample 'nope'" in refused.text
+    assert SQLiteQueryAdapter(path).get_reviews(CANDIDATE) == []

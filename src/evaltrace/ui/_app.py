@@ -55,6 +55,11 @@ def _params(request: Request) -> Mapping[str, Sequence[str]]:
     return {key: query.getlist(key) for key in query}
 
 
+async def _no_body() -> dict[str, Any]:
+    """The ``receive`` of a response sent before the request body was read."""
+    return {"type": "http.disconnect"}
+
+
 def create_app(
     source: Source,
     links: TraceLinks,
@@ -294,6 +299,16 @@ def create_app(
             return problem(502, "Backend error", str(exc))
         return response
 
+    async def csrf_failed(scope: Any, send: Any, _reason: Any) -> None:
+        """asgi-csrf refused the post: a page that says what to do, not a bare message."""
+        response = problem(
+            403,
+            "Review refused",
+            "the form's CSRF token is missing or out of date (the UI may have restarted): "
+            "reload the sample page and review again",
+        )
+        await response(scope, _no_body, send)
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -320,6 +335,7 @@ def create_app(
                 asgi_csrf,
                 signing_secret=secrets.token_hex(32),
                 always_protect={"/reviews"},
+                send_csrf_failed=csrf_failed,
             ),
         ],
     )
