@@ -210,5 +210,5 @@ def test_a_review_of_an_unknown_sample_is_a_404_and_stores_nothing(
 ) -> None:
     """A run or sample the source does not hold: said, not stored."""
     refused = _post(client, _token(client), sample_id="nope")
-    assert refused.status_code == 404 and "no sample 'nope'" in refused.text
+    assert refused.status_code == 404 and "no sample &#39;nope&#39;" in refused.text
     assert SQLiteQueryAdapter(path).get_reviews(CANDIDATE) == []
