@@ -17,7 +17,9 @@ from ._exceptions import (
     StoreWriteError,
     TrackerClosedError,
 )
+from ._review_writer import ReviewWriter
 from ._tracker import OpenTelemetryExperimentTracker, TrackerStats
+from ._types import ReviewRecord
 from .delivery._sqlite_exporter import SQLiteSpanExporter
 from .query import (
     ClientOptions,
@@ -54,6 +56,8 @@ __all__ = [
     "QueryAdapter",
     "QueryError",
     "ResultRecord",
+    "ReviewRecord",
+    "ReviewWriter",
     "RunCompleteness",
     "RunSummary",
     "SQLiteQueryAdapter",

@@ -13,7 +13,7 @@ import math
 import shutil
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from ._compare import Comparison
 from ._compare_text import compare_report as _compare_text
@@ -26,6 +26,8 @@ __all__ = [
     "compare_report",
     "export_lines",
     "results_table",
+    "review_lines",
+    "reviews_summary",
     "runs_table",
     "terminal_safe",
     "to_json",
@@ -293,6 +295,45 @@ def _csv_value(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else to_json(value, indent=None)
+
+
+REVIEW_COLUMNS: Final = (
+    "run_id",
+    "sample_id",
+    "verdict",
+    "note",
+    "reviewer",
+    "created_at",
+    "seq",
+    "trace_id",
+    "span_id",
+    "review_span_id",
+)
+"""The columns of ``evaltrace export --reviews --format csv``: a ``ReviewRecord``'s keys."""
+
+
+def reviews_summary(reviews: Mapping[str, Sequence[Mapping[str, Any]]]) -> str | None:
+    """One line of the runs' human reviews (the latest of each sample counted), for compare's
+    text: ``human reviews (not in the gate): A 2 (1 fail), B 1 (1 fail)``; None when none."""
+    parts = []
+    for name, run_reviews in reviews.items():
+        latest = {str(r["sample_id"]): r["verdict"] for r in run_reviews}
+        if latest:
+            failed = sum(1 for v in latest.values() if v == "fail")
+            parts.append(f"{name} {len(latest)} ({failed} fail)")
+    return "human reviews (not in the gate): " + ", ".join(parts) if parts else None
+
+
+def review_lines(reviews: Iterable[Mapping[str, Any]], fmt: str) -> Iterator[str]:
+    """Lines of a reviews export: each review as a JSON line, or a CSV header then a row each
+    (oldest first: a sample's last row is its standing review)."""
+    if fmt == "jsonl":
+        for review in reviews:
+            yield to_json(review, indent=None) + "\n"
+        return
+    yield _csv_line(list(REVIEW_COLUMNS))
+    for review in reviews:
+        yield _csv_line(["" if review[c] is None else str(review[c]) for c in REVIEW_COLUMNS])
 
 
 def export_lines(

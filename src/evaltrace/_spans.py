@@ -32,16 +32,26 @@ from .schema import (
     BATCH_SPAN,
     EVALUATION_EVENT,
     RESULT_SPAN,
+    REVIEW_SPAN,
     SCOPE_NAME,
     SUMMARY_SPAN,
     SummaryRecord,
 )
 from .schema._encode import batch_attributes, call_attributes
+from .schema._review import review_attributes
 from .schema._summary_span import summary_attributes
 from .schema._walk import Limits
-from .store import BatchRoot, CallRecord, ResultRow, StoredTrace
+from .store import BatchRoot, CallRecord, ResultRow, ReviewRow, StoredTrace
 
-__all__ = ["Emitted", "FinishedSpanMaker", "Rebuilder", "emit", "resource_of", "summary_span"]
+__all__ = [
+    "Emitted",
+    "FinishedSpanMaker",
+    "Rebuilder",
+    "emit",
+    "resource_of",
+    "review_span",
+    "summary_span",
+]
 
 INSTANT_NS = 1_000
 """Result spans last 1 µs: Jaeger flags zero-duration spans as 'negative duration'."""
@@ -287,6 +297,34 @@ def summary_span(record: SummaryRecord, resource: Resource) -> ReadableSpan:
     )
 
 
+def review_span(review: ReviewRow) -> ReadableSpan:
+    """A stored review as its span, a child of the reviewed result span; its note leaves the
+    process only under capture ``all`` (stored masked already under ``none``; masked here
+    under ``local``, as a result's text is)."""
+    note = review.note
+    if note is not None and review.capture != _capture.ALL:
+        note = _capture.mask_result(note)
+    return ReadableSpan(
+        REVIEW_SPAN,
+        context=_context(review.result_trace_id, review.span_id),
+        parent=_context(review.result_trace_id, review.result_span_id),
+        resource=resource_of(review.resource_json),
+        attributes=review_attributes(
+            project_name=review.project_name,
+            run_id=review.run_id,
+            sample_id=review.sample_id,
+            result_span_id=format_span_id(review.result_span_id),
+            verdict=review.verdict,
+            note=note,
+            reviewer=review.reviewer,
+            seq=review.seq,
+        ),
+        start_time=review.created_ns,
+        end_time=review.created_ns + INSTANT_NS,
+        instrumentation_scope=_SCOPE,
+    )
+
+
 @functools.lru_cache(maxsize=64)
 def resource_of(attributes_json: str) -> Resource:
     """The resource a stored (or summarised) trace was logged with, from its JSON; one object
@@ -324,6 +362,8 @@ class Rebuilder:
 
     def __call__(self, stored: StoredTrace) -> list[ReadableSpan]:
         """The trace's spans as first sent: root first, then results in logging order."""
+        if stored.review is not None:
+            return [review_span(stored.review)]
         call = stored.call
         keep = self._keep_text
         content = _ALL if keep else self._content(call.capture)

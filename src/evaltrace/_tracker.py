@@ -39,7 +39,9 @@ from ._metrics import quality_metrics
 from ._plan import CapturePolicy, plan_call
 from ._provenance import Provenance
 from ._provider import limits_of, own_provider, resource_json_of, tracer_of
-from ._spans import Emitted, FinishedSpanMaker, Rebuilder, emit
+from ._reviewing import as_record, commit_review, refusal_of, refuse
+from ._spans import Emitted, FinishedSpanMaker, Rebuilder, emit, review_span
+from ._types import ReviewRecord
 from ._validate import (
     check_batch,
     check_single,
@@ -134,6 +136,10 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
     generator) and adds only what is explicitly asked for (``store=``, ``otlp_endpoint=``,
     ``exporters=``).
     """
+
+    _summarises = True
+    """Whether this tracker sends run summaries (``ReviewWriter``'s does not: it logs no run,
+    and a closed summary from it would tell readers the store's writer is done)."""
 
     def __init__(
         self,
@@ -268,7 +274,7 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         self._closed = False
         self._pending_at_close = 0
         self._summaries: Summaries | None = None
-        if wiring.summaries:
+        if wiring.summaries and self._summarises:
             # History on a remote backend reads these, never the results (docs/schema.md).
             self._summaries = Summaries(
                 store=self._writer,
@@ -694,6 +700,57 @@ class OpenTelemetryExperimentTracker(BaseExperimentTracker):
         text_arg("span_id", span_id, optional=True)
         self.flush()
         return self._reader().linked_results(trace_id, span_id)
+
+    # -- human review (``_reviewing``) --------------------------------------------------------
+
+    @property
+    def review_refusal(self) -> str | None:
+        """Why this tracker takes no review (a read-only store, no store), else None."""
+        return refusal_of(self._writer, self._unwritable)
+
+    def review(
+        self,
+        run_id: str,
+        sample_id: str,
+        verdict: str,
+        note: str | None = None,
+        *,
+        reviewer: str | None = None,
+        result: Mapping[str, Any] | None = None,
+    ) -> ReviewRecord:
+        """Record a person's verdict (``pass``/``fail``) on a sample of a run, with a note:
+        committed to the store (the sample's latest review stands, the earlier ones stay as
+        its history) and sent as a review span, a child of the result's span. ``result``: the
+        result dict of a run the store does not hold (read from Jaeger). Never changes the
+        result, its scores or the gate."""
+        if self._closed:
+            raise TrackerClosedError("the tracker is closed: the review was not recorded")
+        refusal = self.review_refusal
+        if refusal is not None or self._writer is None:
+            raise refuse(refusal or "no store")
+        row = commit_review(
+            self._writer,
+            run_id=run_id,
+            sample_id=sample_id,
+            verdict=verdict,
+            note=note,
+            reviewer=reviewer,
+            result=result,
+            content=self._content,
+            resource_json=self._resource_json,
+            forward=self._forwarder is not None,
+        )
+        if self._forwarder is not None:
+            self._forwarder.wake_outbox()  # sent from the outbox, as any stored trace
+        if self._exporters:
+            self._export([review_span(row)])
+        return as_record(row)
+
+    def get_reviews(self, run_id: str) -> list[ReviewRecord]:
+        """Every review of ``run_id`` on this tracker's backend, oldest first (the latest of a
+        sample stands); ``[]`` when it has none. ``get_run_results`` is unchanged by them."""
+        text_arg("run_id", run_id)
+        return self._reader().get_reviews(run_id)
 
     def get_experiment_history(self, **kwargs: Any) -> list[dict[str, Any]]:
         """One summary per run, newest first.

@@ -9,6 +9,7 @@ __all__ = [
     "LinkRecord",
     "MetricStats",
     "ResultRecord",
+    "ReviewRecord",
     "RunCompleteness",
     "RunSummary",
     "WriterCount",
@@ -38,6 +39,28 @@ class ResultRecord(TypedDict):
     trace_id: str
     span_id: str
     link: LinkRecord | None
+
+
+class ReviewRecord(TypedDict):
+    """A person's verdict on one result, as ``get_reviews`` returns it (oldest first; the
+    latest of a sample stands, the earlier ones are its history)."""
+
+    run_id: str
+    sample_id: str
+    verdict: str
+    """``pass`` or ``fail``."""
+    note: str | None
+    """As stored (the store) or as sent (a span backend: masked unless capture is ``all``)."""
+    reviewer: str | None
+    created_at: str
+    """ISO 8601 UTC time of the review."""
+    seq: int
+    """The writing store's sequence number: orders a sample's reviews."""
+    trace_id: str
+    span_id: str
+    """The reviewed result span (the review span's parent)."""
+    review_span_id: str
+    """The review's own span."""
 
 
 class MetricStats(TypedDict, total=False):

@@ -10,6 +10,7 @@ import itertools
 import os
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from typing import Any, TypeVar
@@ -22,6 +23,8 @@ from ._cli_format import (
     compare_report,
     export_lines,
     results_table,
+    review_lines,
+    reviews_summary,
     runs_table,
     terminal_safe,
     terminal_width,
@@ -119,6 +122,11 @@ def _streamed(reader: SQLiteQueryAdapter, run_id: str) -> Iterator[ResultRecord]
             f"no results for run {run_id!r} in {reader.path} (`evaltrace runs` lists the runs)"
         )
     return itertools.chain([first], stream)
+
+
+def _run_results_exist(reader: SQLiteQueryAdapter, run_id: str) -> None:
+    """An unknown run is an error, not an empty export."""
+    next(_streamed(reader, run_id))
 
 
 def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
@@ -353,6 +361,7 @@ def compare(
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+        reviewed = reviews_summary({"A": reader.get_reviews(run_a), "B": reader.get_reviews(run_b)})
     if as_json:
         click.echo(to_json(comparison.to_dict(allow_missing, strict, allow_dataset_change)))
     else:
@@ -360,6 +369,8 @@ def compare(
             comparison, samples, allow_missing, terminal_width(), strict, allow_dataset_change
         )
         click.echo(text)
+        if reviewed:
+            click.echo(reviewed)
     gate = comparison.gate(allow_missing, strict, allow_dataset_change)
     if fail_on_regression and not gate.passed:
         for reason in gate.reasons:
@@ -379,8 +390,13 @@ def compare(
     help="otlp: the text as OTLP delivery sends it (the run's capture mode and redact= "
     "applied) [default: the store's full text].",
 )
+@click.option(
+    "--reviews", is_flag=True, help="Export the run's human reviews instead of its results."
+)
 @store_option
-def export(run_id: str, fmt: str, output: str | None, as_sent: bool, store: str | None) -> None:
+def export(
+    run_id: str, fmt: str, output: str | None, as_sent: bool, reviews: bool, store: str | None
+) -> None:
     """Export every result of RUN_ID as JSON lines, CSV or an OTLP/JSON trace file.
 
     jsonl: each result dict exactly as get_run_results returns it. csv: columns run_id,
@@ -388,9 +404,20 @@ def export(run_id: str, fmt: str, output: str | None, as_sent: bool, store: str 
     qa.token_f1.score), then data and metadata as JSON. otlp: the run's spans as evaltrace
     sends them, one ExportTraceServiceRequest per line as a collector's file exporter writes
     them, with the store's full text unless --as-sent; `evaltrace import FILE` reads it back.
+    --reviews: every review of the run, oldest first (a sample's last is its standing one),
+    as get_reviews returns them (jsonl or csv).
     """
     if as_sent and fmt != "otlp":
         raise click.UsageError("--as-sent applies to --format otlp only")
+    if reviews:
+        if fmt == "otlp":
+            raise click.UsageError("--reviews writes jsonl or csv")
+        with _reader(store) as reader:
+            _run_results_exist(reader, run_id)
+            with _output(output) as out:
+                for line in review_lines(reader.get_reviews(run_id), fmt):
+                    out.write(line)
+        return
     with _reader(store) as reader:
         if fmt == "otlp":
             from ._config import Settings
@@ -485,9 +512,14 @@ def backend_options(f: F) -> F:
     return store_option(f)
 
 
-def _ui_source(store: str | None, jaeger: str | None, tempo: str | None) -> Any:
-    """An ``evaltrace.ui.Source`` over the one backend asked for (the store by default)."""
-    if sum(x is not None for x in (store, jaeger, tempo)) > 1:
+def _ui_source(
+    store: str | None, jaeger: str | None, tempo: str | None, *, review_store: bool = False
+) -> Any:
+    """An ``evaltrace.ui.Source`` over the one backend asked for (the store by default);
+    with ``review_store``, ``--store`` may name the store reviews go to beside a remote one."""
+    if jaeger is not None and tempo is not None:
+        raise click.UsageError("pass at most one of --jaeger, --tempo")
+    if store is not None and (jaeger or tempo) and not review_store:
         raise click.UsageError("pass at most one of --store, --jaeger, --tempo")
     try:
         from . import ui
@@ -525,20 +557,79 @@ def ui(
 ) -> None:
     """Serve the runs, run and compare pages of a store, Jaeger or Tempo (needs evaltrace[ui]).
 
+    A sample page takes a person's review (pass/fail and a note) into the store read, or with
+    --jaeger/--tempo into the store --store names (else the default one); sent over OTLP when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set.
+
     Every page's state is in its URL: /?dataset=D, /runs/RUN_ID?sort=M&where=M<0.5,
     /compare?a=RUN_A&b=RUN_B&lower=*latency*. Samples link to their traces when
     EVALTRACE_JAEGER_UI_URL or EVALTRACE_GRAFANA_URL is set.
     """
-    source = _ui_source(store, jaeger, tempo)
+    source = _ui_source(store, jaeger, tempo, review_store=True)
     from .ui import serve
 
+    desk = _review_desk(store, source, remote=bool(jaeger or tempo))
     click.echo(f"evaltrace ui on http://{host}:{port}/ reading {source.label} (Ctrl-C stops)")
+    click.echo(f"reviews: {desk.refusal or 'written to ' + desk.label}", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: listening on {host}: other machines can read these runs", err=True)
     try:
-        serve(source, host, port, allow)
+        serve(source, host, port, allow, desk)
     finally:
+        desk.close()
         source.close()
+
+
+def _review_desk(store: str | None, source: Any, *, remote: bool) -> Any:
+    """Where the UI writes reviews: the store it reads, or with a remote backend the store
+    given by ``--store`` (else the default one), whose reviews it also shows beside the
+    backend's; a store that cannot be written shows reviews and takes none (says why)."""
+    from ._review_writer import ReviewWriter
+    from .schema._review import ordered
+    from .ui import ReviewDesk
+
+    try:
+        path = store_path(store)
+    except EvalTraceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if path is None:
+        refusal = "the store is turned off (EVALTRACE_STORE=off): pass --store PATH"
+        return ReviewDesk(read=source.adapter.get_reviews, refusal=refusal, label="")
+    opened: list[ReviewWriter] = []
+    lock = threading.Lock()
+
+    def writer() -> ReviewWriter:
+        """Opened at the first review when the store is not there yet (a UI on Jaeger that
+        takes no review makes no store)."""
+        with lock:
+            if not opened:
+                opened.append(ReviewWriter(path))
+            return opened[0]
+
+    refused: str | None = None
+    if os.path.exists(path):
+        try:
+            refused = writer().refusal
+        except EvalTraceError as exc:
+            raise click.ClickException(str(exc)) from exc
+    read = source.adapter.get_reviews
+    if remote:
+        local = SQLiteQueryAdapter(path)
+
+        def read(run_id: str) -> Any:  # the backend's reviews and those not delivered yet
+            return ordered([*local.get_reviews(run_id), *source.adapter.get_reviews(run_id)])
+
+    def close() -> None:
+        for one in opened:
+            one.close()
+
+    return ReviewDesk(
+        read=read,
+        write=lambda *args, **kwargs: writer().review(*args, **kwargs),
+        refusal=refused,
+        close=close,
+        label=f"the SQLite store {path}",
+    )
 
 
 @main.command()

@@ -144,10 +144,10 @@ def server(store: Path) -> Iterator[str]:
     yield from _serve(store)
 
 
-def _serve(store: Path) -> Iterator[str]:
+def _serve(store: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
     cli = Path(sys.executable).parent / "evaltrace"
-    env = {**os.environ, "EVALTRACE_JAEGER_UI_URL": "http://127.0.0.1:16686"}
+    env = {**os.environ, "EVALTRACE_JAEGER_UI_URL": "http://127.0.0.1:16686", **(extra_env or {})}
     proc = subprocess.Popen(
         [str(cli), "ui", "--store", str(store), "--port", str(port)],
         env=env,

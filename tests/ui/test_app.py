@@ -75,7 +75,10 @@ def test_every_route_sends_the_security_headers(client: TestClient) -> None:
         for host in ("127.0.0.1:8000", "attacker.example"):
             response = client.get(url, headers={"host": host})
             for name, value in HEADERS:
-                assert response.headers[name.decode()] == value.decode(), (url, host, name)
+                expected = value.decode()
+                if name == b"referrer-policy" and "/samples/" in url and host != "attacker.example":
+                    expected = "same-origin"  # its review form's POST names its Origin
+                assert response.headers[name.decode()] == expected, (url, host, name)
     csp = client.get("/").headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp
 

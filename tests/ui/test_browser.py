@@ -8,9 +8,12 @@ from urllib.parse import quote
 
 from click.testing import CliRunner
 
+from evaltrace import SQLiteQueryAdapter
 from evaltrace.cli import main
 
-from .conftest import BASELINE, CANDIDATE, OTHER, Browser, Page
+from ..support.otlp_receiver import Receiver
+from ..support.wait import wait_for
+from .conftest import BASELINE, CANDIDATE, OTHER, Browser, Page, _serve, fill
 
 PAINTED = re.compile(r'data-painted="(\d+)"')
 
@@ -216,3 +219,59 @@ def test_gllm_run_page_leads_with_main_scores_and_no_repr(
     assert ("map@1.score", "map@1.score") in headers and ("map@3.score", "map@3.score") in headers
     assert dom.count("data-chart=") - dom.split("more distributions")[0].count("data-chart=") > 0
     browser.screenshot(url, "run-gllm.png", height=1800)
+
+
+def test_a_review_made_in_the_page_survives_a_restart_and_reaches_the_collector(
+    tmp_path: Path, browser: Browser
+) -> None:
+    """A person marks a sample failed with a note in the sample page's form; the page shows
+    it; after the UI restarts on the same store it is still shown, and the collector got a
+    review span under the result's span."""
+    store = tmp_path / "evaltrace.db"
+    fill(store)
+    rx = Receiver()
+    env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": rx.endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    }
+    path = f"/runs/{quote(CANDIDATE)}/samples/s-regressed"
+    try:
+        serving = _serve(store, env)
+        server = next(serving)
+        page = Page(browser.binary, server + path)
+        try:
+            page.run(
+                "document.querySelector('input[name=verdict][value=fail]').click();"
+                "document.querySelector('textarea[name=note]').value = 'names the wrong city';"
+                "document.querySelector('.review-form button[type=submit]').click(); true"
+            )
+            standing = page.wait_for(
+                "location.hash === '#review' && document.querySelector('.standing')"
+                " && document.querySelector('.standing').textContent"
+            )
+        finally:
+            page.close()
+        assert "fail" in standing and "names the wrong city" in standing
+        next(serving, None)  # stops the server
+        serving = _serve(store, env)
+        server = next(serving)
+        url = server + path
+        dom = browser.dom(url)
+        assert "names the wrong city" in dom.split('class="standing"')[1].split("</p>")[0]
+        run = browser.dom(f"{server}/runs/{quote(CANDIDATE)}")
+        assert "review-badge review-fail" in run
+        shot = browser.screenshot(url, "sample-review.png", height=1100)
+        assert shot.stat().st_size > 10_000
+        next(serving, None)
+        wait_for(lambda: any(s[2] == "evaltrace.review" for s in rx.spans()), what="review span")
+        (sent,) = {s[1]: s for s in rx.spans() if s[2] == "evaltrace.review"}.values()
+        result = next(
+            r
+            for r in SQLiteQueryAdapter(store).run_results(CANDIDATE)
+            if r["sample_id"] == "s-regressed"
+        )
+        assert sent[0] == result["trace_id"]
+        assert sent[3]["eval.review.result_span_id"] == result["span_id"]
+        assert sent[3]["eval.review.note"] == "names the wrong city"
+    finally:
+        rx.stop()

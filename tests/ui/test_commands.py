@@ -47,7 +47,14 @@ def test_ui_and_report_are_documented() -> None:
         assert result.exit_code == 0 and option in result.output
 
 
-@pytest.mark.parametrize("args", [["--store", "a", "--jaeger", "grpc://x:1"], ["--tempo"]])
+@pytest.mark.parametrize("args", [["--jaeger", "grpc://x:1", "--tempo", "http://y"], ["--tempo"]])
 def test_ui_rejects_bad_backend_options(args: list[str]) -> None:
-    """ui refuses two backends at once, and options without values."""
+    """ui refuses two remote backends at once, and options without values (``--store`` beside
+    ``--jaeger`` names the store reviews go to)."""
     assert CliRunner().invoke(main, ["ui", *args]).exit_code == 2
+
+
+def test_report_reads_one_backend() -> None:
+    """report refuses --store beside --jaeger: it reads one backend."""
+    args = ["report", "r", "-o", "x.html", "--store", "a", "--jaeger", "grpc://x:1"]
+    assert CliRunner().invoke(main, args).exit_code == 2

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from .._types import ResultRecord, RunCompleteness, RunSummary
+from .._types import ResultRecord, ReviewRecord, RunCompleteness, RunSummary
 from ..schema import ATTR_BATCH_ID, ATTR_RUN_ID, ATTR_SEQ, RESULT_SPAN, decode_result, is_result
 from ..schema._decode import chunk_size, sort_key
+from ..schema._review import decode_review, ordered
 from ._filter import HistoryFilter
 from ._history_rows import summarize_runs
 
-__all__ = ["QueryAdapter", "SpanView", "decode_spans", "read_results", "unique"]
+__all__ = ["QueryAdapter", "SpanView", "decode_reviews", "decode_spans", "read_results", "unique"]
 
 
 @dataclass(slots=True)  # not frozen: readers build one per span, and frozen costs a setattr each
@@ -57,6 +58,23 @@ def decode_spans(spans: Iterable[SpanView]) -> list[ResultRecord]:
         )
         for s in kept
     ]
+
+
+def decode_reviews(spans: Iterable[SpanView], run_id: str) -> list[ReviewRecord]:
+    """The reviews of ``run_id`` among ``spans`` (each review span once), oldest first.
+    Backends match loosely (Jaeger v2.13's HTTP gateway not at all; Tempo returns whole
+    traces), so the run is matched again here, exactly."""
+    return ordered(
+        review
+        for s in spans
+        if (
+            review := decode_review(
+                s.name, s.attributes, trace_id=s.trace_id, span_id=s.span_id, start_ns=s.start_ns
+            )
+        )
+        is not None
+        and review["run_id"] == run_id
+    )
 
 
 def read_results(
@@ -137,6 +155,11 @@ class QueryAdapter(ABC):
         """Every result (of any run) linked to the application trace ``trace_id`` (or to its
         span ``span_id``), in logging order: from an app trace to its evaluations."""
         raise NotImplementedError(f"{type(self).__name__} cannot find results by their link")
+
+    def get_reviews(self, run_id: str) -> list[ReviewRecord]:
+        """Every review of ``run_id``, oldest first (a sample's latest stands); ``[]`` when
+        none. Reviews are records of their own: ``run_results`` never includes them."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read reviews")
 
     def read_run(self, run_id: str) -> tuple[list[ResultRecord], RunCompleteness | None]:
         """The run's results as found, and how complete they are (None where the adapter

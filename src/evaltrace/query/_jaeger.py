@@ -10,7 +10,7 @@ from typing import Any, Final
 
 from .._exceptions import BackendResponseError, ConfigurationError, IncompleteResultsError
 from .._urls import redact_url
-from ..schema import ATTR_SUMMARY_KIND, SUMMARY_KIND, SUMMARY_SPAN
+from ..schema import ATTR_SUMMARY_KIND, REVIEW_KIND, REVIEW_SPAN, SUMMARY_KIND, SUMMARY_SPAN
 from ._base import SpanView
 from ._http import ClientOptions, HttpBackend
 from ._jaeger_grpc import JaegerGrpc
@@ -21,14 +21,16 @@ __all__ = ["JaegerQueryAdapter"]
 
 
 def _operation(terms: Mapping[str, str]) -> str:
-    """The span name a search may also ask for: ``evaltrace.run_summary`` for history.
+    """The span name a search may also ask for: ``evaltrace.run_summary`` for history,
+    ``evaltrace.review`` for reviews.
 
     v2.13's HTTP gateway ignores the attributes but honours the span name, so history fetches
     the summary spans only, not every trace of the service (4 spans instead of 917 for a
     service holding 4 runs). Over gRPC the memory store then skips the attribute match of
     every other span: a 30 x 2,000-result service answered in ~7 ms instead of ~26-33 ms.
     """
-    return SUMMARY_SPAN if terms.get(ATTR_SUMMARY_KIND) == SUMMARY_KIND else ""
+    kind = terms.get(ATTR_SUMMARY_KIND)
+    return {SUMMARY_KIND: SUMMARY_SPAN, REVIEW_KIND: REVIEW_SPAN}.get(kind or "", "")
 
 
 MAX_WINDOW: Final = timedelta(days=60)

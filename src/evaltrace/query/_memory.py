@@ -10,7 +10,7 @@ from typing import Any
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from .._types import ResultRecord, RunCompleteness
+from .._types import ResultRecord, ReviewRecord, RunCompleteness
 from ..schema import (
     ATTR_LINK_SPAN_ID,
     ATTR_LINK_TRACE_ID,
@@ -23,7 +23,8 @@ from ..schema import (
     query_terms,
 )
 from ..schema._fingerprint import merge_provenance
-from ._base import QueryAdapter, SpanView, decode_spans, unique
+from ..schema._review import review_terms
+from ._base import QueryAdapter, SpanView, decode_reviews, decode_spans, unique
 from ._completeness import completeness, declared_writers, found_per_writer, require_complete
 from ._filter import HistoryFilter
 
@@ -98,6 +99,10 @@ class InMemoryQueryAdapter(QueryAdapter):
             summaries,
             declared_writers(results, summaries),
         )
+
+    def get_reviews(self, run_id: str) -> list[ReviewRecord]:
+        """Decode the run's review spans from memory."""
+        return decode_reviews(self._views(review_terms(run_id)), run_id)
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Decode the result spans whose ``eval.link.*`` names the app span."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from datetime import UTC, datetime, timedelta
 
-from .._types import ResultRecord, RunCompleteness, RunSummary
+from .._types import ResultRecord, ReviewRecord, RunCompleteness, RunSummary
 from ..schema import (
     ATTR_LINK_SPAN_ID,
     ATTR_LINK_TRACE_ID,
@@ -17,7 +17,8 @@ from ..schema import (
     query_terms,
     summary_terms,
 )
-from ._base import QueryAdapter, SpanView, read_results, unique
+from ..schema._review import review_terms
+from ._base import QueryAdapter, SpanView, decode_reviews, read_results, unique
 from ._bulk import gc_paused
 from ._completeness import completeness, declared_writers, found_per_writer, require_complete
 from ._filter import HistoryFilter
@@ -76,6 +77,13 @@ class SearchQueryAdapter(QueryAdapter):
         """The run's results as found and their completeness, in one read of its spans."""
         spans, results = self._run(run_id)
         return results, self._completeness(run_id, spans, results) if results else None
+
+    def get_reviews(self, run_id: str) -> list[ReviewRecord]:
+        """The run's review spans within ``lookback``, oldest first."""
+        end = self._end()
+        return decode_reviews(
+            unique(self._spans(review_terms(run_id), end - self.lookback, end)), run_id
+        )
 
     def run_completeness(self, run_id: str) -> RunCompleteness:
         """Each writer's word (its latest run summary) against the result spans found."""

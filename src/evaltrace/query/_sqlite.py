@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from .._codec import loads
-from .._types import ResultRecord, RunCompleteness, RunSummary
+from .._types import ResultRecord, ReviewRecord, RunCompleteness, RunSummary
 from ..schema import SummaryRecord
 from ..schema._aggregate import stats_of
 from ..schema._decode import epoch_ns, iso
 from ..schema._fingerprint import merge_provenance
-from ..store import RunRow, StoreReader
+from ..store import RunRow, StoreReader, review_record
 from ._base import QueryAdapter
 from ._completeness import completeness, declared_writers
 from ._filter import HistoryFilter
@@ -58,6 +58,13 @@ class SQLiteQueryAdapter(QueryAdapter):
         if not Path(self.path).is_file():
             return []
         return list(self._store.iter_linked(trace_id, span_id))
+
+    def get_reviews(self, run_id: str) -> list[ReviewRecord]:
+        """Every review of the run in the store, oldest first (none in a store without the
+        reviews table, or no store yet)."""
+        if not Path(self.path).is_file():
+            return []
+        return [review_record(row) for row in self._store.reviews(run_id)]
 
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of the run in logging order."""

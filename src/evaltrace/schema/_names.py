@@ -29,6 +29,13 @@ __all__ = [
     "ATTR_PROVENANCE",
     "ATTR_RECORD",
     "ATTR_RESULT",
+    "ATTR_REVIEW_NOTE",
+    "ATTR_REVIEW_RESULT_SPAN_ID",
+    "ATTR_REVIEW_REVIEWER",
+    "ATTR_REVIEW_RUN_ID",
+    "ATTR_REVIEW_SAMPLE_ID",
+    "ATTR_REVIEW_SEQ",
+    "ATTR_REVIEW_VERDICT",
     "ATTR_RUN_ID",
     "ATTR_SAMPLE_FINGERPRINT",
     "ATTR_SAMPLE_ID",
@@ -60,6 +67,9 @@ __all__ = [
     "RESULT_KEYS",
     "RESULT_READ_KEYS",
     "RESULT_SPAN",
+    "REVIEW_KIND",
+    "REVIEW_SPAN",
+    "REVIEW_VERDICTS",
     "SAMPLE_ID_KEYS",
     "SCHEMA_VERSION",
     "SCOPE_NAME",
@@ -81,6 +91,8 @@ BATCH_SPAN: Final = "evaltrace.batch"
 """Root of one trace of a ``log_batch`` call: up to ``results_per_trace`` result children."""
 SUMMARY_SPAN: Final = "evaltrace.run_summary"
 """One writer's cumulative summary of one run: what history reads on remote backends."""
+REVIEW_SPAN: Final = "evaltrace.review"
+"""A person's verdict on one result: a child of the reviewed result span."""
 EVALUATION_EVENT: Final = "gen_ai.evaluation.result"
 """OpenTelemetry GenAI evaluation event, one per scored metric."""
 
@@ -193,7 +205,8 @@ ATTR_BATCH_CHUNK_SIZE: Final = "eval.batch.chunk.size"
 """int: result spans in this trace: lets readers prove a trace complete."""
 
 ATTR_SUMMARY_KIND: Final = "eval.kind"
-"""string: ``SUMMARY_KIND`` on run-summary spans (and only there): what history searches for."""
+"""string: ``SUMMARY_KIND`` on run-summary spans, ``REVIEW_KIND`` on review spans (and only
+there): what history and ``get_reviews`` search for."""
 SUMMARY_KIND: Final = "run_summary"
 """The value of ``ATTR_SUMMARY_KIND`` on a run-summary span."""
 ATTR_SUMMARY_RUN_ID: Final = "eval.summary.run_id"
@@ -216,6 +229,28 @@ ATTR_SUMMARY_AGGREGATES: Final = "eval.summary.aggregates"
 ATTR_SUMMARY_CLOSED: Final = "eval.summary.closed"
 """bool: the writer is done with the run: sent at ``close()``, or by ``evaltrace sync`` (for a
 writer that is gone). Absent (false) on summaries sent while the writer may still log."""
+
+REVIEW_KIND: Final = "review"
+"""The value of ``ATTR_SUMMARY_KIND`` (``eval.kind``) on a review span: what ``get_reviews``
+searches for."""
+REVIEW_VERDICTS: Final = ("pass", "fail")
+"""What a person may say of a sample."""
+ATTR_REVIEW_RUN_ID: Final = "eval.review.run_id"
+"""string: the run of the reviewed result. Not ``eval.run_id``: a search for a run's results
+never takes a review for one."""
+ATTR_REVIEW_SAMPLE_ID: Final = "eval.review.sample_id"
+"""string: the reviewed result's sample id."""
+ATTR_REVIEW_RESULT_SPAN_ID: Final = "eval.review.result_span_id"
+"""string: the reviewed result span's id (16 hex; also the review span's parent)."""
+ATTR_REVIEW_VERDICT: Final = "eval.review.verdict"
+"""string: ``pass`` or ``fail``. Never changes the result's own scores or the gate."""
+ATTR_REVIEW_NOTE: Final = "eval.review.note"
+"""string: the reviewer's note, masked like any text under ``capture_content``; absent when
+none."""
+ATTR_REVIEW_REVIEWER: Final = "eval.review.reviewer"
+"""string: who reviewed, when given."""
+ATTR_REVIEW_SEQ: Final = "eval.review.seq"
+"""int: the store's sequence number of the review; the latest of a sample stands."""
 
 RESERVED_ATTRIBUTES: Final = 28
 """Room a span's attribute limit must keep for the payload and identifier attributes above
@@ -256,6 +291,13 @@ READ_KEYS: Final = frozenset(
         ATTR_SUMMARY_ENDED,
         ATTR_SUMMARY_AGGREGATES,
         ATTR_SUMMARY_CLOSED,
+        ATTR_REVIEW_RUN_ID,
+        ATTR_REVIEW_SAMPLE_ID,
+        ATTR_REVIEW_RESULT_SPAN_ID,
+        ATTR_REVIEW_VERDICT,
+        ATTR_REVIEW_NOTE,
+        ATTR_REVIEW_REVIEWER,
+        ATTR_REVIEW_SEQ,
     }
 )
 """Every attribute a reader decodes: remote adapters convert these and skip the rest (the

@@ -9,7 +9,9 @@ reader (``_reader``) never writes. No OpenTelemetry here: spans are ``delivery/`
 from ._outbox import Outbox
 from ._reader import RunRow, StoreReader
 from ._readonly import read_only_store
-from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
+from ._records import BatchRoot, CallRecord, ResultRow, ReviewRow, StoredTrace
+from ._reviews import ReviewTarget
+from ._reviews import record as review_record
 from ._writer import StoreWriter
 
 __all__ = [
@@ -17,9 +19,12 @@ __all__ = [
     "CallRecord",
     "Outbox",
     "ResultRow",
+    "ReviewRow",
+    "ReviewTarget",
     "RunRow",
     "StoreReader",
     "StoreWriter",
     "StoredTrace",
     "read_only_store",
+    "review_record",
 ]

@@ -15,10 +15,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from . import _segments
+from . import _reviews, _segments
 from ._ddl import atomic
 from ._holder import holder, take_over
-from ._records import BatchRoot, CallRecord, ResultRow, StoredTrace
+from ._records import BatchRoot, CallRecord, ResultRow, ReviewRow, StoredTrace
 
 __all__ = ["LEASE_NS", "Outbox", "enqueue"]
 
@@ -135,6 +135,11 @@ class Outbox:
         calls: dict[int, CallRecord] = {}
         traces: list[StoredTrace] = []
         for outbox_id, trace_blob, call_id, first_result, last_result in claimed:
+            if call_id == 0:  # no call: a review's entry (``_reviews``)
+                review = _reviews.load(conn, outbox_id)
+                if review is not None:
+                    traces.append(self._review_trace(outbox_id, review))
+                    continue
             call = calls.get(call_id)
             if call is None:
                 row = conn.execute(
@@ -195,6 +200,23 @@ class Outbox:
                 trace.root = BatchRoot(trace.trace_id, int.from_bytes(root[0], "big"), *root[1:])
             traces.append(trace)
         return traces
+
+    @staticmethod
+    def _review_trace(outbox_id: int, review: ReviewRow) -> StoredTrace:
+        """A review's entry as a trace of one span: the call holds what its span shares."""
+        call = CallRecord(
+            review.run_id,
+            review.project_name,
+            "",
+            "{}",
+            "{}",
+            None,
+            None,
+            None,
+            review.resource_json,
+            review.capture,
+        )
+        return StoredTrace(outbox_id, review.result_trace_id, call, review=review)
 
     def outbox_ids(self, trace_ids: Iterable[int]) -> dict[int, int]:
         """Outbox entry ids of these traces (those still pending)."""

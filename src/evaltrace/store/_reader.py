@@ -17,8 +17,9 @@ from .._exceptions import QueryError
 from .._types import ResultRecord
 from ..schema._aggregate import MetricAggregate, aggregate_lists, merge_encoded
 from ..schema._decode import decode_object, link_dict, result_dict
-from . import _segments
+from . import _reviews, _segments
 from ._ddl import connect_reader
+from ._records import ReviewRow
 from ._wal import has_side_files, release
 
 __all__ = ["RunRow", "StoreReader"]
@@ -254,6 +255,11 @@ class StoreReader:
             (run_id,),
         )
         return [row[0] for row in rows]
+
+    def reviews(self, run_id: str) -> list[ReviewRow]:
+        """Every review of ``run_id``, oldest first (none in a store without reviews)."""
+        with self._lock:
+            return _reviews.read(self._conn, run_id)
 
     def store_id(self) -> str | None:
         """The store's id (``_summary_ledger.store_id``); None before a tracker named it."""

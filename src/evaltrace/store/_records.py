@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["BatchRoot", "CallRecord", "ResultRow", "StoredTrace"]
+__all__ = ["BatchRoot", "CallRecord", "ResultRow", "ReviewRow", "StoredTrace"]
 
 
 @dataclass(slots=True)  # not frozen: that costs an object.__setattr__ per field
@@ -64,6 +64,29 @@ class BatchRoot:
 
 
 @dataclass(slots=True)
+class ReviewRow:
+    """One review as the store keeps it (``_reviews``): the note already redacted, and masked
+    when the capture mode is ``none``."""
+
+    seq: int
+    """The store's sequence number (the row id, never reused)."""
+    run_id: str
+    sample_id: str
+    result_trace_id: int
+    result_span_id: int
+    span_id: int
+    """The review span's own id, fixed at commit: a re-send is the same span."""
+    verdict: str
+    note: str | None
+    reviewer: str | None
+    created_ns: int
+    project_name: str
+    resource_json: str
+    """The resource the review span is sent with: its result's, when the store holds it."""
+    capture: str
+
+
+@dataclass(slots=True)
 class StoredTrace:
     """One committed trace as the outbox re-sends it: its call, results and batch root."""
 
@@ -72,3 +95,5 @@ class StoredTrace:
     call: CallRecord
     results: list[ResultRow] = field(default_factory=list)
     root: BatchRoot | None = None
+    review: ReviewRow | None = None
+    """Set for an outbox entry of a review (no results, no root): its one span."""

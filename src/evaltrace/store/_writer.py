@@ -24,7 +24,7 @@ from ..schema._aggregate import (
     encode_aggregates,
     merge_encoded,
 )
-from . import _segments, _summary_ledger
+from . import _reviews, _segments, _summary_ledger
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import (
     UPGRADE_FROM_2,
@@ -39,7 +39,7 @@ from ._ddl import (
 from ._holder import add_holder_column
 from ._kind import SPOOL, STORE, check_kind
 from ._outbox import Outbox, enqueue
-from ._records import BatchRoot, CallRecord, ResultRow
+from ._records import BatchRoot, CallRecord, ResultRow, ReviewRow
 
 __all__ = ["StoreWriter"]
 
@@ -119,6 +119,8 @@ class StoreWriter:
                 check_kind(conn, path, STORE if keep_delivered else SPOOL)
                 add_holder_column(conn)
                 self._refold_without_spread(conn)
+                if keep_delivered:  # reviews are a store's, never a spool's
+                    _reviews.create(conn)
         except BaseException:
             self._conn.close()
             raise
@@ -352,6 +354,25 @@ class StoreWriter:
             if results and self.keep_delivered and run_id not in self._wanted:
                 conn.execute(_summary_ledger.WANT, (run_id,))
         return outbox, call_id, last, values
+
+    def review_target(self, run_id: str, sample_id: str) -> _reviews.ReviewTarget | None:
+        """The result a review of ``sample_id`` in ``run_id`` is about, if the store holds it."""
+        with self._lock:
+            return _reviews.find_result(self._conn, run_id, sample_id)
+
+    def commit_review(self, review: ReviewRow, *, forward: bool) -> ReviewRow:
+        """Store one review (with ``forward``, its outbox entry, due now) in one transaction,
+        or raise ``StoreWriteError`` having stored nothing; returns it with its ``seq``."""
+        try:
+            with self._lock, atomic(self._conn) as conn:
+                return _reviews.insert(
+                    conn, review, forward=forward, destination=self.destination or ""
+                )
+        except sqlite3.Error as exc:
+            raise StoreWriteError(
+                f"{self.path}: could not commit the review of {review.sample_id!r} ({exc}); "
+                "nothing was stored"
+            ) from exc
 
     def _upgrade(self) -> None:
         """Upgrade a version 2, 3, 4 or 5 store in one transaction: the layout, then (version 2)

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 from .._config import TraceLinks
 from ._report import UnknownRunError, report_html
+from ._reviews import ReviewDesk
 from ._source import Source
 
-__all__ = ["Source", "UnknownRunError", "open_source", "report_html", "serve"]
+__all__ = ["ReviewDesk", "Source", "UnknownRunError", "open_source", "report_html", "serve"]
 
 REMOTE_HISTORY_TTL = 30.0
 """Seconds the runs page reuses a Jaeger or Tempo history (each reads every result span)."""
@@ -39,14 +40,18 @@ def open_source(
 
 
 def serve(
-    source: Source, host: str = "127.0.0.1", port: int = 8000, allow: Sequence[str] = ()
+    source: Source,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    allow: Sequence[str] = (),
+    reviews: ReviewDesk | None = None,
 ) -> None:
     """Serve the UI until interrupted (uvicorn, one process); only ``Host`` names it is served
-    under are answered (loopback, ``host``, ``allow``)."""
+    under are answered (loopback, ``host``, ``allow``); reviews go to ``reviews``."""
     import uvicorn
 
     from ._app import create_app
     from ._security import allowed_hosts
 
-    app = create_app(source, TraceLinks.from_env(), allowed_hosts(host, allow))
+    app = create_app(source, TraceLinks.from_env(), allowed_hosts(host, allow), reviews)
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -6,11 +6,13 @@ state is in its URL, so a page can be pasted into a PR comment.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from asgi_csrf import asgi_csrf
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -21,12 +23,24 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .._config import TraceLinks
-from .._exceptions import EvalTraceError, InvalidInputError, InvalidInputTypeError
+from .._exceptions import (
+    ConfigurationError,
+    EvalTraceError,
+    InvalidInputError,
+    InvalidInputTypeError,
+)
 from ..query import HistoryFilter
 from ._compare import CompareModel, CompareQuery, compare_view, comparison
-from ._links import href
+from ._links import href, sample_path
 from ._many import ManyQuery, many_view, run_samples
 from ._render import STATIC, render
+from ._reviews import (
+    LOOPBACK_CLIENTS,
+    ReviewDesk,
+    from_this_page,
+    latest_by_sample,
+    review_panel,
+)
 from ._run import RunQuery, run_view
 from ._runs import RunsQuery, runs_view
 from ._sample import ab_view, sample_view
@@ -41,9 +55,24 @@ def _params(request: Request) -> Mapping[str, Sequence[str]]:
     return {key: query.getlist(key) for key in query}
 
 
-def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = None) -> Starlette:
+async def _no_body() -> dict[str, Any]:
+    """The ``receive`` of a response sent before the request body was read."""
+    return {"type": "http.disconnect"}
+
+
+def create_app(
+    source: Source,
+    links: TraceLinks,
+    hosts: Sequence[str] | None = None,
+    reviews: ReviewDesk | None = None,
+) -> Starlette:
     """The app over ``source``; trace links per ``links``; answers only requests whose
-    ``Host`` is one of ``hosts`` (default: the loopback names), with security headers."""
+    ``Host`` is one of ``hosts`` (default: the loopback names), with security headers.
+    ``reviews``: where reviews are written (``ReviewDesk``); without it they are shown only."""
+    desk = reviews or ReviewDesk(
+        read=source.adapter.get_reviews,
+        refusal="this UI was started without a store to write reviews to",
+    )
 
     memo_lock = threading.Lock()
 
@@ -53,18 +82,19 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
     def problem(status: int, title: str, message: str) -> HTMLResponse:
         return page("error.html", status, title=title, message=message)
 
-    memo: OrderedDict[tuple[int, int, tuple[str, ...], float], tuple[CompareModel, Any, Any]] = (
-        OrderedDict()
-    )
+    memo: OrderedDict[
+        tuple[int, int, tuple[str, ...], float, float, str], tuple[CompareModel, Any, Any]
+    ] = OrderedDict()
 
     def compared(a: list[dict[str, Any]], b: list[dict[str, Any]], q: CompareQuery) -> CompareModel:
         """``comparison``, kept while the source keeps both runs' results: comparing two 100k
         runs takes ~5 s here, and the page is re-requested for every metric or swap click."""
-        key = (id(a), id(b), q.lower, q.threshold)
+        key = (id(a), id(b), q.lower, q.threshold, q.alpha, q.correction)
         with memo_lock:
             if key not in memo:
                 said = (source.evaluators(q.a), source.evaluators(q.b))
-                memo[key] = (comparison(a, b, q.lower, q.threshold, said), a, b)  # a, b: ids
+                model = comparison(a, b, q.lower, q.threshold, q.alpha, q.correction, said)
+                memo[key] = (model, a, b)  # a, b pin the ids
                 while len(memo) > 4:
                     memo.popitem(last=False)
             return memo[key][0]
@@ -90,6 +120,7 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             title=run_id,
             others=_others(table.run),
             writers=source.completeness(run_id),
+            reviews=latest_by_sample(desk.reviews(run_id)),
         )
 
     def sample(request: Request) -> Response:
@@ -102,7 +133,20 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             return problem(
                 404, "No such sample", f"run {run_id!r} has no result for sample {sample_id!r}"
             )
-        return page("sample.html", view=view, title=f"{view['label'] or sample_id} · {run_id}")
+        token = request.scope.get("csrftoken")
+        review = review_panel(
+            desk.reviews(run_id), run_id, sample_id, desk, token() if token else None
+        )
+        response = page(
+            "sample.html",
+            view=view,
+            review=review,
+            title=f"{view['label'] or sample_id} · {run_id}",
+        )
+        # The review form's POST must carry this page's Origin: under ``no-referrer`` browsers
+        # send ``Origin: null``. Links to other sites (Jaeger, Grafana) still get no referrer.
+        response.headers["referrer-policy"] = "same-origin"
+        return response
 
     def read_runs(run_ids: Sequence[str]) -> list[list[dict[str, Any]]] | Response:
         """Each run's results, or the 404 page naming the first run that has none."""
@@ -123,6 +167,8 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         if not query.a or not query.b or not sample_id:
             usage = "open /compare/sample?a=RUN_A&b=RUN_B&id=SAMPLE"
             return problem(400, "Two runs and a sample needed", usage)
+        if query.problem:
+            return problem(400, "Bad comparison parameter", query.problem)
         read = read_runs((query.a, query.b))
         if isinstance(read, Response):
             return read
@@ -139,7 +185,13 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         if view is None:
             missing = f"neither {query.a!r} nor {query.b!r} has sample {sample_id!r}"
             return problem(404, "No such sample", missing)
-        return page("ab.html", view=view, title=f"{view['label'] or sample_id} · A/B")
+        return page(
+            "ab.html",
+            view=view,
+            reviews_a=latest_by_sample(desk.reviews(query.a)),
+            reviews_b=latest_by_sample(desk.reviews(query.b)),
+            title=f"{view['label'] or sample_id} · A/B",
+        )
 
     def _others(run: Mapping[str, Any]) -> list[dict[str, str]]:
         """The other runs of this run's project and dataset, newest first (compare with…);
@@ -182,13 +234,19 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         query = CompareQuery.from_params(params)
         if not query.a or not query.b:
             return problem(400, "Two runs needed", "open /compare?a=RUN_A&b=RUN_B")
+        if query.problem:
+            return problem(400, "Bad comparison parameter", query.problem)
         read = read_runs((query.a, query.b))
         if isinstance(read, Response):
             return read
         results_a, results_b = read
         model = compared(results_a, results_b, query)
         return page(
-            "compare.html", view=compare_view(model, query), title=f"{query.a} vs {query.b}"
+            "compare.html",
+            view=compare_view(model, query),
+            reviews_a=latest_by_sample(desk.reviews(query.a)),
+            reviews_b=latest_by_sample(desk.reviews(query.b)),
+            title=f"{query.a} vs {query.b}",
         )
 
     def threaded(handler: Any) -> Any:
@@ -204,6 +262,54 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
 
         return endpoint
 
+    def write_review(request: Request, form: Mapping[str, str]) -> Response:
+        run_id, sample_id = form.get("run_id", ""), form.get("sample_id", "")
+        result = next((r for r in source.results(run_id) if r.get("sample_id") == sample_id), None)
+        if result is None:
+            return problem(404, "No such sample", f"run {run_id!r} has no sample {sample_id!r}")
+        assert desk.write is not None  # takes_reviews
+        try:
+            desk.write(
+                run_id,
+                sample_id,
+                form.get("verdict", ""),
+                form.get("note") or None,
+                reviewer=form.get("reviewer") or None,
+                result=result,
+            )
+        except (InvalidInputError, InvalidInputTypeError, ConfigurationError) as exc:
+            return problem(400, "Review not recorded", str(exc))
+        return RedirectResponse(sample_path(run_id, sample_id) + "#review", status_code=303)
+
+    async def post_review(request: Request) -> Response:
+        """A review from the sample page's form: only from this machine, from this UI's own
+        page (Origin), with the form's CSRF token (checked before this runs), into a store
+        that takes it."""
+        client = request.client.host if request.client else ""
+        if client not in LOOPBACK_CLIENTS:
+            return problem(403, "Review refused", "reviews are taken only from this machine")
+        if not from_this_page(request.headers, request.url.scheme):
+            return problem(403, "Review refused", "the request did not come from this UI's page")
+        if not desk.takes_reviews:
+            return problem(403, "Review refused", desk.refusal or "this UI takes no reviews")
+        form = await request.form()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        try:
+            response: Response = await run_in_threadpool(write_review, request, fields)
+        except EvalTraceError as exc:
+            return problem(502, "Backend error", str(exc))
+        return response
+
+    async def csrf_failed(scope: Any, send: Any, _reason: Any) -> None:
+        """asgi-csrf refused the post: a page that says what to do, not a bare message."""
+        response = problem(
+            403,
+            "Review refused",
+            "the form's CSRF token is missing or out of date (the UI may have restarted): "
+            "reload the sample page and review again",
+        )
+        await response(scope, _no_body, send)
+
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -214,6 +320,7 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             Route("/runs/{run_id:path}", threaded(run)),
             Route("/compare", threaded(compare)),
             Route("/compare/sample", threaded(ab)),
+            Route("/reviews", post_review, methods=["POST"]),
             Route("/healthz", health),
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         ],
@@ -223,6 +330,13 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
                 TrustedHostMiddleware,
                 allowed_hosts=list(hosts) if hosts is not None else allowed_hosts("127.0.0.1"),
                 www_redirect=False,
+            ),
+            # CSRF: a double-submit cookie; /reviews is checked even without a cookie
+            Middleware(
+                asgi_csrf,
+                signing_secret=secrets.token_hex(32),
+                always_protect={"/reviews"},
+                send_csrf_failed=csrf_failed,
             ),
         ],
     )

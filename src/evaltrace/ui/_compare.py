@@ -102,16 +102,21 @@ def comparison(
     results_b: Sequence[Mapping[str, Any]],
     lower: Sequence[str] = (),
     threshold: float = 0.0,
+    alpha: float = 0.05,
+    correction: str = "holm",
     evaluators: tuple[Mapping[str, str] | None, Mapping[str, str] | None] = (None, None),
 ) -> CompareModel:
     """The page's view of the library's comparison (``_compare.compare_runs``: scores only,
-    each in its direction, its verdict), ``threshold`` being the verdict's min effect."""
+    each in its direction, its verdict), ``threshold`` being the verdict's min effect,
+    ``alpha`` and ``correction`` its significance rule, as the CLI's options are."""
     c = compare_runs(
         results_a,
         results_b,
         lower_is_better=tuple(lower),
         min_effect=threshold,
         evaluators=evaluators,
+        alpha=alpha,
+        correction="maxt" if correction == "maxt" else "holm",
     )
     rows = []
     for m in c.metrics:
@@ -201,6 +206,12 @@ class CompareQuery:
     """Page of the per-sample regressions (``SHOWN`` a page)."""
     ipage: int = 1
     """Page of the per-sample improvements."""
+    alpha: float = 0.05
+    """The verdicts' significance level (``alpha=``, as ``compare --alpha``)."""
+    correction: str = "holm"
+    """The family-wise correction (``correction=holm|maxt``, as ``compare --correction``)."""
+    problem: str = ""
+    """Why ``alpha=`` or ``correction=`` cannot be used, naming the parameter; '' when fine."""
 
     @classmethod
     def from_params(cls, params: Mapping[str, Sequence[str]]) -> CompareQuery:
@@ -221,6 +232,20 @@ class CompareQuery:
             raw = one(name)
             return int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 9 else 1
 
+        problems = []
+        alpha = 0.05
+        if one("alpha"):
+            try:
+                alpha = float(one("alpha"))
+            except ValueError:
+                alpha = math.nan
+            if not 0 < alpha < 1:
+                problems.append(f"alpha={one('alpha')!r}: expected a number between 0 and 1")
+                alpha = 0.05
+        correction = one("correction").lower() or "holm"
+        if correction not in CORRECTIONS:
+            problems.append(f"correction={one('correction')!r}: expected holm or maxt")
+            correction = "holm"
         return cls(
             one("a"),
             one("b"),
@@ -229,6 +254,9 @@ class CompareQuery:
             one("metric"),
             max(1, page("rpage")),
             max(1, page("ipage")),
+            alpha,
+            correction,
+            "; ".join(problems),
         )
 
     def params(self) -> dict[str, Any]:
@@ -241,6 +269,8 @@ class CompareQuery:
             "metric": self.metric,
             "rpage": self.rpage if self.rpage > 1 else None,
             "ipage": self.ipage if self.ipage > 1 else None,
+            "alpha": f"{self.alpha:g}" if self.alpha != 0.05 else None,
+            "correction": self.correction if self.correction != "holm" else None,
         }
 
 

@@ -103,6 +103,36 @@ def _stats_of(runs: Sequence[Mapping[str, Any]], metric: str) -> Mapping[str, An
     return next((r["metrics"][metric] for r in runs if metric in r["metrics"]), {})
 
 
+TREND_DATASETS = 4
+"""Datasets drawn as lines of one trend chart (one colour each); filter by dataset for others."""
+
+
+def _trend_series(
+    oldest_first: Sequence[Mapping[str, Any]], metric: str, runs: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """One line per dataset (a run's score is never joined to another dataset's), each point
+    with its 95 % interval as an error bar; points of other datasets' runs are gaps."""
+    kind = "mean" if "mean" in _stats_of(runs, metric) else "pass rate"
+    datasets = list(dict.fromkeys(str(r["dataset_name"]) for r in reversed(oldest_first)))
+    series = []
+    for dataset in datasets[:TREND_DATASETS]:
+        stats = [
+            r["metrics"].get(metric, {}) if str(r["dataset_name"]) == dataset else {}
+            for r in oldest_first
+        ]
+        if not any(s for s in stats):
+            continue
+        series.append(
+            {
+                "label": kind if len(datasets) == 1 else f"{dataset} ({kind})",
+                "values": [_headline(s) if s else None for s in stats],
+                "low": [interval(s)[0] for s in stats],
+                "high": [interval(s)[1] for s in stats],
+            }
+        )
+    return series
+
+
 def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[str, Any]:
     """Runs table (newest first), filter menus and one trend chart per main metric."""
     datasets = sorted({str(r["dataset_name"]) for r in history})
@@ -142,14 +172,7 @@ def runs_view(history: Sequence[Mapping[str, Any]], query: RunsQuery) -> dict[st
                 f"{r['run_id']} · {str(r['started_at'])[:16].replace('T', ' ')}"
                 for r in oldest_first
             ],
-            "series": [
-                {
-                    "label": "mean" if "mean" in _stats_of(runs, metric) else "pass rate",
-                    "values": [_headline(r["metrics"].get(metric, {})) for r in oldest_first],
-                    "low": [interval(r["metrics"].get(metric, {}))[0] for r in oldest_first],
-                    "high": [interval(r["metrics"].get(metric, {}))[1] for r in oldest_first],
-                }
-            ],
+            "series": _trend_series(oldest_first, metric, runs),
         }
         for i, metric in enumerate(metrics[:TREND_METRICS])
     ]

@@ -4,8 +4,10 @@ A page of another site whose name is rebound to 127.0.0.1 (DNS rebinding) reache
 its own name in ``Host``: only the names the UI is served under are answered (Starlette's
 ``TrustedHostMiddleware``). Every answer carries a Content-Security-Policy the pages satisfy
 (scripts and styles only from ``/static``; the chart data is a JSON block, never run), and is
-never framed, sniffed or sent on as a referrer. The self-contained report carries the same
-policy as a ``<meta>`` tag, its inline assets allowed by hash.
+never framed, sniffed or sent on as a referrer to another site (the sample page, whose review
+form must name its origin, is ``same-origin``; every other page ``no-referrer``). The
+self-contained report carries the same policy as a ``<meta>`` tag, its inline assets allowed
+by hash.
 """
 
 from __future__ import annotations

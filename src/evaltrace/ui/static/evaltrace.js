@@ -109,7 +109,8 @@
         return { label: s.label, stroke: color, fill: color + "cc", width: 0,
                  paths: uPlot.paths.bars({ size: [size, 80], align: align }), points: { show: false } };
       }
-      return { label: s.label, stroke: color, width: 2, points: { show: true, size: 6, fill: color } };
+      // spanGaps: a dataset's line joins its own runs across other datasets' runs (nulls)
+      return { label: s.label, stroke: color, width: 2, spanGaps: true, points: { show: true, size: 6, fill: color } };
     }));
     var x = { grid: { show: false } };
     var xscale = { time: false };
