@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import evaltrace
 from evaltrace._codec import dumps, loads
 from evaltrace._compare import compare_runs
+from evaltrace._provenance_diff import diff_fingerprints, diff_provenance
 from evaltrace.cli import main
 from evaltrace.schema._fingerprint import dataset_fingerprint, sample_fingerprint
 
@@ -319,3 +320,40 @@ def test_the_compare_page_and_report_say_the_dataset_changed(tmp_path: Path) -> 
     assert runner.invoke(main, args).exit_code == 0
     assert line in html.read_text(encoding="utf-8")
     assert "evaluator judge 1.2 -&gt; 1.3" in html.read_text(encoding="utf-8")
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data_a=st.lists(rows, min_size=1, max_size=6),
+    changed=st.lists(st.booleans(), min_size=6, max_size=6),
+    old=st.booleans(),
+)
+def test_the_store_s_kept_fingerprints_say_what_the_results_say(
+    tmp_path_factory: pytest.TempPathFactory,
+    data_a: list[dict[str, Any]],
+    changed: list[bool],
+    old: bool,
+) -> None:
+    """The columnar compare reads the fingerprints the store kept (never the results): the
+    dataset difference is the one the results' data rows give, in a layout 5 store too."""
+    store = tmp_path_factory.mktemp("fp") / "s.db"
+    data_b = [
+        {**row, "target": f"changed {i}"} if flip else row
+        for i, (row, flip) in enumerate(zip(data_a, changed, strict=False))
+    ]
+    with evaltrace.OpenTelemetryExperimentTracker("p", store=store) as tracker:
+        for run, data in (("a", data_a), ("b", data_b)):
+            tracker.log_batch_sync(
+                [{"m": {"score": 1.0}}] * len(data),
+                "ds",
+                [{**row, "id": f"s{i}"} for i, row in enumerate(data)],
+                run_id=run,
+            )
+    if old:
+        as_version_5_layout(store)
+    with evaltrace.SQLiteQueryAdapter(store) as reader:
+        kept = diff_fingerprints(reader.sample_fingerprints("a"), reader.sample_fingerprints("b"))
+        read = diff_provenance(reader.run_results("a"), reader.run_results("b"))
+    assert kept == read

@@ -14,9 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema._fingerprint import dataset_fingerprint, sample_fingerprint
+from .schema._fingerprint import (
+    SampleFingerprints,
+    dataset_fingerprint,
+    fingerprints_by_sample,
+    sample_fingerprint,
+)
 
-__all__ = ["DatasetDiff", "diff_provenance"]
+__all__ = ["DatasetDiff", "diff_fingerprints", "diff_provenance"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,12 +83,11 @@ class DatasetDiff:
         }
 
 
-def _fingerprints(results: Sequence[Mapping[str, Any]]) -> dict[str, set[str | None]]:
+def _fingerprints(results: Sequence[Mapping[str, Any]]) -> SampleFingerprints:
     """Each sample's fingerprints (one per distinct row it was logged with)."""
-    out: dict[str, set[str | None]] = {}
-    for r in results:
-        out.setdefault(str(r["sample_id"]), set()).add(sample_fingerprint(r.get("data")))
-    return out
+    return fingerprints_by_sample(
+        (r["sample_id"], sample_fingerprint(r.get("data"))) for r in results
+    )
 
 
 def _evaluators(
@@ -102,7 +106,19 @@ def diff_provenance(
 ) -> DatasetDiff:
     """Compare the paired samples' fingerprints (and the evaluators' versions, when both runs
     said them)."""
-    a, b = _fingerprints(results_a), _fingerprints(results_b)
+    return diff_fingerprints(
+        _fingerprints(results_a), _fingerprints(results_b), evaluators_a, evaluators_b
+    )
+
+
+def diff_fingerprints(
+    a: SampleFingerprints,
+    b: SampleFingerprints,
+    evaluators_a: Mapping[str, str] | None = None,
+    evaluators_b: Mapping[str, str] | None = None,
+) -> DatasetDiff:
+    """``diff_provenance`` of each run's fingerprints by sample (``sample_fingerprints`` of a
+    query adapter: the store reads the ones it kept, never the results)."""
     paired = sorted(a.keys() & b.keys())
     changed, unknown = [], 0
     for sample in paired:

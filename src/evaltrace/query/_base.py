@@ -18,6 +18,7 @@ from .._exceptions import IncompleteResultsError
 from .._types import ResultRecord, ReviewRecord, RunCompleteness, RunSummary
 from ..schema import ATTR_BATCH_ID, ATTR_RUN_ID, ATTR_SEQ, RESULT_SPAN, decode_result, is_result
 from ..schema._decode import chunk_size, sort_key
+from ..schema._fingerprint import SampleFingerprints, fingerprints_by_sample, sample_fingerprint
 from ..schema._review import decode_review, ordered
 from ._filter import HistoryFilter
 from ._history_rows import summarize_runs
@@ -177,6 +178,14 @@ class QueryAdapter(ABC):
         """What the run was run with (``eval.provenance``: ``evaluators`` name -> version,
         ``code_version``), None when unknown (not said, or an adapter that cannot read it)."""
         return None
+
+    def sample_fingerprints(self, run_id: str) -> SampleFingerprints:
+        """Each sample's dataset fingerprints (``schema._fingerprint``), computed from the
+        run's data rows; the store reads the ones it kept."""
+        return fingerprints_by_sample(
+            (r["sample_id"], sample_fingerprint(r.get("data")))
+            for r in self.iter_run_results(run_id)
+        )
 
     @abstractmethod
     def project_results(self, filters: HistoryFilter) -> list[ResultRecord]:

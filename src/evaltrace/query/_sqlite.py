@@ -13,7 +13,12 @@ from .._types import ResultRecord, ReviewRecord, RunCompleteness, RunSummary
 from ..schema import SummaryRecord
 from ..schema._aggregate import stats_of
 from ..schema._decode import epoch_ns, iso
-from ..schema._fingerprint import merge_provenance
+from ..schema._fingerprint import (
+    SampleFingerprints,
+    fingerprints_by_sample,
+    merge_provenance,
+    sample_fingerprint,
+)
 from ..store import RunRow, StoreReader, review_record
 from ._base import QueryAdapter
 from ._completeness import completeness, declared_writers
@@ -75,6 +80,15 @@ class SQLiteQueryAdapter(QueryAdapter):
         if not Path(self.path).is_file():
             return None
         return merge_provenance(self._store.run_provenance(run_id))
+
+    def sample_fingerprints(self, run_id: str) -> SampleFingerprints:
+        """The fingerprints the store kept (layout 6), those of older rows from their data."""
+        if not Path(self.path).is_file():
+            return {}
+        return fingerprints_by_sample(
+            (sample_id, kept if data_json is None else sample_fingerprint(loads(data_json)))
+            for sample_id, kept, data_json in self._store.sample_fingerprints(run_id)
+        )
 
     def run_completeness(self, run_id: str) -> RunCompleteness:
         """A store is one writer, holding exactly what it committed: complete unless the run

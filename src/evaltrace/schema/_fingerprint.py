@@ -23,7 +23,14 @@ import orjson
 
 from ._samples import INPUT_KEYS, OUTPUT_KEYS
 
-__all__ = ["FINGERPRINT_KEYS", "dataset_fingerprint", "merge_provenance", "sample_fingerprint"]
+__all__ = [
+    "FINGERPRINT_KEYS",
+    "SampleFingerprints",
+    "dataset_fingerprint",
+    "fingerprints_by_sample",
+    "merge_provenance",
+    "sample_fingerprint",
+]
 
 FINGERPRINT_KEYS: Final = frozenset(
     {*INPUT_KEYS, "target", "user_input", "reference_contexts", "vars"}
@@ -56,6 +63,18 @@ def sample_fingerprint(data: Any) -> str | None:
             pass
     text = _ENCODER.encode(given)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+SampleFingerprints = dict[str, set[str | None]]
+"""Each sample id's fingerprints, one per distinct row it was logged with (None: unknown)."""
+
+
+def fingerprints_by_sample(pairs: Iterable[tuple[Any, str | None]]) -> SampleFingerprints:
+    """``(sample id, fingerprint)`` pairs gathered by sample."""
+    out: SampleFingerprints = {}
+    for sample_id, fingerprint in pairs:
+        out.setdefault(str(sample_id), set()).add(fingerprint)
+    return out
 
 
 def dataset_fingerprint(fingerprints: Iterable[str | None]) -> str | None:

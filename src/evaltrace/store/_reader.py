@@ -256,6 +256,21 @@ class StoreReader:
         )
         return [row[0] for row in rows]
 
+    def sample_fingerprints(self, run_id: str) -> list[tuple[str, str | None, str | None]]:
+        """(sample id, stored fingerprint, data JSON where none was stored: an earlier layout)
+        of each of the run's results, in order; what compare needs of a run's dataset without
+        reading its results."""
+        columns = (
+            "sample_id, fingerprint, CASE WHEN fingerprint IS NULL THEN data END"
+            if self.version >= 6
+            else "sample_id, NULL, data"
+        )
+        with self._lock:
+            rows: list[tuple[str, str | None, str | None]] = _segments.select(
+                self._conn, columns, run_id, 0
+            )
+        return rows
+
     def reviews(self, run_id: str) -> list[ReviewRow]:
         """Every review of ``run_id``, oldest first (none in a store without reviews)."""
         with self._lock:
