@@ -1,7 +1,9 @@
 """Comparing two runs: per metric, both means with their intervals, the paired difference
 with its interval and p-value, and a verdict; per sample, what moved; and the CI gate.
 
-Pure functions over the result dicts ``get_run_results`` returns. Only *scores* are compared
+Pure functions over score columns (``RunScores``: ``QueryAdapter.run_scores``, the one path
+the CLI, the UI and the report take; ``compare_runs`` builds them from ``get_run_results``
+dicts). Only *scores* are compared
 (``_scores``: config leaves such as ``threshold`` are not metrics), each in its direction: a
 node's ``higher_is_better`` flag, else lower-is-better for paths matching a
 ``lower_is_better`` glob, else higher. A metric whose values are all booleans is a pass rate.
@@ -18,19 +20,29 @@ a metric that vanished from B, samples of A missing from B, and runs that pair n
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+import numpy.typing as npt
 
-from ._by_sample import by_sample, estimate, metric_side
+from ._by_sample import Grouped, MetricSide, estimate, group, metric_side
 from ._family import Correction, assess
 from ._stats import Estimate, PairedTest
-from .schema._scores import Direction, Numeric
+from .schema._columns import BOOLEAN, INTEGER, RunScores, from_results
+from .schema._scores import Direction, Numeric, matches_any
 
-__all__ = ["Comparison", "Gate", "MetricDelta", "SampleChange", "compare_runs", "json_safe"]
+__all__ = [
+    "Changes",
+    "Comparison",
+    "Gate",
+    "MetricDelta",
+    "SampleChange",
+    "compare_runs",
+    "compare_scores",
+    "json_safe",
+]
 
 SHOWN_IDS = 5
 """How many sample ids a gate reason names before ``…``."""
@@ -124,8 +136,9 @@ class Comparison:
     run_a: str
     run_b: str
     metrics: list[MetricDelta]
-    changes: list[SampleChange]
-    """Every moved (sample, metric), most regressed first, most improved last."""
+    changes: Sequence[SampleChange]
+    """Every moved (sample, metric), most regressed first, most improved last (``Changes``:
+    each made when read)."""
     samples: dict[str, int]
     """Paired samples: ``paired``, and how many ``improved`` (some metric better, none worse),
     ``regressed`` (some worse, none better), ``mixed`` (both) or stayed ``unchanged``."""
@@ -245,9 +258,95 @@ def _p(value: float | None) -> str:
     return "-" if value is None else f"{value:.2g}" if value < 0.001 else f"{value:.3f}"
 
 
-def _shown(values: list[Numeric], mean: float) -> Numeric:
-    """A sample's value as shown: itself for one trial, else the mean of its trials."""
-    return values[0] if len(values) == 1 else mean
+_MOVE_FIELDS: tuple[str, ...] = ("sample", "metric", "a", "b", "delta", "gain")
+_MOVE_FIELDS += ("trials_a", "trials_b", "single_a", "single_b")
+
+
+class Changes(Sequence[SampleChange]):
+    """Every moved (sample, metric), most regressed first: arrays, each ``SampleChange`` made
+    when read (a million moves are a few arrays, not a million objects)."""
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        metrics: Sequence[str],
+        directions: Sequence[Direction],
+        kinds: Sequence[tuple[str, str]],
+        columns: dict[str, npt.NDArray[Any]],
+        rename: Callable[[str], str] | None = None,
+    ) -> None:
+        self._ids, self._metrics, self._directions, self._kinds = ids, metrics, directions, kinds
+        self._c = columns
+        """``sample``, ``metric`` (indexes), ``a``, ``b``, ``delta``, ``gain``, ``trials_a``,
+        ``trials_b``, ``single_a``, ``single_b``: one entry per move, in order."""
+        self._rename = rename
+
+    def renamed(self, rename: Callable[[str], str]) -> Changes:
+        """The same moves, sample ids and metric names passed through ``rename`` (terminal
+        safety) as each is read."""
+        return Changes(self._ids, self._metrics, self._directions, self._kinds, self._c, rename)
+
+    def __len__(self) -> int:
+        return int(self._c["delta"].size)
+
+    def worse(self) -> int:
+        """How many moves are regressions (they come first)."""
+        return int(np.count_nonzero(self._c["gain"] < 0))
+
+    def _one(self, i: int) -> SampleChange:
+        c = self._c
+        metric = int(c["metric"][i])
+        kind_a, kind_b = self._kinds[metric]
+        sample, name = self._ids[int(c["sample"][i])], self._metrics[metric]
+        if self._rename is not None:
+            sample, name = self._rename(sample), self._rename(name)
+        return SampleChange(
+            sample,
+            name,
+            _typed(float(c["a"][i]), kind_a, bool(c["single_a"][i])),
+            _typed(float(c["b"][i]), kind_b, bool(c["single_b"][i])),
+            float(c["delta"][i]),
+            self._directions[metric],
+            int(c["trials_a"][i]),
+            int(c["trials_b"][i]),
+        )
+
+    @overload
+    def __getitem__(self, i: int) -> SampleChange: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SampleChange]: ...
+    def __getitem__(self, i: int | slice) -> SampleChange | list[SampleChange]:
+        if isinstance(i, slice):
+            return [self._one(k) for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._one(i)
+
+    def __iter__(self) -> Iterator[SampleChange]:
+        return (self._one(k) for k in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(x == y for x, y in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Changes({len(self)} moves)"
+
+
+def _typed(value: float, kind: str, single: bool) -> Numeric:
+    """A sample's value as shown: as logged (its bool or int) for one trial, else the mean."""
+    if not single:
+        return value
+    if kind == BOOLEAN:
+        return bool(value)
+    if kind == INTEGER and math.isfinite(value):
+        return int(value)
+    return value
 
 
 def compare_runs(
@@ -262,83 +361,159 @@ def compare_runs(
     cluster: str | None = None,
     seed: int = 0,
 ) -> Comparison:
-    """Compare run B against run A (each a ``get_run_results`` list).
+    """Compare run B against run A (each a ``get_run_results`` list): ``compare_scores`` of
+    their score columns.
+
+    ``cluster``: a field of the rows' data (or metadata) whose samples share errors, e.g. a
+    passage id; a result without it is a ``ValueError`` naming the field and the row.
+    """
+    of = None if cluster is None else cluster_key(cluster)
+    return compare_scores(
+        from_results(results_a, of),
+        from_results(results_b, of),
+        lower_is_better=lower_is_better,
+        metrics=metrics,
+        alpha=alpha,
+        min_effect=min_effect,
+        correction=correction,
+        cluster=cluster,
+        seed=seed,
+    )
+
+
+def cluster_key(cluster: str) -> Callable[[Mapping[str, Any], int], Any]:
+    """Reads a result's cluster key: the field of its data, else of its metadata."""
+
+    def key(result: Mapping[str, Any], row: int) -> Any:
+        for part in ("data", "metadata"):
+            holder = result.get(part)
+            if isinstance(holder, Mapping) and cluster in holder:
+                return str(holder[cluster])
+        raise ValueError(
+            f"--cluster {cluster}: result {row} of run {result.get('run_id')} "
+            f"(sample {result.get('sample_id')}) has no field {cluster!r} in its data or "
+            "metadata"
+        )
+
+    return key
+
+
+def _pairs(ga: Grouped, gb: Grouped) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Samples of A also in B, in A's order: their index in A and in B."""
+    in_b = gb.index
+    pa: list[int] = []
+    pb: list[int] = []
+    for i, sid in enumerate(ga.ids):
+        j = in_b.get(sid)
+        if j is not None:
+            pa.append(i)
+            pb.append(j)
+    return np.asarray(pa, dtype=np.int64), np.asarray(pb, dtype=np.int64)
+
+
+def compare_scores(
+    scores_a: RunScores,
+    scores_b: RunScores,
+    *,
+    lower_is_better: Sequence[str] = (),
+    metrics: Sequence[str] | None = None,
+    alpha: float = 0.05,
+    min_effect: float = 0.0,
+    correction: Correction = "holm",
+    cluster: str | None = None,
+    seed: int = 0,
+) -> Comparison:
+    """Compare run B against run A from their score columns (``QueryAdapter.run_scores``).
 
     ``lower_is_better``: globs over dotted score paths whose scores are better low (a node's
     own ``higher_is_better`` flag wins). ``metrics``: globs; only matching scores are
     compared. ``alpha``, ``min_effect``, ``correction``: the verdict's rule (``_family``).
-    ``cluster``: a field of the rows' data (or metadata) whose samples share errors, e.g. a
-    passage id; a result without it is a ``ValueError`` naming the field and the row.
+    ``cluster``: the name of the cluster field the columns' ``clusters`` were read from.
     """
-    samples_a, directions = by_sample(results_a, lower_is_better, metrics, cluster)
-    samples_b, directions_b = by_sample(results_b, lower_is_better, metrics, cluster)
-    for path, direction in directions_b.items():
-        directions.setdefault(path, direction)
-    paired = [sid for sid in samples_a if sid in samples_b]
-    paths = sorted(directions)
-    clusters = None
-    if cluster is not None:
-        clusters = {sid: s.cluster for sid, s in {**samples_b, **samples_a}.items()}
-    side = {path: metric_side(path, samples_a, samples_b, paired) for path in paths}
-    family = [p for p in paths if side[p]["paired"]]
-    shape = (len(paired), len(family))
-    matrix_a, matrix_b = (
-        np.array([[side[p][run].get(sid, math.nan) for sid in paired] for p in family])
-        .reshape(shape[::-1])
-        .T.copy()
-        for run in ("a", "b")
-    )
+    if cluster is not None and (scores_a.clusters is None or scores_b.clusters is None):
+        raise ValueError(f"--cluster {cluster}: the runs' cluster keys were not read")
+    a, b = scores_a.select(metrics), scores_b.select(metrics)
+    ga, gb = group(a), group(b)
+    pa, pb = _pairs(ga, gb)
+    paired = len(pa)
+    paths = sorted(a.columns.keys() | b.columns.keys())
+    directions: dict[str, Direction] = {}
+    for path in paths:
+        declared = (a.columns.get(path) or b.columns[path]).direction
+        if declared is None:
+            declared = "lower" if matches_any(path, lower_is_better) else "higher"
+        directions[path] = declared
+    sides: dict[str, tuple[MetricSide, MetricSide]] = {
+        p: (metric_side(a.columns.get(p), ga), metric_side(b.columns.get(p), gb)) for p in paths
+    }
+    both = {p: sa.has[pa] & sb.has[pb] for p, (sa, sb) in sides.items()}
+    family = [p for p in paths if both[p].any()]
+    clusters_a = ga.clusters
+    clusters_b = None
+    if gb.clusters is not None and clusters_a is not None:
+        # a sample in both runs is A's cluster
+        clusters_b = [
+            clusters_a[ga.index[sid]] if sid in ga.index else key
+            for sid, key in zip(gb.ids, gb.clusters, strict=True)
+        ]
+    matrix_a = np.full((paired, len(family)), math.nan)
+    matrix_b = np.full((paired, len(family)), math.nan)
+    for j, p in enumerate(family):
+        matrix_a[:, j] = sides[p][0].mean[pa]
+        matrix_b[:, j] = sides[p][1].mean[pb]
     matrix_a[~np.isfinite(matrix_a)] = math.nan  # an infinite mean moves, but is no statistic
     matrix_b[~np.isfinite(matrix_b)] = math.nan
-    boolean = {p: bool(side[p]["boolean"]) for p in paths}
+    boolean = {p: sa.boolean and sb.boolean for p, (sa, sb) in sides.items()}
     tested = assess(
         matrix_a,
         matrix_b,
-        boolean=[boolean[p] and side[p]["single"] for p in family],
+        boolean=[boolean[p] and sides[p][0].single and sides[p][1].single for p in family],
         higher=[directions[p] == "higher" for p in family],
         alpha=alpha,
         min_effect=min_effect,
         correction=correction,
-        clusters=None if clusters is None else [clusters[s] for s in paired],
+        clusters=None if clusters_a is None else [clusters_a[i] for i in pa.tolist()],
         seed=seed,
     )
     assessed = dict(zip(family, tested, strict=True))
     deltas: list[MetricDelta] = []
-    changes: list[SampleChange] = []
-    per_sample: dict[str, set[bool]] = {}
-    for path in paths:
-        row = side[path]
-        counts: Counter[str] = Counter()
-        for sid in paired:
-            if sid not in row["a"] or sid not in row["b"]:
-                continue
-            a, b = row["a"][sid], row["b"][sid]
-            delta = 0.0 if a == b else b - a
-            if math.isnan(delta):
-                continue
-            gain = delta if directions[path] == "higher" else -delta
-            counts["improved" if gain > 0 else "regressed" if gain < 0 else "unchanged"] += 1
-            if gain:
-                per_sample.setdefault(sid, set()).add(gain > 0)
-                changes.append(
-                    SampleChange(
-                        sid,
-                        path,
-                        _shown(samples_a[sid].values[path], a),
-                        _shown(samples_b[sid].values[path], b),
-                        delta,
-                        directions[path],
-                        len(samples_a[sid].values[path]),
-                        len(samples_b[sid].values[path]),
-                    )
-                )
-        est_a = estimate(row["a"], clusters, boolean[path])
-        est_b = estimate(row["b"], clusters, boolean[path])
+    parts: list[dict[str, npt.NDArray[Any]]] = []
+    better = np.zeros(paired, dtype=np.bool_)
+    worse = np.zeros(paired, dtype=np.bool_)
+    for k, path in enumerate(paths):
+        sa, sb = sides[path]
+        where = np.flatnonzero(both[path])
+        x, y = sa.mean[pa[where]], sb.mean[pb[where]]
+        with np.errstate(invalid="ignore"):
+            delta = np.where(x == y, 0.0, y - x)
+        valid = ~np.isnan(delta)
+        gain = delta if directions[path] == "higher" else -delta
+        up, down = valid & (gain > 0), valid & (gain < 0)
+        better[where[up]] = True
+        worse[where[down]] = True
+        moved = up | down
+        at = where[moved]
+        parts.append(
+            {
+                "sample": pa[at],
+                "metric": np.full(at.size, k, dtype=np.int64),
+                "a": x[moved],
+                "b": y[moved],
+                "delta": delta[moved],
+                "gain": gain[moved],
+                "trials_a": sa.carried[pa[at]],
+                "trials_b": sb.carried[pb[at]],
+                "single_a": sa.carried[pa[at]] == 1,
+                "single_b": sb.carried[pb[at]] == 1,
+            }
+        )
+        est_a = estimate(sa.mean, clusters_a, boolean[path])
+        est_b = estimate(sb.mean, clusters_b, boolean[path])
         got = assessed.get(path)
         verdict: str = got.verdict if got else "inconclusive"
-        if row["count_a"] and not row["count_b"]:
+        if sa.count and not sb.count:
             verdict = "vanished"
-        elif row["count_b"] and not row["count_a"]:
+        elif sb.count and not sa.count:
             verdict = "new"
         deltas.append(
             MetricDelta(
@@ -346,16 +521,16 @@ def compare_runs(
                 kind="boolean" if boolean[path] else "number",
                 mean_a=est_a.mean if est_a else None,
                 mean_b=est_b.mean if est_b else None,
-                improved=counts["improved"],
-                regressed=counts["regressed"],
-                unchanged=counts["unchanged"],
+                improved=int(up.sum()),
+                regressed=int(down.sum()),
+                unchanged=int((valid & (gain == 0)).sum()),
                 direction=directions[path],
-                count_a=row["count_a"],
-                count_b=row["count_b"],
+                count_a=sa.count,
+                count_b=sb.count,
                 estimate_a=est_a,
                 estimate_b=est_b,
-                spread_a=row["spread_a"],
-                spread_b=row["spread_b"],
+                spread_a=sa.spread,
+                spread_b=sb.spread,
                 test=got.test if got else None,
                 p_adjusted=got.p_adjusted if got else None,
                 mde=got.mde if got else None,
@@ -363,25 +538,33 @@ def compare_runs(
                 verdict=verdict,
             )
         )
-    changes.sort(key=lambda c: c.gain)
-    kinds = Counter(
-        "mixed" if len(s) == 2 else "improved" if True in s else "regressed"
-        for s in per_sample.values()
+    joined = {
+        name: np.concatenate([part[name] for part in parts]) if parts else np.empty(0)
+        for name in _MOVE_FIELDS
+    }
+    order = np.argsort(joined["gain"], kind="stable")
+    changes = Changes(
+        ga.ids,
+        paths,
+        [directions[p] for p in paths],
+        [(sides[p][0].kind, sides[p][1].kind) for p in paths],
+        {name: column[order] for name, column in joined.items()},
     )
+    moved_any = better | worse
     return Comparison(
-        run_a=str(results_a[0]["run_id"]) if results_a else "",
-        run_b=str(results_b[0]["run_id"]) if results_b else "",
+        run_a=a.run_id,
+        run_b=b.run_id,
         metrics=deltas,
         changes=changes,
         samples={
-            "paired": len(paired),
-            "improved": kinds["improved"],
-            "regressed": kinds["regressed"],
-            "mixed": kinds["mixed"],
-            "unchanged": len(paired) - len(per_sample),
+            "paired": paired,
+            "improved": int((better & ~worse).sum()),
+            "regressed": int((worse & ~better).sum()),
+            "mixed": int((better & worse).sum()),
+            "unchanged": paired - int(moved_any.sum()),
         },
-        only_in_a=[sid for sid in samples_a if sid not in samples_b],
-        only_in_b=[sid for sid in samples_b if sid not in samples_a],
+        only_in_a=[sid for sid in ga.ids if sid not in gb.index],
+        only_in_b=[sid for sid in gb.ids if sid not in ga.index],
         vanished=[m.metric for m in deltas if m.verdict == "vanished"],
         new=[m.metric for m in deltas if m.verdict == "new"],
         alpha=alpha,
@@ -390,7 +573,7 @@ def compare_runs(
         cluster=cluster,
         family=family,
         trials={
-            "a": max((s.trials for s in samples_a.values()), default=0),
-            "b": max((s.trials for s in samples_b.values()), default=0),
+            "a": int(ga.trials.max()) if len(ga.ids) else 0,
+            "b": int(gb.trials.max()) if len(gb.ids) else 0,
         },
     )

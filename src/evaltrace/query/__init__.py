@@ -10,6 +10,7 @@ from .._types import (
     RunSummary,
     WriterCount,
 )
+from ..schema._columns import RunScores, ScoreColumn
 from ._base import QueryAdapter, SpanView
 from ._filter import HistoryFilter
 from ._http import ClientOptions
@@ -31,8 +32,10 @@ __all__ = [
     "QueryAdapter",
     "ResultRecord",
     "RunCompleteness",
+    "RunScores",
     "RunSummary",
     "SQLiteQueryAdapter",
+    "ScoreColumn",
     "SpanView",
     "TempoQueryAdapter",
     "WriterCount",

@@ -10,13 +10,14 @@ anything is counted; completeness is checked on the traces of the run asked for 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
 from .._types import ResultRecord, RunCompleteness, RunSummary
 from ..schema import ATTR_BATCH_ID, ATTR_RUN_ID, ATTR_SEQ, RESULT_SPAN, decode_result, is_result
+from ..schema._columns import RunScores, from_results
 from ..schema._decode import chunk_size, sort_key
 from ._filter import HistoryFilter
 from ._history_rows import summarize_runs
@@ -132,6 +133,13 @@ class QueryAdapter(ABC):
     def iter_run_results(self, run_id: str) -> Iterator[ResultRecord]:
         """``run_results`` as a stream; adapters that can page override it."""
         return iter(self.run_results(run_id))
+
+    def run_scores(self, run_id: str, metrics: Sequence[str] | None = None) -> RunScores:
+        """The run's numeric scores as columns (one float64 array per metric, row ``i`` the
+        run's ``i``-th result, with its sample id), only the metrics matching the ``metrics``
+        globs when given: what compare reads. This default builds them from ``run_results``;
+        the embedded store keeps them (``SQLiteQueryAdapter``)."""
+        return from_results(self.run_results(run_id)).select(metrics)
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Every result (of any run) linked to the application trace ``trace_id`` (or to its

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from .._codec import loads
 from .._types import ResultRecord, RunCompleteness, RunSummary
 from ..schema import SummaryRecord
 from ..schema._aggregate import stats_of
+from ..schema._columns import RunScores
 from ..schema._decode import epoch_ns, iso
 from ..store import RunRow, StoreReader
 from ._base import QueryAdapter
@@ -50,6 +51,14 @@ class SQLiteQueryAdapter(QueryAdapter):
         if not Path(self.path).is_file():
             return iter(())
         return self._store.iter_run(run_id)
+
+    def run_scores(self, run_id: str, metrics: Sequence[str] | None = None) -> RunScores:
+        """From the store's score columns and the results past them: no result is decoded
+        (a 1,000,000-result run's scores, not its text)."""
+        if not Path(self.path).is_file():
+            return RunScores(run_id, [], {})
+        scores = self._store.run_scores(run_id)
+        return scores.select(metrics)
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """One indexed query on the results' link columns."""

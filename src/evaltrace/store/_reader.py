@@ -16,8 +16,9 @@ from .._codec import loads
 from .._exceptions import QueryError
 from .._types import ResultRecord
 from ..schema._aggregate import MetricAggregate, aggregate_lists, merge_encoded
+from ..schema._columns import RunScores
 from ..schema._decode import decode_object, link_dict, result_dict
-from . import _segments
+from . import _score_columns, _segments
 from ._ddl import connect_reader
 from ._wal import has_side_files, release
 
@@ -219,6 +220,20 @@ class StoreReader:
             else:
                 out[path] = agg
         return out
+
+    def run_scores(self, run_id: str) -> RunScores:
+        """The run's scores as columns (``_score_columns``): its stored blocks, then the
+        results past them; the connection is held one query at a time."""
+
+        def rows_after(after: int) -> list[_score_columns.Row]:
+            sql = (
+                f"SELECT {_score_columns.ROW_COLUMNS} FROM results WHERE run_id = ? "
+                "AND id >= ? AND id < ? ORDER BY id LIMIT ?"
+            )
+            pages = self._paged(sql, (run_id,), self._ranges(run_id, after))
+            return [row for page in pages for row in page]
+
+        return _score_columns.read(self._page, run_id, rows_after)
 
     def runs(
         self,

@@ -24,7 +24,7 @@ from ..schema._aggregate import (
     encode_aggregates,
     merge_encoded,
 )
-from . import _segments, _summary_ledger
+from . import _score_columns, _segments, _summary_ledger
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import (
     UPGRADE_FROM_2,
@@ -115,6 +115,8 @@ class StoreWriter:
             with self._lock, atomic(self._conn) as conn:
                 check_kind(conn, path, STORE if keep_delivered else SPOOL)
                 add_holder_column(conn)
+                if keep_delivered:
+                    conn.execute(_score_columns.CREATE)
                 self._refold_without_spread(conn)
         except BaseException:
             self._conn.close()
@@ -328,6 +330,8 @@ class StoreWriter:
         try:
             with self._lock, atomic(self._conn) as conn:
                 self._fold(conn, runs, count=True)
+                if self.keep_delivered:  # a spool deletes delivered rows: no columns there
+                    _score_columns.extend(conn, runs)
         except sqlite3.Error as exc:  # nothing is lost: readers add the unfolded results
             self._touched |= runs
             _log.warning("evaltrace: folding run aggregates in %s failed: %s", self.path, exc)
