@@ -89,6 +89,8 @@ class RunScores:
     columns: dict[str, ScoreColumn]
     clusters: list[Any] | None = None
     """Each result's cluster key (``--cluster``), when asked for."""
+    row_ids: npt.NDArray[np.int64] | None = None
+    """Where each result is kept (the embedded store's rowids); None from other adapters."""
 
     def __len__(self) -> int:
         return len(self.sample_ids)
@@ -98,7 +100,7 @@ class RunScores:
         if metrics is None:
             return self
         kept = {k: c for k, c in self.columns.items() if matches_any(k, metrics)}
-        return RunScores(self.run_id, self.sample_ids, kept, self.clusters)
+        return RunScores(self.run_id, self.sample_ids, kept, self.clusters, self.row_ids)
 
 
 @dataclass
@@ -107,15 +109,20 @@ class ColumnBuilder:
     metric while building: ~8 bytes a value once built)."""
 
     sample_ids: list[str] = field(default_factory=list)
+    row_ids: list[int] = field(default_factory=list)
     _values: dict[str, list[float]] = field(default_factory=dict)
     _rows: dict[str, list[int]] = field(default_factory=dict)
     _kinds: dict[str, str] = field(default_factory=dict)
     directions: dict[str, Direction | None] = field(default_factory=dict)
 
-    def add(self, sample_id: str, scores: Iterable[Sequence[Any]]) -> None:
-        """One result: its sample id and its ``[[path, value], ...]``."""
+    def add(
+        self, sample_id: str, scores: Iterable[Sequence[Any]], row_id: int | None = None
+    ) -> None:
+        """One result: its sample id, its ``[[path, value], ...]`` and where it is kept."""
         row = len(self.sample_ids)
         self.sample_ids.append(sample_id)
+        if row_id is not None:
+            self.row_ids.append(row_id)
         for path, value in scores:
             values = self._values.get(path)
             if values is None:
@@ -142,7 +149,10 @@ class ColumnBuilder:
             present = np.zeros(n, dtype=np.bool_)
             present[rows] = True
             columns[path] = ScoreColumn(full, present, self._kinds[path], self.directions.get(path))
-        return RunScores(run_id, self.sample_ids, columns, clusters)
+        rows = None
+        if self.row_ids and len(self.row_ids) == n:
+            rows = np.asarray(self.row_ids, dtype=np.int64)
+        return RunScores(run_id, self.sample_ids, columns, clusters, rows)
 
 
 def declared_directions(result: Any) -> dict[str, Direction | None]:
@@ -196,7 +206,10 @@ def concat(run_id: str, blocks: Sequence[RunScores]) -> RunScores:
             known.values[starts[i] : starts[i + 1]] = column.values
             known.present[starts[i] : starts[i + 1]] = column.present
     sample_ids = [sid for block in blocks for sid in block.sample_ids]
-    return RunScores(run_id, sample_ids, columns)
+    rows = None
+    if all(block.row_ids is not None for block in blocks):
+        rows = np.concatenate([block.row_ids for block in blocks if block.row_ids is not None])
+    return RunScores(run_id, sample_ids, columns, None, rows)
 
 
 _F64: Final = np.dtype("<f8")
@@ -215,9 +228,13 @@ def pack(scores: RunScores) -> tuple[list[list[Any]], bytes]:
 
 
 def unpack(
-    run_id: str, sample_ids: list[str], header: Sequence[Sequence[Any]], blob: bytes
+    run_id: str,
+    sample_ids: list[str],
+    header: Sequence[Sequence[Any]],
+    blob: bytes,
+    row_ids: bytes | None = None,
 ) -> RunScores:
-    """A block back from ``pack``."""
+    """A block back from ``pack`` (``row_ids``: its rows' rowids as little-endian int64)."""
     n = len(sample_ids)
     bits = (n + 7) // 8
     columns: dict[str, ScoreColumn] = {}
@@ -228,4 +245,5 @@ def unpack(
         present = np.unpackbits(np.frombuffer(blob, dtype=np.uint8, count=bits, offset=at))[:n]
         at += bits
         columns[path] = ScoreColumn(values, present.astype(np.bool_), kind, direction)
-    return RunScores(run_id, sample_ids, columns)
+    rows = None if row_ids is None else np.frombuffer(row_ids, dtype="<i8").astype(np.int64)
+    return RunScores(run_id, sample_ids, columns, None, rows)

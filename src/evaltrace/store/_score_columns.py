@@ -1,6 +1,7 @@
 """Each run's scores kept as columns (``score_columns``): what compare reads instead of results.
 
-A row holds one block of ``BLOCK`` consecutive results of one run: their sample ids, and per
+A row holds one block of ``BLOCK`` consecutive results of one run: their sample ids and
+rowids (a sample's results are then fetched by rowid, without a scan), and per
 metric the values as packed float64 with presence bits (``schema._columns.pack``). The writer
 adds the full blocks past a run's last one when it folds the run (``extend``, in the folding's
 transaction), so a run written before this table existed is backfilled the first time a
@@ -15,6 +16,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final
+
+import numpy as np
 
 from .._codec import dumps, loads
 from ..schema._columns import ColumnBuilder, RunScores, concat, declared_directions, pack, unpack
@@ -32,6 +35,7 @@ CREATE TABLE IF NOT EXISTS score_columns (
     first_id INTEGER NOT NULL,
     last_id INTEGER NOT NULL,
     sample_ids TEXT NOT NULL,
+    row_ids BLOB NOT NULL,
     columns TEXT NOT NULL,
     data BLOB NOT NULL,
     PRIMARY KEY (run_id, first_id)
@@ -78,7 +82,7 @@ def build(query: Query, run_id: str, rows: Iterable[Row]) -> RunScores:
             continue
         seen.add(key)
         pairs = loads(scores)
-        builder.add(sample_id, pairs)
+        builder.add(sample_id, pairs, row_id)
         for path, _ in pairs:
             first_with.setdefault(path, row_id)
     for row_id in sorted(set(first_with.values())):
@@ -103,13 +107,14 @@ def extend(conn: sqlite3.Connection, runs: Iterable[str]) -> None:
             scores = build(query, run_id, block)
             header, blob = pack(scores)
             conn.execute(
-                "INSERT INTO score_columns (run_id, first_id, last_id, sample_ids, columns, data) "
-                "VALUES (?,?,?,?,?,?)",
+                "INSERT INTO score_columns (run_id, first_id, last_id, sample_ids, row_ids, "
+                "columns, data) VALUES (?,?,?,?,?,?,?)",
                 (
                     run_id,
                     block[0][0],
                     block[-1][0],
                     dumps(scores.sample_ids, "sample_ids", None),
+                    np.asarray(scores.row_ids, dtype="<i8").tobytes(),
                     dumps(header, "columns", None),
                     blob,
                 ),
@@ -121,13 +126,13 @@ def blocks(query: Query, run_id: str) -> Iterator[tuple[int, RunScores]]:
     after = -1
     while True:
         page = query(
-            "SELECT first_id, last_id, sample_ids, columns, data FROM score_columns "
+            "SELECT first_id, last_id, sample_ids, row_ids, columns, data FROM score_columns "
             "WHERE run_id = ? AND first_id > ? ORDER BY first_id LIMIT ?",
             (run_id, after, _BLOCKS_A_QUERY),
         )
-        for first_id, last_id, sample_ids, header, blob in page:
+        for first_id, last_id, sample_ids, rows, header, blob in page:
             after = first_id
-            yield last_id, unpack(run_id, loads(sample_ids), loads(header), blob)
+            yield last_id, unpack(run_id, loads(sample_ids), loads(header), blob, rows)
         if len(page) < _BLOCKS_A_QUERY:
             return
 
