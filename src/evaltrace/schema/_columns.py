@@ -149,10 +149,10 @@ class ColumnBuilder:
             present = np.zeros(n, dtype=np.bool_)
             present[rows] = True
             columns[path] = ScoreColumn(full, present, self._kinds[path], self.directions.get(path))
-        rows = None
+        kept = None
         if self.row_ids and len(self.row_ids) == n:
-            rows = np.asarray(self.row_ids, dtype=np.int64)
-        return RunScores(run_id, self.sample_ids, columns, clusters, rows)
+            kept = np.asarray(self.row_ids, dtype=np.int64)
+        return RunScores(run_id, self.sample_ids, columns, clusters, kept)
 
 
 def declared_directions(result: Any) -> dict[str, Direction | None]:
