@@ -157,9 +157,24 @@ class StoreWriter:
         With ``forward``, each trace also gets an outbox entry, leased to this process when
         ``leased`` (it sends them from memory), else due at once; returns trace id -> entry id.
         """
+        return self.commit_parts(call, [(results, roots)], forward=forward, leased=leased)
+
+    def commit_parts(
+        self,
+        call: CallRecord,
+        parts: Iterable[tuple[Sequence[ResultRow], Sequence[BatchRoot]]],
+        *,
+        forward: bool,
+        leased: bool = True,
+    ) -> dict[int, int]:
+        """``commit`` of a call handed over in parts (a large batch planned a few thousand
+        rows at a time, each part whole traces): every part in the one transaction, so the
+        call is still stored whole or not at all, while only one part is in memory. An error
+        raised by the iterator (a bad row of a later part) rolls back every part."""
         outbox: dict[int, int] = {}
         link_trace, link_span = call.link if call.link else (None, None)
         run_id = call.run_id
+        count = written = last = 0
         try:
             with self._lock, atomic(self._conn) as conn:
                 values = (
@@ -176,83 +191,22 @@ class StoreWriter:
                     call.capture,
                 )
                 cached = self._last_call
+                call_id: int | None
                 if cached is not None and cached[0] == values:
-                    call_id: int | None = cached[1]
+                    call_id = cached[1]
                 else:
                     call_id = conn.execute(_INSERT_CALL, values).lastrowid
-                conn.executemany(
-                    _INSERT_RESULT,
-                    [
-                        (
-                            call_id,
-                            run_id,
-                            r.trace_id.to_bytes(16, "big"),
-                            r.span_id.to_bytes(8, "big"),
-                            None if r.parent_span_id is None else _blob(r.parent_span_id, 8),
-                            r.start_ns,
-                            r.end_ns,
-                            r.seq,
-                            r.row,
-                            r.sample_id,
-                            r.result_json,
-                            r.data_json,
-                            r.link[0] if r.link else None,
-                            r.link[1] if r.link else None,
-                            r.scores_json,
-                        )
-                        for r in results
-                    ],
-                )
-                last = first_row = 0
-                if results:  # before the roots: the results' rowids
-                    (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
-                    first_row = last - len(results) + 1
-                    # In a spool another process may delete rows and SQLite reuse their ids:
-                    # there, look every time.
-                    if self._tail != (run_id, first_row - 1) or not self.keep_delivered:
-                        conn.execute(_segments.MARK, {"first": first_row, "run": run_id})
-                if roots:
-                    conn.executemany(
-                        _INSERT_ROOT,
-                        [
-                            (
-                                _blob(b.trace_id, 16),
-                                _blob(b.span_id, 8),
-                                call_id,
-                                b.chunk_start,
-                                b.chunk_size,
-                                b.start_ns,
-                                b.end_ns,
-                            )
-                            for b in roots
-                        ],
+                tail = self._tail
+                for results, roots in parts:
+                    part_last, part_outbox = self._insert(
+                        conn, call, call_id, results, roots, forward, leased, tail
                     )
-                if results and run_id not in self._runs:
-                    first = min(r.start_ns for r in results)
-                    conn.execute(
-                        _NEW_RUN,
-                        (
-                            run_id,
-                            call.project_name,
-                            call.dataset_name,
-                            first,
-                            first,
-                            call.metadata_json,
-                        ),
-                    )
-                if forward:
-                    outbox = enqueue(
-                        conn,
-                        call_id or 0,
-                        first_row,
-                        results,
-                        roots,
-                        leased,
-                        self.destination or "",
-                    )
-                    if results and self.keep_delivered and run_id not in self._wanted:
-                        conn.execute(_summary_ledger.WANT, (run_id,))
-            if results:
+                    if results:
+                        last, tail = part_last, (run_id, part_last)
+                    outbox.update(part_outbox)
+                    count += len(results)
+                    written += sum(len(r.result_json) + len(r.data_json) for r in results)
+            if count:
                 self._runs.add(run_id)
                 self._tail = (run_id, last)
                 if forward and self.keep_delivered:
@@ -263,23 +217,98 @@ class StoreWriter:
             self._resources.clear()  # an id this transaction inserted is gone with it
             if isinstance(exc, sqlite3.Error):
                 raise StoreWriteError(
-                    f"{self.path}: could not commit {len(results)} results ({exc}); nothing of "
-                    "the call was stored"
+                    f"{self.path}: could not commit {call.batch_size or count or 1} results "
+                    f"({exc}); nothing of the call was stored"
                 ) from exc
             raise
         self._touched.add(call.run_id)
         self._commits += 1
         if self._checkpointer is not None:
             # ~2 pages a commit (the table's and the file header's), plus the rows' bytes
-            self._unchecked += (
-                2 + sum(len(r.result_json) + len(r.data_json) for r in results) // 4096
-            )
+            self._unchecked += 2 + written // 4096
             if self._unchecked >= WAKE_PAGES:
                 self._unchecked = 0
                 self._checkpointer.wake()
         if self._commits % COMPACT_EVERY == 0:
             self.compact()
         return outbox
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        call: CallRecord,
+        call_id: int | None,
+        results: Sequence[ResultRow],
+        roots: Sequence[BatchRoot],
+        forward: bool,
+        leased: bool,
+        tail: tuple[str, int] | None,
+    ) -> tuple[int, dict[int, int]]:
+        """One part of a call, in the caller's transaction (``tail``: the run and rowid of the
+        last result committed before it); returns its last result's rowid (0 when it has
+        none) and its outbox entries."""
+        run_id = call.run_id
+        conn.executemany(
+            _INSERT_RESULT,
+            [
+                (
+                    call_id,
+                    run_id,
+                    r.trace_id.to_bytes(16, "big"),
+                    r.span_id.to_bytes(8, "big"),
+                    None if r.parent_span_id is None else _blob(r.parent_span_id, 8),
+                    r.start_ns,
+                    r.end_ns,
+                    r.seq,
+                    r.row,
+                    r.sample_id,
+                    r.result_json,
+                    r.data_json,
+                    r.link[0] if r.link else None,
+                    r.link[1] if r.link else None,
+                    r.scores_json,
+                )
+                for r in results
+            ],
+        )
+        last = first_row = 0
+        if results:  # before the roots: the results' rowids
+            (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
+            first_row = last - len(results) + 1
+            # In a spool another process may delete rows and SQLite reuse their ids:
+            # there, look every time. A later part follows its earlier one directly.
+            if tail != (run_id, first_row - 1) or not self.keep_delivered:
+                conn.execute(_segments.MARK, {"first": first_row, "run": run_id})
+        if roots:
+            conn.executemany(
+                _INSERT_ROOT,
+                [
+                    (
+                        _blob(b.trace_id, 16),
+                        _blob(b.span_id, 8),
+                        call_id,
+                        b.chunk_start,
+                        b.chunk_size,
+                        b.start_ns,
+                        b.end_ns,
+                    )
+                    for b in roots
+                ],
+            )
+        if results and run_id not in self._runs:
+            first = min(r.start_ns for r in results)
+            conn.execute(
+                _NEW_RUN,
+                (run_id, call.project_name, call.dataset_name, first, first, call.metadata_json),
+            )
+        outbox: dict[int, int] = {}
+        if forward:
+            outbox = enqueue(
+                conn, call_id or 0, first_row, results, roots, leased, self.destination or ""
+            )
+            if results and self.keep_delivered and run_id not in self._wanted:
+                conn.execute(_summary_ledger.WANT, (run_id,))
+        return last, outbox
 
     def _upgrade(self) -> None:
         """Upgrade a version 2, 3 or 4 store in one transaction: the layout, then (version 2)
