@@ -35,17 +35,21 @@ class Grouped:
     clusters: list[Any] | None
     """Each sample's cluster key (its first row's), when the run has them."""
 
+    @property
+    def once(self) -> bool:
+        """Every sample has exactly one row."""
+        return len(self.ids) == len(self.codes)
+
 
 def group(scores: RunScores) -> Grouped:
-    """Rows by sample id, in first-seen order."""
-    index: dict[str, int] = {}
-    setdefault = index.setdefault
+    """Rows by sample id, in first-seen order (the dict does it in C: ~0.25 s a million rows,
+    against ~0.8 s for a Python loop, and numpy's sort-based ``unique`` is slower still on
+    hashed ids)."""
+    ids = list(dict.fromkeys(scores.sample_ids))
+    index = dict(zip(ids, range(len(ids)), strict=True))
     codes = np.fromiter(
-        (setdefault(sid, len(index)) for sid in scores.sample_ids),
-        dtype=np.int64,
-        count=len(scores.sample_ids),
+        map(index.__getitem__, scores.sample_ids), dtype=np.int64, count=len(scores.sample_ids)
     )
-    ids = list(index)
     clusters = None
     if scores.clusters is not None:
         _, first = np.unique(codes, return_index=True)  # codes count up in first-seen order
@@ -62,7 +66,7 @@ class MetricSide:
     none is left."""
     has: npt.NDArray[np.bool_]
     """The sample has a mean (some trial is not NaN)."""
-    carried: npt.NDArray[np.int64]
+    carried: npt.NDArray[np.int32]
     """Trials of the sample carrying the metric (NaN ones too)."""
     count: int
     """Results carrying the metric."""
@@ -76,7 +80,7 @@ class MetricSide:
 
 
 def _empty(size: int) -> MetricSide:
-    none = np.zeros(size, dtype=np.int64)
+    none = np.zeros(size, dtype=np.int32)
     return MetricSide(
         np.full(size, math.nan), none.astype(np.bool_), none, 0, True, True, None, BOOLEAN
     )
@@ -89,7 +93,15 @@ def metric_side(column: ScoreColumn | None, grouped: Grouped) -> MetricSide:
     if column is None:
         return _empty(size)
     codes, values, present = grouped.codes, column.values, column.present
-    carried = np.bincount(codes[present], minlength=size)
+    if grouped.once:  # one trial a sample (most runs): a scatter, no grouping
+        carried = np.zeros(size, dtype=np.int32)
+        carried[codes[present]] = 1
+        mean = np.full(size, math.nan)
+        mean[codes] = np.where(present, values, math.nan)
+        has = ~np.isnan(mean)
+        kind = column.kind
+        return MetricSide(mean, has, carried, int(present.sum()), kind == BOOLEAN, True, None, kind)
+    carried = np.bincount(codes[present], minlength=size).astype(np.int32)
     kept = present & ~np.isnan(values)
     kept_codes, kept_values = codes[kept], values[kept]
     finite_count = np.bincount(kept_codes, minlength=size)

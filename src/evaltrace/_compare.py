@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import compress, repeat
 from typing import Any, overload
 
 import numpy as np
@@ -289,6 +290,36 @@ class Changes(Sequence[SampleChange]):
     def __len__(self) -> int:
         return int(self._c["delta"].size)
 
+    def subset(
+        self, metric: str | None = None, worse: bool | None = None, reverse: bool = False
+    ) -> Changes:
+        """The moves of one metric, or one way (``worse``), in order (``reverse``: the
+        other way round, e.g. the largest improvement first); no move is made meanwhile."""
+        keep = np.ones(len(self), dtype=np.bool_)
+        if metric is not None:
+            keep &= self._c["metric"] == (
+                self._metrics.index(metric) if metric in self._metrics else -1
+            )
+        if worse is not None:
+            keep &= (self._c["gain"] < 0) == worse
+        at = np.flatnonzero(keep)
+        if reverse:
+            at = at[::-1]
+        return Changes(
+            self._ids,
+            self._metrics,
+            self._directions,
+            self._kinds,
+            {name: column[at] for name, column in self._c.items()},
+            self._rename,
+        )
+
+    def sample_ids(self) -> list[str]:
+        """Each moved sample once, in the order of its first move."""
+        samples = self._c["sample"]
+        _, first = np.unique(samples, return_index=True)
+        return [self._ids[int(i)] for i in samples[np.sort(first)].tolist()]
+
     def worse(self) -> int:
         """How many moves are regressions (they come first)."""
         return int(np.count_nonzero(self._c["gain"] < 0))
@@ -398,17 +429,13 @@ def cluster_key(cluster: str) -> Callable[[Mapping[str, Any], int], Any]:
     return key
 
 
-def _pairs(ga: Grouped, gb: Grouped) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Samples of A also in B, in A's order: their index in A and in B."""
-    in_b = gb.index
-    pa: list[int] = []
-    pb: list[int] = []
-    for i, sid in enumerate(ga.ids):
-        j = in_b.get(sid)
-        if j is not None:
-            pa.append(i)
-            pb.append(j)
-    return np.asarray(pa, dtype=np.int64), np.asarray(pb, dtype=np.int64)
+def _pairs(ga: Grouped, gb: Grouped) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """For each sample of A, its index in B (-1: not in B); for each of B, whether A has it."""
+    found = map(gb.index.get, ga.ids, repeat(-1))  # dict.get(sid, -1), in C
+    in_b = np.fromiter(found, dtype=np.int64, count=len(ga.ids))
+    in_a = np.zeros(len(gb.ids), dtype=np.bool_)
+    in_a[in_b[in_b >= 0]] = True
+    return in_b, in_a
 
 
 def compare_scores(
@@ -434,7 +461,12 @@ def compare_scores(
         raise ValueError(f"--cluster {cluster}: the runs' cluster keys were not read")
     a, b = scores_a.select(metrics), scores_b.select(metrics)
     ga, gb = group(a), group(b)
-    pa, pb = _pairs(ga, gb)
+    in_b, in_a = _pairs(ga, gb)
+    if ga.clusters is None:  # paired: the ids' dicts (~100 MB a million) are done with
+        ga.index.clear()
+        gb.index.clear()
+    pa = np.flatnonzero(in_b >= 0)
+    pb = in_b[pa]
     paired = len(pa)
     paths = sorted(a.columns.keys() | b.columns.keys())
     directions: dict[str, Direction] = {}
@@ -563,8 +595,8 @@ def compare_scores(
             "mixed": int((better & worse).sum()),
             "unchanged": paired - int(moved_any.sum()),
         },
-        only_in_a=[sid for sid in ga.ids if sid not in gb.index],
-        only_in_b=[sid for sid in gb.ids if sid not in ga.index],
+        only_in_a=list(compress(ga.ids, (in_b < 0).tolist())),
+        only_in_b=list(compress(gb.ids, (~in_a).tolist())),
         vanished=[m.metric for m in deltas if m.verdict == "vanished"],
         new=[m.metric for m in deltas if m.verdict == "new"],
         alpha=alpha,

@@ -141,6 +141,16 @@ class QueryAdapter(ABC):
         the embedded store keeps them (``SQLiteQueryAdapter``)."""
         return from_results(self.run_results(run_id)).select(metrics)
 
+    def sample_results(
+        self, run_id: str, sample_ids: Iterable[str], scores: RunScores | None = None
+    ) -> list[ResultRecord]:
+        """The run's results of these samples (every trial), in logging order: one sample's
+        page without holding the run. This default filters ``run_results``; the embedded
+        store finds them through the run's score columns (``scores``: when the caller has
+        them already)."""
+        wanted = set(sample_ids)
+        return [r for r in self.run_results(run_id) if str(r["sample_id"]) in wanted]
+
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Every result (of any run) linked to the application trace ``trace_id`` (or to its
         span ``span_id``), in logging order: from an app trace to its evaluations."""

@@ -150,7 +150,7 @@ class ColumnBuilder:
             present[rows] = True
             columns[path] = ScoreColumn(full, present, self._kinds[path], self.directions.get(path))
         kept = None
-        if self.row_ids and len(self.row_ids) == n:
+        if len(self.row_ids) == n:  # every row said where it is kept (none: 0 rows)
             kept = np.asarray(self.row_ids, dtype=np.int64)
         return RunScores(run_id, self.sample_ids, columns, clusters, kept)
 

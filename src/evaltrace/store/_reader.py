@@ -188,6 +188,20 @@ class StoreReader:
             self._paged(_RUN_PAGE, (run_id,), self._ranges(run_id, 0)), f"run {run_id!r}"
         )
 
+    def results_at(self, run_id: str, row_ids: list[int]) -> list[ResultRecord]:
+        """The run's results kept at these rowids (``RunScores.row_ids``), in logging order:
+        a sample's results without reading the run."""
+        ids = sorted(set(row_ids))
+        pages = []
+        for at in range(0, len(ids), _CALLS_PER_QUERY):
+            chunk = ids[at : at + _CALLS_PER_QUERY]
+            sql = (
+                f"SELECT {_COLUMNS} FROM results WHERE run_id = ? AND id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY id"
+            )
+            pages.append(self._page(sql, (run_id, *chunk)))
+        return list(self._decoded(iter(pages), f"run {run_id!r}"))
+
     def iter_linked(self, trace_id: str, span_id: str | None) -> Iterator[ResultRecord]:
         """Every result (of any run) linked to the application trace, or to one of its spans."""
         span = span_id and span_id.lower()

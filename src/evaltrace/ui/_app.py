@@ -31,7 +31,7 @@ from ._run import RunQuery, run_view
 from ._runs import RunsQuery, runs_view
 from ._sample import ab_view, sample_view
 from ._security import SecurityHeaders, allowed_hosts
-from ._source import Source
+from ._source import TTL, Source
 
 __all__ = ["create_app"]
 
@@ -53,20 +53,40 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
     def problem(status: int, title: str, message: str) -> HTMLResponse:
         return page("error.html", status, title=title, message=message)
 
-    memo: OrderedDict[tuple[int, int, tuple[str, ...], float], tuple[CompareModel, Any, Any]] = (
+    memo: OrderedDict[tuple[str, str, tuple[str, ...], float], tuple[float, CompareModel]] = (
         OrderedDict()
     )
+    comparing: dict[tuple[str, str, tuple[str, ...], float], threading.Lock] = {}
 
-    def compared(a: list[dict[str, Any]], b: list[dict[str, Any]], q: CompareQuery) -> CompareModel:
-        """``comparison``, kept while the source keeps both runs' results: comparing two 100k
-        runs takes ~5 s here, and the page is re-requested for every metric or swap click."""
-        key = (id(a), id(b), q.lower, q.threshold)
+    def compared(q: CompareQuery) -> CompareModel | Response:
+        """``comparison`` of the runs' score columns (never their results), kept for the
+        source's TTL: the page is re-requested for every metric, page or swap click. One
+        computation per comparison at a time; no lock is held over it that another page
+        waits for (``/`` answers meanwhile: ``scale.index_during_compare``)."""
+        key = (q.a, q.b, q.lower, q.threshold)
         with memo_lock:
-            if key not in memo:
-                memo[key] = (comparison(a, b, q.lower, q.threshold), a, b)  # a, b pin the ids
+            hit = memo.get(key)
+            if hit is not None and source.clock() - hit[0] <= TTL:
+                return hit[1]
+            working = comparing.setdefault(key, threading.Lock())
+        with working:
+            with memo_lock:
+                hit = memo.get(key)
+            if hit is not None and source.clock() - hit[0] <= TTL:
+                return hit[1]
+            scores_a, scores_b = source.scores(q.a), source.scores(q.b)
+            for run_id, scores in ((q.a, scores_a), (q.b, scores_b)):
+                if not len(scores):
+                    return problem(
+                        404, "No such run", f"no results for run {run_id!r} in {source.label}"
+                    )
+            model = comparison(scores_a, scores_b, q.lower, q.threshold, source.sample_results)
+            with memo_lock:
+                memo[key] = (source.clock(), model)
                 while len(memo) > 4:
                     memo.popitem(last=False)
-            return memo[key][0]
+                comparing.pop(key, None)
+        return model
 
     def runs(request: Request) -> Response:
         query = RunsQuery.from_params(_params(request))
@@ -93,10 +113,10 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
 
     def sample(request: Request) -> Response:
         run_id, sample_id = request.path_params["run_id"], request.path_params["sample_id"]
-        results = source.results(run_id)
-        if not results:
+        scores = source.scores(run_id)
+        if not len(scores):
             return problem(404, "No such run", f"no results for run {run_id!r} in {source.label}")
-        view = sample_view(results, sample_id, links)
+        view = sample_view(source.sample_results(run_id, [sample_id], scores), sample_id, links)
         if view is None:
             return problem(
                 404, "No such sample", f"run {run_id!r} has no result for sample {sample_id!r}"
@@ -122,18 +142,12 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         if not query.a or not query.b or not sample_id:
             usage = "open /compare/sample?a=RUN_A&b=RUN_B&id=SAMPLE"
             return problem(400, "Two runs and a sample needed", usage)
-        read = read_runs((query.a, query.b))
-        if isinstance(read, Response):
-            return read
-        results_a, results_b = read
-        model = compared(results_a, results_b, query)
-        regressed = list(
-            dict.fromkeys(
-                mv.sample_id
-                for mv in model.moves
-                if not mv.better and (not query.metric or mv.metric == query.metric)
-            )
-        )
+        model = compared(query)
+        if isinstance(model, Response):
+            return model
+        regressed = model.moves.subset(query.metric or None, better=False).sample_ids()
+        results_a = source.sample_results(query.a, [sample_id])
+        results_b = source.sample_results(query.b, [sample_id])
         view = ab_view(results_a, results_b, sample_id, query.params(), regressed, links)
         if view is None:
             missing = f"neither {query.a!r} nor {query.b!r} has sample {sample_id!r}"
@@ -181,11 +195,9 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
         query = CompareQuery.from_params(params)
         if not query.a or not query.b:
             return problem(400, "Two runs needed", "open /compare?a=RUN_A&b=RUN_B")
-        read = read_runs((query.a, query.b))
-        if isinstance(read, Response):
-            return read
-        results_a, results_b = read
-        model = compared(results_a, results_b, query)
+        model = compared(query)
+        if isinstance(model, Response):
+            return model
         return page(
             "compare.html", view=compare_view(model, query), title=f"{query.a} vs {query.b}"
         )

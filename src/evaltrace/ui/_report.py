@@ -33,11 +33,12 @@ def report_html(source: Source, run_id: str, baseline: str | None, links: TraceL
     run = run_view(table, RunQuery(per=ROWS), links, "", pager=False)
     compared = None
     if baseline is not None:
-        results_a = source.results(baseline)
-        if not results_a:
+        scores_a = source.scores(baseline)
+        if not len(scores_a):
             raise UnknownRunError(f"no results for run {baseline!r} in {source.label}")
         query = CompareQuery(a=baseline, b=run_id)
-        compared = compare_view(comparison(results_a, results, query.lower), query, links=False)
+        model = comparison(scores_a, source.scores(run_id), query.lower, 0.0, source.sample_results)
+        compared = compare_view(model, query, links=False)
     return render(
         "report.html",
         inline=True,

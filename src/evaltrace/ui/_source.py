@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ..query import HistoryFilter, QueryAdapter, RunCompleteness
+from ..query import HistoryFilter, QueryAdapter, RunCompleteness, RunScores
 from ._run import SampleTable
 
 __all__ = ["Source"]
@@ -116,6 +116,24 @@ class Source:
             if entry.table is None:
                 entry.table = SampleTable.build(entry.results)
             return entry.table
+
+    def scores(self, run_id: str) -> RunScores:
+        """The run's score columns (``QueryAdapter.run_scores``): what compare reads, never
+        the run's results (none cached: the compare page keeps its own model)."""
+        return self.adapter.run_scores(run_id)
+
+    def sample_results(
+        self, run_id: str, sample_ids: Sequence[str], scores: RunScores | None = None
+    ) -> list[dict[str, Any]]:
+        """The run's results of these samples, in logging order: from the cached run when it
+        is read already, else found by the adapter (by rowid in the embedded store)."""
+        with self._lock:
+            entry = self._fresh(run_id)
+        if entry is not None:
+            wanted = set(sample_ids)
+            return [r for r in entry.results if str(r["sample_id"]) in wanted]
+        found = self.adapter.sample_results(run_id, sample_ids, scores)
+        return cast(list[dict[str, Any]], found)
 
     def close(self) -> None:
         """Close the adapter."""
