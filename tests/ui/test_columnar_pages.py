@@ -1,4 +1,4 @@
-"""The compare, sample and A/B pages read score columns and single samples, never a whole run
+"""The run, compare, sample and A/B pages read score columns and single samples, never a whole run
 (a 1,000,000-result run read whole took 25 s and GBs: ``benchmarks/bench_scale.py``)."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class _NoWholeRuns(SQLiteQueryAdapter):
 
 @pytest.fixture
 def client(store: Path) -> Iterator[TestClient]:
-    source = Source(_NoWholeRuns(store), f"SQLite store {store}")
+    source = Source(_NoWholeRuns(store), f"SQLite store {store}", columnar_from=1)
     try:
         yield TestClient(create_app(source, TraceLinks(None, None)), base_url="http://127.0.0.1")
     finally:
@@ -54,3 +54,10 @@ def test_sample_and_ab_pages_read_their_sample_only(client: TestClient) -> None:
     assert missing.status_code == 404
     unknown = client.get("/compare?a=nope&b=" + quote(CANDIDATE))
     assert unknown.status_code == 404 and "nope" in unknown.text
+
+
+def test_the_run_page_reads_its_columns_and_one_page(client: TestClient) -> None:
+    """The run page, sorted and filtered, from the run's columns and its page's results."""
+    for query in ("", "?sort=qa.f1.score&desc=1", "?where=qa.f1.score<2"):
+        page = client.get(f"/runs/{quote(CANDIDATE)}{query}")
+        assert page.status_code == 200, query

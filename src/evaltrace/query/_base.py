@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from .._types import ResultRecord, RunCompleteness, RunSummary
+from .._types import MetricStats, ResultRecord, RunCompleteness, RunSummary
 from ..schema import ATTR_BATCH_ID, ATTR_RUN_ID, ATTR_SEQ, RESULT_SPAN, decode_result, is_result
 from ..schema._columns import RunScores, from_results
 from ..schema._decode import chunk_size, sort_key
 from ._filter import HistoryFilter
-from ._history_rows import summarize_runs
+from ._history_rows import metrics_of, summarize_runs
 
 __all__ = ["QueryAdapter", "SpanView", "decode_spans", "read_results", "unique"]
 
@@ -123,6 +123,10 @@ def read_results(
 class QueryAdapter(ABC):
     """Reads evaltrace results back from one backend."""
 
+    keeps_columns: bool = False
+    """True when ``run_scores``, ``results_at`` and ``run_stats`` read no whole run (the
+    embedded store): a large run's page is then built from them."""
+
     @abstractmethod
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of ``run_id`` in logging order; ``[]`` for an unknown run.
@@ -150,6 +154,20 @@ class QueryAdapter(ABC):
         them already)."""
         wanted = set(sample_ids)
         return [r for r in self.run_results(run_id) if str(r["sample_id"]) in wanted]
+
+    def results_at(
+        self, run_id: str, positions: Sequence[int], scores: RunScores | None = None
+    ) -> list[ResultRecord]:
+        """The run's results at these positions (0 is its first result, in logging order),
+        in the order asked: one page of a large run's table. This default indexes
+        ``run_results``; the embedded store reads them by rowid (``scores.row_ids``)."""
+        results = self.run_results(run_id)
+        return [results[i] for i in positions if 0 <= i < len(results)]
+
+    def run_stats(self, run_id: str) -> dict[str, MetricStats]:
+        """Statistics per score of the run (``history``'s ``metrics``); the embedded store
+        reads them from its folded aggregates, not from the results."""
+        return metrics_of(r["evaluation_result"] for r in self.run_results(run_id))
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Every result (of any run) linked to the application trace ``trace_id`` (or to its

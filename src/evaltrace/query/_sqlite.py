@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._codec import loads
-from .._types import ResultRecord, RunCompleteness, RunSummary
+from .._types import MetricStats, ResultRecord, RunCompleteness, RunSummary
 from ..schema import SummaryRecord
 from ..schema._aggregate import stats_of
 from ..schema._columns import RunScores
@@ -31,6 +31,8 @@ def _ns(moment: datetime, end_of_microsecond: bool = False) -> int:
 
 class SQLiteQueryAdapter(QueryAdapter):
     """Results by index, streamed page by page; history from the per-run table."""
+
+    keeps_columns = True
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.path.expanduser(os.fspath(path))
@@ -75,6 +77,28 @@ class SQLiteQueryAdapter(QueryAdapter):
         rows = scores.row_ids.tolist()
         at = [rows[i] for i, sid in enumerate(scores.sample_ids) if sid in wanted]
         return self._store.results_at(run_id, at) if at else []
+
+    def results_at(
+        self, run_id: str, positions: Sequence[int], scores: RunScores | None = None
+    ) -> list[ResultRecord]:
+        """By rowid through the run's score columns: a page of a 1,000,000-result run."""
+        if not Path(self.path).is_file():
+            return []
+        if scores is None:
+            scores = self.run_scores(run_id, metrics=())
+        if scores.row_ids is None:
+            return super().results_at(run_id, positions, scores)
+        rows = scores.row_ids
+        wanted = [int(rows[i]) for i in positions if 0 <= i < len(rows)]
+        found = self._store.results_at(run_id, wanted)  # in rowid order
+        by_row = dict(zip(sorted(set(wanted)), found, strict=False))
+        return [by_row[r] for r in wanted if r in by_row]
+
+    def run_stats(self, run_id: str) -> dict[str, MetricStats]:
+        """From the run's folded aggregates plus the results committed since."""
+        if not Path(self.path).is_file():
+            return {}
+        return stats_of(self._store.run_aggregates(run_id))
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """One indexed query on the results' link columns."""

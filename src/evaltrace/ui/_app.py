@@ -28,6 +28,7 @@ from ._links import href
 from ._many import ManyQuery, many_view, run_samples
 from ._render import STATIC, render
 from ._run import RunQuery, run_view
+from ._run_columns import ColumnTable
 from ._runs import RunsQuery, runs_view
 from ._sample import ab_view, sample_view
 from ._security import SecurityHeaders, allowed_hosts
@@ -108,7 +109,8 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
             view=view,
             title=run_id,
             others=_others(table.run),
-            writers=source.completeness(run_id),
+            # a run read from its columns was not read whole: a store is one writer anyway
+            writers=None if isinstance(table, ColumnTable) else source.completeness(run_id),
         )
 
     def sample(request: Request) -> Response:

@@ -3,7 +3,10 @@
 A run page is paged, sorted and filtered on every click; reading a 100k-result run back
 takes seconds (5 s for 100k from the embedded store, measured here), so each run's results and
 its flattened table are kept for ``TTL`` seconds: long enough to page and sort without a
-re-read, short enough to see a run that is still being logged.
+re-read, short enough to see a run that is still being logged. A large run in a store that
+keeps score columns is never read whole nor cached: its page reads its columns and the
+page's results (``ColumnTable``), compare reads the columns (``scores``), a sample page its
+sample's results (``sample_results``): ``benchmarks/bench_scale.py`` times them.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 from ..query import HistoryFilter, QueryAdapter, RunCompleteness, RunScores
-from ._run import SampleTable
+from ._run import SampleTable, Table
+from ._run_columns import LARGE_RUN, ColumnTable
 
 __all__ = ["Source"]
 
@@ -48,6 +52,8 @@ class Source:
     """Seconds a history answer is reused: 0 for the store (it caches run summaries itself);
     remote backends summarise from every result span in the window, so they get some."""
     clock: Callable[[], float] = time.monotonic
+    columnar_from: int = LARGE_RUN
+    """Results from which a run's page reads its score columns instead of the whole run."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     """Guards the dicts below for a moment; never held over a read."""
     _reading: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
@@ -107,8 +113,22 @@ class Source:
         """How complete ``run_id`` read (a run written by many processes), or None."""
         return self._entry(run_id).completeness
 
-    def table(self, run_id: str) -> SampleTable | None:
-        """The run flattened for its page, or None for an unknown run."""
+    def table(self, run_id: str) -> Table | None:
+        """The run flattened for its page, or None for an unknown run. A large run in a
+        store that keeps score columns is read from them a page at a time, never whole and
+        never cached (``ColumnTable``); any other run is read whole and kept ``TTL``."""
+        if self.adapter.keeps_columns:
+            with self._lock:
+                cached = self._fresh(run_id)
+            if cached is None:
+                scores = self.adapter.run_scores(run_id)
+                if len(scores) >= self.columnar_from:
+                    stats = self.adapter.run_stats(run_id)
+
+                    def fetch(positions: Sequence[int]) -> Sequence[Mapping[str, Any]]:
+                        return self.adapter.results_at(run_id, positions, scores)
+
+                    return ColumnTable.build(scores, stats, fetch)
         entry = self._entry(run_id)
         if not entry.results:
             return None
