@@ -28,7 +28,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._by_sample import Grouped, MetricSide, estimate, group, metric_side
+from ._by_sample import SLICE, Grouped, MetricSide, estimate, group, metric_side
 from ._family import Correction, assess
 from ._stats import Estimate, PairedTest
 from .schema._columns import BOOLEAN, INTEGER, RunScores, from_results
@@ -431,8 +431,11 @@ def cluster_key(cluster: str) -> Callable[[Mapping[str, Any], int], Any]:
 
 def _pairs(ga: Grouped, gb: Grouped) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """For each sample of A, its index in B (-1: not in B); for each of B, whether A has it."""
-    found = map(gb.index.get, ga.ids, repeat(-1))  # dict.get(sid, -1), in C
-    in_b = np.fromiter(found, dtype=np.int64, count=len(ga.ids))
+    get, ids = gb.index.get, ga.ids
+    in_b = np.empty(len(ids), dtype=np.int64)
+    for at in range(0, len(ids), SLICE):  # dict.get(sid, -1) in C, a slice at a time
+        part = ids[at : at + SLICE]
+        in_b[at : at + len(part)] = np.fromiter(map(get, part, repeat(-1)), np.int64, len(part))
     in_a = np.zeros(len(gb.ids), dtype=np.bool_)
     in_a[in_b[in_b >= 0]] = True
     return in_b, in_a

@@ -59,8 +59,9 @@ class SQLiteQueryAdapter(QueryAdapter):
         (a 1,000,000-result run's scores, not its text)."""
         if not Path(self.path).is_file():
             return RunScores(run_id, [], {})
-        scores = self._store.run_scores(run_id)
-        return scores.select(metrics)
+        if metrics is not None and not metrics:  # no metric: the rows' ids and rowids
+            return self._store.run_scores(run_id, values=False)
+        return self._store.run_scores(run_id).select(metrics)
 
     def sample_results(
         self, run_id: str, sample_ids: Iterable[str], scores: RunScores | None = None

@@ -235,9 +235,10 @@ class StoreReader:
                 out[path] = agg
         return out
 
-    def run_scores(self, run_id: str) -> RunScores:
+    def run_scores(self, run_id: str, values: bool = True) -> RunScores:
         """The run's scores as columns (``_score_columns``): its stored blocks, then the
-        results past them; the connection is held one query at a time."""
+        results past them; the connection is held one query at a time. ``values`` False:
+        only the rows' sample ids and rowids."""
 
         def rows_after(after: int) -> list[_score_columns.Row]:
             sql = (
@@ -247,7 +248,7 @@ class StoreReader:
             pages = self._paged(sql, (run_id,), self._ranges(run_id, after))
             return [row for page in pages for row in page]
 
-        return _score_columns.read(self._page, run_id, rows_after)
+        return _score_columns.read(self._page, run_id, rows_after, values)
 
     def runs(
         self,

@@ -121,12 +121,14 @@ def extend(conn: sqlite3.Connection, runs: Iterable[str]) -> None:
             )
 
 
-def blocks(query: Query, run_id: str) -> Iterator[tuple[int, RunScores]]:
-    """The run's stored blocks in order, each with the last rowid it covers."""
+def blocks(query: Query, run_id: str, values: bool = True) -> Iterator[tuple[int, RunScores]]:
+    """The run's stored blocks in order, each with the last rowid it covers (``values``
+    False: their sample ids and rowids only, no column)."""
     after = -1
+    data = "columns, data" if values else "'[]', x''"
     while True:
         page = query(
-            "SELECT first_id, last_id, sample_ids, row_ids, columns, data FROM score_columns "
+            f"SELECT first_id, last_id, sample_ids, row_ids, {data} FROM score_columns "
             "WHERE run_id = ? AND first_id > ? ORDER BY first_id LIMIT ?",
             (run_id, after, _BLOCKS_A_QUERY),
         )
@@ -137,13 +139,16 @@ def blocks(query: Query, run_id: str) -> Iterator[tuple[int, RunScores]]:
             return
 
 
-def read(query: Query, run_id: str, rows_after: Callable[[int], list[Row]]) -> RunScores:
+def read(
+    query: Query, run_id: str, rows_after: Callable[[int], list[Row]], values: bool = True
+) -> RunScores:
     """The run's scores: its blocks, then the rows past them (``rows_after(rowid)``: the
-    reader's own way to find a run's rows, by segments or, before version 4, by index)."""
+    reader's own way to find a run's rows, by segments or, before version 4, by index);
+    ``values`` False: the rows' sample ids and rowids only (finding a sample)."""
     parts: list[RunScores] = []
     upto = 0
     if exists(query):
-        for last_id, block in blocks(query, run_id):
+        for last_id, block in blocks(query, run_id, values):
             parts.append(block)
             upto = last_id
     rest = build(query, run_id, rows_after(upto))

@@ -115,7 +115,7 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
 
     def sample(request: Request) -> Response:
         run_id, sample_id = request.path_params["run_id"], request.path_params["sample_id"]
-        scores = source.scores(run_id)
+        scores = source.scores(run_id, metrics=())
         if not len(scores):
             return problem(404, "No such run", f"no results for run {run_id!r} in {source.label}")
         view = sample_view(source.sample_results(run_id, [sample_id], scores), sample_id, links)

@@ -127,6 +127,19 @@ class Labels(Mapping[str, str]):
         self._runs, self._read = runs, read
         self._known: dict[str, str] = {}
 
+    def read(self, sample_ids: Sequence[str]) -> None:
+        """Read the labels of these samples at once (one read per run, not per sample)."""
+        missing = [sid for sid in dict.fromkeys(sample_ids) if sid not in self._known]
+        for run in self._runs:
+            if not missing:
+                return
+            for result in self._read(run, missing):
+                sid = str(result["sample_id"])
+                if sid not in self._known:
+                    self._known[sid] = sample_label(result.get("data"))
+            missing = [sid for sid in missing if sid not in self._known]
+        self._known.update(dict.fromkeys(missing, ""))
+
     def __getitem__(self, sample_id: str) -> str:
         if sample_id not in self._known:
             label = ""
@@ -379,6 +392,8 @@ def _moves(
     """``SHOWN`` moves (one way) from ``start``, largest first; each links to the sample's
     A/B page when served."""
     chosen = moves[start : start + SHOWN]
+    if isinstance(labels, Labels):
+        labels.read([mv.sample_id for mv in chosen])
     return [
         {
             "sample_id": mv.sample_id,

@@ -137,10 +137,11 @@ class Source:
                 entry.table = SampleTable.build(entry.results)
             return entry.table
 
-    def scores(self, run_id: str) -> RunScores:
-        """The run's score columns (``QueryAdapter.run_scores``): what compare reads, never
-        the run's results (none cached: the compare page keeps its own model)."""
-        return self.adapter.run_scores(run_id)
+    def scores(self, run_id: str, metrics: Sequence[str] | None = None) -> RunScores:
+        """The run's score columns (``QueryAdapter.run_scores``; ``metrics=()``: only its rows'
+        sample ids): what compare reads, never the run's results (none cached: the compare
+        page keeps its own model)."""
+        return self.adapter.run_scores(run_id, metrics)
 
     def sample_results(
         self, run_id: str, sample_ids: Sequence[str], scores: RunScores | None = None
