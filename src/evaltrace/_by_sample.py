@@ -41,7 +41,7 @@ class Grouped:
 
     @property
     def once(self) -> bool:
-        """Every sample has exactly one row."""
+        """Every sample has exactly one row (sample ``i`` is row ``i``)."""
         return len(self.ids) == len(self.codes)
 
 
@@ -102,14 +102,19 @@ def metric_side(column: ScoreColumn | None, grouped: Grouped) -> MetricSide:
     if column is None:
         return _empty(size)
     codes, values, present = grouped.codes, column.values, column.present
-    if grouped.once:  # one trial a sample (most runs): a scatter, no grouping
-        carried = np.zeros(size, dtype=np.int32)
-        carried[codes[present]] = 1
-        mean = np.full(size, math.nan)
-        mean[codes] = np.where(present, values, math.nan)
-        has = ~np.isnan(mean)
+    if grouped.once:  # one row a sample (most runs): the rows are the samples, in order
+        mean = np.where(present, values, math.nan)
         kind = column.kind
-        return MetricSide(mean, has, carried, int(present.sum()), kind == BOOLEAN, True, None, kind)
+        return MetricSide(
+            mean,
+            ~np.isnan(mean),
+            present.astype(np.int32),
+            int(np.count_nonzero(present)),
+            kind == BOOLEAN,
+            True,
+            None,
+            kind,
+        )
     carried = np.bincount(codes[present], minlength=size).astype(np.int32)
     kept = present & ~np.isnan(values)
     kept_codes, kept_values = codes[kept], values[kept]

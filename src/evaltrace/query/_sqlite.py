@@ -75,9 +75,8 @@ class SQLiteQueryAdapter(QueryAdapter):
             scores = self.run_scores(run_id, metrics=())
         if scores.row_ids is None:
             return super().sample_results(run_id, wanted, scores)
-        rows = scores.row_ids.tolist()
-        at = [rows[i] for i, sid in enumerate(scores.sample_ids) if sid in wanted]
-        return self._store.results_at(run_id, at) if at else []
+        at = [i for i, sid in enumerate(scores.sample_ids) if sid in wanted]
+        return self._store.results_at(run_id, scores.row_ids[at].tolist()) if at else []
 
     def results_at(
         self, run_id: str, positions: Sequence[int], scores: RunScores | None = None

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from .._config import TraceLinks
 from .._exceptions import EvalTraceError, InvalidInputError, InvalidInputTypeError
-from ..query import HistoryFilter
+from ..query import HistoryFilter, RunScores
 from ._compare import CompareModel, CompareQuery, compare_view, comparison
 from ._links import href
 from ._many import ManyQuery, many_view, run_samples
@@ -81,7 +81,18 @@ def create_app(source: Source, links: TraceLinks, hosts: Sequence[str] | None = 
                     return problem(
                         404, "No such run", f"no results for run {run_id!r} in {source.label}"
                     )
-            model = comparison(scores_a, scores_b, q.lower, q.threshold, source.sample_results)
+            # Labels are read for the samples a page shows, by rowid: the model keeps each
+            # run's sample ids (its moves name them anyway) and rowids, not its columns.
+            rows = {
+                s.run_id: RunScores(s.run_id, s.sample_ids, {}, None, s.row_ids)
+                for s in (scores_a, scores_b)
+            }
+
+            def read(run_id: str, sample_ids: Sequence[str]) -> list[dict[str, Any]]:
+                return source.sample_results(run_id, sample_ids, rows.get(run_id))
+
+            model = comparison(scores_a, scores_b, q.lower, q.threshold, read)
+            del scores_a, scores_b
             with memo_lock:
                 memo[key] = (source.clock(), model)
                 while len(memo) > 4:
