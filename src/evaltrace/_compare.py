@@ -441,6 +441,16 @@ def _pairs(ga: Grouped, gb: Grouped) -> tuple[npt.NDArray[np.int64], npt.NDArray
     return in_b, in_a
 
 
+def _in_order(index: npt.NDArray[np.int64]) -> bool:
+    """``index`` is ``0, 1, 2, ...``."""
+    return bool(np.array_equal(index, np.arange(index.size)))
+
+
+def _at(values: npt.NDArray[Any], index: npt.NDArray[np.int64] | None) -> npt.NDArray[Any]:
+    """``values`` at the paired samples (``index`` None: they are all of them, in order)."""
+    return values if index is None else values[index]
+
+
 def compare_scores(
     scores_a: RunScores,
     scores_b: RunScores,
@@ -471,6 +481,9 @@ def compare_scores(
     pa = np.flatnonzero(in_b >= 0)
     pb = in_b[pa]
     paired = len(pa)
+    # Both runs' samples the same, in the same order (a dataset re-run): no gather needed.
+    at_a = None if paired == len(ga.ids) else pa
+    at_b = None if at_a is None and paired == len(gb.ids) and _in_order(pb) else pb
     paths = sorted(a.columns.keys() | b.columns.keys())
     directions: dict[str, Direction] = {}
     for path in paths:
@@ -481,7 +494,7 @@ def compare_scores(
     sides: dict[str, tuple[MetricSide, MetricSide]] = {
         p: (metric_side(a.columns.get(p), ga), metric_side(b.columns.get(p), gb)) for p in paths
     }
-    both = {p: sa.has[pa] & sb.has[pb] for p, (sa, sb) in sides.items()}
+    both = {p: _at(sa.has, at_a) & _at(sb.has, at_b) for p, (sa, sb) in sides.items()}
     family = [p for p in paths if both[p].any()]
     clusters_a = ga.clusters
     clusters_b = None
@@ -491,11 +504,11 @@ def compare_scores(
             clusters_a[ga.index[sid]] if sid in ga.index else key
             for sid, key in zip(gb.ids, gb.clusters, strict=True)
         ]
-    matrix_a = np.full((paired, len(family)), math.nan)
-    matrix_b = np.full((paired, len(family)), math.nan)
+    matrix_a = np.empty((paired, len(family)))
+    matrix_b = np.empty((paired, len(family)))
     for j, p in enumerate(family):
-        matrix_a[:, j] = sides[p][0].mean[pa]
-        matrix_b[:, j] = sides[p][1].mean[pb]
+        matrix_a[:, j] = _at(sides[p][0].mean, at_a)
+        matrix_b[:, j] = _at(sides[p][1].mean, at_b)
     matrix_a[~np.isfinite(matrix_a)] = math.nan  # an infinite mean moves, but is no statistic
     matrix_b[~np.isfinite(matrix_b)] = math.nan
     boolean = {p: sa.boolean and sb.boolean for p, (sa, sb) in sides.items()}
@@ -518,7 +531,7 @@ def compare_scores(
     for k, path in enumerate(paths):
         sa, sb = sides[path]
         where = np.flatnonzero(both[path])
-        x, y = sa.mean[pa[where]], sb.mean[pb[where]]
+        x, y = _at(sa.mean, at_a)[where], _at(sb.mean, at_b)[where]
         with np.errstate(invalid="ignore"):
             delta = np.where(x == y, 0.0, y - x)
         valid = ~np.isnan(delta)
@@ -528,6 +541,7 @@ def compare_scores(
         worse[where[down]] = True
         moved = up | down
         at = where[moved]
+        trials_a, trials_b = sa.carried[pa[at]], sb.carried[pb[at]]
         parts.append(
             {
                 "sample": pa[at],
@@ -536,10 +550,10 @@ def compare_scores(
                 "b": y[moved],
                 "delta": delta[moved],
                 "gain": gain[moved],
-                "trials_a": sa.carried[pa[at]],
-                "trials_b": sb.carried[pb[at]],
-                "single_a": sa.carried[pa[at]] == 1,
-                "single_b": sb.carried[pb[at]] == 1,
+                "trials_a": trials_a,
+                "trials_b": trials_b,
+                "single_a": trials_a == 1,
+                "single_b": trials_b == 1,
             }
         )
         est_a = estimate(sa.mean, clusters_a, boolean[path])
