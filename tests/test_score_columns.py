@@ -110,3 +110,19 @@ def test_compare_from_columns_is_compare_from_results(store: str) -> None:
     assert columns.changes == list(dicts.changes)
     assert columns.changes[0].gain <= columns.changes[-1].gain
     assert columns.changes.worse() == sum(ch.gain < 0 for ch in dicts.changes)
+
+
+def test_a_sample_and_a_page_are_found_by_rowid(store: str) -> None:
+    """``sample_results``, ``results_at`` and ``run_stats`` from the store equal the
+    interface's defaults over the run read whole."""
+    with SQLiteQueryAdapter(store) as reader:
+        results = reader.run_results("a")
+        listed = _Listed(results)
+        scores = reader.run_scores("a")
+        assert scores.row_ids is not None and len(scores.row_ids) == len(results)
+        for sample in (["s3"], ["s250", "s0", "nope"], []):
+            assert reader.sample_results("a", sample) == listed.sample_results("a", sample)
+        positions = [299, 0, 150, 64, 63]
+        assert reader.results_at("a", positions, scores) == listed.results_at("a", positions)
+        assert reader.results_at("a", positions) == [results[i] for i in positions]
+        assert reader.run_stats("a") == listed.run_stats("a")
