@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Final
 
 import numpy as np
@@ -184,28 +185,31 @@ def from_results(
 
 def concat(run_id: str, blocks: Sequence[RunScores]) -> RunScores:
     """Blocks of one run's rows, in order, as one ``RunScores`` (a metric's direction and
-    kind as its first block carrying it has them, kinds merged)."""
-    sizes = [len(b) for b in blocks]
-    n = sum(sizes)
-    columns: dict[str, ScoreColumn] = {}
-    starts = np.cumsum([0, *sizes])
-    for i, block in enumerate(blocks):
+    kind as its first block carrying it has them, kinds merged). One copy per column: a block
+    without the metric adds NaN, absent."""
+    paths: dict[str, tuple[str, Direction | None]] = {}
+    for block in blocks:
         for path, column in block.columns.items():
-            known = columns.get(path)
+            known = paths.get(path)
             if known is None:
-                known = columns[path] = ScoreColumn(
-                    np.full(n, np.nan), np.zeros(n, dtype=np.bool_), column.kind, column.direction
-                )
-            elif known.kind != column.kind:
-                columns[path] = known = ScoreColumn(
-                    known.values,
-                    known.present,
-                    merge_kind(known.kind, column.kind),
-                    known.direction,
-                )
-            known.values[starts[i] : starts[i + 1]] = column.values
-            known.present[starts[i] : starts[i + 1]] = column.present
-    sample_ids = [sid for block in blocks for sid in block.sample_ids]
+                paths[path] = (column.kind, column.direction)
+            elif known[0] != column.kind:
+                paths[path] = (merge_kind(known[0], column.kind), known[1])
+    columns: dict[str, ScoreColumn] = {}
+    for path, (kind, direction) in paths.items():
+        values: list[npt.NDArray[np.float64]] = []
+        present: list[npt.NDArray[np.bool_]] = []
+        for block in blocks:
+            part = block.columns.get(path)
+            if part is None:
+                values.append(np.full(len(block), np.nan))
+                present.append(np.zeros(len(block), dtype=np.bool_))
+            else:
+                values.append(part.values)
+                present.append(part.present)
+        joined = np.concatenate(values), np.concatenate(present)
+        columns[path] = ScoreColumn(*joined, kind, direction)
+    sample_ids = list(chain.from_iterable(block.sample_ids for block in blocks))
     rows = None
     if all(block.row_ids is not None for block in blocks):
         rows = np.concatenate([block.row_ids for block in blocks if block.row_ids is not None])
