@@ -126,3 +126,19 @@ def test_a_sample_and_a_page_are_found_by_rowid(store: str) -> None:
         assert reader.results_at("a", positions, scores) == listed.results_at("a", positions)
         assert reader.results_at("a", positions) == [results[i] for i in positions]
         assert reader.run_stats("a") == listed.run_stats("a")
+
+
+def test_a_run_without_columns_is_backfilled_when_next_folded(store: str) -> None:
+    """A run logged before the columns existed gets its blocks once a writer folds it."""
+    conn = sqlite3.connect(store)
+    conn.execute("DROP TABLE score_columns")
+    conn.commit()
+    conn.close()
+    with OpenTelemetryExperimentTracker("p", store=store) as tracker:
+        tracker.log({"qa": {"score": 0.5}}, "ds", {"id": "late"}, run_id="a")
+    conn = sqlite3.connect(store)
+    blocks = conn.execute("SELECT run_id, count(*) FROM score_columns GROUP BY run_id").fetchall()
+    conn.close()
+    assert blocks == [("a", 301 // 64)]  # every full block of the run, the untouched run none
+    with SQLiteQueryAdapter(store) as reader:
+        _same(reader.run_scores("a"), from_results(reader.run_results("a")))
