@@ -103,13 +103,14 @@ def metric_side(column: ScoreColumn | None, grouped: Grouped) -> MetricSide:
         return _empty(size)
     codes, values, present = grouped.codes, column.values, column.present
     if grouped.once:  # one row a sample (most runs): the rows are the samples, in order
-        mean = np.where(present, values, math.nan)
+        everywhere = bool(present.all())
+        mean = values if everywhere else np.where(present, values, math.nan)
         kind = column.kind
         return MetricSide(
             mean,
             ~np.isnan(mean),
             present.astype(np.int32),
-            int(np.count_nonzero(present)),
+            len(present) if everywhere else int(np.count_nonzero(present)),
             kind == BOOLEAN,
             True,
             None,

@@ -536,17 +536,17 @@ def compare_scores(
     worse = np.zeros(paired, dtype=np.bool_)
     for k, path in enumerate(paths):
         sa, sb = sides[path]
-        where = np.flatnonzero(both[path])
-        x, y = _at(sa.mean, at_a)[where], _at(sb.mean, at_b)[where]
+        # over every paired sample: one without a mean in either run is NaN, so no move
+        x, y = _at(sa.mean, at_a), _at(sb.mean, at_b)
         with np.errstate(invalid="ignore"):
             delta = np.where(x == y, 0.0, y - x)
+            gain = delta if directions[path] == "higher" else -delta
+            up, down = gain > 0, gain < 0
         valid = ~np.isnan(delta)
-        gain = delta if directions[path] == "higher" else -delta
-        up, down = valid & (gain > 0), valid & (gain < 0)
-        better[where[up]] = True
-        worse[where[down]] = True
+        better |= up
+        worse |= down
         moved = up | down
-        at = where[moved]
+        at = np.flatnonzero(moved)
         trials_a, trials_b = sa.carried[pa[at]], sb.carried[pb[at]]
         parts.append(
             {
