@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from evaltrace._config import TraceLinks
 from evaltrace.query import ResultRecord, SQLiteQueryAdapter
-from evaltrace.ui import Source
+from evaltrace.ui import Source, report_html
 from evaltrace.ui._app import create_app
 
 from .conftest import BASELINE, CANDIDATE
@@ -61,3 +61,14 @@ def test_the_run_page_reads_its_columns_and_one_page(client: TestClient) -> None
     for query in ("", "?sort=qa.f1.score&desc=1", "?where=qa.f1.score<2"):
         page = client.get(f"/runs/{quote(CANDIDATE)}{query}")
         assert page.status_code == 200, query
+
+
+def test_the_report_of_a_large_run_reads_its_columns(store: Path) -> None:
+    """``evaltrace report --compare`` of a large run: its page and its comparison, neither
+    run read whole."""
+    source = Source(_NoWholeRuns(store), "store", columnar_from=1)
+    try:
+        html = report_html(source, CANDIDATE, BASELINE, TraceLinks(None, None))
+    finally:
+        source.close()
+    assert "s-regressed" in html and CANDIDATE in html

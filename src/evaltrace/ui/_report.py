@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from .._config import TraceLinks
 from ._compare import CompareQuery, compare_view, comparison
 from ._render import render
-from ._run import RunQuery, SampleTable, run_view
+from ._run import RunQuery, run_view
 from ._source import Source
 
 __all__ = ["report_html"]
@@ -26,10 +26,9 @@ class UnknownRunError(LookupError):
 
 def report_html(source: Source, run_id: str, baseline: str | None, links: TraceLinks) -> str:
     """The report of ``run_id``, compared against ``baseline`` (as run A) when given."""
-    results = source.results(run_id)
-    if not results:
+    table = source.table(run_id)  # a large run from its score columns, as its page
+    if table is None:
         raise UnknownRunError(f"no results for run {run_id!r} in {source.label}")
-    table = SampleTable.build(results)
     run = run_view(table, RunQuery(per=ROWS), links, "", pager=False)
     compared = None
     if baseline is not None:
