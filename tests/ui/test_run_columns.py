@@ -49,6 +49,9 @@ QUERIES = [
     RunQuery(where="qa.score<0.5,ok.success=true"),
     RunQuery(where="extra.score>=2", sort="qa.score"),
     RunQuery(q="S01"),
+    RunQuery(q="question 11", sort="qa.score"),
+    RunQuery(q="QUESTION"),
+    RunQuery(q='"s0'),
     RunQuery(where="qa.scor<0.5"),
 ]
 

@@ -164,6 +164,16 @@ class QueryAdapter(ABC):
         results = self.run_results(run_id)
         return [results[i] for i in positions if 0 <= i < len(results)]
 
+    def text_candidates(
+        self, run_id: str, text: str, scores: RunScores | None = None
+    ) -> list[tuple[int, str, Any]]:
+        """(position, sample id, data) of the run's results that may hold ``text`` in their
+        sample id or data, case-insensitive: a superset the caller matches exactly (a large
+        run's search). This default lists every result; the embedded store lets SQLite
+        find the rows holding each word of it."""
+        del text, scores
+        return [(i, str(r["sample_id"]), r["data"]) for i, r in enumerate(self.run_results(run_id))]
+
     def run_stats(self, run_id: str) -> dict[str, MetricStats]:
         """Statistics per score of the run (``history``'s ``metrics``); the embedded store
         reads them from its folded aggregates, not from the results."""

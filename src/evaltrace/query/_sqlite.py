@@ -6,6 +6,9 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .._codec import loads
 from .._types import MetricStats, ResultRecord, RunCompleteness, RunSummary
@@ -93,6 +96,27 @@ class SQLiteQueryAdapter(QueryAdapter):
         found = self._store.results_at(run_id, wanted)  # in rowid order
         by_row = dict(zip(sorted(set(wanted)), found, strict=False))
         return [by_row[r] for r in wanted if r in by_row]
+
+    def text_candidates(
+        self, run_id: str, text: str, scores: RunScores | None = None
+    ) -> list[tuple[int, str, Any]]:
+        """The rows whose sample id and data JSON hold every word of ``text`` (SQLite's
+        ``lower`` folds ASCII only, and JSON escapes quotes and backslashes: a word with any
+        of those filters nothing, so the answer stays a superset)."""
+        if not Path(self.path).is_file():
+            return []
+        if scores is None:
+            scores = self.run_scores(run_id, metrics=())
+        if scores.row_ids is None:
+            return super().text_candidates(run_id, text, scores)
+        words = [
+            w
+            for w in text.lower().split()
+            if w.isascii() and w.isprintable() and '"' not in w and "\\" not in w
+        ]
+        rows = self._store.rows_with_words(run_id, words)
+        at = np.searchsorted(scores.row_ids, [r[0] for r in rows]).tolist()
+        return [(i, sid, loads(data)) for i, (_, sid, data) in zip(at, rows, strict=True)]
 
     def run_stats(self, run_id: str) -> dict[str, MetricStats]:
         """From the run's folded aggregates plus the results committed since."""

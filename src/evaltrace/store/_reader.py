@@ -202,6 +202,25 @@ class StoreReader:
             pages.append(self._page(sql, (run_id, *chunk)))
         return list(self._decoded(iter(pages), f"run {run_id!r}"))
 
+    def rows_with_words(self, run_id: str, words: list[str]) -> list[tuple[int, str, str]]:
+        """(rowid, sample id, data JSON) of the run's results whose sample id or data holds
+        every word (ASCII, case-insensitive; none: every result): a search's candidates."""
+        test = "".join(" AND instr(lower(sample_id || ' ' || data), ?) > 0" for _ in words)
+        sql = (
+            "SELECT id, sample_id, data FROM results WHERE run_id = ? AND id >= ? AND id < ?"
+            f"{test} ORDER BY id LIMIT ?"
+        )
+
+        def page(lo: int, hi: int) -> Iterator[list[tuple[Any, ...]]]:
+            while True:
+                rows = self._page(sql, (run_id, lo, hi, *words, _PAGE))
+                yield rows
+                if len(rows) < _PAGE:
+                    return
+                lo = rows[-1][0] + 1
+
+        return [row for lo, hi in self._ranges(run_id, 0) for rows in page(lo, hi) for row in rows]
+
     def iter_linked(self, trace_id: str, span_id: str | None) -> Iterator[ResultRecord]:
         """Every result (of any run) linked to the application trace, or to one of its spans."""
         span = span_id and span_id.lower()

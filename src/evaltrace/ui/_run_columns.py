@@ -5,8 +5,9 @@ the page's results read (by rowid in the embedded store).
 6.2 GB. ``ColumnTable`` reads the run's score columns (~0.3 s and ~150 MB a million results),
 its statistics from the store's folded aggregates, and the 50 results a page shows: the same
 page in under a second (``scale.run_page``), nothing kept between requests. What it does not
-do at that size: ``q=`` matches sample ids only (not the question text), and config leaves
-(``threshold``) are shown for the page's rows but are not columns to filter or sort by.
+do at that size: config leaves (``threshold``) are shown for the page's rows but are not columns
+to filter or sort by. ``q=`` finds its rows through SQL (``text_candidates``), then matches
+the sample id and label exactly, as on any run.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ and cached: every search and column works as on any run)."""
 
 Fetch = Callable[[Sequence[int]], Sequence[Mapping[str, Any]]]
 """The run's results at positions (``QueryAdapter.results_at``)."""
+Search = Callable[[str], Sequence[tuple[int, str, Any]]]
+"""(position, sample id, data) of the rows that may hold a text (``text_candidates``)."""
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "<=": np.less_equal,
@@ -94,12 +97,18 @@ class ColumnTable:
     stats: Mapping[str, Mapping[str, Any]]
     histograms: Mapping[str, Mapping[str, Any]]
     fetch: Fetch
+    search: Search
 
     @classmethod
     def build(
-        cls, scores: RunScores, stats: Mapping[str, Mapping[str, Any]], fetch: Fetch
+        cls,
+        scores: RunScores,
+        stats: Mapping[str, Mapping[str, Any]],
+        fetch: Fetch,
+        search: Search,
     ) -> ColumnTable:
-        """From the run's columns (non-empty), its statistics and how to read its results."""
+        """From the run's columns (non-empty), its statistics, and how to read its results
+        and find the rows holding a text."""
         ends = fetch([0, len(scores) - 1])
         first, last = ends[0], ends[-1]
         config = [p for p in metric_leaves(first["evaluation_result"]) if is_config(p)]
@@ -118,6 +127,7 @@ class ColumnTable:
             stats=stats,
             histograms={p: _histogram(c) for p, c in scores.columns.items() if not is_config(p)},
             fetch=fetch,
+            search=search,
         )
 
     @property
@@ -142,9 +152,15 @@ class ColumnTable:
         n = len(self.scores)
         keep = np.ones(n, dtype=np.bool_)
         ids: npt.NDArray[np.str_] | None = None
-        if needle:
-            ids = np.asarray(self.scores.sample_ids)
-            keep &= np.char.find(np.char.lower(ids), needle) >= 0
+        if needle:  # in the sample id or the label, as SampleTable; SQL finds the candidates
+            found = [
+                i
+                for i, sid, data in self.search(needle)
+                if needle in sid.lower() or needle in sample_label(data).lower()
+            ]
+            hit = np.zeros(n, dtype=np.bool_)
+            hit[np.asarray(found, dtype=np.int64)] = True
+            keep &= hit
         for path, op, value in conditions:
             column = self.scores.columns[path]
             with np.errstate(invalid="ignore"):

@@ -128,7 +128,10 @@ class Source:
                     def fetch(positions: Sequence[int]) -> Sequence[Mapping[str, Any]]:
                         return self.adapter.results_at(run_id, positions, scores)
 
-                    return ColumnTable.build(scores, stats, fetch)
+                    def search(text: str) -> Sequence[tuple[int, str, Any]]:
+                        return self.adapter.text_candidates(run_id, text, scores)
+
+                    return ColumnTable.build(scores, stats, fetch, search)
         entry = self._entry(run_id)
         if not entry.results:
             return None
