@@ -25,6 +25,8 @@ from ._wal import has_side_files, release
 __all__ = ["RunRow", "StoreReader"]
 
 _PAGE = 2000
+_SCAN_WINDOW = 20_000
+"""Rowids a search query scans at most (~0.1 s): the reader's connection is held per query."""
 
 _COLUMNS = """id, call_id, trace_id, span_id, start_ns, sample_id,
        CAST('{"r":' || result || ',"d":' || data || '}' AS BLOB), link_trace_id, link_span_id,
@@ -212,14 +214,17 @@ class StoreReader:
         )
 
         def page(lo: int, hi: int) -> Iterator[list[tuple[Any, ...]]]:
-            while True:
-                rows = self._page(sql, (run_id, lo, hi, *words, _PAGE))
+            # a window of rowids a query: a rare word scans a whole run, and the connection
+            # (every other page's reads) must not wait for that
+            while lo < hi:
+                end = min(hi, lo + _SCAN_WINDOW)
+                rows = self._page(sql, (run_id, lo, end, *words, _PAGE))
                 yield rows
-                if len(rows) < _PAGE:
-                    return
-                lo = rows[-1][0] + 1
+                lo = rows[-1][0] + 1 if len(rows) == _PAGE else end
 
-        return [row for lo, hi in self._ranges(run_id, 0) for rows in page(lo, hi) for row in rows]
+        [(top,)] = self._page("SELECT coalesce(max(id), 0) FROM results", ())
+        ranges = [(lo, min(hi, top + 1)) for lo, hi in self._ranges(run_id, 0)]
+        return [row for lo, hi in ranges for rows in page(lo, hi) for row in rows]
 
     def iter_linked(self, trace_id: str, span_id: str | None) -> Iterator[ResultRecord]:
         """Every result (of any run) linked to the application trace, or to one of its spans."""
