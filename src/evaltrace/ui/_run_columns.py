@@ -7,7 +7,8 @@ its statistics from the store's folded aggregates, and the 50 results a page sho
 page in under a second (``scale.run_page``), nothing kept between requests. What it does not
 do at that size: config leaves (``threshold``) are shown for the page's rows but are not columns
 to filter or sort by. ``q=`` finds its rows through SQL (``text_candidates``), then matches
-the sample id and label exactly, as on any run.
+the sample id and label exactly, as on any run: 4.4 s for an id, 14.7 s for a word a quarter
+of a million results hold (an index of the text would be the next step).
 """
 
 from __future__ import annotations
