@@ -24,7 +24,7 @@ from typing import Any
 from ._report import FULL, QUICK, Row, Skipped, table, write_json
 
 HERE = Path(__file__).resolve().parent
-GROUPS = ("log", "store", "readback", "memory", "history", "wire", "jaeger", "peers")
+GROUPS = ("log", "store", "readback", "memory", "history", "wire", "scale", "jaeger", "peers")
 JAEGER_ROWS = (
     "readback.jaeger.grpc",
     "readback.jaeger.grpc.floor",
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         bench_memory,
         bench_peers,
         bench_readback,
+        bench_scale,
         bench_store,
         bench_wire,
     )
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "memory": lambda: bench_memory.run(sizes),
         "history": lambda: bench_history.run(sizes),
         "wire": lambda: bench_wire.run(sizes),
+        "scale": lambda: bench_scale.run(sizes),
         "jaeger": lambda: bench_jaeger.run(sizes),
         "peers": peers,
     }

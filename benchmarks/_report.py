@@ -35,6 +35,8 @@ class Sizes:
     wire_n: int
     store_n: int
     peers: bool
+    scale_n: int = 1_000_000
+    """Results in each of the two runs ``bench_scale`` compares and serves."""
     peer_reps: int = 3
 
 
@@ -70,6 +72,7 @@ QUICK = Sizes(
     wire_n=20,
     store_n=200,
     peers=False,
+    scale_n=2_000,
 )
 
 

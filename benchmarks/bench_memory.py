@@ -115,7 +115,7 @@ def _whole(sizes: Sizes, reps: int) -> Row:
         met=ratio <= WHOLE_BUDGET,
         n=sizes.memory_n,
         reps=reps,
-        notes="the whole batch is planned before its one transaction; chunking it is issue 23",
+        notes="planned and inserted 4,096 rows at a time inside its one transaction",
         extra={"samples": samples},
     )
 

@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PEER_PYTHON = REPO / "benchmarks" / ".venv-peers" / "bin" / "python"
-LOCAL_GROUPS = "log,store,readback,memory,history,wire,peers"
+LOCAL_GROUPS = "log,store,readback,memory,history,wire,scale,peers"
 """Every group but ``jaeger``, which tests/backends/test_bench_jaeger.py runs with its servers."""
 QUICK_ROWS = {
     "log.floor",
@@ -34,6 +34,12 @@ QUICK_ROWS = {
     "history.cold",
     "wire.log",
     "wire.log_batch",
+    "scale.compare",
+    "scale.compare.rss",
+    "scale.run_page",
+    "scale.sample_page",
+    "scale.compare_page",
+    "scale.index_during_compare",
 }
 
 

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from ._compare import Comparison
+from ._compare import Changes, Comparison
 from ._compare_text import compare_report as _compare_text
 from .schema._scores import matches_any, score_paths
 from .schema._walk import flatten
@@ -261,7 +261,9 @@ def compare_report(
         run_a=terminal_safe(c.run_a),
         run_b=terminal_safe(c.run_b),
         metrics=[dataclasses.replace(m, metric=terminal_safe(m.metric)) for m in c.metrics],
-        changes=[
+        changes=c.changes.renamed(terminal_safe)
+        if isinstance(c.changes, Changes)
+        else [
             dataclasses.replace(
                 ch, sample_id=terminal_safe(ch.sample_id), metric=terminal_safe(ch.metric)
             )

@@ -11,7 +11,7 @@ import shutil
 import textwrap
 from collections.abc import Sequence
 
-from ._compare import Comparison, MetricDelta, SampleChange
+from ._compare import Changes, Comparison, MetricDelta, SampleChange
 from ._stats import Estimate
 
 __all__ = ["compare_report"]
@@ -104,12 +104,15 @@ def _verdicts(c: Comparison, width: int) -> list[str]:
 
 
 def _regressed_samples(c: Comparison, samples: int, width: int) -> list[str]:
-    worse = [ch for ch in c.changes if ch.gain < 0]
-    if not worse:
+    # most regressed first: the regressions are the first moves (read only those shown)
+    count = c.changes.worse() if isinstance(c.changes, Changes) else None
+    if count is None:
+        count = sum(ch.gain < 0 for ch in c.changes)
+    if not count:
         return ["regressed samples: none"]
-    shown = worse[:samples]
+    shown = list(c.changes[: min(samples, count)])
     lines = _wrap(
-        f"regressed samples, most regressed first ({len(shown)} of {len(worse)} moves; "
+        f"regressed samples, most regressed first ({len(shown)} of {count} moves; "
         "more: --samples N):",
         width,
     )

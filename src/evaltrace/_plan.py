@@ -75,6 +75,10 @@ class Plan:
     """The tracker's writer id (``eval.writer``): readers count a run's results per writer."""
     provenance_json: str | None = None
     """The run's provenance (``eval.provenance``), None when nothing is known."""
+    offset: int = 0
+    """The index of the first row in its ``log_batch`` call (a batch planned in parts)."""
+    batch_size: int | None = None
+    """Rows of the whole call when this plan is one part of it; None: ``len(rows)``."""
 
 
 def _identify(encoded: EncodedResult, stored: tuple[str | None] | None, data: Any) -> None:
@@ -152,8 +156,11 @@ def plan_call(
     content: CapturePolicy,
     writer: str | None = None,
     provenance_json: str | None = None,
+    offset: int = 0,
+    batch_size: int | None = None,
 ) -> Plan:
-    """Encode every row of one call (raising, naming field and row, before any span)."""
+    """Encode every row of one call (raising, naming field and row, before any span); or of
+    one part of a batch: its rows start at ``offset`` of ``batch_size``."""
     if content.redact is not None and metadata:
         metadata = content.redact("metadata", metadata)
     mode = content.mode
@@ -175,7 +182,7 @@ def plan_call(
     single = batch_id is None
     for i, (result, row_data) in enumerate(zip(results, data, strict=True)):
         seq = next(_SEQ)
-        index = None if single else i
+        index = None if single else offset + i
         row_link = link
         if isinstance(row_data, Mapping) and "traceparent" in row_data:
             row_link = parse_traceparent(row_data, where("data.traceparent", index))
@@ -213,4 +220,6 @@ def plan_call(
         sent_metadata_json,
         writer,
         provenance_json,
+        offset,
+        batch_size,
     )

@@ -174,7 +174,7 @@ def _root_span(
         run_id=plan.run_id,
         dataset_name=plan.dataset_name,
         batch_id=plan.batch_id or "",
-        batch_size=len(plan.rows),
+        batch_size=plan.batch_size or len(plan.rows),
         chunk_start=start,
         chunk_size=size,
         metadata_json=plan.sent_metadata_json,
@@ -252,6 +252,7 @@ def emit(
         else None
     )
     total = len(plan.rows)
+    whole = plan.batch_size or total
     out = Emitted(
         CallRecord(
             plan.run_id,
@@ -261,7 +262,7 @@ def emit(
             plan.context_json,
             link_ids,
             plan.batch_id,
-            total if plan.batch_id else None,
+            whole if plan.batch_id else None,
             resource_json,
             plan.capture,
             plan.provenance_json,
@@ -273,12 +274,14 @@ def emit(
     for start in range(0, total, chunk):
         size = min(chunk, total - start)
         first = plan.rows[start]
-        ctx, end = _root_span(maker, plan, links, start, size, first.start_ns, out)
+        ctx, end = _root_span(maker, plan, links, plan.offset + start, size, first.start_ns, out)
         for index in range(start, start + size):
             _result_span(maker, plan, index, ctx, out)
         end_ns = max(plan.rows[start + size - 1].start_ns + INSTANT_NS, first.start_ns)
         root = end(end_ns)
-        out.roots.append(BatchRoot(ctx.trace_id, ctx.span_id, start, size, first.start_ns, end_ns))
+        out.roots.append(
+            BatchRoot(ctx.trace_id, ctx.span_id, plan.offset + start, size, first.start_ns, end_ns)
+        )
         out.traces[ctx.trace_id].insert(0, root)
     return out
 

@@ -30,13 +30,15 @@ from ._cli_format import (
     terminal_width,
     to_json,
 )
-from ._compare import compare_runs
+from ._compare import cluster_key, compare_scores
 from ._config import store_path
 from ._demo import run_demo
 from ._exceptions import EvalTraceError
 from ._files import private_output
+from ._provenance_diff import diff_fingerprints
 from ._urls import check_endpoint
-from .query import HistoryFilter, ResultRecord, SQLiteQueryAdapter
+from .query import HistoryFilter, ResultRecord, RunScores, SQLiteQueryAdapter
+from .schema._columns import from_results
 
 __all__ = ["main"]
 
@@ -127,6 +129,16 @@ def _streamed(reader: SQLiteQueryAdapter, run_id: str) -> Iterator[ResultRecord]
 def _run_results_exist(reader: SQLiteQueryAdapter, run_id: str) -> None:
     """An unknown run is an error, not an empty export."""
     next(_streamed(reader, run_id))
+
+
+def _run_scores(reader: SQLiteQueryAdapter, run_id: str, cluster: str | None) -> RunScores:
+    """The run's score columns (``--cluster``: from its results, whose fields hold the key)."""
+    if cluster is not None:
+        return from_results(_run_results(reader, run_id), cluster_key(cluster))
+    scores = reader.run_scores(run_id)
+    if not len(scores):
+        _run_results(reader, run_id)  # says there is no such run
+    return scores
 
 
 def _run_results(reader: SQLiteQueryAdapter, run_id: str) -> list[ResultRecord]:
@@ -348,16 +360,21 @@ def compare(
     """
     with _reader(store) as reader:
         try:
-            comparison = compare_runs(
-                _run_results(reader, run_a),
-                _run_results(reader, run_b),
+            comparison = compare_scores(
+                _run_scores(reader, run_a, cluster),
+                _run_scores(reader, run_b, cluster),
                 lower_is_better=lower_is_better,
                 metrics=metrics or None,
                 alpha=alpha,
                 min_effect=min_effect,
                 correction="maxt" if correction == "maxt" else "holm",
                 cluster=cluster,
-                evaluators=(_evaluators(reader, run_a), _evaluators(reader, run_b)),
+                dataset=diff_fingerprints(
+                    reader.sample_fingerprints(run_a),
+                    reader.sample_fingerprints(run_b),
+                    _evaluators(reader, run_a),
+                    _evaluators(reader, run_b),
+                ),
             )
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc

@@ -11,6 +11,7 @@ from .._types import (
     RunSummary,
     WriterCount,
 )
+from ..schema._columns import RunScores, ScoreColumn
 from ._base import QueryAdapter, SpanView
 from ._filter import HistoryFilter
 from ._http import ClientOptions
@@ -33,8 +34,10 @@ __all__ = [
     "ResultRecord",
     "ReviewRecord",
     "RunCompleteness",
+    "RunScores",
     "RunSummary",
     "SQLiteQueryAdapter",
+    "ScoreColumn",
     "SpanView",
     "TempoQueryAdapter",
     "WriterCount",

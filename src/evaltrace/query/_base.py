@@ -10,18 +10,19 @@ anything is counted; completeness is checked on the traces of the run asked for 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .._exceptions import IncompleteResultsError
-from .._types import ResultRecord, ReviewRecord, RunCompleteness, RunSummary
+from .._types import MetricStats, ResultRecord, ReviewRecord, RunCompleteness, RunSummary
 from ..schema import ATTR_BATCH_ID, ATTR_RUN_ID, ATTR_SEQ, RESULT_SPAN, decode_result, is_result
+from ..schema._columns import RunScores, from_results
 from ..schema._decode import chunk_size, sort_key
 from ..schema._fingerprint import SampleFingerprints, fingerprints_by_sample, sample_fingerprint
 from ..schema._review import decode_review, ordered
 from ._filter import HistoryFilter
-from ._history_rows import summarize_runs
+from ._history_rows import metrics_of, summarize_runs
 
 __all__ = ["QueryAdapter", "SpanView", "decode_reviews", "decode_spans", "read_results", "unique"]
 
@@ -141,6 +142,10 @@ def read_results(
 class QueryAdapter(ABC):
     """Reads evaltrace results back from one backend."""
 
+    keeps_columns: bool = False
+    """True when ``run_scores``, ``results_at`` and ``run_stats`` read no whole run (the
+    embedded store): a large run's page is then built from them."""
+
     @abstractmethod
     def run_results(self, run_id: str) -> list[ResultRecord]:
         """Every result of ``run_id`` in logging order; ``[]`` for an unknown run.
@@ -151,6 +156,47 @@ class QueryAdapter(ABC):
     def iter_run_results(self, run_id: str) -> Iterator[ResultRecord]:
         """``run_results`` as a stream; adapters that can page override it."""
         return iter(self.run_results(run_id))
+
+    def run_scores(self, run_id: str, metrics: Sequence[str] | None = None) -> RunScores:
+        """The run's numeric scores as columns (one float64 array per metric, row ``i`` the
+        run's ``i``-th result, with its sample id), only the metrics matching the ``metrics``
+        globs when given: what compare reads. This default builds them from ``run_results``;
+        the embedded store keeps them (``SQLiteQueryAdapter``)."""
+        return from_results(self.run_results(run_id)).select(metrics)
+
+    def sample_results(
+        self, run_id: str, sample_ids: Iterable[str], scores: RunScores | None = None
+    ) -> list[ResultRecord]:
+        """The run's results of these samples (every trial), in logging order: one sample's
+        page without holding the run. This default filters ``run_results``; the embedded
+        store finds them through the run's score columns (``scores``: when the caller has
+        them already)."""
+        wanted = set(sample_ids)
+        return [r for r in self.run_results(run_id) if str(r["sample_id"]) in wanted]
+
+    def results_at(
+        self, run_id: str, positions: Sequence[int], scores: RunScores | None = None
+    ) -> list[ResultRecord]:
+        """The run's results at these positions (0 is its first result, in logging order),
+        in the order asked: one page of a large run's table. This default indexes
+        ``run_results``; the embedded store reads them by rowid (``scores.row_ids``)."""
+        results = self.run_results(run_id)
+        return [results[i] for i in positions if 0 <= i < len(results)]
+
+    def text_candidates(
+        self, run_id: str, text: str, scores: RunScores | None = None
+    ) -> list[tuple[int, str, Any]]:
+        """(position, sample id, data) of the run's results that may hold ``text`` in their
+        sample id or data, case-insensitive: a superset the caller matches exactly (a large
+        run's search). This default lists every result; the embedded store lets SQLite
+        find the rows holding each word of it."""
+        del text, scores
+        return [(i, str(r["sample_id"]), r["data"]) for i, r in enumerate(self.run_results(run_id))]
+
+    def run_stats(self, run_id: str) -> dict[str, MetricStats]:
+        """Statistics per score of the run (``history``'s ``metrics``); the embedded store
+        reads them from its folded aggregates, not from the results."""
+        return metrics_of(r["evaluation_result"] for r in self.run_results(run_id))
 
     def linked_results(self, trace_id: str, span_id: str | None = None) -> list[ResultRecord]:
         """Every result (of any run) linked to the application trace ``trace_id`` (or to its

@@ -16,8 +16,9 @@ from .._codec import loads
 from .._exceptions import QueryError
 from .._types import ResultRecord
 from ..schema._aggregate import MetricAggregate, aggregate_lists, merge_encoded
+from ..schema._columns import RunScores
 from ..schema._decode import decode_object, link_dict, result_dict
-from . import _reviews, _segments
+from . import _reviews, _score_columns, _segments
 from ._ddl import connect_reader
 from ._records import ReviewRow
 from ._wal import has_side_files, release
@@ -25,6 +26,8 @@ from ._wal import has_side_files, release
 __all__ = ["RunRow", "StoreReader"]
 
 _PAGE = 2000
+_SCAN_WINDOW = 20_000
+"""Rowids a search query scans at most (~0.1 s): the reader's connection is held per query."""
 
 _COLUMNS = """id, call_id, trace_id, span_id, start_ns, sample_id,
        CAST('{"r":' || result || ',"d":' || data || '}' AS BLOB), link_trace_id, link_span_id,
@@ -188,6 +191,42 @@ class StoreReader:
             self._paged(_RUN_PAGE, (run_id,), self._ranges(run_id, 0)), f"run {run_id!r}"
         )
 
+    def results_at(self, run_id: str, row_ids: list[int]) -> list[ResultRecord]:
+        """The run's results kept at these rowids (``RunScores.row_ids``), in logging order:
+        a sample's results without reading the run."""
+        ids = sorted(set(row_ids))
+        pages = []
+        for at in range(0, len(ids), _CALLS_PER_QUERY):
+            chunk = ids[at : at + _CALLS_PER_QUERY]
+            sql = (
+                f"SELECT {_COLUMNS} FROM results WHERE run_id = ? AND id IN "
+                f"({','.join('?' * len(chunk))}) ORDER BY id"
+            )
+            pages.append(self._page(sql, (run_id, *chunk)))
+        return list(self._decoded(iter(pages), f"run {run_id!r}"))
+
+    def rows_with_words(self, run_id: str, words: list[str]) -> list[tuple[int, str, str]]:
+        """(rowid, sample id, data JSON) of the run's results whose sample id or data holds
+        every word (ASCII, case-insensitive; none: every result): a search's candidates."""
+        test = "".join(" AND instr(lower(sample_id || ' ' || data), ?) > 0" for _ in words)
+        sql = (
+            "SELECT id, sample_id, data FROM results WHERE run_id = ? AND id >= ? AND id < ?"
+            f"{test} ORDER BY id LIMIT ?"
+        )
+
+        def page(lo: int, hi: int) -> Iterator[list[tuple[Any, ...]]]:
+            # a window of rowids a query: a rare word scans a whole run, and the connection
+            # (every other page's reads) must not wait for that
+            while lo < hi:
+                end = min(hi, lo + _SCAN_WINDOW)
+                rows = self._page(sql, (run_id, lo, end, *words, _PAGE))
+                yield rows
+                lo = rows[-1][0] + 1 if len(rows) == _PAGE else end
+
+        [(top,)] = self._page("SELECT coalesce(max(id), 0) FROM results", ())
+        ranges = [(lo, min(hi, top + 1)) for lo, hi in self._ranges(run_id, 0)]
+        return [row for lo, hi in ranges for rows in page(lo, hi) for row in rows]
+
     def iter_linked(self, trace_id: str, span_id: str | None) -> Iterator[ResultRecord]:
         """Every result (of any run) linked to the application trace, or to one of its spans."""
         span = span_id and span_id.lower()
@@ -220,6 +259,21 @@ class StoreReader:
             else:
                 out[path] = agg
         return out
+
+    def run_scores(self, run_id: str, values: bool = True) -> RunScores:
+        """The run's scores as columns (``_score_columns``): its stored blocks, then the
+        results past them; the connection is held one query at a time. ``values`` False:
+        only the rows' sample ids and rowids."""
+
+        def rows_after(after: int) -> list[_score_columns.Row]:
+            sql = (
+                f"SELECT {_score_columns.ROW_COLUMNS} FROM results WHERE run_id = ? "
+                "AND id >= ? AND id < ? ORDER BY id LIMIT ?"
+            )
+            pages = self._paged(sql, (run_id,), self._ranges(run_id, after))
+            return [row for page in pages for row in page]
+
+        return _score_columns.read(self._page, run_id, rows_after, values)
 
     def runs(
         self,

@@ -24,7 +24,7 @@ from ..schema._aggregate import (
     encode_aggregates,
     merge_encoded,
 )
-from . import _reviews, _segments, _summary_ledger
+from . import _reviews, _score_columns, _segments, _summary_ledger
 from ._checkpoint import WAKE_PAGES, Checkpointer
 from ._ddl import (
     UPGRADE_FROM_2,
@@ -118,6 +118,8 @@ class StoreWriter:
             with self._lock, atomic(self._conn) as conn:
                 check_kind(conn, path, STORE if keep_delivered else SPOOL)
                 add_holder_column(conn)
+                if keep_delivered:
+                    conn.execute(_score_columns.CREATE)
                 self._refold_without_spread(conn)
                 if keep_delivered:  # reviews are a store's, never a spool's
                     _reviews.create(conn)
@@ -160,13 +162,37 @@ class StoreWriter:
         With ``forward``, each trace also gets an outbox entry, leased to this process when
         ``leased`` (it sends them from memory), else due at once; returns trace id -> entry id.
         """
+        return self.commit_parts(call, [(results, roots)], forward=forward, leased=leased)
+
+    def commit_parts(
+        self,
+        call: CallRecord,
+        parts: Iterable[tuple[Sequence[ResultRow], Sequence[BatchRoot]]],
+        *,
+        forward: bool,
+        leased: bool = True,
+    ) -> dict[int, int]:
+        """``commit`` of a call handed over in parts (a large batch planned a few thousand
+        rows at a time, each part whole traces): every part in the one transaction, so the
+        call is still stored whole or not at all, while only one part is in memory. An error
+        raised by the iterator (a bad row of a later part) rolls back every part."""
+        outbox: dict[int, int] = {}
         run_id = call.run_id
+        count = written = last = 0
         try:
             with self._lock, atomic(self._conn) as conn:
-                outbox, call_id, last, values = self._insert(
-                    conn, call, results, roots, forward=forward, leased=leased
-                )
-            if results:
+                call_id, values = self._call_row(conn, call)
+                tail = self._tail
+                for results, roots in parts:
+                    part_last, part_outbox = self._insert(
+                        conn, call, call_id, results, roots, forward, leased, tail
+                    )
+                    if results:
+                        last, tail = part_last, (run_id, part_last)
+                    outbox.update(part_outbox)
+                    count += len(results)
+                    written += sum(len(r.result_json) + len(r.data_json) for r in results)
+            if count:
                 self._runs.add(run_id)
                 self._tail = (run_id, last)
                 if forward and self.keep_delivered:
@@ -177,17 +203,15 @@ class StoreWriter:
             self._resources.clear()  # an id this transaction inserted is gone with it
             if isinstance(exc, sqlite3.Error):
                 raise StoreWriteError(
-                    f"{self.path}: could not commit {len(results)} results ({exc}); nothing of "
-                    "the call was stored"
+                    f"{self.path}: could not commit {call.batch_size or count or 1} results "
+                    f"({exc}); nothing of the call was stored"
                 ) from exc
             raise
         self._touched.add(call.run_id)
         self._commits += 1
         if self._checkpointer is not None:
             # ~2 pages a commit (the table's and the file header's), plus the rows' bytes
-            self._unchecked += (
-                2 + sum(len(r.result_json) + len(r.data_json) for r in results) // 4096
-            )
+            self._unchecked += 2 + written // 4096
             if self._unchecked >= WAKE_PAGES:
                 self._unchecked = 0
                 self._checkpointer.wake()
@@ -233,9 +257,12 @@ class StoreWriter:
                             known.add(ids[0] + ids[1])
                             new_roots.append(b)
                     if fresh or new_roots:
-                        self._insert(conn, call, fresh, new_roots, forward=False, leased=False)
+                        call_id, _ = self._call_row(conn, call)
+                        self._insert(conn, call, call_id, fresh, new_roots, False, False, None)
                         added += len(fresh)
                 self._fold(conn, runs, count=True)
+                if self.keep_delivered:
+                    _score_columns.extend(conn, runs)
         except BaseException as exc:  # rolled back (``atomic``): nothing of the file is kept
             self._resources.clear()
             if isinstance(exc, sqlite3.Error):
@@ -246,23 +273,14 @@ class StoreWriter:
         self._tail = None
         return added, held
 
-    def _insert(
-        self,
-        conn: sqlite3.Connection,
-        call: CallRecord,
-        results: Sequence[ResultRow],
-        roots: Sequence[BatchRoot],
-        *,
-        forward: bool,
-        leased: bool,
-    ) -> tuple[dict[int, int], int | None, int, tuple[object, ...]]:
-        """One call's rows, in the caller's transaction: its outbox entries, call row id, last
-        result rowid and the call row's values (what ``_last_call`` caches)."""
-        outbox: dict[int, int] = {}
+    def _call_row(
+        self, conn: sqlite3.Connection, call: CallRecord
+    ) -> tuple[int | None, tuple[object, ...]]:
+        """The call's row id (inserted, or the last call's when it is the same) and its values
+        (what ``_last_call`` caches), in the caller's transaction."""
         link_trace, link_span = call.link if call.link else (None, None)
-        run_id = call.run_id
         values = (
-            run_id,
+            call.run_id,
             call.project_name,
             call.dataset_name,
             call.metadata_json,
@@ -277,9 +295,24 @@ class StoreWriter:
         )
         cached = self._last_call
         if cached is not None and cached[0] == values:
-            call_id: int | None = cached[1]
-        else:
-            call_id = conn.execute(_INSERT_CALL, values).lastrowid
+            return cached[1], values
+        return conn.execute(_INSERT_CALL, values).lastrowid, values
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        call: CallRecord,
+        call_id: int | None,
+        results: Sequence[ResultRow],
+        roots: Sequence[BatchRoot],
+        forward: bool,
+        leased: bool,
+        tail: tuple[str, int] | None,
+    ) -> tuple[int, dict[int, int]]:
+        """One part of a call, in the caller's transaction (``tail``: the run and rowid of the
+        last result committed before it); returns its last result's rowid (0 when it has
+        none) and its outbox entries."""
+        run_id = call.run_id
         conn.executemany(
             _INSERT_RESULT,
             [
@@ -309,8 +342,8 @@ class StoreWriter:
             (last,) = conn.execute("SELECT last_insert_rowid()").fetchone()
             first_row = last - len(results) + 1
             # In a spool another process may delete rows and SQLite reuse their ids:
-            # there, look every time.
-            if self._tail != (run_id, first_row - 1) or not self.keep_delivered:
+            # there, look every time. A later part follows its earlier one directly.
+            if tail != (run_id, first_row - 1) or not self.keep_delivered:
                 conn.execute(_segments.MARK, {"first": first_row, "run": run_id})
         if roots:
             conn.executemany(
@@ -332,28 +365,16 @@ class StoreWriter:
             first = min(r.start_ns for r in results)
             conn.execute(
                 _NEW_RUN,
-                (
-                    run_id,
-                    call.project_name,
-                    call.dataset_name,
-                    first,
-                    first,
-                    call.metadata_json,
-                ),
+                (run_id, call.project_name, call.dataset_name, first, first, call.metadata_json),
             )
+        outbox: dict[int, int] = {}
         if forward:
             outbox = enqueue(
-                conn,
-                call_id or 0,
-                first_row,
-                results,
-                roots,
-                leased,
-                self.destination or "",
+                conn, call_id or 0, first_row, results, roots, leased, self.destination or ""
             )
             if results and self.keep_delivered and run_id not in self._wanted:
                 conn.execute(_summary_ledger.WANT, (run_id,))
-        return outbox, call_id, last, values
+        return last, outbox
 
     def review_target(self, run_id: str, sample_id: str) -> _reviews.ReviewTarget | None:
         """The result a review of ``sample_id`` in ``run_id`` is about, if the store holds it."""
@@ -427,6 +448,8 @@ class StoreWriter:
         try:
             with self._lock, atomic(self._conn) as conn:
                 self._fold(conn, runs, count=True)
+                if self.keep_delivered:  # a spool deletes delivered rows: no columns there
+                    _score_columns.extend(conn, runs)
         except sqlite3.Error as exc:  # nothing is lost: readers add the unfolded results
             self._touched |= runs
             _log.warning("evaltrace: folding run aggregates in %s failed: %s", self.path, exc)

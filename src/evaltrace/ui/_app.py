@@ -29,7 +29,8 @@ from .._exceptions import (
     InvalidInputError,
     InvalidInputTypeError,
 )
-from ..query import HistoryFilter
+from .._provenance_diff import diff_fingerprints
+from ..query import HistoryFilter, RunScores
 from ._compare import CompareModel, CompareQuery, compare_view, comparison
 from ._links import href, sample_path
 from ._many import ManyQuery, many_view, run_samples
@@ -42,10 +43,11 @@ from ._reviews import (
     review_panel,
 )
 from ._run import RunQuery, run_view
+from ._run_columns import ColumnTable
 from ._runs import RunsQuery, runs_view
 from ._sample import ab_view, sample_view
 from ._security import SecurityHeaders, allowed_hosts
-from ._source import Source
+from ._source import TTL, Source
 
 __all__ = ["create_app"]
 
@@ -82,22 +84,58 @@ def create_app(
     def problem(status: int, title: str, message: str) -> HTMLResponse:
         return page("error.html", status, title=title, message=message)
 
-    memo: OrderedDict[
-        tuple[int, int, tuple[str, ...], float, float, str], tuple[CompareModel, Any, Any]
-    ] = OrderedDict()
+    key_type = tuple[str, str, tuple[str, ...], float, float, str]
+    memo: OrderedDict[key_type, tuple[float, CompareModel]] = OrderedDict()
+    comparing: dict[key_type, threading.Lock] = {}
 
-    def compared(a: list[dict[str, Any]], b: list[dict[str, Any]], q: CompareQuery) -> CompareModel:
-        """``comparison``, kept while the source keeps both runs' results: comparing two 100k
-        runs takes ~5 s here, and the page is re-requested for every metric or swap click."""
-        key = (id(a), id(b), q.lower, q.threshold, q.alpha, q.correction)
+    def compared(q: CompareQuery) -> CompareModel | Response:
+        """``comparison`` of the runs' score columns (never their results), kept for the
+        source's TTL: the page is re-requested for every metric, page or swap click. One
+        computation per comparison at a time; no lock is held over it that another page
+        waits for (``/`` answers meanwhile: ``scale.index_during_compare``)."""
+        key = (q.a, q.b, q.lower, q.threshold, q.alpha, q.correction)
         with memo_lock:
-            if key not in memo:
-                said = (source.evaluators(q.a), source.evaluators(q.b))
-                model = comparison(a, b, q.lower, q.threshold, q.alpha, q.correction, said)
-                memo[key] = (model, a, b)  # a, b pin the ids
+            hit = memo.get(key)
+            if hit is not None and source.clock() - hit[0] <= TTL:
+                return hit[1]
+            working = comparing.setdefault(key, threading.Lock())
+        with working:
+            with memo_lock:
+                hit = memo.get(key)
+            if hit is not None and source.clock() - hit[0] <= TTL:
+                return hit[1]
+            scores_a, scores_b = source.scores(q.a), source.scores(q.b)
+            for run_id, scores in ((q.a, scores_a), (q.b, scores_b)):
+                if not len(scores):
+                    return problem(
+                        404, "No such run", f"no results for run {run_id!r} in {source.label}"
+                    )
+            # Labels are read for the samples a page shows, by rowid: the model keeps each
+            # run's sample ids (its moves name them anyway) and rowids, not its columns.
+            rows = {
+                s.run_id: RunScores(s.run_id, s.sample_ids, {}, None, s.row_ids)
+                for s in (scores_a, scores_b)
+            }
+
+            def read(run_id: str, sample_ids: Sequence[str]) -> list[dict[str, Any]]:
+                return source.sample_results(run_id, sample_ids, rows.get(run_id))
+
+            dataset = diff_fingerprints(
+                source.fingerprints(q.a),
+                source.fingerprints(q.b),
+                source.evaluators(q.a),
+                source.evaluators(q.b),
+            )
+            model = comparison(
+                scores_a, scores_b, q.lower, q.threshold, read, q.alpha, q.correction, dataset
+            )
+            del scores_a, scores_b
+            with memo_lock:
+                memo[key] = (source.clock(), model)
                 while len(memo) > 4:
                     memo.popitem(last=False)
-            return memo[key][0]
+                comparing.pop(key, None)
+        return model
 
     def runs(request: Request) -> Response:
         query = RunsQuery.from_params(_params(request))
@@ -119,16 +157,17 @@ def create_app(
             view=view,
             title=run_id,
             others=_others(table.run),
-            writers=source.completeness(run_id),
+            # a run read from its columns was not read whole: a store is one writer anyway
+            writers=None if isinstance(table, ColumnTable) else source.completeness(run_id),
             reviews=latest_by_sample(desk.reviews(run_id)),
         )
 
     def sample(request: Request) -> Response:
         run_id, sample_id = request.path_params["run_id"], request.path_params["sample_id"]
-        results = source.results(run_id)
-        if not results:
+        scores = source.scores(run_id, metrics=())
+        if not len(scores):
             return problem(404, "No such run", f"no results for run {run_id!r} in {source.label}")
-        view = sample_view(results, sample_id, links)
+        view = sample_view(source.sample_results(run_id, [sample_id], scores), sample_id, links)
         if view is None:
             return problem(
                 404, "No such sample", f"run {run_id!r} has no result for sample {sample_id!r}"
@@ -169,18 +208,12 @@ def create_app(
             return problem(400, "Two runs and a sample needed", usage)
         if query.problem:
             return problem(400, "Bad comparison parameter", query.problem)
-        read = read_runs((query.a, query.b))
-        if isinstance(read, Response):
-            return read
-        results_a, results_b = read
-        model = compared(results_a, results_b, query)
-        regressed = list(
-            dict.fromkeys(
-                mv.sample_id
-                for mv in model.moves
-                if not mv.better and (not query.metric or mv.metric == query.metric)
-            )
-        )
+        model = compared(query)
+        if isinstance(model, Response):
+            return model
+        regressed = model.moves.subset(query.metric or None, better=False).sample_ids()
+        results_a = source.sample_results(query.a, [sample_id])
+        results_b = source.sample_results(query.b, [sample_id])
         view = ab_view(results_a, results_b, sample_id, query.params(), regressed, links)
         if view is None:
             missing = f"neither {query.a!r} nor {query.b!r} has sample {sample_id!r}"
@@ -236,11 +269,9 @@ def create_app(
             return problem(400, "Two runs needed", "open /compare?a=RUN_A&b=RUN_B")
         if query.problem:
             return problem(400, "Bad comparison parameter", query.problem)
-        read = read_runs((query.a, query.b))
-        if isinstance(read, Response):
-            return read
-        results_a, results_b = read
-        model = compared(results_a, results_b, query)
+        model = compared(query)
+        if isinstance(model, Response):
+            return model
         return page(
             "compare.html",
             view=compare_view(model, query),
@@ -264,7 +295,8 @@ def create_app(
 
     def write_review(request: Request, form: Mapping[str, str]) -> Response:
         run_id, sample_id = form.get("run_id", ""), form.get("sample_id", "")
-        result = next((r for r in source.results(run_id) if r.get("sample_id") == sample_id), None)
+        # the sample's rows only: a run of a million results is never read whole for a review
+        result = next(iter(source.sample_results(run_id, [sample_id])), None)
         if result is None:
             return problem(404, "No such sample", f"run {run_id!r} has no sample {sample_id!r}")
         assert desk.write is not None  # takes_reviews

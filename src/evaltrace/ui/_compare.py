@@ -1,20 +1,23 @@
 """The ``/compare`` view: run B against run A, per metric (means with 95 % intervals, the
 paired difference, the verdict) and per sample, with direction.
 
-``comparison`` is the one place that calls ``evaltrace._compare.compare_runs`` and reads its
-result; everything else here works on the neutral ``CompareModel`` it returns, so a new
-``compare_runs`` signature changes only that function.
+``comparison`` is the one place that calls ``evaltrace._compare.compare_scores`` (on the runs'
+score columns, the path the CLI takes too) and reads its result; everything else here works
+on the neutral ``CompareModel`` it returns. Per-sample moves stay arrays until a page shows
+them (``Moves``), and a sample's label is read only when shown (``Labels``).
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
-from .._compare import compare_runs
+from .._compare import Changes, SampleChange, compare_scores
+from .._provenance_diff import DatasetDiff, diff_provenance
+from ..query import RunScores
+from ..schema._columns import from_results
 from ._links import href, run_path
 from ._metrics import fmt, fmt_delta, fmt_rate, is_config, order_metrics, short_name
 from ._sample import ab_path, sample_label
@@ -72,6 +75,94 @@ class SampleMove:
     better: bool
 
 
+class Moves(Sequence[SampleMove]):
+    """A comparison's per-sample moves, largest regression first, each made when read (a
+    million moves stay a few arrays: ``_compare.Changes``)."""
+
+    def __init__(self, changes: Sequence[SampleChange]) -> None:
+        self._changes = changes
+
+    def __len__(self) -> int:
+        return len(self._changes)
+
+    @overload
+    def __getitem__(self, i: int) -> SampleMove: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SampleMove]: ...
+    def __getitem__(self, i: int | slice) -> SampleMove | list[SampleMove]:
+        if isinstance(i, slice):
+            return [_move(ch) for ch in self._changes[i]]
+        return _move(self._changes[i])
+
+    def subset(
+        self, metric: str | None = None, better: bool | None = None, reverse: bool = False
+    ) -> Moves:
+        """The moves of one metric, or one way, in order (``reverse``: largest gain first)."""
+        changes = self._changes
+        worse = None if better is None else not better
+        if isinstance(changes, Changes):
+            return Moves(changes.subset(metric, worse, reverse))
+        kept = [
+            ch
+            for ch in changes
+            if (metric is None or ch.metric == metric) and (worse is None or (ch.gain < 0) == worse)
+        ]
+        return Moves(kept[::-1] if reverse else kept)
+
+    def sample_ids(self) -> list[str]:
+        """Each moved sample once, in the order of its first move."""
+        if isinstance(self._changes, Changes):
+            return self._changes.sample_ids()
+        return list(dict.fromkeys(ch.sample_id for ch in self._changes))
+
+
+def _move(ch: SampleChange) -> SampleMove:
+    return SampleMove(ch.sample_id, ch.metric, ch.a, ch.b, ch.delta, ch.gain > 0)
+
+
+class Labels(Mapping[str, str]):
+    """Each sample's readable label (its question), read when a page shows the sample:
+    ``read(run_id, sample_ids)`` gives its results (A's, else B's)."""
+
+    def __init__(self, runs: Sequence[str], read: Reader) -> None:
+        self._runs, self._read = runs, read
+        self._known: dict[str, str] = {}
+
+    def read(self, sample_ids: Sequence[str]) -> None:
+        """Read the labels of these samples at once (one read per run, not per sample)."""
+        missing = [sid for sid in dict.fromkeys(sample_ids) if sid not in self._known]
+        for run in self._runs:
+            if not missing:
+                return
+            for result in self._read(run, missing):
+                sid = str(result["sample_id"])
+                if sid not in self._known:
+                    self._known[sid] = sample_label(result.get("data"))
+            missing = [sid for sid in missing if sid not in self._known]
+        self._known.update(dict.fromkeys(missing, ""))
+
+    def __getitem__(self, sample_id: str) -> str:
+        if sample_id not in self._known:
+            label = ""
+            for run in self._runs:
+                found = self._read(run, [sample_id])
+                if found:
+                    label = sample_label(found[0].get("data"))
+                    break
+            self._known[sample_id] = label
+        return self._known[sample_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._known)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+
+Reader = Callable[[str, Sequence[str]], Sequence[Mapping[str, Any]]]
+"""Reads the results of some samples of a run (``Source.sample_results``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CompareModel:
     """What the page shows, whatever ``compare_runs`` looks like."""
@@ -79,14 +170,14 @@ class CompareModel:
     run_a: str
     run_b: str
     metrics: list[MetricRow]
-    moves: list[SampleMove]
-    """Every moved (sample, metric), largest move first."""
+    moves: Moves
+    """Every moved (sample, metric), largest regression first."""
     samples: dict[str, int]
     only_in_a: list[str]
     only_in_b: list[str]
     family: str = ""
     """What the verdicts were corrected for, e.g. ``4 scores, Holm, alpha 0.05``."""
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
     """Each moved sample's readable label (its question), by sample id."""
     dataset: str = ""
     """Whether the runs' datasets and evaluators differ, as compare says it."""
@@ -97,26 +188,53 @@ def _ends(estimate: Any) -> tuple[float | None, float | None]:
     return (None, None) if estimate is None else (estimate.low, estimate.high)
 
 
+def _results_reader(*runs: Sequence[Mapping[str, Any]]) -> Reader:
+    """``Reader`` over result lists in memory."""
+
+    def read(run_id: str, sample_ids: Sequence[str]) -> list[Mapping[str, Any]]:
+        wanted = set(sample_ids)
+        return [
+            r
+            for results in runs
+            for r in results
+            if str(r["run_id"]) == run_id and str(r["sample_id"]) in wanted
+        ]
+
+    return read
+
+
 def comparison(
-    results_a: Sequence[Mapping[str, Any]],
-    results_b: Sequence[Mapping[str, Any]],
+    a: RunScores | Sequence[Mapping[str, Any]],
+    b: RunScores | Sequence[Mapping[str, Any]],
     lower: Sequence[str] = (),
     threshold: float = 0.0,
+    read: Reader | None = None,
     alpha: float = 0.05,
     correction: str = "holm",
-    evaluators: tuple[Mapping[str, str] | None, Mapping[str, str] | None] = (None, None),
+    dataset: DatasetDiff | None = None,
 ) -> CompareModel:
-    """The page's view of the library's comparison (``_compare.compare_runs``: scores only,
-    each in its direction, its verdict), ``threshold`` being the verdict's min effect,
-    ``alpha`` and ``correction`` its significance rule, as the CLI's options are."""
-    c = compare_runs(
-        results_a,
-        results_b,
+    """The page's view of the library's comparison (``_compare.compare_scores``: scores
+    only, each in its direction, its verdict), ``threshold`` being the verdict's min effect,
+    ``alpha`` and ``correction`` its significance rule, as the CLI's options are.
+    ``a``, ``b``: the runs' score columns (``Source.scores``), or their results; ``read``
+    gives the results of the samples a page labels (default: from ``a`` and ``b``);
+    ``dataset``: whether the runs' datasets and evaluators differ (default: from the results
+    when given, else unknown)."""
+    if not isinstance(a, RunScores) or not isinstance(b, RunScores):
+        results = (a, b)
+        read = read or _results_reader(*results)  # type: ignore[arg-type]
+        if dataset is None and not isinstance(a, RunScores) and not isinstance(b, RunScores):
+            dataset = diff_provenance(a, b)
+        a = a if isinstance(a, RunScores) else from_results(a)
+        b = b if isinstance(b, RunScores) else from_results(b)
+    c = compare_scores(
+        a,
+        b,
         lower_is_better=tuple(lower),
         min_effect=threshold,
-        evaluators=evaluators,
         alpha=alpha,
         correction="maxt" if correction == "maxt" else "holm",
+        dataset=dataset,
     )
     rows = []
     for m in c.metrics:
@@ -141,47 +259,16 @@ def comparison(
                 test.method if test else "",
             )
         )
-    moves = [
-        SampleMove(
-            ch.sample_id,
-            ch.metric,
-            ch.a,
-            ch.b,
-            ch.delta,
-            (ch.delta > 0) == (ch.direction == "higher"),
-        )
-        for ch in c.changes
-    ]
-    per_sample: dict[str, set[bool]] = {}
-    for mv in moves:
-        per_sample.setdefault(mv.sample_id, set()).add(mv.better)
-    kinds = Counter(
-        "mixed" if len(s) == 2 else "improved" if True in s else "regressed"
-        for s in per_sample.values()
-    )
-    paired = c.samples["paired"]
-    samples = {
-        "paired": paired,
-        "improved": kinds["improved"],
-        "regressed": kinds["regressed"],
-        "mixed": kinds["mixed"],
-        "unchanged": paired - len(per_sample),
-    }
     family = f"{len(c.family)} scores, {CORRECTIONS[c.correction]}, alpha {c.alpha:g}"
     if threshold:
         family += f", min effect {threshold:g}"
-    moved = {mv.sample_id for mv in moves}
-    labels = {
-        str(r["sample_id"]): sample_label(r.get("data"))
-        for r in (*results_a, *results_b)
-        if str(r["sample_id"]) in moved
-    }
+    labels: Mapping[str, str] = Labels((c.run_a, c.run_b), read) if read is not None else {}
     return CompareModel(
         c.run_a,
         c.run_b,
         rows,
-        moves,
-        samples,
+        Moves(c.changes),
+        dict(c.samples),
         c.only_in_a,
         c.only_in_b,
         family,
@@ -317,8 +404,7 @@ def _p(value: float | None) -> str:
 
 
 def _page(
-    moves: Sequence[SampleMove],
-    better: bool,
+    moves: Moves,
     page: int,
     name: str,
     state: Mapping[str, Any],
@@ -326,10 +412,10 @@ def _page(
     served: bool,
 ) -> dict[str, Any]:
     """One server-side page (``SHOWN`` rows) of the moves one way, with its pager links."""
-    count = sum(mv.better == better for mv in moves)
+    count = len(moves)
     pages = max(1, math.ceil(count / SHOWN))
     page = min(page, pages)
-    rows = _moves(moves, better, state if served else None, labels, (page - 1) * SHOWN)
+    rows = _moves(moves, state if served else None, labels, (page - 1) * SHOWN)
     return {
         "rows": rows,
         "count": count,
@@ -345,15 +431,16 @@ def _page(
 
 
 def _moves(
-    moves: Sequence[SampleMove],
-    better: bool,
+    moves: Moves,
     state: Mapping[str, Any] | None,
     labels: Mapping[str, str],
     start: int = 0,
 ) -> list[dict[str, Any]]:
-    """``SHOWN`` moves one way from ``start``, largest first; each links to the sample's A/B
-    page when served."""
-    chosen = [mv for mv in moves if mv.better == better][start : start + SHOWN]
+    """``SHOWN`` moves (one way) from ``start``, largest first; each links to the sample's
+    A/B page when served."""
+    chosen = moves[start : start + SHOWN]
+    if isinstance(labels, Labels):
+        labels.read([mv.sample_id for mv in chosen])
     return [
         {
             "sample_id": mv.sample_id,
@@ -373,7 +460,8 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
     samples, vanished metrics and an A-vs-B chart of the score means."""
     order = {m: i for i, m in enumerate(order_metrics(r.metric for r in model.metrics))}
     rows = sorted(model.metrics, key=lambda r: order[r.metric])
-    moves = [mv for mv in model.moves if not query.metric or mv.metric == query.metric]
+    moves = model.moves.subset(query.metric or None)
+    worse, better = moves.subset(better=False), moves.subset(better=True, reverse=True)
     scores = [r for r in rows if not is_config(r.metric) and r.status not in ("vanished", "new")]
     state = query.params()
     return {
@@ -424,14 +512,12 @@ def compare_view(model: CompareModel, query: CompareQuery, *, links: bool = True
         "dataset": model.dataset,
         "dataset_differs": model.dataset_differs,
         "samples": model.samples,
-        "regressions": _moves(moves, False, state if links else None, model.labels),
-        "improvements": _moves(moves[::-1], True, state if links else None, model.labels),
-        "regression_page": _page(moves, False, query.rpage, "rpage", state, model.labels, links),
-        "improvement_page": _page(
-            moves[::-1], True, query.ipage, "ipage", state, model.labels, links
-        ),
-        "regression_count": sum(not mv.better for mv in moves),
-        "improvement_count": sum(mv.better for mv in moves),
+        "regressions": _moves(worse, state if links else None, model.labels),
+        "improvements": _moves(better, state if links else None, model.labels),
+        "regression_page": _page(worse, query.rpage, "rpage", state, model.labels, links),
+        "improvement_page": _page(better, query.ipage, "ipage", state, model.labels, links),
+        "regression_count": len(worse),
+        "improvement_count": len(better),
         "only_in_a": model.only_in_a[:SHOWN],
         "only_in_b": model.only_in_b[:SHOWN],
         "only_in_a_count": len(model.only_in_a),

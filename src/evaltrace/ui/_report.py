@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._config import TraceLinks
+from .._provenance_diff import diff_fingerprints
 from ._compare import CompareQuery, compare_view, comparison
 from ._render import render
 from ._reviews import latest_by_sample
-from ._run import RunQuery, SampleTable, run_view
+from ._run import RunQuery, run_view
 from ._sample import sample_view
 from ._source import Source
 
@@ -75,23 +76,31 @@ class UnknownRunError(LookupError):
 
 def report_html(source: Source, run_id: str, baseline: str | None, links: TraceLinks) -> str:
     """The report of ``run_id``, compared against ``baseline`` (as run A) when given."""
-    results = source.results(run_id)
-    if not results:
+    table = source.table(run_id)  # a large run from its score columns, as its page
+    if table is None:
         raise UnknownRunError(f"no results for run {run_id!r} in {source.label}")
-    table = SampleTable.build(results)
     reviews = _reviews(source, run_id)
     latest = latest_by_sample(reviews)
+    scores_b = source.scores(run_id)
+    distinct = list(dict.fromkeys(scores_b.sample_ids))
+    results = source.sample_results(run_id, distinct[:SAMPLES])  # the samples shown whole
     run = run_view(table, RunQuery(per=ROWS), links, "", pager=False)
     compared = None
     if baseline is not None:
-        results_a = source.results(baseline)
-        if not results_a:
+        scores_a = source.scores(baseline)
+        if not len(scores_a):
             raise UnknownRunError(f"no results for run {baseline!r} in {source.label}")
         query = CompareQuery(a=baseline, b=run_id)
-        said = (source.evaluators(baseline), source.evaluators(run_id))
-        compared = compare_view(
-            comparison(results_a, results, query.lower, evaluators=said), query, links=False
+        dataset = diff_fingerprints(
+            source.fingerprints(baseline),
+            source.fingerprints(run_id),
+            source.evaluators(baseline),
+            source.evaluators(run_id),
         )
+        model = comparison(
+            scores_a, scores_b, query.lower, 0.0, source.sample_results, dataset=dataset
+        )
+        compared = compare_view(model, query, links=False)
     return render(
         "report.html",
         inline=True,
@@ -109,6 +118,6 @@ def report_html(source: Source, run_id: str, baseline: str | None, links: TraceL
             "total": len(reviews),
         },
         samples=report_samples(results, links),
-        distinct=len({str(r["sample_id"]) for r in results}),
+        distinct=len(distinct),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import get_close_matches
-from typing import Any
+from typing import Any, Protocol
 
 from .._config import TraceLinks
 from ..query._history_rows import metrics_of
@@ -35,7 +35,7 @@ from ._metrics import (
 )
 from ._sample import sample_label
 
-__all__ = ["RunQuery", "SampleTable", "run_view"]
+__all__ = ["RunQuery", "Sample", "SampleTable", "Table", "readable", "run_view"]
 
 PAGE_SIZES = (25, 50, 100, 250, 500)
 BINS = 20
@@ -153,6 +153,32 @@ class SampleTable:
             stats=metrics_of(r["evaluation_result"] for r in results),
             histograms={c: _histogram(values[c]) for c in columns if not is_config(c)},
         )
+
+    @property
+    def total(self) -> int:
+        """Results of the run."""
+        return len(self.samples)
+
+    @property
+    def filterable(self) -> Sequence[str]:
+        """The columns ``where=`` and ``sort=`` take."""
+        return self.columns
+
+    def select(
+        self,
+        needle: str,
+        conditions: Sequence[tuple[str, str, float | bool]],
+        sort: str,
+        desc: bool,
+    ) -> Sequence[Sample]:
+        """The samples matching the text and the conditions, in the order asked."""
+        kept = [s for s in self.samples if _keep(s, needle, conditions)]
+        if sort in ("sample_id", *self.columns):
+            key = _sort_key(sort)
+            present = [s for s in kept if key(s)[0] == 0]
+            missing = [s for s in kept if key(s)[0] == 1]
+            kept = sorted(present, key=key, reverse=desc) + missing
+        return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,8 +348,33 @@ def _rows(scores: Sequence[str], stats: Mapping[str, Mapping[str, Any]]) -> list
     return rows
 
 
+class Table(Protocol):
+    """What the run page reads of a run: ``SampleTable`` (a run read whole) or
+    ``_run_columns.ColumnTable`` (a large run, from its score columns, a page at a time)."""
+
+    @property
+    def run(self) -> Mapping[str, Any]: ...
+    @property
+    def columns(self) -> Sequence[str]: ...
+    @property
+    def stats(self) -> Mapping[str, Mapping[str, Any]]: ...
+    @property
+    def histograms(self) -> Mapping[str, Mapping[str, Any]]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def filterable(self) -> Sequence[str]: ...
+    def select(
+        self,
+        needle: str,
+        conditions: Sequence[tuple[str, str, float | bool]],
+        sort: str,
+        desc: bool,
+    ) -> Sequence[Sample]: ...
+
+
 def run_view(
-    table: SampleTable,
+    table: Table,
     query: RunQuery,
     links: TraceLinks,
     base: str,
@@ -335,14 +386,8 @@ def run_view(
     ``base`` is the page's own path (links keep the query state); ``pager=False`` (the
     self-contained report) shows only the first page and no links back to a server.
     """
-    conditions, error = parse_where(query.where, table.columns)
-    needle = query.q.lower()
-    kept = [s for s in table.samples if _keep(s, needle, conditions)]
-    if query.sort in ("sample_id", *table.columns):
-        key = _sort_key(query.sort)
-        present = [s for s in kept if key(s)[0] == 0]
-        missing = [s for s in kept if key(s)[0] == 1]
-        kept = sorted(present, key=key, reverse=query.desc) + missing
+    conditions, error = parse_where(query.where, table.filterable)
+    kept = table.select(query.q.lower(), conditions, query.sort, query.desc)
     pages = max(1, math.ceil(len(kept) / query.per))
     page = min(query.page, pages)
     shown = kept[(page - 1) * query.per : page * query.per]
@@ -409,7 +454,7 @@ def run_view(
         ],
         "query": state,
         "error": error,
-        "total": len(table.samples),
+        "total": table.total,
         "matched": len(kept),
         "page": page,
         "pages": pages,

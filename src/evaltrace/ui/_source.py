@@ -3,7 +3,10 @@
 A run page is paged, sorted and filtered on every click; reading a 100k-result run back
 takes seconds (5 s for 100k from the embedded store, measured here), so each run's results and
 its flattened table are kept for ``TTL`` seconds: long enough to page and sort without a
-re-read, short enough to see a run that is still being logged.
+re-read, short enough to see a run that is still being logged. A large run in a store that
+keeps score columns is never read whole nor cached: its page reads its columns and the
+page's results (``ColumnTable``), compare reads the columns (``scores``), a sample page its
+sample's results (``sample_results``): ``benchmarks/bench_scale.py`` times them.
 """
 
 from __future__ import annotations
@@ -11,12 +14,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from ..query import HistoryFilter, QueryAdapter, RunCompleteness
-from ._run import SampleTable
+from ..query import HistoryFilter, QueryAdapter, RunCompleteness, RunScores
+from ..schema._fingerprint import SampleFingerprints
+from ._run import SampleTable, Table
+from ._run_columns import LARGE_RUN, ColumnTable
 
 __all__ = ["Source"]
 
@@ -48,6 +53,8 @@ class Source:
     """Seconds a history answer is reused: 0 for the store (it caches run summaries itself);
     remote backends summarise from every result span in the window, so they get some."""
     clock: Callable[[], float] = time.monotonic
+    columnar_from: int = LARGE_RUN
+    """Results from which a run's page reads its score columns instead of the whole run."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     """Guards the dicts below for a moment; never held over a read."""
     _reading: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
@@ -74,6 +81,11 @@ class Source:
         """The evaluator versions the run's provenance says, None when unknown."""
         found = (self.adapter.run_provenance(run_id) or {}).get("evaluators")
         return found if isinstance(found, dict) else None
+
+    def fingerprints(self, run_id: str) -> SampleFingerprints:
+        """Each sample's dataset fingerprints (what compare needs of a run's dataset); the
+        store reads the ones it kept, never the run's results."""
+        return self.adapter.sample_fingerprints(run_id)
 
     def _fresh(self, run_id: str) -> _Entry | None:
         """The cached entry of ``run_id`` while within its TTL (the caller holds ``_lock``)."""
@@ -112,8 +124,25 @@ class Source:
         """How complete ``run_id`` read (a run written by many processes), or None."""
         return self._entry(run_id).completeness
 
-    def table(self, run_id: str) -> SampleTable | None:
-        """The run flattened for its page, or None for an unknown run."""
+    def table(self, run_id: str) -> Table | None:
+        """The run flattened for its page, or None for an unknown run. A large run in a
+        store that keeps score columns is read from them a page at a time, never whole and
+        never cached (``ColumnTable``); any other run is read whole and kept ``TTL``."""
+        if self.adapter.keeps_columns:
+            with self._lock:
+                cached = self._fresh(run_id)
+            if cached is None:
+                scores = self.adapter.run_scores(run_id)
+                if len(scores) >= self.columnar_from:
+                    stats = self.adapter.run_stats(run_id)
+
+                    def fetch(positions: Sequence[int]) -> Sequence[Mapping[str, Any]]:
+                        return self.adapter.results_at(run_id, positions, scores)
+
+                    def search(text: str) -> Sequence[tuple[int, str, Any]]:
+                        return self.adapter.text_candidates(run_id, text, scores)
+
+                    return ColumnTable.build(scores, stats, fetch, search)
         entry = self._entry(run_id)
         if not entry.results:
             return None
@@ -121,6 +150,25 @@ class Source:
             if entry.table is None:
                 entry.table = SampleTable.build(entry.results)
             return entry.table
+
+    def scores(self, run_id: str, metrics: Sequence[str] | None = None) -> RunScores:
+        """The run's score columns (``QueryAdapter.run_scores``; ``metrics=()``: only its rows'
+        sample ids): what compare reads, never the run's results (none cached: the compare
+        page keeps its own model)."""
+        return self.adapter.run_scores(run_id, metrics)
+
+    def sample_results(
+        self, run_id: str, sample_ids: Sequence[str], scores: RunScores | None = None
+    ) -> list[dict[str, Any]]:
+        """The run's results of these samples, in logging order: from the cached run when it
+        is read already, else found by the adapter (by rowid in the embedded store)."""
+        with self._lock:
+            entry = self._fresh(run_id)
+        if entry is not None:
+            wanted = set(sample_ids)
+            return [r for r in entry.results if str(r["sample_id"]) in wanted]
+        found = self.adapter.sample_results(run_id, sample_ids, scores)
+        return cast(list[dict[str, Any]], found)
 
     def close(self) -> None:
         """Close the adapter."""
