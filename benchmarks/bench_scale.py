@@ -1,7 +1,7 @@
 """Rows ``scale.*``: two runs of ``scale_n`` results each in the embedded store (1,000,000 in
 the full suite): compare them, open their pages, and keep ``/`` answering meanwhile.
 
-The store is built once per size and kept at ``~/.cache/evaltrace/bench-scale-v4-<n>.db``
+The store is built once per size and kept at ``~/.cache/evaltrace/bench-scale-v5-<n>.db``
 (``VERSION`` changes when what it holds does; older files there are deleted). Every figure
 is a first load in a fresh process: the compare and the full read each in their own
 interpreter (peak RSS, ``VmHWM``, above the interpreter with evaltrace imported), the pages
@@ -29,7 +29,7 @@ from ._report import Row, Sizes
 __all__ = ["fixture", "run"]
 
 REPO = Path(__file__).resolve().parents[1]
-VERSION = 4
+VERSION = 5
 """Of the fixture: bump when the runs it holds (or the store's columns) change."""
 RUNS = ("scale-a", "scale-b")
 BATCH = 10_000
