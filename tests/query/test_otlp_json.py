@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from evaltrace.query._otlp_json import _value, hex_id, span_views
+from evaltrace.query._otlp_json import any_value, hex_id, span_views
 from evaltrace.query._tempo import traceql
 
 
@@ -17,11 +17,11 @@ def test_ids_hex_or_base64() -> None:
 
 def test_attribute_values_keep_their_types() -> None:
     """OTLP/JSON ints (decimal strings), doubles, bools and arrays decode to Python types."""
-    assert _value({"intValue": "42"}) == 42
-    assert _value({"doubleValue": 0.5}) == 0.5
-    assert _value({"boolValue": True}) is True
-    assert _value({"stringValue": "x"}) == "x"
-    assert _value({"arrayValue": {"values": [{"doubleValue": 1.0}]}}) == (1.0,)
+    assert any_value({"intValue": "42"}) == 42
+    assert any_value({"doubleValue": 0.5}) == 0.5
+    assert any_value({"boolValue": True}) is True
+    assert any_value({"stringValue": "x"}) == "x"
+    assert any_value({"arrayValue": {"values": [{"doubleValue": 1.0}]}}) == (1.0,)
 
 
 def test_span_views_keep_what_readers_decode() -> None:

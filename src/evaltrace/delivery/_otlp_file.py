@@ -20,7 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from .._codec import dumps, loads
 from .._exceptions import InvalidInputError
-from ..query._otlp_json import hex_id
+from ..query._otlp_json import any_value, hex_id
 
 __all__ = ["SPANS_PER_LINE", "FileSpan", "read_spans", "request_lines"]
 
@@ -78,25 +78,8 @@ class FileSpan:
     resource: dict[str, Any] = field(default_factory=dict)
 
 
-def _value(value: Any) -> Any:
-    """One OTLP/JSON ``AnyValue``; ints arrive as decimal strings."""
-    if "stringValue" in value:
-        return str(value["stringValue"])
-    if "intValue" in value:
-        return int(value["intValue"])
-    if "doubleValue" in value:
-        return float(value["doubleValue"])
-    if "boolValue" in value:
-        return bool(value["boolValue"])
-    if "arrayValue" in value:
-        return tuple(_value(v) for v in value["arrayValue"].get("values") or ())
-    if "kvlistValue" in value:
-        return _attributes(value["kvlistValue"].get("values"))
-    return None
-
-
 def _attributes(items: Any) -> dict[str, Any]:
-    return {str(kv["key"]): _value(kv.get("value") or {}) for kv in items or ()}
+    return {str(kv["key"]): any_value(kv.get("value") or {}) for kv in items or ()}
 
 
 def _id(value: Any, size: int, what: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 from ..schema import READ_KEYS
 from ._base import SpanView
 
-__all__ = ["hex_id", "span_views"]
+__all__ = ["any_value", "hex_id", "span_views"]
 
 
 def hex_id(value: str, size: int) -> str:
@@ -28,10 +28,10 @@ def hex_id(value: str, size: int) -> str:
     return raw.rjust(size, b"\0").hex()
 
 
-def _value(value: Mapping[str, Any]) -> Any:
-    """One OTLP AnyValue; ints arrive as decimal strings."""
+def any_value(value: Mapping[str, Any]) -> Any:
+    """One OTLP/JSON AnyValue (ints arrive as decimal strings; a null list as empty)."""
     if "stringValue" in value:
-        return value["stringValue"]
+        return str(value["stringValue"])
     if "intValue" in value:
         return int(value["intValue"])
     if "doubleValue" in value:
@@ -39,16 +39,18 @@ def _value(value: Mapping[str, Any]) -> Any:
     if "boolValue" in value:
         return bool(value["boolValue"])
     if "arrayValue" in value:
-        return tuple(_value(v) for v in value["arrayValue"].get("values", []))
+        return tuple(any_value(v) for v in value["arrayValue"].get("values") or ())
     if "kvlistValue" in value:
-        items = value["kvlistValue"].get("values", [])
-        return {kv["key"]: _value(kv.get("value", {})) for kv in items}
+        items = value["kvlistValue"].get("values") or ()
+        return {str(kv["key"]): any_value(kv.get("value") or {}) for kv in items}
     return None
 
 
 def attributes(items: list[Mapping[str, Any]] | None) -> dict[str, Any]:
     """OTLP KeyValue list into a dict, of the attributes readers decode."""
-    return {kv["key"]: _value(kv.get("value", {})) for kv in items or [] if kv["key"] in READ_KEYS}
+    return {
+        kv["key"]: any_value(kv.get("value") or {}) for kv in items or [] if kv["key"] in READ_KEYS
+    }
 
 
 def span_views(resource_spans: list[Mapping[str, Any]]) -> Iterator[SpanView]:

@@ -109,6 +109,18 @@ def readable(value: Any) -> Any:
     return value
 
 
+def run_header(first: Mapping[str, Any], last: Mapping[str, Any]) -> dict[str, Any]:
+    """What a run page says of the run, from its first and last results."""
+    return {
+        "run_id": first["run_id"],
+        "project": first["project_name"],
+        "dataset": first["dataset_name"],
+        "started": str(first["timestamp"])[:19].replace("T", " "),
+        "ended": str(last["timestamp"])[:19].replace("T", " "),
+        "metadata": readable(first.get("metadata") or {}),
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SampleTable:
     """A run flattened once: its samples, metric columns (scores first) and statistics."""
@@ -138,14 +150,7 @@ class SampleTable:
             for path, leaf in s.leaves.items():
                 values[path].append(leaf)
         first, last = results[0], results[-1]
-        run = {
-            "run_id": first["run_id"],
-            "project": first["project_name"],
-            "dataset": first["dataset_name"],
-            "started": str(first["timestamp"])[:19].replace("T", " "),
-            "ended": str(last["timestamp"])[:19].replace("T", " "),
-            "metadata": readable(first.get("metadata") or {}),
-        }
+        run = run_header(first, last)
         return cls(
             run=run,
             samples=samples,

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from ..query import RunScores, ScoreColumn
 from ..schema._encode import metric_leaves
 from ._metrics import is_config, order_metrics
-from ._run import BINS, Sample, readable
+from ._run import BINS, Sample, run_header
 from ._sample import sample_label
 
 __all__ = ["LARGE_RUN", "ColumnTable"]
@@ -113,14 +113,7 @@ class ColumnTable:
         ends = fetch([0, len(scores) - 1])
         first, last = ends[0], ends[-1]
         config = [p for p in metric_leaves(first["evaluation_result"]) if is_config(p)]
-        run = {
-            "run_id": first["run_id"],
-            "project": first["project_name"],
-            "dataset": first["dataset_name"],
-            "started": str(first["timestamp"])[:19].replace("T", " "),
-            "ended": str(last["timestamp"])[:19].replace("T", " "),
-            "metadata": readable(first.get("metadata") or {}),
-        }
+        run = run_header(first, last)
         return cls(
             run=run,
             scores=scores,
