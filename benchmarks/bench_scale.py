@@ -62,9 +62,11 @@ def fixture(n: int) -> Path:
     if path.exists():
         return path
     cache.mkdir(parents=True, exist_ok=True)
-    for old in cache.glob("bench-scale-v*"):
-        if not old.name.startswith(f"bench-scale-v{VERSION}-"):
-            old.unlink()
+    for old in cache.glob("bench-scale-v*"):  # earlier versions' stores (GBs), never a later
+        # one's: another checkout may be building it
+        version = old.name.removeprefix("bench-scale-v").split("-", 1)[0]
+        if version.isdigit() and int(version) < VERSION:
+            old.unlink(missing_ok=True)
     building = path.with_name(path.name + ".building")
     for leftover in building.parent.glob(building.name + "*"):
         leftover.unlink()

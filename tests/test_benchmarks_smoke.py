@@ -53,6 +53,8 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         capture_output=True,
         text=True,
         timeout=600,
+        # its own fixture cache: never the one a `make bench` beside it is building
+        env={**os.environ, "EVALTRACE_BENCH_CACHE": str(out.parent / "cache")},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ratio" in proc.stdout  # the table was printed
