@@ -96,13 +96,18 @@ def _child(mode: str, store: Path) -> dict[str, Any]:
     both runs' full results (the baseline)."""
     from evaltrace._compare import compare_scores
     from evaltrace._compare_text import compare_report
+    from evaltrace._provenance_diff import diff_fingerprints
     from evaltrace.query import SQLiteQueryAdapter
 
     baseline = _status_kb("VmHWM")
     started = time.perf_counter()
     with SQLiteQueryAdapter(store) as reader:
         if mode == "compare":
-            comparison = compare_scores(reader.run_scores(RUNS[0]), reader.run_scores(RUNS[1]))
+            # as `evaltrace compare` does: the dataset check reads each result's fingerprint
+            dataset = diff_fingerprints(*(reader.sample_fingerprints(run) for run in RUNS))
+            comparison = compare_scores(
+                reader.run_scores(RUNS[0]), reader.run_scores(RUNS[1]), dataset=dataset
+            )
             text = compare_report(comparison, 10, 0, 80)
             count = len(comparison.changes)
             del text

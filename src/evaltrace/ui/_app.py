@@ -29,9 +29,8 @@ from .._exceptions import (
     InvalidInputError,
     InvalidInputTypeError,
 )
-from .._provenance_diff import diff_fingerprints
 from ..query import HistoryFilter, RunScores
-from ._compare import CompareModel, CompareQuery, compare_view, comparison
+from ._compare import CompareModel, CompareQuery, compare_view, comparison, dataset_check
 from ._links import href, sample_path
 from ._many import ManyQuery, many_view, run_samples
 from ._render import STATIC, render
@@ -120,14 +119,23 @@ def create_app(
             def read(run_id: str, sample_ids: Sequence[str]) -> list[dict[str, Any]]:
                 return source.sample_results(run_id, sample_ids, rows.get(run_id))
 
-            dataset = diff_fingerprints(
-                source.fingerprints(q.a),
-                source.fingerprints(q.b),
-                source.evaluators(q.a),
-                source.evaluators(q.b),
+            dataset, unchecked = dataset_check(
+                source.fingerprints,
+                source.evaluators,
+                (q.a, q.b),
+                (len(scores_a), len(scores_b)),
+                source.columnar_from,
             )
             model = comparison(
-                scores_a, scores_b, q.lower, q.threshold, read, q.alpha, q.correction, dataset
+                scores_a,
+                scores_b,
+                q.lower,
+                q.threshold,
+                read,
+                q.alpha,
+                q.correction,
+                dataset,
+                unchecked,
             )
             del scores_a, scores_b
             with memo_lock:

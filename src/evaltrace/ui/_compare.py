@@ -12,10 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any, Final, overload
 
 from .._compare import Changes, SampleChange, compare_scores
-from .._provenance_diff import DatasetDiff, diff_provenance
+from .._provenance_diff import DatasetDiff, diff_fingerprints, diff_provenance
 from ..query import RunScores
 from ..schema._columns import from_results
 from ._links import href, run_path
@@ -163,6 +163,28 @@ Reader = Callable[[str, Sequence[str]], Sequence[Mapping[str, Any]]]
 """Reads the results of some samples of a run (``Source.sample_results``)."""
 
 
+UNCHECKED_DATASET: Final = (
+    "dataset: not checked on this page for runs of {n:,} results or more (it reads every "
+    "result's fingerprint, ~4 s a million): evaltrace compare checks it"
+)
+"""What the compare page and the report say instead of the dataset check of a large run."""
+
+
+def dataset_check(
+    fingerprints: Callable[[str], Any],
+    evaluators: Callable[[str], Any],
+    runs: tuple[str, str],
+    sizes: tuple[int, int],
+    large: int,
+) -> tuple[DatasetDiff | None, str]:
+    """The dataset difference of two runs (``diff_fingerprints``), or, when either run holds
+    ``large`` results or more, None and the note that says it was not checked."""
+    if max(sizes) >= large:
+        return None, UNCHECKED_DATASET.format(n=large)
+    a, b = runs
+    return diff_fingerprints(fingerprints(a), fingerprints(b), evaluators(a), evaluators(b)), ""
+
+
 @dataclass(frozen=True, slots=True)
 class CompareModel:
     """What the page shows, whatever ``compare_runs`` looks like."""
@@ -212,6 +234,7 @@ def comparison(
     alpha: float = 0.05,
     correction: str = "holm",
     dataset: DatasetDiff | None = None,
+    unchecked: str = "",
 ) -> CompareModel:
     """The page's view of the library's comparison (``_compare.compare_scores``: scores
     only, each in its direction, its verdict), ``threshold`` being the verdict's min effect,
@@ -273,7 +296,7 @@ def comparison(
         c.only_in_b,
         family,
         labels,
-        c.dataset.summary() if c.dataset else "",
+        c.dataset.summary() if c.dataset else unchecked,
         bool(c.dataset and c.dataset.differs),
     )
 

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .._config import TraceLinks
-from .._provenance_diff import diff_fingerprints
-from ._compare import CompareQuery, compare_view, comparison
+from ._compare import CompareQuery, compare_view, comparison, dataset_check
 from ._render import render
 from ._reviews import latest_by_sample
 from ._run import RunQuery, run_view
@@ -91,14 +90,21 @@ def report_html(source: Source, run_id: str, baseline: str | None, links: TraceL
         if not len(scores_a):
             raise UnknownRunError(f"no results for run {baseline!r} in {source.label}")
         query = CompareQuery(a=baseline, b=run_id)
-        dataset = diff_fingerprints(
-            source.fingerprints(baseline),
-            source.fingerprints(run_id),
-            source.evaluators(baseline),
-            source.evaluators(run_id),
+        dataset, unchecked = dataset_check(
+            source.fingerprints,
+            source.evaluators,
+            (baseline, run_id),
+            (len(scores_a), len(scores_b)),
+            source.columnar_from,
         )
         model = comparison(
-            scores_a, scores_b, query.lower, 0.0, source.sample_results, dataset=dataset
+            scores_a,
+            scores_b,
+            query.lower,
+            0.0,
+            source.sample_results,
+            dataset=dataset,
+            unchecked=unchecked,
         )
         compared = compare_view(model, query, links=False)
     return render(
