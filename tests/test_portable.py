@@ -294,7 +294,6 @@ def test_the_ui_and_report_work_on_an_imported_run(
     demo_run: tuple[Path, str, Path], tmp_path: Path
 ) -> None:
     """The run page answers and `evaltrace report` writes a page for the imported run."""
-    pytest.importorskip("starlette")
     from starlette.testclient import TestClient
 
     from evaltrace._config import TraceLinks

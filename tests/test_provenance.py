@@ -296,7 +296,6 @@ def test_the_fast_spelling_hashes_as_the_canonical_encoder(row: dict[str, Any]) 
 
 def test_the_compare_page_and_report_say_the_dataset_changed(tmp_path: Path) -> None:
     """The UI's compare page and `evaltrace report --compare` carry the same line."""
-    pytest.importorskip("starlette")
     from starlette.testclient import TestClient
 
     from evaltrace._config import TraceLinks
